@@ -1,0 +1,240 @@
+"""What every image provider shares: the error hierarchy, the result type, the protocol, the spec.
+
+A provider translates its own wire errors into the classes below; the chain only ever sees these
+(see ../shared/providers.md for the mapping table). Keeping the hierarchy small and documented, like
+httpx's, is what lets the chain treat five very different APIs the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
+    from imagegen.clock import Clock
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ProviderError(Exception):
+    """Base of every error a provider raises. `kind` is the report key counted per provider.
+
+    Messages must never contain a secret: build them with `imagegen.secrets.redact` when they
+    quote anything that came off the wire.
+    """
+
+    kind: str = "error"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        from imagegen.secrets import redact
+
+        super().__init__(redact(message))
+        self.status = status
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class QuotaExhausted(ProviderError):
+    """The provider's daily/monthly allocation is used up; it is out until `reset_at` (UTC).
+
+    `reset_at` may be None when the provider gave no hint; the chain then applies the
+    provider spec's documented reset rule.
+    """
+
+    kind = "quota"
+
+    def __init__(self, message: str, *, reset_at: datetime | None = None, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.reset_at = reset_at
+
+
+class RateLimited(ProviderError):
+    """Short-term limit: retry after `retry_after` seconds (None: the server gave no delay)."""
+
+    kind = "rate_limit"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class AuthFailed(ProviderError):
+    """Bad or missing credentials, or the account may not use this model: out for the run."""
+
+    kind = "auth"
+
+
+class ProviderUnavailable(ProviderError):
+    """Gone, unknown model, DNS failure: out for the run."""
+
+    kind = "unavailable"
+
+
+class TransientError(ProviderError):
+    """5xx, timeouts, resets, a model still loading: worth a bounded retry.
+
+    `retry_after` carries a server hint when there is one (Hugging Face's `estimated_time`).
+    """
+
+    kind = "transient"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class ContentRefused(ProviderError):
+    """The provider refused this prompt (safety): try the next provider, never the same call again."""
+
+    kind = "refused"
+
+
+class BadImage(ProviderError):
+    """A success status without a usable image (HTML, JSON, truncated bytes, placeholder)."""
+
+    kind = "bad_image"
+
+
+class BadRequest(ProviderError):
+    """400/413/422: this request will not work here; next provider for this post."""
+
+    kind = "bad_request"
+
+
+ERROR_KINDS: tuple[str, ...] = (
+    "quota",
+    "rate_limit",
+    "auth",
+    "unavailable",
+    "transient",
+    "refused",
+    "bad_image",
+    "bad_request",
+)
+"""Report keys for errors per provider, in a stable order."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    """Validated image bytes. Build it with `imagegen.images.checked_image`, never by hand,
+    so that `mime` and `ext` always come from the bytes themselves."""
+
+    data: bytes
+    mime: str
+    ext: str
+    width: int
+    height: int
+    provider: str = ""
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider may use when it is built: shared, run-wide resources."""
+
+    http: "httpx.AsyncClient"
+    clock: "Clock"
+    width: int = 1200
+    height: int = 630
+    max_response_bytes: int = 25 * 1024 * 1024
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """An image provider: small, stateless between calls, async."""
+
+    name: str
+    model: str
+
+    async def generate(self, prompt: str) -> GeneratedImage:
+        """Return a checked image for `prompt`, or raise a `ProviderError` subclass."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release anything the provider opened itself (the shared http client is not its own)."""
+        ...
+
+
+# --------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class Option:
+    """One provider setting. The env name is the one the blog's workflows already use; the CLI
+    flag is `--<input>` and the action input is `<input>` (kebab-case, derived from env)."""
+
+    key: str
+    env: str
+    help: str
+    default: str = ""
+    secret: bool = False
+    input: str = ""
+
+    @property
+    def input_name(self) -> str:
+        return self.input or self.env.lower().replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-provider pacing defaults (see providers.md); every one is overridable."""
+
+    max_in_flight: int = 4
+    min_interval: float = 0.0
+    timeout: float = 120.0
+
+
+ResetRule = Callable[[datetime], datetime]
+"""Given 'now' (aware UTC), when does a used-up quota come back (aware UTC)."""
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """Everything the rest of the program knows about a provider, in one place.
+
+    `enabled(opts)` says whether the provider joins the chain with these settings; `create`
+    builds it. `opts` maps option keys to strings (already resolved from CLI/inputs/env), plus
+    `model` and `base_url`, which every provider has.
+    """
+
+    name: str
+    options: tuple[Option, ...]
+    default_model: str
+    default_base_url: str
+    model_env: str
+    enabled: Callable[[Mapping[str, str]], bool]
+    create: Callable[[Mapping[str, str], ProviderContext], Provider]
+    needs: str = ""
+    """Human hint for what to set to enable it (used in the 'nothing configured' error)."""
+    limits: Limits = field(default_factory=Limits)
+    quota_reset: ResetRule | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url_env(self) -> str:
+        return f"IMAGEGEN_{self.name.upper()}_BASE_URL"
+
+    def all_options(self) -> tuple[Option, ...]:
+        """The provider's own options plus the model and base-URL options every provider has."""
+        return self.options + (
+            Option("model", self.model_env, f"{self.name} image model id", default=self.default_model),
+            Option(
+                "base_url",
+                self.base_url_env,
+                f"{self.name} API base URL (tests, proxies)",
+                default=self.default_base_url,
+                input=f"{self.name}-base-url",
+            ),
+        )
+
+    def secrets(self, opts: Mapping[str, str]) -> list[str]:
+        return [opts.get(o.key, "") for o in self.options if o.secret and opts.get(o.key)]

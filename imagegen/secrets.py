@@ -1,0 +1,49 @@
+"""One place that knows the run's secrets and scrubs them from any text we print or store.
+
+Every log line, exception message, report and job summary passes through `redact`. Secrets are
+registered as soon as settings are read (the action also masks them with `::add-mask::`).
+URL-encoded forms are scrubbed too, because a key can end up in a query string.
+"""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import quote, quote_plus
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+MASK = "***"
+_MIN_LEN = 4
+"""Shorter values are not treated as secrets (masking 'a' would shred every message)."""
+
+
+def register(value: str | None) -> None:
+    """Remember `value` (and its URL-encoded forms) as a secret for the rest of the process."""
+    if not value or len(value) < _MIN_LEN:
+        return
+    with _lock:
+        _secrets.update({value, quote(value, safe=""), quote_plus(value)})
+
+
+def registered() -> frozenset[str]:
+    with _lock:
+        return frozenset(_secrets)
+
+
+def clear() -> None:
+    """Forget every secret (tests only)."""
+    with _lock:
+        _secrets.clear()
+
+
+def redact(text: str) -> str:
+    """Replace every registered secret in `text` with `***`, longest first."""
+    if not text:
+        return text
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for s in secrets:
+        if s in text:
+            text = text.replace(s, MASK)
+    return text

@@ -1,0 +1,350 @@
+"""One frozen Settings object, built once from CLI args / action inputs / environment, validated once.
+
+Every knob the tool has is declared exactly once, in `CORE` below (or, for provider knobs, in that
+provider's `ProviderSpec.options`). The CLI's flags, the action's inputs and their environment
+fallbacks are all derived from these declarations, so a default can never differ between them.
+
+Raw values are strings (as the runner and env deliver them); `load` parses and validates them and
+raises `SettingsError` with one clear sentence for the first bad one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from imagegen import secrets
+from imagegen.providers import DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS
+from imagegen.providers.base import Limits, ProviderSpec
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong. The message is one line meant for the user."""
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    """Declaration of one core setting. `name` is the kebab-case CLI flag / action input."""
+
+    name: str
+    default: str
+    help: str
+    env: str = ""
+    multi: bool = False
+    """A list: comma- or newline-separated in one string; the CLI flag may also repeat."""
+    flag: bool = False
+    """A boolean."""
+    metavar: str = ""
+
+    @property
+    def env_name(self) -> str:
+        return self.env or "IMAGEGEN_" + self.name.upper().replace("-", "_")
+
+
+EMBED_STYLES = ("obsidian", "markdown", "frontmatter")
+DEFAULT_EXCLUDE = ("index.md", "AGENTS.md", "IDEAS.md", "README.md")
+DEFAULT_DESCRIBER_MODEL = "gemini-3.1-flash-lite-preview"
+
+CORE: tuple[SettingDef, ...] = (
+    SettingDef("paths", ".", "content paths to search for posts, relative to the repo", multi=True, metavar="PATH"),
+    SettingDef("posts", "", "only these post files (relative to the repo)", multi=True, metavar="FILE"),
+    SettingDef("changed-since", "", "only posts changed since this git ref (plus uncommitted and untracked)", metavar="REF"),
+    SettingDef("exclude", ",".join(DEFAULT_EXCLUDE), "file names that are never posts", multi=True, metavar="NAME"),
+    SettingDef("include-undated", "false", "also treat .md files without a YYYY-MM-DD name prefix as posts", flag=True),
+    SettingDef("attachments-dir", "attachments", "folder for cover images, relative to the repo", metavar="DIR"),
+    SettingDef("embed-style", "obsidian", "how the cover is embedded: " + "|".join(EMBED_STYLES), metavar="STYLE"),
+    SettingDef("frontmatter-field", "image", "frontmatter field holding the cover path (embed style 'frontmatter')", metavar="FIELD"),
+    SettingDef("max-images", "", "generate at most N images this run (the rest are reported pending)", metavar="N"),
+    SettingDef("dry-run", "false", "write nothing; show what would happen", flag=True),
+    SettingDef("report", "", "write the JSON report to this file", metavar="FILE"),
+    SettingDef("timezone", "UTC", "timezone that decides 'today' for future-dated posts", metavar="TZ"),
+    SettingDef("max-post-bytes", str(2 * 1024 * 1024), "posts larger than this are skipped", metavar="BYTES"),
+    SettingDef("prompt-style", "", "text appended to every image prompt (e.g. 'watercolour, soft light')", metavar="TEXT"),
+    SettingDef("describer", "auto", "prompt source: auto (Gemini describer when a key is set), off (cleaned post text)", metavar="MODE"),
+    SettingDef("describer-model", DEFAULT_DESCRIBER_MODEL, "Gemini text model that writes image prompts", env="PROMPT_DESCRIBER_MODEL", metavar="MODEL"),
+    SettingDef("describer-fallbacks", "", "models tried when the describer model fails (default: built-in mapping)", env="PROMPT_DESCRIBER_FALLBACKS", multi=True, metavar="MODEL"),
+    SettingDef("providers", ",".join(DEFAULT_ORDER), "provider priority order", multi=True, metavar="NAME"),
+    SettingDef("reserve", ",".join(DEFAULT_RESERVE), "providers used only once every earlier one is out", multi=True, metavar="NAME"),
+    SettingDef("provider-budget", "", "at most N images from a provider this run: NAME=N", multi=True, metavar="NAME=N"),
+    SettingDef("provider-max-in-flight", "", "override a provider's concurrent requests: NAME=N", multi=True, metavar="NAME=N"),
+    SettingDef("provider-min-interval", "", "override a provider's minimum seconds between requests: NAME=S", multi=True, metavar="NAME=S"),
+    SettingDef("provider-timeout", "", "override a provider's request timeout in seconds: NAME=S", multi=True, metavar="NAME=S"),
+    SettingDef("concurrency", "4", "posts in flight at once", metavar="N"),
+    SettingDef("state-file", "", "remember provider quotas across runs in this JSON file (off when empty)", metavar="FILE"),
+    SettingDef("width", "1200", "cover width in pixels (providers round to what they accept)", metavar="PX"),
+    SettingDef("height", "630", "cover height in pixels", metavar="PX"),
+)
+
+CORE_BY_NAME: dict[str, SettingDef] = {d.name: d for d in CORE}
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """One provider that joined the chain, with its resolved options and pacing."""
+
+    spec: ProviderSpec
+    opts: Mapping[str, str]
+    limits: Limits
+    budget: int | None = None
+    reserve: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def model(self) -> str:
+        return self.opts.get("model") or self.spec.default_model
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: Path
+    paths: tuple[str, ...] = (".",)
+    posts: tuple[str, ...] = ()
+    changed_since: str | None = None
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    include_undated: bool = False
+    attachments_dir: str = "attachments"
+    embed_style: str = "obsidian"
+    frontmatter_field: str = "image"
+    max_images: int | None = None
+    dry_run: bool = False
+    report: Path | None = None
+    timezone: str = "UTC"
+    max_post_bytes: int = 2 * 1024 * 1024
+    prompt_style: str = ""
+    prompt_max_chars: int = 2048
+    describer: str = "auto"
+    describer_model: str = DEFAULT_DESCRIBER_MODEL
+    describer_fallbacks: tuple[str, ...] | None = None
+    gemini_api_key: str = ""
+    gemini_base_url: str = ""
+    providers: tuple[ProviderSettings, ...] = ()
+    concurrency: int = 4
+    state_file: Path | None = None
+    width: int = 1200
+    height: int = 630
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.repo / self.attachments_dir
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+_TRUE = {"1", "true", "yes", "on", "y"}
+_FALSE = {"0", "false", "no", "off", "n", ""}
+
+
+def parse_bool(name: str, value: str) -> bool:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {value!r}")
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """Comma- and/or newline-separated list, blanks dropped (the way Actions users write lists)."""
+    return tuple(p.strip() for p in re.split(r"[,\n]", value or "") if p.strip())
+
+
+def parse_int(name: str, value: str, *, minimum: int = 0) -> int:
+    try:
+        n = int(value.strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {value!r}") from None
+    if n < minimum:
+        raise SettingsError(f"{name}: must be at least {minimum}, got {n}")
+    return n
+
+
+def parse_pairs(name: str, items: tuple[str, ...], known: Mapping[str, object], *, number: type = int) -> dict[str, float]:
+    """Parse NAME=N pairs, checking that NAME is a known provider."""
+    out: dict[str, float] = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise SettingsError(f"{name}: expected NAME=N, got {item!r}")
+        if key not in known:
+            raise SettingsError(f"{name}: unknown provider {key!r} (known: {', '.join(known)})")
+        try:
+            n = number(val.strip())
+        except ValueError:
+            raise SettingsError(f"{name}: expected a number after '{key}=', got {val.strip()!r}") from None
+        if n < 0:
+            raise SettingsError(f"{name}: {key} must not be negative")
+        out[key] = n
+    return out
+
+
+def inside(root: Path, rel: str, name: str) -> str:
+    """Normalise a repo-relative path and refuse one that escapes the repo."""
+    p = (root / rel).resolve()
+    try:
+        r = p.relative_to(root.resolve())
+    except ValueError:
+        raise SettingsError(f"{name}: {rel!r} is outside the repository {str(root)!r}") from None
+    return r.as_posix() if str(r) != "." else "."
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def raw_value(raw: Mapping[str, str | None], env: Mapping[str, str], name: str, env_name: str, default: str) -> str:
+    """A raw setting: the explicit value if non-empty, else the environment, else the default."""
+    v = raw.get(name)
+    if v is not None and str(v).strip() != "":
+        return str(v)
+    ev = env.get(env_name)
+    if ev is not None and ev.strip() != "":
+        return ev
+    return default
+
+
+def provider_opts(spec: ProviderSpec, raw: Mapping[str, str | None], env: Mapping[str, str]) -> dict[str, str]:
+    """Resolve one provider's options (explicit value > env > default)."""
+    return {o.key: raw_value(raw, env, o.input_name, o.env, o.default).strip() for o in spec.all_options()}
+
+
+def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | Path = ".") -> Settings:
+    """Build validated Settings. `raw` maps setting names (kebab-case) to strings or None."""
+    repo_path = Path(repo).expanduser()
+    if not repo_path.is_dir():
+        raise SettingsError(f"repository folder {str(repo_path)!r} does not exist")
+    repo_path = repo_path.resolve()
+
+    def get(name: str) -> str:
+        d = CORE_BY_NAME[name]
+        return raw_value(raw, env, name, d.env_name, d.default)
+
+    # Provider options first: their secrets must be registered before any message is built.
+    all_opts = {spec.name: provider_opts(spec, raw, env) for spec in REGISTRY}
+    for spec in REGISTRY:
+        for s in spec.secrets(all_opts[spec.name]):
+            secrets.register(s)
+
+    embed_style = get("embed-style").strip().lower()
+    if embed_style not in EMBED_STYLES:
+        raise SettingsError(f"embed-style: unknown style {embed_style!r} (choose one of: {', '.join(EMBED_STYLES)})")
+
+    tz = get("timezone").strip()
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"timezone: unknown timezone {tz!r} (use an IANA name such as UTC or Europe/Berlin)") from None
+
+    describer = get("describer").strip().lower()
+    if describer not in ("auto", "off"):
+        raise SettingsError(f"describer: expected auto or off, got {describer!r}")
+
+    attachments = inside(repo_path, get("attachments-dir").strip() or "attachments", "attachments-dir")
+    if attachments == ".":
+        raise SettingsError("attachments-dir: must be a folder inside the repository, not its root")
+
+    paths = tuple(inside(repo_path, p, "paths") for p in split_list(get("paths"))) or (".",)
+    posts = tuple(inside(repo_path, p, "posts") for p in split_list(get("posts")))
+
+    max_images_raw = get("max-images").strip()
+    max_images = parse_int("max-images", max_images_raw) if max_images_raw else None
+
+    report_raw = get("report").strip()
+    state_raw = get("state-file").strip()
+
+    # ---- providers
+    order = split_list(get("providers"))
+    explicit = raw_value(raw, env, "providers", CORE_BY_NAME["providers"].env_name, "") != ""
+    if not explicit:  # the default order names providers that may not be registered (yet)
+        order = tuple(n for n in order if n in SPECS)
+    for name in order:
+        if name not in SPECS:
+            raise SettingsError(f"providers: unknown provider {name!r} (known: {', '.join(SPECS)})")
+    if len(set(order)) != len(order):
+        raise SettingsError("providers: a provider is named twice")
+    reserve = split_list(get("reserve"))
+    for name in reserve:
+        if name not in SPECS and name not in DEFAULT_RESERVE:
+            raise SettingsError(f"reserve: unknown provider {name!r} (known: {', '.join(SPECS)})")
+    budgets = parse_pairs("provider-budget", split_list(get("provider-budget")), SPECS)
+    max_in_flight = parse_pairs("provider-max-in-flight", split_list(get("provider-max-in-flight")), SPECS)
+    min_interval = parse_pairs("provider-min-interval", split_list(get("provider-min-interval")), SPECS, number=float)
+    timeouts = parse_pairs("provider-timeout", split_list(get("provider-timeout")), SPECS, number=float)
+
+    chosen: list[ProviderSettings] = []
+    missing: list[str] = []
+    for name in order:
+        spec = SPECS[name]
+        opts = all_opts[name]
+        if not spec.enabled(opts):
+            missing.append(f"{name} ({spec.needs})")
+            continue
+        limits = spec.limits
+        limits = Limits(
+            max_in_flight=int(max_in_flight.get(name, limits.max_in_flight)) or 1,
+            min_interval=float(min_interval.get(name, limits.min_interval)),
+            timeout=float(timeouts.get(name, limits.timeout)) or limits.timeout,
+        )
+        budget = budgets.get(name)
+        chosen.append(
+            ProviderSettings(
+                spec=spec,
+                opts=MappingProxyType(dict(opts)),
+                limits=limits,
+                budget=int(budget) if budget is not None else None,
+                reserve=name in reserve,
+            )
+        )
+    if not chosen:
+        if explicit and order:
+            raise SettingsError("no image provider is configured: " + "; ".join(f"{m} is not set" for m in missing))
+        hints = "; ".join(f"{SPECS[n].name}: {SPECS[n].needs}" for n in DEFAULT_ORDER if n in SPECS)
+        raise SettingsError(
+            "no image provider is configured: set at least one of "
+            + (hints or "the provider secrets")
+            + " (or use --providers local for offline covers)"
+        )
+
+    gemini_opts = all_opts.get("gemini", {})
+
+    return Settings(
+        repo=repo_path,
+        paths=paths,
+        posts=posts,
+        changed_since=get("changed-since").strip() or None,
+        exclude=split_list(get("exclude")),
+        include_undated=parse_bool("include-undated", get("include-undated")),
+        attachments_dir=attachments,
+        embed_style=embed_style,
+        frontmatter_field=get("frontmatter-field").strip() or "image",
+        max_images=max_images,
+        dry_run=parse_bool("dry-run", get("dry-run")),
+        report=Path(report_raw).expanduser() if report_raw else None,
+        timezone=tz,
+        max_post_bytes=parse_int("max-post-bytes", get("max-post-bytes"), minimum=1),
+        prompt_style=get("prompt-style").strip(),
+        describer=describer,
+        describer_model=get("describer-model").strip() or DEFAULT_DESCRIBER_MODEL,
+        describer_fallbacks=split_list(get("describer-fallbacks")) or None,
+        gemini_api_key=gemini_opts.get("api_key", ""),
+        gemini_base_url=gemini_opts.get("base_url", ""),
+        providers=tuple(chosen),
+        concurrency=parse_int("concurrency", get("concurrency"), minimum=1),
+        state_file=Path(state_raw).expanduser() if state_raw else None,
+        width=parse_int("width", get("width"), minimum=64),
+        height=parse_int("height", get("height"), minimum=64),
+    )
