@@ -146,6 +146,8 @@ class ProviderContext:
     width: int = 1200
     height: int = 630
     max_response_bytes: int = 25 * 1024 * 1024
+    timeout: float = 120.0
+    """This provider's request timeout in seconds (its Limits.timeout, possibly overridden)."""
 
 
 @runtime_checkable
