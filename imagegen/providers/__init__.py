@@ -1,19 +1,18 @@
 """The provider registry: the one list that names every provider, in default priority order.
 
-Adding a provider = one module exposing `SPEC` + one line here + its tests. Nothing else in the
-program names a provider.
+Adding a provider = one module exposing `SPEC` + one line in `_registry()` + its tests. Nothing
+else in the program names a provider.
+
+The registry is built on first use (module `__getattr__`), so that provider modules may import
+shared helpers such as `imagegen.images` without an import cycle through this package.
 """
 
 from __future__ import annotations
 
-from imagegen.providers import local
-from imagegen.providers.base import ProviderSpec
+from typing import TYPE_CHECKING, Any
 
-REGISTRY: tuple[ProviderSpec, ...] = (
-    local.SPEC,
-)
-
-SPECS: dict[str, ProviderSpec] = {spec.name: spec for spec in REGISTRY}
+if TYPE_CHECKING:  # pragma: no cover
+    from imagegen.providers.base import ProviderSpec
 
 DEFAULT_ORDER: tuple[str, ...] = ("cloudflare", "huggingface", "together", "pollinations", "gemini")
 """Default priority when the user names no order: the free tiers first, Gemini (precious) last.
@@ -22,8 +21,30 @@ Names not registered are ignored; `local` joins only when asked for explicitly."
 DEFAULT_RESERVE: tuple[str, ...] = ("gemini",)
 
 
-def get(name: str) -> ProviderSpec:
+def _registry() -> "tuple[ProviderSpec, ...]":
+    from imagegen.providers import local
+
+    return (
+        local.SPEC,
+    )
+
+
+_cache: dict[str, Any] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("REGISTRY", "SPECS"):
+        if not _cache:
+            reg = _registry()
+            _cache["REGISTRY"] = reg
+            _cache["SPECS"] = {spec.name: spec for spec in reg}
+        return _cache[name]
+    raise AttributeError(name)
+
+
+def get(name: str) -> "ProviderSpec":
+    specs = __getattr__("SPECS")
     try:
-        return SPECS[name]
+        return specs[name]
     except KeyError:
-        raise KeyError(f"unknown provider {name!r} (known: {', '.join(SPECS)})") from None
+        raise KeyError(f"unknown provider {name!r} (known: {', '.join(specs)})") from None
