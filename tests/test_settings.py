@@ -1,0 +1,97 @@
+"""Settings: one place for each default; explicit value > environment > default; clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imagegen import secrets
+from imagegen.settings import CORE, SettingsError, load
+
+
+def test_defaults(tmp_path: Path) -> None:
+    s = load({"providers": "local"}, {}, repo=tmp_path)
+    assert s.repo == tmp_path.resolve()
+    assert s.paths == (".",)
+    assert s.attachments_dir == "attachments"
+    assert s.embed_style == "obsidian"
+    assert s.exclude == ("index.md", "AGENTS.md", "IDEAS.md", "README.md")
+    assert s.max_images is None and s.dry_run is False and s.concurrency == 4
+    assert (s.width, s.height) == (1200, 630)
+    assert [p.name for p in s.providers] == ["local"]
+    assert s.describer_model == "gemini-3.1-flash-lite-preview"
+
+
+def test_env_fallback_and_explicit_wins(tmp_path: Path) -> None:
+    env = {"IMAGEGEN_MAX_IMAGES": "7", "IMAGEGEN_EMBED_STYLE": "markdown", "PROMPT_DESCRIBER_MODEL": "gemini-x"}
+    s = load({"providers": "local"}, env, repo=tmp_path)
+    assert s.max_images == 7 and s.embed_style == "markdown" and s.describer_model == "gemini-x"
+    s = load({"providers": "local", "max-images": "2", "embed-style": ""}, env, repo=tmp_path)
+    assert s.max_images == 2 and s.embed_style == "markdown"  # an empty input falls back to env
+
+
+@pytest.mark.parametrize("raw,needle", [
+    ({"embed-style": "html"}, "embed-style: unknown style 'html'"),
+    ({"timezone": "Mars/Olympus"}, "timezone: unknown timezone"),
+    ({"attachments-dir": "../elsewhere"}, "attachments-dir: '../elsewhere' is outside the repository"),
+    ({"attachments-dir": "."}, "attachments-dir: must be a folder inside the repository"),
+    ({"max-images": "many"}, "max-images: expected a whole number"),
+    ({"concurrency": "0"}, "concurrency: must be at least 1"),
+    ({"dry-run": "perhaps"}, "dry-run: expected true or false"),
+    ({"providers": "local,dalle"}, "providers: unknown provider 'dalle'"),
+    ({"provider-budget": "local"}, "provider-budget: expected NAME=N"),
+    ({"provider-budget": "nope=3"}, "provider-budget: unknown provider 'nope'"),
+    ({"paths": "../../etc"}, "paths: '../../etc' is outside the repository"),
+])
+def test_bad_settings_have_one_clear_message(tmp_path: Path, raw: dict[str, str], needle: str) -> None:
+    raw = {"providers": "local", **raw}
+    with pytest.raises(SettingsError) as e:
+        load(raw, {}, repo=tmp_path)
+    assert needle in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_repo(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="does not exist"):
+        load({"providers": "local"}, {}, repo=tmp_path / "nope")
+
+
+def test_nothing_configured_names_what_to_set(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as e:
+        load({}, {}, repo=tmp_path)
+    msg = str(e.value)
+    assert msg.startswith("no image provider is configured")
+    assert "--providers local" in msg
+
+
+def test_budgets_and_pacing_overrides(tmp_path: Path) -> None:
+    s = load({"providers": "local", "provider-budget": "local=5", "provider-min-interval": "local=2.5",
+              "provider-max-in-flight": "local=1", "reserve": "local"}, {}, repo=tmp_path)
+    (p,) = s.providers
+    assert p.budget == 5 and p.limits.min_interval == 2.5 and p.limits.max_in_flight == 1 and p.reserve
+
+
+def test_lists_accept_commas_and_newlines(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    s = load({"providers": "local", "paths": "a,\n b\n"}, {}, repo=tmp_path)
+    assert s.paths == ("a", "b")
+
+
+def test_every_core_setting_has_help_and_env() -> None:
+    names = [d.name for d in CORE]
+    assert len(names) == len(set(names))
+    for d in CORE:
+        assert d.help and d.env_name.isupper()
+
+
+def test_secret_options_are_registered_for_redaction(tmp_path: Path) -> None:
+    secrets.clear()
+    from imagegen.providers import REGISTRY
+
+    secret_opts = [(spec, o) for spec in REGISTRY for o in spec.options if o.secret]
+    env = {o.env: f"SENTINEL-{spec.name}-{o.key}-0000" for spec, o in secret_opts}
+    load({"providers": "local"}, env, repo=tmp_path)
+    for value in env.values():
+        assert secrets.redact(f"x {value} y") == "x *** y"
