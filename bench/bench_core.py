@@ -1,0 +1,102 @@
+"""Core engine benchmark (not a test): run with `.venv/bin/python bench/bench_core.py`.
+
+1. Per-post overhead: 1,000 posts through the whole pipeline (discover, prompt, chain, write image,
+   rewrite post) with an in-memory provider that returns a pre-rendered image at once, so image
+   rendering is excluded. Target < 2 ms per post.
+2. No-op scan: 10,000 posts that all have covers; the run finds nothing to do. Target < 0.5 s.
+
+Both build their blogs in a temp dir and report the median of a few runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from imagegen import pipeline  # noqa: E402
+from imagegen.images import checked_image  # noqa: E402
+from imagegen.providers.base import GeneratedImage  # noqa: E402
+from imagegen.providers.local import render  # noqa: E402
+from imagegen.settings import load  # noqa: E402
+
+
+class InstantProvider:
+    """An in-memory provider: the same small, valid PNG every time, no waiting."""
+
+    name = "local"
+    model = "instant"
+
+    def __init__(self) -> None:
+        self.image = checked_image(render("bench", 64, 64), provider=self.name, model=self.model)
+
+    async def generate(self, prompt: str) -> GeneratedImage:
+        return self.image
+
+    async def aclose(self) -> None:
+        return None
+
+
+def make_blog(root: Path, n: int, *, covered: bool) -> None:
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / "attachments").mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        series = f"series-{i % 10}"
+        d = root / series
+        d.mkdir(exist_ok=True)
+        name = f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}-post-{i:05d}"
+        embed = f"![[attachments/{series}-{name}.png]]\n" if covered else ""
+        (d / f"{name}.md").write_text(
+            f"---\ntitle: Post {i}\ndate: 2025-01-01\ntags: [a, b]\n---\n# Post {i}\n{embed}\n"
+            + ("Some words about the thing. " * 40) + "\n"
+        )
+
+
+def bench_overhead(n: int = 1000, repeats: int = 3) -> float:
+    per_post = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "blog"
+            make_blog(root, n, covered=False)
+            settings = load({"providers": "local", "describer": "off"}, {}, repo=root)
+            provider = InstantProvider()
+            members = [(settings.providers[0], provider)]
+            t0 = time.perf_counter()
+            report = asyncio.run(pipeline.run(settings, providers=members))
+            dt = time.perf_counter() - t0
+            assert len(report.generated) == n, (len(report.generated), report.failed[:3])
+            per_post.append(dt / n * 1000)
+    return statistics.median(per_post)
+
+
+def bench_noop_scan(n: int = 10_000, repeats: int = 5) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "blog"
+        make_blog(root, n, covered=True)
+        settings = load({"providers": "local", "describer": "off"}, {}, repo=root)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            report = asyncio.run(pipeline.run(settings))
+            times.append(time.perf_counter() - t0)
+            assert report.generated == [] and len(report.skipped) == n
+        return statistics.median(times)
+
+
+def main() -> None:
+    overhead = bench_overhead()
+    scan = bench_noop_scan()
+    print("| benchmark | measured | target |")
+    print("|---|---|---|")
+    print(f"| per-post overhead, 1,000 posts, in-memory provider | {overhead:.2f} ms/post | < 2 ms |")
+    print(f"| no-op scan, 10,000 posts with covers | {scan:.3f} s | < 0.5 s |")
+
+
+if __name__ == "__main__":
+    main()
