@@ -22,10 +22,15 @@ DEFAULT_RESERVE: tuple[str, ...] = ("gemini",)
 
 
 def _registry() -> "tuple[ProviderSpec, ...]":
-    from imagegen.providers import local
+    from imagegen.providers import cloudflare, gemini, huggingface, local, pollinations, together
 
     return (
         local.SPEC,
+        cloudflare.SPEC,
+        huggingface.SPEC,
+        together.SPEC,
+        pollinations.SPEC,
+        gemini.SPEC,
     )
 
 

@@ -1,0 +1,361 @@
+"""What the provider adapters share: one capped HTTP call, error mapping helpers, reset rules.
+
+Private to `imagegen.providers`. Each adapter builds its own URL and body, calls `send`, and turns
+a non-success answer into one of the shared error classes with its own structured rules first and
+`by_status` last. Nothing here ever puts a URL, a request header or an unredacted body into an
+exception message: messages quote at most a short, redacted excerpt of what the server said.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import logging
+import re
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from imagegen.providers.base import (
+    BadImage,
+    BadRequest,
+    AuthFailed,
+    ProviderContext,
+    ProviderError,
+    ProviderUnavailable,
+    QuotaExhausted,
+    RateLimited,
+    TransientError,
+)
+from imagegen.secrets import redact
+
+MAX_EXCERPT = 200
+"""Characters of a server's error text quoted in an exception message (after redaction)."""
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to open a connection; the provider's own timeout covers everything else."""
+
+
+# --------------------------------------------------------------------------- the call
+
+
+@dataclass(frozen=True)
+class WireResponse:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is not JSON."""
+        return json_or_none(self.body)
+
+
+async def send(
+    ctx: ProviderContext,
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    params: Mapping[str, str] | None = None,
+) -> WireResponse:
+    """One request on the shared client, body read up to `ctx.max_response_bytes`.
+
+    Transport failures become TransientError (timeouts, resets, refused connections) or
+    ProviderUnavailable (the host does not resolve, the URL is unusable). A body larger than the
+    cap is BadImage: we stop reading instead of holding a runaway response in memory.
+    """
+    timeout = httpx.Timeout(ctx.timeout, connect=min(CONNECT_TIMEOUT, ctx.timeout))
+    try:
+        async with ctx.http.stream(method, url, headers=headers, json=json_body, params=params,
+                                   timeout=timeout) as resp:
+            body = await read_capped(resp, ctx.max_response_bytes, provider)
+            return WireResponse(resp.status_code, resp.headers, body)
+    except httpx.HTTPError as exc:
+        raise transport_error(provider, exc, ctx.timeout) from None
+
+
+async def read_capped(resp: httpx.Response, limit: int, provider: str) -> bytes:
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BadImage(f"{provider}: response of {int(declared)} bytes is over the {limit}-byte cap")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise BadImage(f"{provider}: response is over the {limit}-byte cap; stopped reading")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    """True when the exception chain holds a name-resolution failure that will not fix itself."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, socket.gaierror):
+            # EAI_AGAIN is "temporary failure in name resolution": a flaky resolver, not a gone host.
+            return cur.errno != getattr(socket, "EAI_AGAIN", -3)
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def transport_error(provider: str, exc: BaseException, timeout: float | None = None) -> ProviderError:
+    """Map an httpx (or httpx2) transport exception to a shared class. Never quotes the URL."""
+    name = type(exc).__name__
+    if _is_dns_failure(exc):
+        return ProviderUnavailable(f"{provider}: the API host does not resolve (DNS failure)")
+    if name in ("InvalidURL", "UnsupportedProtocol", "LocalProtocolError") or isinstance(
+        exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)
+    ):
+        return ProviderUnavailable(f"{provider}: the API URL is unusable ({name})")
+    if "Timeout" in name:
+        limit = f" after {timeout:g}s" if timeout else ""
+        return TransientError(f"{provider}: request timed out{limit} ({name})")
+    return TransientError(f"{provider}: connection failed ({name})")
+
+
+# --------------------------------------------------------------------------- reading error bodies
+
+
+def json_or_none(body: bytes | str) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def excerpt(text: str | bytes | None, limit: int = MAX_EXCERPT) -> str:
+    """A short, single-line, redacted excerpt of server text for an exception message."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = redact(" ".join(str(text).split()))
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def error_message(data: Any, body: bytes) -> str:
+    """The human message inside a JSON error body (common shapes), else the raw text."""
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("code")
+            if msg:
+                return str(msg)
+        if isinstance(err, str) and err:
+            return err
+        errs = data.get("errors")
+        if isinstance(errs, list) and errs and isinstance(errs[0], dict) and errs[0].get("message"):
+            return str(errs[0]["message"])
+        if data.get("message"):
+            return str(data["message"])
+        if data.get("detail"):
+            return str(data["detail"])
+    if data is not None:
+        return ""
+    ctype_html = body[:64].lstrip().lower().startswith((b"<!doctype", b"<html"))
+    return "an HTML error page" if ctype_html else body.decode("utf-8", errors="replace")
+
+
+def describe_status(provider: str, resp: WireResponse, detail: str = "") -> str:
+    msg = excerpt(error_message(resp.json(), resp.body))
+    extra = f" ({detail})" if detail else ""
+    return f"{provider}: HTTP {resp.status}{extra}" + (f": {msg}" if msg else "")
+
+
+# --------------------------------------------------------------------------- delays
+
+
+_NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
+_RETRY_IN_TEXT = re.compile(r"\bretry (?:in|after)\s+" + _NUMBER + r"\s*(ms|s|sec|secs|seconds?)\b", re.I)
+_DURATION = re.compile(r"^\s*" + _NUMBER + r"\s*(ms|s)?\s*$")
+
+MAX_HINT_SECONDS = 7 * 24 * 3600.0
+"""Delay hints above this are nonsense and ignored."""
+
+
+def _sane(seconds: float | None) -> float | None:
+    if seconds is None or seconds != seconds or seconds < 0 or seconds > MAX_HINT_SECONDS:
+        return None
+    return seconds
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """A Retry-After header: delay seconds or an HTTP-date (relative to `now`)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return _sane(float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return _sane(max(0.0, (when - now).total_seconds()))
+
+
+def parse_duration(value: Any) -> float | None:
+    """A protobuf Duration as JSON ("41s", "0.5s") or a bare number of seconds."""
+    if isinstance(value, (int, float)):
+        return _sane(float(value))
+    if isinstance(value, dict):  # {"seconds": 41, "nanos": 0}
+        try:
+            return _sane(float(value.get("seconds", 0)) + float(value.get("nanos", 0)) / 1e9)
+        except (TypeError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    m = _DURATION.match(value)
+    if not m:
+        return None
+    n = float(m.group(1))
+    return _sane(n / 1000.0 if m.group(2) == "ms" else n)
+
+
+def retry_in_text(text: str | None) -> float | None:
+    """'Please retry in 41.88s' -> 41.88. Last resort only, when no header or field said it."""
+    if not text:
+        return None
+    m = _RETRY_IN_TEXT.search(text)
+    if not m:
+        return None
+    n = float(m.group(1))
+    return _sane(n / 1000.0 if m.group(2).lower() == "ms" else n)
+
+
+def header_retry_after(resp: WireResponse, now: datetime) -> float | None:
+    return parse_retry_after(resp.headers.get("retry-after"), now)
+
+
+# --------------------------------------------------------------------------- status mapping
+
+
+def by_status(
+    provider: str,
+    resp: WireResponse,
+    now: datetime,
+    *,
+    message: str | None = None,
+    reset_at: datetime | None = None,
+) -> ProviderError:
+    """The generic mapping every adapter falls back to once its own structured rules are done."""
+    status = resp.status
+    msg = message or describe_status(provider, resp)
+    retry_after = header_retry_after(resp, now)
+    if status in (401, 403, 407):
+        return AuthFailed(msg, status=status)
+    if status == 402:
+        return QuotaExhausted(msg, reset_at=reset_at, status=status)
+    if status in (404, 410):
+        return ProviderUnavailable(msg, status=status)
+    if status == 429:
+        return RateLimited(msg, retry_after=retry_after, status=status)
+    if status in (408, 425) or status >= 500:
+        return TransientError(msg, retry_after=retry_after, status=status)
+    if 400 <= status < 500:
+        return BadRequest(msg, status=status)
+    if 200 <= status < 300:
+        return BadImage(msg, status=status)
+    return TransientError(msg, status=status)
+
+
+# --------------------------------------------------------------------------- small shared bits
+
+
+def prompt_seed(prompt: str) -> int:
+    """A deterministic seed from the prompt: same post, same picture (where the API honours it)."""
+    return int.from_bytes(hashlib.sha256(prompt.encode("utf-8")).digest()[:4], "big") % 2_147_483_647
+
+
+def round_to(value: int, multiple: int = 16, *, low: int = 256, high: int = 1440) -> int:
+    """Round a pixel size to the nearest multiple the API accepts, within its bounds."""
+    v = int(round(value / multiple)) * multiple
+    return max(low, min(high, v))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --------------------------------------------------------------------------- quota reset rules
+# Pure functions now -> reset (aware UTC). `now` may be in any timezone; naive means UTC.
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+def _utc(now: datetime) -> datetime:
+    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    n = _utc(now)
+    return datetime(n.year, n.month, n.day, tzinfo=timezone.utc) + timedelta(days=1)
+
+
+def next_pacific_midnight(now: datetime) -> datetime:
+    local = _utc(now).astimezone(PACIFIC)
+    nxt = (local + timedelta(days=1)).date()
+    return datetime(nxt.year, nxt.month, nxt.day, tzinfo=PACIFIC).astimezone(timezone.utc)
+
+
+def next_month_utc(now: datetime) -> datetime:
+    n = _utc(now)
+    year, month = (n.year + 1, 1) if n.month == 12 else (n.year, n.month + 1)
+    return datetime(year, month, 1, tzinfo=timezone.utc)
+
+
+def in_one_hour(now: datetime) -> datetime:
+    return _utc(now) + timedelta(hours=1)
+
+
+# --------------------------------------------------------------------------- log redaction
+
+
+class _RedactFilter(logging.Filter):
+    """httpx logs every request URL at INFO (the Cloudflare account id is in the path): scrub it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # pragma: no cover - a broken record is not ours to fix
+            return True
+        clean = redact(text)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+_LOGGERS = ("httpx", "httpcore", "httpx2", "httpcore2", "google_genai._api_client", "google_genai.models")
+
+
+def _install_log_redaction() -> None:
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactFilter) for f in logger.filters):
+            logger.addFilter(_RedactFilter())
+
+
+_install_log_redaction()

@@ -1,0 +1,167 @@
+"""Cloudflare Workers AI: `POST {base}/accounts/{account_id}/ai/run/{model}` with a bearer token.
+
+FLUX takes only a prompt (1..2048 characters) and `steps` (<= 8); it answers JSON with a base64
+JPEG in `result.image`. SDXL-style models answer raw PNG bytes instead, so the response's
+content type decides how to read it, never the model name. The account id is a secret: it is in
+every URL, so no URL ever reaches a message (see providers.md for the wire facts).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Mapping
+from urllib.parse import quote
+
+from imagegen import secrets
+from imagegen.images import checked_image
+from imagegen.providers import _http
+from imagegen.providers.base import (
+    AuthFailed,
+    BadImage,
+    BadRequest,
+    GeneratedImage,
+    Limits,
+    Option,
+    ProviderContext,
+    ProviderError,
+    ProviderSpec,
+    ProviderUnavailable,
+    QuotaExhausted,
+    RateLimited,
+    TransientError,
+)
+
+NAME = "cloudflare"
+DEFAULT_MODEL = "@cf/black-forest-labs/flux-1-schnell"
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+MAX_PROMPT_CHARS = 2048
+STEPS = 4
+"""FLUX schnell's default; the schema allows at most 8."""
+
+QUOTA_CODES = frozenset({3036, 4006})
+"""'You have used up your daily free allocation of 10,000 neurons'."""
+RATE_CODES = frozenset({3040})
+"""'Out of capacity': retry later."""
+UNKNOWN_MODEL_CODES = frozenset({5007, 3042})
+"""No such model / invalid model: the configured model will not work this run."""
+AUTH_CODES = frozenset({10000, 9109})
+
+
+def error_codes(data: Any) -> list[int]:
+    """The numeric codes of a Cloudflare error envelope (structured fields only)."""
+    out: list[int] = []
+    if isinstance(data, dict):
+        for err in data.get("errors") or []:
+            if isinstance(err, dict):
+                code = err.get("code")
+                if isinstance(code, int) and not isinstance(code, bool):
+                    out.append(code)
+                elif isinstance(code, str) and code.isdigit():
+                    out.append(int(code))
+    return out
+
+
+class CloudflareProvider:
+    name = NAME
+
+    def __init__(self, *, token: str, account_id: str, model: str, base_url: str, ctx: ProviderContext) -> None:
+        self.model = model or DEFAULT_MODEL
+        self._token = token
+        self._account_id = account_id
+        self._base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._ctx = ctx
+
+    def url(self) -> str:
+        # Model ids contain '@' and '/', which Cloudflare expects literally in the path.
+        return f"{self._base_url}/accounts/{quote(self._account_id, safe='')}/ai/run/{quote(self.model, safe='@/')}"
+
+    def body(self, prompt: str) -> dict[str, Any]:
+        return {"prompt": prompt.strip()[:MAX_PROMPT_CHARS] or ".", "steps": STEPS}
+
+    async def generate(self, prompt: str) -> GeneratedImage:
+        resp = await _http.send(self._ctx, NAME, "POST", self.url(), headers=_http.bearer(self._token),
+                                json_body=self.body(prompt))
+        if resp.status == 200:
+            return self._image(resp)
+        raise self.classify(resp)
+
+    def _image(self, resp: _http.WireResponse) -> GeneratedImage:
+        # Raw bytes (SDXL) or anything that is not the JSON envelope: the bytes must prove themselves.
+        data = None if resp.content_type.startswith("image/") else resp.json()
+        if not isinstance(data, dict):
+            return checked_image(resp.body, provider=NAME, model=self.model)
+        if data.get("success") is False or data.get("errors"):
+            raise self.classify(resp)
+        result = data.get("result")
+        image = result.get("image") if isinstance(result, dict) else None
+        if not isinstance(image, str) or not image:
+            raise BadImage(f"{NAME}: 200 without result.image")
+        try:
+            raw = base64.b64decode(image, validate=False)
+        except (binascii.Error, ValueError):
+            raise BadImage(f"{NAME}: result.image is not base64") from None
+        return checked_image(raw, provider=NAME, model=self.model)
+
+    def classify(self, resp: _http.WireResponse) -> ProviderError:
+        now = self._ctx.clock.now()
+        data = resp.json()
+        codes = error_codes(data)
+        detail = "code " + ",".join(str(c) for c in codes) if codes else ""
+        msg = _http.describe_status(NAME, resp, detail)
+        retry_after = _http.header_retry_after(resp, now)
+        status = resp.status
+        # Structured codes first.
+        if QUOTA_CODES & set(codes):
+            return QuotaExhausted(msg, reset_at=_http.next_utc_midnight(now), status=status)
+        if RATE_CODES & set(codes):
+            return RateLimited(msg, retry_after=retry_after, status=status)
+        if AUTH_CODES & set(codes) or status in (401, 403):
+            return AuthFailed(msg, status=status)
+        if UNKNOWN_MODEL_CODES & set(codes):
+            return ProviderUnavailable(msg, status=status)
+        if status == 429:
+            # No known code: the message text is the last resort for the daily allocation.
+            text = _http.error_message(data, resp.body).lower()
+            if "daily free allocation" in text:
+                return QuotaExhausted(msg, reset_at=_http.next_utc_midnight(now), status=status)
+            return RateLimited(msg, retry_after=retry_after, status=status)
+        if status == 408:
+            return TransientError(msg, retry_after=retry_after, status=status)
+        if status == 200:  # success=false inside a 200
+            return BadRequest(msg, status=status)
+        return _http.by_status(NAME, resp, now, message=msg, reset_at=_http.next_utc_midnight(now))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _create(opts: Mapping[str, str], ctx: ProviderContext) -> CloudflareProvider:
+    secrets.register(opts.get("api_token"))
+    secrets.register(opts.get("account_id"))
+    return CloudflareProvider(
+        token=opts.get("api_token", ""),
+        account_id=opts.get("account_id", ""),
+        model=opts.get("model") or DEFAULT_MODEL,
+        base_url=opts.get("base_url") or DEFAULT_BASE_URL,
+        ctx=ctx,
+    )
+
+
+SPEC = ProviderSpec(
+    name=NAME,
+    options=(
+        Option("api_token", "CLOUDFLARE_API_TOKEN", "Cloudflare API token (Workers AI read/run)", secret=True),
+        Option("account_id", "CLOUDFLARE_ACCOUNT_ID", "Cloudflare account id (treated as a secret: it is in every URL)",
+               secret=True),
+    ),
+    default_model=DEFAULT_MODEL,
+    default_base_url=DEFAULT_BASE_URL,
+    model_env="CLOUDFLARE_IMAGE_MODEL",
+    enabled=lambda opts: bool(opts.get("api_token")) and bool(opts.get("account_id")),
+    create=_create,
+    needs="CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID",
+    # FLUX schnell answers in a few seconds; the free allocation is daily, not per minute.
+    limits=Limits(max_in_flight=4, min_interval=0.0, timeout=60.0),
+    quota_reset=_http.next_utc_midnight,
+)

@@ -1,0 +1,171 @@
+"""Pollinations: an image from a GET, no key needed (anonymous, legacy) or a key (keyed endpoint).
+
+Anonymous: `GET https://image.pollinations.ai/prompt/{prompt}?model=&width=&height=&seed=&nologo=true`.
+Keyed:     `GET https://gen.pollinations.ai/image/{prompt}?...` with `Authorization: Bearer sk_...`.
+
+One `base_url` option covers both. Left at its default, the anonymous host is used without a key
+and `KEYED_BASE_URL` with one. Overridden (a proxy, the tests' fake server), the same base serves
+both: `/prompt/{prompt}` without a key, `/image/{prompt}` with one.
+
+A 200 is not proof of an image: rate-limited anonymous callers may get a placeholder JPEG far
+larger than a real one (about 1.3 MB against 40-80 KB). Anything at or over
+`PLACEHOLDER_MIN_BYTES` is treated as that placeholder (RateLimited), never as a cover.
+The key travels only in the Authorization header, never in the URL.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+from urllib.parse import quote
+
+from imagegen import secrets
+from imagegen.images import checked_image, sniff
+from imagegen.providers import _http
+from imagegen.providers.base import (
+    AuthFailed,
+    ContentRefused,
+    GeneratedImage,
+    Limits,
+    Option,
+    ProviderContext,
+    ProviderError,
+    ProviderSpec,
+    QuotaExhausted,
+    RateLimited,
+)
+
+NAME = "pollinations"
+DEFAULT_MODEL = "flux"
+DEFAULT_BASE_URL = "https://image.pollinations.ai"
+KEYED_BASE_URL = "https://gen.pollinations.ai"
+
+PLACEHOLDER_MIN_BYTES = 1_000_000
+"""A 200 image this large is the rate-limit placeholder (~1.3 MB), not a cover (40-80 KB).
+Override per instance with `PollinationsProvider(placeholder_min_bytes=...)`."""
+
+QUEUE_RETRY_AFTER = 15.0
+"""Delay hint for 'Queue full' and the placeholder when the server sends none: the anonymous
+tier allows about one request per IP every 5-15 s."""
+
+MAX_PROMPT_CHARS = 1500
+"""The prompt travels in the URL path; keep the URL well under common 8 KB limits."""
+
+_TRUE = {"1", "true", "yes", "on", "y"}
+REFUSAL_CODES = frozenset({"CONTENT_FILTERED", "CONTENT_POLICY", "CONTENT_POLICY_VIOLATION", "SAFETY", "NSFW",
+                           "UNSAFE_CONTENT"})
+_REFUSAL_TEXT = re.compile(r"\b(nsfw|unsafe content|content polic(?:y|ies)|safety filter|safe mode)\b", re.I)
+
+
+def enabled(opts: Mapping[str, str]) -> bool:
+    return (opts.get("enabled") or "").strip().lower() in _TRUE
+
+
+class PollinationsProvider:
+    name = NAME
+
+    def __init__(self, *, model: str, base_url: str, api_key: str, ctx: ProviderContext,
+                 placeholder_min_bytes: int | None = None) -> None:
+        self.model = model or DEFAULT_MODEL
+        self._key = api_key
+        base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        if api_key and base == DEFAULT_BASE_URL:
+            base = KEYED_BASE_URL
+        self._base_url = base
+        self._ctx = ctx
+        self.placeholder_min_bytes = placeholder_min_bytes or PLACEHOLDER_MIN_BYTES
+
+    @property
+    def keyed(self) -> bool:
+        return bool(self._key)
+
+    def url(self, prompt: str) -> str:
+        path = "image" if self.keyed else "prompt"
+        text = prompt.strip()[:MAX_PROMPT_CHARS] or "."
+        return f"{self._base_url}/{path}/{quote(text, safe='')}"
+
+    def params(self, prompt: str) -> dict[str, str]:
+        return {
+            "model": self.model,
+            "width": str(self._ctx.width),
+            "height": str(self._ctx.height),
+            "seed": str(_http.prompt_seed(prompt)),
+            "nologo": "true",
+        }
+
+    async def generate(self, prompt: str) -> GeneratedImage:
+        headers = _http.bearer(self._key) if self._key else {}
+        resp = await _http.send(self._ctx, NAME, "GET", self.url(prompt), headers=headers, params=self.params(prompt))
+        if resp.status == 200:
+            if len(resp.body) >= self.placeholder_min_bytes and sniff(resp.body) is not None:
+                retry = _http.header_retry_after(resp, self._ctx.clock.now())
+                raise RateLimited(
+                    f"{NAME}: 200 with a {len(resp.body)}-byte image, the rate-limit placeholder "
+                    f"(threshold {self.placeholder_min_bytes} bytes)",
+                    retry_after=retry if retry is not None else QUEUE_RETRY_AFTER,
+                    status=200,
+                )
+            return checked_image(resp.body, provider=NAME, model=self.model)
+        raise self.classify(resp)
+
+    def classify(self, resp: _http.WireResponse) -> ProviderError:
+        now = self._ctx.clock.now()
+        data = resp.json()
+        err = data.get("error") if isinstance(data, dict) else None
+        code = str(err.get("code") or "").upper() if isinstance(err, dict) else ""
+        msg = _http.describe_status(NAME, resp, f"code {code}" if code else "")
+        status = resp.status
+        retry = _http.header_retry_after(resp, now)
+        # Structured fields first.
+        if code == "PAYMENT_REQUIRED":
+            return QuotaExhausted(msg, reset_at=_http.in_one_hour(now), status=status)
+        if code == "UNAUTHORIZED":
+            return AuthFailed(msg, status=status)
+        if code in REFUSAL_CODES:
+            return ContentRefused(msg, status=status)
+        if status == 402 and isinstance(data, dict) and "x402Version" in data:
+            # Anonymous 'Queue full for IP ...': a short-term limit, not a balance.
+            return RateLimited(msg, retry_after=retry if retry is not None else QUEUE_RETRY_AFTER, status=status)
+        if status == 402:
+            if self.keyed:
+                return QuotaExhausted(msg, reset_at=_http.in_one_hour(now), status=status)
+            return RateLimited(msg, retry_after=retry if retry is not None else QUEUE_RETRY_AFTER, status=status)
+        if status in (400, 403, 451) and _REFUSAL_TEXT.search(_http.error_message(data, resp.body)):
+            return ContentRefused(msg, status=status)  # message text: last resort only
+        if status == 429:
+            return RateLimited(msg, retry_after=retry if retry is not None else QUEUE_RETRY_AFTER, status=status)
+        return _http.by_status(NAME, resp, now, message=msg, reset_at=_http.in_one_hour(now))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _create(opts: Mapping[str, str], ctx: ProviderContext) -> PollinationsProvider:
+    secrets.register(opts.get("api_key"))
+    return PollinationsProvider(
+        model=opts.get("model") or DEFAULT_MODEL,
+        base_url=opts.get("base_url") or DEFAULT_BASE_URL,
+        api_key=opts.get("api_key", ""),
+        ctx=ctx,
+    )
+
+
+SPEC = ProviderSpec(
+    name=NAME,
+    options=(
+        Option("enabled", "POLLINATIONS_ENABLED", "use Pollinations (no key needed): true or false", default="false"),
+        Option("api_key", "POLLINATIONS_API_KEY", "optional Pollinations key (sk_...): uses the keyed endpoint",
+               secret=True),
+    ),
+    default_model=DEFAULT_MODEL,
+    default_base_url=DEFAULT_BASE_URL,
+    model_env="POLLINATIONS_IMAGE_MODEL",
+    enabled=enabled,
+    create=_create,
+    needs="POLLINATIONS_ENABLED=true",
+    # Anonymous: about one request at a time per IP, 5-15 s apart; generations can take minutes.
+    # A keyed account may raise these with --provider-max-in-flight / --provider-min-interval.
+    limits=Limits(max_in_flight=1, min_interval=5.0, timeout=180.0),
+    # Keyed balance refills hourly; the anonymous tier has no quota (its 402 is a queue limit).
+    quota_reset=_http.in_one_hour,
+)

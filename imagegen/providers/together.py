@@ -1,0 +1,135 @@
+"""Together AI: `POST {base}/v1/images/generations` with a bearer key, image as base64 in JSON.
+
+`black-forest-labs/FLUX.1-schnell-Free` was withdrawn in early 2026; the paid
+`black-forest-labs/FLUX.1-schnell` (4 steps) is the default. We always ask for
+`response_format: "base64"` and read `data[0].b64_json`. 402 is the account's spending limit
+(quota); rate limits vary per account and come back as 429 with Retry-After / x-ratelimit headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Mapping
+
+from imagegen import secrets
+from imagegen.images import checked_image
+from imagegen.providers import _http
+from imagegen.providers.base import (
+    BadImage,
+    GeneratedImage,
+    Limits,
+    Option,
+    ProviderContext,
+    ProviderError,
+    ProviderSpec,
+    ProviderUnavailable,
+    RateLimited,
+)
+
+NAME = "together"
+DEFAULT_MODEL = "black-forest-labs/FLUX.1-schnell"
+DEFAULT_BASE_URL = "https://api.together.xyz"
+STEPS = 4
+UNKNOWN_MODEL_CODES = frozenset({"model_not_available", "model_not_found"})
+
+
+def _error_code(data: Any) -> str:
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        code = data["error"].get("code")
+        return str(code) if code is not None else ""
+    return ""
+
+
+class TogetherProvider:
+    name = NAME
+
+    def __init__(self, *, token: str, model: str, base_url: str, ctx: ProviderContext) -> None:
+        self.model = model or DEFAULT_MODEL
+        self._token = token
+        self._base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._ctx = ctx
+
+    def url(self) -> str:
+        return f"{self._base_url}/v1/images/generations"
+
+    def body(self, prompt: str) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "prompt": prompt,
+            "width": _http.round_to(self._ctx.width),
+            "height": _http.round_to(self._ctx.height),
+            "steps": STEPS,
+            "n": 1,
+            "seed": _http.prompt_seed(prompt),
+            "response_format": "base64",
+        }
+
+    async def generate(self, prompt: str) -> GeneratedImage:
+        resp = await _http.send(self._ctx, NAME, "POST", self.url(), headers=_http.bearer(self._token),
+                                json_body=self.body(prompt))
+        if resp.status == 200:
+            return self._image(resp)
+        raise self.classify(resp)
+
+    def _image(self, resp: _http.WireResponse) -> GeneratedImage:
+        data = resp.json()
+        if not isinstance(data, dict):
+            return checked_image(resp.body, provider=NAME, model=self.model)  # raises BadImage unless an image
+        items = data.get("data")
+        first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
+        b64 = first.get("b64_json") if first else None
+        if not isinstance(b64, str) or not b64:
+            raise BadImage(f"{NAME}: 200 without data[0].b64_json")
+        try:
+            raw = base64.b64decode(b64, validate=False)
+        except (binascii.Error, ValueError):
+            raise BadImage(f"{NAME}: data[0].b64_json is not base64") from None
+        return checked_image(raw, provider=NAME, model=self.model)
+
+    def classify(self, resp: _http.WireResponse) -> ProviderError:
+        now = self._ctx.clock.now()
+        data = resp.json()
+        code = _error_code(data)
+        msg = _http.describe_status(NAME, resp, f"code {code}" if code else "")
+        status = resp.status
+        if code in UNKNOWN_MODEL_CODES:
+            return ProviderUnavailable(msg, status=status)
+        if status == 429:
+            retry = _http.header_retry_after(resp, now)
+            if retry is None:
+                # x-ratelimit-reset: seconds until the window resets (small numbers only).
+                retry = _http.parse_duration(resp.headers.get("x-ratelimit-reset", "").strip() or None)
+                if retry is not None and retry > 3600:
+                    retry = None
+            return RateLimited(msg, retry_after=retry, status=status)
+        # 402 spending limit: no documented reset; the chain applies SPEC.quota_reset.
+        return _http.by_status(NAME, resp, now, message=msg)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _create(opts: Mapping[str, str], ctx: ProviderContext) -> TogetherProvider:
+    secrets.register(opts.get("api_token"))
+    return TogetherProvider(
+        token=opts.get("api_token", ""),
+        model=opts.get("model") or DEFAULT_MODEL,
+        base_url=opts.get("base_url") or DEFAULT_BASE_URL,
+        ctx=ctx,
+    )
+
+
+SPEC = ProviderSpec(
+    name=NAME,
+    options=(Option("api_token", "TOGETHER_API_TOKEN", "Together AI API key", secret=True),),
+    default_model=DEFAULT_MODEL,
+    default_base_url=DEFAULT_BASE_URL,
+    model_env="TOGETHER_IMAGE_MODEL",
+    enabled=lambda opts: bool(opts.get("api_token")),
+    create=_create,
+    needs="TOGETHER_API_TOKEN",
+    limits=Limits(max_in_flight=2, min_interval=0.0, timeout=90.0),
+    # A spending limit has no published reset: try again the next UTC day (conservative).
+    quota_reset=_http.next_utc_midnight,
+)

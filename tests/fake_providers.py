@@ -1,0 +1,792 @@
+"""A fake image-provider server on 127.0.0.1 that speaks all five wire protocols.
+
+Used by the adapter tests, the chain tests and the benchmark (stdlib + Pillow only, thread-safe).
+
+Start it::
+
+    with FakeProviders(time_scale=0.01) as fp:     # 1 simulated second = 10 ms real
+        fp.url                                      # "http://127.0.0.1:PORT"
+        fp.base_url("cloudflare")                   # "http://127.0.0.1:PORT/cloudflare"
+
+or use the pytest fixture `fake_providers` (import it into a test module:
+`from tests.fake_providers import fake_providers  # noqa: F401`).
+
+Point the real program at it::
+
+    env = fp.env()          # IMAGEGEN_<NAME>_BASE_URL for all five providers, fake credentials
+                            # for each (CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID,
+                            # HUGGINGFACE_API_TOKEN, TOGETHER_API_TOKEN, GEMINI_API_KEY) and
+                            # POLLINATIONS_ENABLED=true; pass to imagegen.settings.load(raw, env)
+    opts = fp.opts("together")   # option mapping for SPEC.create(opts, ctx) (credentials + base_url)
+
+Each provider lives under its own path prefix (`/cloudflare/...`, `/huggingface/...`, ...), and
+the provider's documented path follows it (`/cloudflare/accounts/{id}/ai/run/{model}`,
+`/huggingface/hf-inference/models/{model}`, `/together/v1/images/generations`,
+`/pollinations/prompt/{p}` or `/image/{p}`, `/gemini/v1beta/models/{m}:generateContent` or
+`:predict`). Requests without a prefix are routed by their path alone.
+
+Script it::
+
+    fp.script("cloudflare", ["ok", "quota", {"kind": "rate_limit", "retry_after": 3}])
+        # consumed one per request, in order; then the behaviour below decides
+    fp.set_behaviour("huggingface", latency=2.0, quota_after=10, rate_limit_every=5,
+                     retry_after=7.0, default="ok", token=None, image_size=(96, 54))
+        # latency: simulated seconds per request (real sleep = latency * time_scale)
+        # quota_after: after N images every request is "quota" (until fp.reset_quota(name))
+        # rate_limit_every: every k-th request is "rate_limit"
+        # retry_after: the delay (seconds) rate-limit answers carry
+        # token: when set, a request with another credential gets "auth"
+    fp.reset_quota(name); fp.reset()
+
+Outcome kinds (each rendered in that provider's own wire shape; dict items may carry
+`retry_after`, `latency`, `estimated_time`):
+    ok, quota, rate_limit, auth, forbidden, not_found, gone, bad_request, server_error,
+    unavailable, garbage (200 HTML), not_image (200 without an image), truncated (200 with a cut
+    image), reset (connection closed without an answer), echo (400 quoting the request path and
+    headers back, for leak tests), raw ({"kind": "raw", "status": 400, "body": {...} | "text",
+    "headers": {...}, "content_type": "..."}: any answer you like);
+    huggingface: loading; pollinations: placeholder (200 + ~1.3 MB JPEG), queue_full (402 x402),
+    refused; gemini: safety (finishReason IMAGE_SAFETY), blocked (promptFeedback.blockReason),
+    text_only.
+
+Inspect it::
+
+    fp.requests("together")      # [Recorded(provider, method, path, query, headers, body, json, outcome, ...)]
+    fp.count("together")         # requests seen;  fp.images(name): images served
+    fp.max_concurrency("pollinations")   # most requests in flight at once
+
+Gemini text requests (no IMAGE response modality: the describer) answer "ok" with a short text
+description derived from the post; image requests answer a PNG; `:predict` (imagen) answers
+`predictions[0].bytesBase64Encoded`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import hashlib
+import io
+import json
+import random
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable, Iterator
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import pytest
+from PIL import Image, ImageDraw
+
+NAMES = ("cloudflare", "huggingface", "together", "pollinations", "gemini")
+
+FAKE_CREDENTIALS: dict[str, str] = {
+    "CLOUDFLARE_API_TOKEN": "fake-cf-token-0001",
+    "CLOUDFLARE_ACCOUNT_ID": "fakeaccount0001",
+    "HUGGINGFACE_API_TOKEN": "hf_fake0001",
+    "TOGETHER_API_TOKEN": "fake-together-0001",
+    "GEMINI_API_KEY": "fake-gemini-0001",
+}
+
+_OPT_KEYS: dict[str, dict[str, str]] = {
+    "cloudflare": {"api_token": "CLOUDFLARE_API_TOKEN", "account_id": "CLOUDFLARE_ACCOUNT_ID"},
+    "huggingface": {"api_token": "HUGGINGFACE_API_TOKEN"},
+    "together": {"api_token": "TOGETHER_API_TOKEN"},
+    "pollinations": {},
+    "gemini": {"api_key": "GEMINI_API_KEY"},
+}
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    latency: float = 0.0
+    quota_after: int | None = None
+    rate_limit_every: int | None = None
+    retry_after: float = 2.0
+    default: str = "ok"
+    token: str | None = None
+    image_size: tuple[int, int] = (96, 54)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    provider: str
+    method: str
+    path: str
+    """The path after the provider prefix, percent-decoding undone for readability."""
+    raw_path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    json: Any
+    outcome: str
+    started: float
+
+
+@dataclass
+class _State:
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    script: deque[dict[str, Any]] = field(default_factory=deque)
+    calls: int = 0
+    images: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    records: list[Recorded] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- images
+
+_image_cache: dict[tuple[str, str, tuple[int, int]], bytes] = {}
+_cache_lock = threading.Lock()
+_placeholder: bytes | None = None
+
+
+def make_image(prompt: str, fmt: str = "png", size: tuple[int, int] = (96, 54)) -> bytes:
+    """A small real image whose colours depend on the prompt (different prompt, different bytes)."""
+    key = (prompt, fmt, size)
+    with _cache_lock:
+        if key in _image_cache:
+            return _image_cache[key]
+    digest = hashlib.sha256(prompt.encode("utf-8")).digest()
+    img = Image.new("RGB", size, tuple(digest[:3]))
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    draw.ellipse((w // 4, h // 4, 3 * w // 4, 3 * h // 4), fill=tuple(digest[3:6]))
+    draw.line((0, digest[6] % h, w, digest[7] % h), fill=tuple(digest[8:11]), width=3)
+    out = io.BytesIO()
+    img.save(out, format="JPEG" if fmt in ("jpg", "jpeg") else "PNG")
+    data = out.getvalue()
+    with _cache_lock:
+        if len(_image_cache) > 512:
+            _image_cache.clear()
+        _image_cache[key] = data
+    return data
+
+
+def placeholder_jpeg() -> bytes:
+    """A real, decodable JPEG of about 1.3 MB, like Pollinations' rate-limit placeholder."""
+    global _placeholder
+    with _cache_lock:
+        if _placeholder is None:
+            rng = random.Random(1300)
+            img = Image.frombytes("RGB", (1024, 1024), rng.randbytes(1024 * 1024 * 3))
+            out = io.BytesIO()
+            img.save(out, format="JPEG", quality=95)
+            _placeholder = out.getvalue()
+        return _placeholder
+
+
+# --------------------------------------------------------------------------- responses
+
+
+@dataclass
+class _Answer:
+    status: int = 200
+    body: bytes = b""
+    ctype: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False
+
+
+def _json(status: int, data: Any, **headers: str) -> _Answer:
+    return _Answer(status, json.dumps(data).encode(), "application/json", dict(headers))
+
+
+_HTML = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>busy</body></html>"
+
+
+class _Renderer:
+    """Renders an outcome in one provider's wire shape."""
+
+    def __init__(self, fp: "FakeProviders") -> None:
+        self.fp = fp
+
+    def render(self, name: str, kind: str, params: dict[str, Any], req: dict[str, Any]) -> _Answer:
+        b: Behaviour = req["behaviour"]
+        retry_after = float(params.get("retry_after", b.retry_after))
+        common = self._common(name, kind, req, retry_after)
+        if common is not None:
+            return common
+        fn = getattr(self, f"_{name}")
+        return fn(kind, params, req, retry_after)
+
+    # Outcomes that look the same everywhere.
+    def _common(self, name: str, kind: str, req: dict[str, Any], retry_after: float) -> _Answer | None:
+        if kind == "reset":
+            return _Answer(reset=True)
+        if kind == "garbage":
+            return _Answer(200, _HTML, "text/html; charset=utf-8")
+        if kind == "gone":
+            return _Answer(410, b"Gone", "text/plain")
+        if kind == "echo":
+            seen = {"path": req["raw_path"], "headers": req["headers"], "query": req["query"]}
+            return _json(400, {"error": {"message": f"bad request: {json.dumps(seen)}", "code": "echo"}})
+        if kind == "server_error" and name != "gemini":
+            return _json(500, {"error": "Internal Server Error"})
+        if kind == "raw":
+            return self._raw(req["params"])
+        return None
+
+    @staticmethod
+    def _raw(params: dict[str, Any]) -> _Answer:
+        body = params.get("body", b"")
+        if isinstance(body, (dict, list)):
+            body, ctype = json.dumps(body).encode(), "application/json"
+        else:
+            body = body.encode() if isinstance(body, str) else bytes(body)
+            ctype = "text/plain"
+        return _Answer(int(params.get("status", 200)), body, str(params.get("content_type", ctype)),
+                       {str(k): str(v) for k, v in (params.get("headers") or {}).items()})
+
+    def _ok_image(self, req: dict[str, Any], fmt: str) -> bytes:
+        return make_image(req["prompt"], fmt, req["behaviour"].image_size)
+
+    def _truncated(self, req: dict[str, Any], fmt: str) -> bytes:
+        data = self._ok_image(req, fmt)
+        return data[: max(16, len(data) // 2)]
+
+    # ---- Cloudflare
+    def _cloudflare(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
+        def envelope(status: int, code: int, message: str, **headers: str) -> _Answer:
+            return _json(status, {"result": None, "success": False,
+                                  "errors": [{"code": code, "message": message}], "messages": []}, **headers)
+
+        raw_png = "stable-diffusion" in req["path"]
+        if kind in ("ok", "truncated"):
+            fmt = "png" if raw_png else "jpeg"
+            data = self._ok_image(req, fmt) if kind == "ok" else self._truncated(req, fmt)
+            if raw_png:
+                return _Answer(200, data, "image/png")
+            return _json(200, {"result": {"image": base64.b64encode(data).decode()}, "success": True,
+                               "errors": [], "messages": []})
+        if kind == "not_image":
+            return _json(200, {"result": {}, "success": True, "errors": [], "messages": []})
+        if kind == "quota":
+            return envelope(429, 3036, "Account limited: you have used up your daily free allocation of 10,000 "
+                                       "neurons, please upgrade to Cloudflare's Workers Paid plan if you would like "
+                                       "to continue usage.")
+        if kind == "rate_limit":
+            return envelope(429, 3040, "Capacity temporarily exceeded, please try again.",
+                            **{"Retry-After": f"{retry_after:g}"})
+        if kind == "auth":
+            return envelope(401, 10000, "Authentication error")
+        if kind == "forbidden":
+            return envelope(403, 10000, "Forbidden: account is not allowed to use this model")
+        if kind == "not_found":
+            return envelope(400, 5007, "No such model @cf/unknown/model or task")
+        if kind == "bad_request":
+            return envelope(400, 5006, "Error: required properties at '/' are 'prompt'")
+        if kind == "unavailable":
+            return envelope(503, 3001, "Unknown internal error")
+        raise ValueError(f"cloudflare: no outcome {kind!r}")
+
+    # ---- Hugging Face
+    def _huggingface(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
+        model = req["path"].split("/models/", 1)[-1]
+        if kind == "ok":
+            return _Answer(200, self._ok_image(req, "jpeg"), "image/jpeg")
+        if kind == "truncated":
+            return _Answer(200, self._truncated(req, "jpeg"), "image/jpeg")
+        if kind == "not_image":
+            return _json(200, {"generated_text": "not an image"})
+        if kind == "quota":
+            return _json(402, {"error": "You have exceeded your monthly included credits for Inference Providers. "
+                                        "Subscribe to PRO to get 20x more monthly included credits."})
+        if kind == "rate_limit":
+            return _json(429, {"error": "Rate limit reached. You reached free usage limit (reset hourly)."},
+                         **{"Retry-After": f"{retry_after:g}"})
+        if kind == "auth":
+            return _json(401, {"error": "Invalid credentials in Authorization header"})
+        if kind == "forbidden":
+            return _json(403, {"error": "This authentication method does not have sufficient permissions"})
+        if kind == "loading":
+            est = float(params.get("estimated_time", 20.0))
+            return _json(503, {"error": f"Model {model} is currently loading", "estimated_time": est})
+        if kind == "unavailable":
+            return _json(503, {"error": "Service Unavailable"})
+        if kind == "not_found":
+            return _Answer(404, b"Not Found", "text/plain")
+        if kind == "bad_request":
+            return _json(400, {"error": "Input validation error: `inputs` must not be empty"})
+        raise ValueError(f"huggingface: no outcome {kind!r}")
+
+    # ---- Together
+    def _together(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
+        def err(status: int, message: str, type_: str, code: str | None = None, **headers: str) -> _Answer:
+            return _json(status, {"error": {"message": message, "type": type_, "param": None, "code": code}},
+                         **headers)
+
+        if kind in ("ok", "truncated"):
+            data = self._ok_image(req, "jpeg") if kind == "ok" else self._truncated(req, "jpeg")
+            model = (req["json"] or {}).get("model", "")
+            return _json(200, {"id": "fake-" + hashlib.sha1(data).hexdigest()[:12], "model": model,
+                               "object": "list", "data": [{"index": 0, "b64_json": base64.b64encode(data).decode(),
+                                                            "timings": {"inference": 0.4}}]})
+        if kind == "not_image":
+            return _json(200, {"id": "fake", "object": "list", "data": [{"index": 0, "url": "https://x.invalid/i.png"}]})
+        if kind == "quota":
+            return err(402, "Credit limit exceeded: your organization has reached its spending limit.",
+                       "credit_limit", "credit_limit_exceeded")
+        if kind == "rate_limit":
+            return err(429, "You have exceeded the rate limit for this model.", "rate_limit", "rate_limit_exceeded",
+                       **{"Retry-After": f"{retry_after:g}", "x-ratelimit-remaining": "0"})
+        if kind == "auth":
+            return err(401, "Invalid API key provided.", "invalid_request_error", "invalid_api_key")
+        if kind == "forbidden":
+            return err(403, "Your account may not use this model.", "invalid_request_error")
+        if kind == "not_found":
+            return err(404, "Unable to access model. Please visit https://api.together.ai/models to view the "
+                            "list of supported models.", "invalid_request_error", "model_not_available")
+        if kind == "bad_request":
+            return err(400, "Invalid width: must be a multiple of 16", "invalid_request_error")
+        if kind == "unavailable":
+            return err(503, "Engine Overloaded", "server_error")
+        raise ValueError(f"together: no outcome {kind!r}")
+
+    # ---- Pollinations
+    def _pollinations(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
+        if kind == "ok":
+            return _Answer(200, self._ok_image(req, "jpeg"), "image/jpeg")
+        if kind == "truncated":
+            return _Answer(200, self._truncated(req, "jpeg"), "image/jpeg")
+        if kind == "not_image":
+            return _Answer(200, b"Generating... please wait", "text/plain")
+        if kind == "placeholder":
+            return _Answer(200, placeholder_jpeg(), "image/jpeg")
+        if kind == "queue_full":
+            return _json(402, {"x402Version": 1, "error": "Queue full for IP 203.0.113.7 - please wait for your "
+                                                          "previous request to finish", "accepts": []})
+        if kind == "quota":
+            return _json(402, {"success": False, "error": {"code": "PAYMENT_REQUIRED",
+                                                           "message": "Insufficient balance. Your pollen balance "
+                                                                      "refills hourly."}})
+        if kind == "rate_limit":
+            return _json(429, {"success": False, "error": {"code": "RATE_LIMITED", "message": "Too many requests"}},
+                         **{"Retry-After": f"{retry_after:g}"})
+        if kind == "auth":
+            return _json(401, {"success": False, "error": {"code": "UNAUTHORIZED",
+                                                           "message": "Invalid or missing API key"}})
+        if kind == "forbidden":
+            return _json(403, {"success": False, "error": {"code": "FORBIDDEN", "message": "Forbidden"}})
+        if kind == "refused":
+            return _json(400, {"success": False, "error": {"code": "CONTENT_FILTERED",
+                                                           "message": "Prompt rejected by the safe filter (NSFW)"}})
+        if kind == "not_found":
+            return _json(404, {"success": False, "error": {"code": "NOT_FOUND", "message": "Model not found"}})
+        if kind == "bad_request":
+            return _json(400, {"success": False, "error": {"code": "BAD_REQUEST", "message": "Invalid parameters"}})
+        if kind == "unavailable":
+            return _Answer(503, b"Service Unavailable", "text/plain")
+        raise ValueError(f"pollinations: no outcome {kind!r}")
+
+    # ---- Gemini (REST shape of the google-genai SDK)
+    def _gemini(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
+        def err(code: int, status: str, message: str, details: list[dict[str, Any]] | None = None) -> _Answer:
+            e: dict[str, Any] = {"code": code, "message": message, "status": status}
+            if details:
+                e["details"] = details
+            return _json(code, {"error": e})
+
+        path = req["path"]
+        model = path.split("/models/", 1)[-1].split(":", 1)[0]
+        predict = path.endswith(":predict")
+        body = req["json"] if isinstance(req["json"], dict) else {}
+        modalities = [m.upper() for m in (body.get("generationConfig") or {}).get("responseModalities") or []]
+        wants_image = "IMAGE" in modalities
+
+        def quota(per: str, delay: float) -> _Answer:
+            metric = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+            return err(429, "RESOURCE_EXHAUSTED",
+                       "You exceeded your current quota, please check your plan and billing details. "
+                       f"* Quota exceeded for metric: {metric}, limit: 10, model: {model}\n"
+                       f"Please retry in {delay + 0.88:.2f}s.",
+                       [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                         "violations": [{"quotaMetric": metric,
+                                         "quotaId": f"GenerateRequests{per}PerProjectPerModel-FreeTier",
+                                         "quotaDimensions": {"location": "global", "model": model},
+                                         "quotaValue": "10"}]},
+                        {"@type": "type.googleapis.com/google.rpc.Help",
+                         "links": [{"description": "Learn more", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+                        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{int(delay)}s"}])
+
+        if kind in ("ok", "truncated"):
+            if predict:
+                data = self._ok_image(req, "png") if kind == "ok" else self._truncated(req, "png")
+                return _json(200, {"predictions": [{"bytesBase64Encoded": base64.b64encode(data).decode(),
+                                                    "mimeType": "image/png"}]})
+            if not wants_image:
+                return _json(200, self._text_response(req))
+            data = self._ok_image(req, "png") if kind == "ok" else self._truncated(req, "png")
+            return _json(200, {"candidates": [{"content": {"role": "model", "parts": [
+                {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(data).decode()}}]},
+                "finishReason": "STOP", "index": 0}],
+                "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290, "totalTokenCount": 1302},
+                "modelVersion": model})
+        if kind == "not_image":
+            if predict:
+                return _json(200, {"predictions": [{"mimeType": "image/png"}]})
+            return _json(200, {"candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "STOP"}]})
+        if kind == "safety":
+            if predict:
+                return _json(200, {"predictions": []})
+            return _json(200, {"candidates": [{"finishReason": "IMAGE_SAFETY", "index": 0}], "modelVersion": model})
+        if kind == "blocked":
+            return _json(200, {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "modelVersion": model})
+        if kind == "text_only":
+            return _json(200, {"candidates": [{"content": {"role": "model", "parts": [
+                {"text": "I can't create that image, but here is a description instead."}]},
+                "finishReason": "STOP"}]})
+        if kind == "quota":
+            return quota("PerDay", retry_after)
+        if kind == "rate_limit":
+            return quota("PerMinute", retry_after)
+        if kind == "auth":
+            return err(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
+                       [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+                         "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}])
+        if kind == "forbidden":
+            return err(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
+        if kind == "not_found":
+            return err(404, "NOT_FOUND", f"models/{model} is not found for API version v1beta, or is not "
+                                         "supported for generateContent.")
+        if kind == "bad_request":
+            return err(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")
+        if kind == "server_error":
+            return err(500, "INTERNAL", "An internal error has occurred.")
+        if kind == "unavailable":
+            return err(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+        raise ValueError(f"gemini: no outcome {kind!r}")
+
+    @staticmethod
+    def _text_response(req: dict[str, Any]) -> dict[str, Any]:
+        words = req["prompt"].split()
+        topic = " ".join(words[:8]) or "a quiet scene"
+        text = (f"A soft, luminous illustration about {topic}, layered shapes and warm light, "
+                f"no text or lettering, wide composition (ref {hashlib.sha1(req['prompt'].encode()).hexdigest()[:8]}).")
+        return {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}],
+                "usageMetadata": {"promptTokenCount": len(words), "candidatesTokenCount": 40}}
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def _route(path: str) -> tuple[str | None, str]:
+    """(provider, path after the prefix) for a request path."""
+    for name in NAMES:
+        prefix = f"/{name}"
+        if path == prefix or path.startswith(prefix + "/"):
+            return name, path[len(prefix):] or "/"
+    if "/accounts/" in path and "/ai/run/" in path:
+        return "cloudflare", path
+    if path.startswith("/hf-inference/") or path.startswith("/models/"):
+        return "huggingface", path
+    if path.startswith("/v1/images/generations"):
+        return "together", path
+    if path.startswith(("/prompt/", "/image/")):
+        return "pollinations", path
+    if path.startswith(("/v1beta/", "/v1/models/", "/v1alpha/")):
+        return "gemini", path
+    return None, path
+
+
+def _prompt_of(name: str, path: str, data: Any) -> str:
+    if name == "pollinations":
+        return unquote(path.split("/", 2)[-1]) if path.count("/") >= 2 else ""
+    if not isinstance(data, dict):
+        return ""
+    if name == "cloudflare":
+        return str(data.get("prompt", ""))
+    if name == "huggingface":
+        return str(data.get("inputs", ""))
+    if name == "together":
+        return str(data.get("prompt", ""))
+    if name == "gemini":
+        if isinstance(data.get("instances"), list) and data["instances"]:
+            return str(data["instances"][0].get("prompt", ""))
+        texts = []
+        for c in data.get("contents") or []:
+            for p in (c.get("parts") or []) if isinstance(c, dict) else []:
+                if isinstance(p, dict) and p.get("text"):
+                    texts.append(str(p["text"]))
+        return "\n".join(texts)
+    return ""
+
+
+def _credential(headers: dict[str, str]) -> str:
+    if "x-goog-api-key" in headers:
+        return headers["x-goog-api-key"]
+    auth = headers.get("authorization", "")
+    return auth[7:] if auth.lower().startswith("bearer ") else auth
+
+
+class FakeProviders:
+    """The fake server. Thread-safe; start/stop or use as a context manager."""
+
+    def __init__(self, *, time_scale: float = 1.0, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.time_scale = time_scale
+        self._lock = threading.Lock()
+        self._states: dict[str, _State] = {n: _State() for n in NAMES}
+        self._renderer = _Renderer(self)
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+        self._t0 = time.monotonic()
+
+    # ---- lifecycle
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def base_url(self, name: str) -> str:
+        self._check(name)
+        return f"{self.url}/{name}"
+
+    def start(self) -> "FakeProviders":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name="fake-providers", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> "FakeProviders":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- configuration
+    def env(self, names: Iterable[str] = NAMES, **overrides: str) -> dict[str, str]:
+        """Environment for imagegen.settings.load: base URLs, fake credentials, Pollinations on."""
+        env: dict[str, str] = {}
+        for name in names:
+            self._check(name)
+            env[f"IMAGEGEN_{name.upper()}_BASE_URL"] = self.base_url(name)
+            for env_name in _OPT_KEYS[name].values():
+                env[env_name] = FAKE_CREDENTIALS[env_name]
+            if name == "pollinations":
+                env["POLLINATIONS_ENABLED"] = "true"
+        env.update(overrides)
+        return env
+
+    def opts(self, name: str, **overrides: str) -> dict[str, str]:
+        """Options for `SPEC.create(opts, ctx)` pointing provider `name` at this server."""
+        self._check(name)
+        out = {key: FAKE_CREDENTIALS[env] for key, env in _OPT_KEYS[name].items()}
+        out["base_url"] = self.base_url(name)
+        if name == "pollinations":
+            out["enabled"] = "true"
+        out.update(overrides)
+        return out
+
+    def script(self, name: str, outcomes: Iterable[str | dict[str, Any]]) -> None:
+        """Queue outcomes for `name`, consumed one per request, before the behaviour decides."""
+        self._check(name)
+        items = [{"kind": o} if isinstance(o, str) else dict(o) for o in outcomes]
+        with self._lock:
+            self._states[name].script.extend(items)
+
+    def set_behaviour(self, name: str, **changes: Any) -> None:
+        self._check(name)
+        with self._lock:
+            st = self._states[name]
+            st.behaviour = replace(st.behaviour, **changes)
+
+    def behaviour(self, name: str) -> Behaviour:
+        with self._lock:
+            return self._states[name].behaviour
+
+    def reset_quota(self, name: str) -> None:
+        with self._lock:
+            self._states[name].images = 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self._states = {n: _State() for n in NAMES}
+
+    # ---- inspection
+    def requests(self, name: str | None = None) -> list[Recorded]:
+        with self._lock:
+            if name is not None:
+                return list(self._states[name].records)
+            return sorted((r for st in self._states.values() for r in st.records), key=lambda r: r.started)
+
+    def count(self, name: str) -> int:
+        with self._lock:
+            return len(self._states[name].records)
+
+    def images(self, name: str) -> int:
+        with self._lock:
+            return self._states[name].images
+
+    def max_concurrency(self, name: str) -> int:
+        with self._lock:
+            return self._states[name].max_in_flight
+
+    # ---- internals
+    def _check(self, name: str) -> None:
+        if name not in NAMES:
+            raise KeyError(f"unknown provider {name!r} (known: {', '.join(NAMES)})")
+
+    def _decide(self, name: str, cred: str) -> tuple[str, dict[str, Any], Behaviour]:
+        with self._lock:
+            st = self._states[name]
+            st.calls += 1
+            b = st.behaviour
+            if b.token is not None and cred != b.token:
+                return "auth", {}, b
+            if st.script:
+                item = st.script.popleft()
+            elif b.quota_after is not None and st.images >= b.quota_after:
+                item = {"kind": "quota"}
+            elif b.rate_limit_every and st.calls % b.rate_limit_every == 0:
+                item = {"kind": "rate_limit"}
+            else:
+                item = {"kind": b.default}
+            kind = str(item.get("kind", "ok"))
+            if kind == "ok":
+                st.images += 1
+            return kind, {k: v for k, v in item.items() if k != "kind"}, b
+
+    def _enter(self, name: str) -> None:
+        with self._lock:
+            st = self._states[name]
+            st.in_flight += 1
+            st.max_in_flight = max(st.max_in_flight, st.in_flight)
+
+    def _leave(self, name: str, rec: Recorded) -> None:
+        with self._lock:
+            st = self._states[name]
+            st.in_flight -= 1
+            st.records.append(rec)
+
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        started = time.monotonic() - self._t0
+        split = urlsplit(h.path)
+        length = int(h.headers.get("content-length") or 0)
+        body = h.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        name, path = _route(split.path)
+        if name is None:
+            _write(h, _Answer(404, b"no such fake provider", "text/plain"))
+            return
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = None
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        kind, params, behaviour = self._decide(name, _credential(headers))
+        req = {"path": path, "raw_path": h.path, "headers": headers, "query": query, "json": data,
+               "prompt": _prompt_of(name, path, data), "behaviour": behaviour, "params": params}
+        rec = Recorded(provider=name, method=method, path=unquote(path), raw_path=h.path, query=query,
+                       headers=headers, body=body, json=data, outcome=kind, started=started)
+        self._enter(name)
+        try:
+            latency = float(params.get("latency", behaviour.latency))
+            if latency > 0:
+                time.sleep(latency * self.time_scale)
+            try:
+                answer = self._renderer.render(name, kind, params, req)
+            except ValueError as exc:
+                answer = _Answer(599, str(exc).encode(), "text/plain")
+        finally:
+            self._leave(name, rec)
+        _write(h, answer)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fp = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                fp._handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                fp._handle(self, "POST")
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return None
+
+        return Handler
+
+
+def _write(h: BaseHTTPRequestHandler, answer: _Answer) -> None:
+    if answer.reset:
+        h.close_connection = True
+        try:
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return
+    try:
+        h.send_response(answer.status)
+        h.send_header("Content-Type", answer.ctype)
+        h.send_header("Content-Length", str(len(answer.body)))
+        for k, v in answer.headers.items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(answer.body)
+    except (BrokenPipeError, ConnectionResetError):
+        h.close_connection = True
+
+
+def generate_once(fp: FakeProviders, name: str, prompt: str = "a red fox in fresh snow", *,
+                  clock: Any = None, transport: Any = None, **opts: str) -> Any:
+    """Build provider `name` pointed at `fp` (opts override fp.opts(name); ctx_* keys set
+    ProviderContext fields, e.g. ctx_timeout="0.1"), run one generate() and return the
+    GeneratedImage or the ProviderError it raised. Blocking (runs its own event loop)."""
+    import asyncio
+
+    import httpx
+
+    from imagegen.clock import VirtualClock
+    from imagegen.providers import get
+    from imagegen.providers.base import ProviderContext, ProviderError
+
+    ctx_fields = {k[4:]: v for k, v in opts.items() if k.startswith("ctx_")}
+    opts = {k: v for k, v in opts.items() if not k.startswith("ctx_")}
+
+    async def go() -> Any:
+        async with httpx.AsyncClient(transport=transport) as http:
+            kw: dict[str, Any] = {}
+            for key, value in ctx_fields.items():
+                kw[key] = float(value) if key == "timeout" else int(value)
+            ctx = ProviderContext(http=http, clock=clock or VirtualClock(), **kw)
+            provider = get(name).create(fp.opts(name, **opts), ctx)
+            try:
+                return await provider.generate(prompt)
+            except ProviderError as exc:
+                return exc
+            finally:
+                await provider.aclose()
+
+    return asyncio.run(go())
+
+
+_shared: FakeProviders | None = None
+
+
+@pytest.fixture
+def fake_providers() -> Iterator[FakeProviders]:
+    """A started FakeProviders, fresh state for each test (one server per process, reset between
+    tests; real time: keep latencies at 0 or tiny values, or set `time_scale`)."""
+    global _shared
+    if _shared is None:
+        _shared = FakeProviders(time_scale=1.0).start()
+        atexit.register(_shared.stop)
+    _shared.reset()
+    _shared.time_scale = 1.0
+    try:
+        yield _shared
+    finally:
+        _shared.reset()

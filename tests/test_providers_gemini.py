@@ -1,0 +1,143 @@
+"""Gemini adapter (google-genai SDK, real REST shape) against the fake server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from imagegen.providers import gemini
+from imagegen.providers.base import (
+    AuthFailed,
+    BadImage,
+    BadRequest,
+    ContentRefused,
+    GeneratedImage,
+    ProviderUnavailable,
+    QuotaExhausted,
+    RateLimited,
+    TransientError,
+)
+from tests.fake_providers import FakeProviders, fake_providers, generate_once  # noqa: F401
+
+NAME = "gemini"
+
+
+def test_success_and_request_shape(fake_providers: FakeProviders) -> None:
+    img = generate_once(fake_providers, NAME, "a lighthouse at dusk")
+    assert isinstance(img, GeneratedImage) and img.mime == "image/png" and img.model == gemini.DEFAULT_MODEL
+    [req] = fake_providers.requests(NAME)
+    assert req.method == "POST"
+    assert req.path.endswith(f"/models/{gemini.DEFAULT_MODEL}:generateContent")
+    assert req.headers["x-goog-api-key"] == "fake-gemini-0001"
+    assert "authorization" not in req.headers
+    assert req.json["contents"][0]["parts"][0]["text"] == "a lighthouse at dusk"
+    config = req.json["generationConfig"]
+    assert config["responseModalities"] == ["IMAGE"]
+    assert config["imageConfig"]["aspectRatio"] == "16:9"
+
+
+def test_timeout_is_sent_in_seconds_from_milliseconds(fake_providers: FakeProviders) -> None:
+    generate_once(fake_providers, NAME, ctx_timeout="42")
+    assert fake_providers.requests(NAME)[0].headers.get("x-server-timeout") == "42"
+
+
+def test_imagen_uses_predict(fake_providers: FakeProviders) -> None:
+    img = generate_once(fake_providers, NAME, "a fox", model="imagen-4.0-generate-001")
+    assert isinstance(img, GeneratedImage) and img.model == "imagen-4.0-generate-001"
+    [req] = fake_providers.requests(NAME)
+    assert req.path == "/v1beta/models/imagen-4.0-generate-001:predict"
+    assert req.json["instances"] == [{"prompt": "a fox"}]
+    assert req.json["parameters"]["sampleCount"] == 1
+    assert req.headers["x-goog-api-key"] == "fake-gemini-0001"
+
+
+@pytest.mark.parametrize("model", [gemini.DEFAULT_MODEL, "imagen-4.0-generate-001"])
+@pytest.mark.parametrize("outcome,cls", [
+    ("quota", QuotaExhausted),
+    ("rate_limit", RateLimited),
+    ("auth", AuthFailed),
+    ("forbidden", AuthFailed),
+    ("not_found", ProviderUnavailable),
+    ("gone", ProviderUnavailable),
+    ("bad_request", BadRequest),
+    ("server_error", TransientError),
+    ("unavailable", TransientError),
+    ("safety", ContentRefused),
+    ("garbage", BadImage),
+    ("not_image", BadImage),
+    ("truncated", BadImage),
+    ("reset", TransientError),
+])
+def test_error_rows(fake_providers: FakeProviders, model: str, outcome: str, cls: type) -> None:
+    fake_providers.script(NAME, [outcome])
+    err = generate_once(fake_providers, NAME, model=model)
+    assert type(err) is cls, (outcome, err)
+
+
+@pytest.mark.parametrize("outcome", ["blocked", "text_only"])
+def test_refusals_without_an_exception(fake_providers: FakeProviders, outcome: str) -> None:
+    fake_providers.script(NAME, [outcome])
+    assert type(generate_once(fake_providers, NAME)) is ContentRefused
+
+
+def test_per_day_quota_resets_at_pacific_midnight(fake_providers: FakeProviders) -> None:
+    fake_providers.script(NAME, ["quota"])
+    err = generate_once(fake_providers, NAME)  # 2026-11-24 12:00 UTC = 04:00 PST
+    assert isinstance(err, QuotaExhausted)
+    assert err.reset_at == datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
+
+
+def test_per_minute_limit_uses_retry_delay(fake_providers: FakeProviders) -> None:
+    fake_providers.script(NAME, [{"kind": "rate_limit", "retry_after": 41}])
+    err = generate_once(fake_providers, NAME)
+    assert isinstance(err, RateLimited) and err.retry_after == 41
+
+
+def test_retry_in_text_is_the_last_resort(fake_providers: FakeProviders) -> None:
+    body = {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+                      "message": "Resource has been exhausted. Please retry in 41.88s."}}
+    fake_providers.script(NAME, [{"kind": "raw", "status": 429, "body": body}])
+    err = generate_once(fake_providers, NAME)
+    assert isinstance(err, RateLimited) and err.retry_after == pytest.approx(41.88)
+
+
+def test_failed_precondition_is_unavailable(fake_providers: FakeProviders) -> None:
+    body = {"error": {"code": 400, "status": "FAILED_PRECONDITION",
+                      "message": "User location is not supported for the API use."}}
+    fake_providers.script(NAME, [{"kind": "raw", "status": 400, "body": body}])
+    assert type(generate_once(fake_providers, NAME)) is ProviderUnavailable
+
+
+def test_plain_400_with_a_number_in_it_is_a_bad_request(fake_providers: FakeProviders) -> None:
+    body = {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "prompt '429 PerDay 401' is invalid"}}
+    fake_providers.script(NAME, [{"kind": "raw", "status": 400, "body": body}])
+    assert type(generate_once(fake_providers, NAME)) is BadRequest
+
+
+def test_thought_images_are_skipped() -> None:
+    from google.genai import types
+
+    from tests.fake_providers import make_image
+
+    final, thought = make_image("final"), make_image("thought")
+    resp = types.GenerateContentResponse(candidates=[types.Candidate(content=types.Content(parts=[
+        types.Part(inline_data=types.Blob(data=thought, mime_type="image/png"), thought=True),
+        types.Part(inline_data=types.Blob(data=final, mime_type="image/png")),
+    ]))])
+    assert gemini.GeminiProvider.image_from_content(resp) == final
+
+
+def test_nearest_aspect() -> None:
+    assert gemini.nearest_aspect(1200, 630, gemini.ASPECT_RATIOS_GEMINI) == "16:9"
+    assert gemini.nearest_aspect(1000, 1000, gemini.ASPECT_RATIOS_IMAGEN) == "1:1"
+    assert gemini.nearest_aspect(2100, 900, gemini.ASPECT_RATIOS_GEMINI) == "21:9"
+    assert gemini.is_imagen("imagen-4.0-generate-001") and not gemini.is_imagen("gemini-2.5-flash-image")
+
+
+def test_spec() -> None:
+    spec = gemini.SPEC
+    assert [(o.key, o.env, o.secret) for o in spec.options] == [("api_key", "GEMINI_API_KEY", True)]
+    assert spec.model_env == "IMAGE_GEMINI_MODEL"
+    assert spec.default_model == "gemini-3.1-flash-image-preview"
+    assert spec.default_base_url == "https://generativelanguage.googleapis.com"
