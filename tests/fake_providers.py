@@ -657,17 +657,18 @@ class FakeProviders:
                 st.images += 1
             return kind, {k: v for k, v in item.items() if k != "kind"}, b
 
-    def _enter(self, name: str) -> None:
+    def _enter(self, name: str, rec: Recorded) -> _State:
         with self._lock:
             st = self._states[name]
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
-
-    def _leave(self, name: str, rec: Recorded) -> None:
-        with self._lock:
-            st = self._states[name]
-            st.in_flight -= 1
             st.records.append(rec)
+            return st
+
+    def _leave(self, st: _State) -> None:
+        # The state object seen on entry: a reset() meanwhile must not receive stale requests.
+        with self._lock:
+            st.in_flight -= 1
 
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         started = time.monotonic() - self._t0
@@ -689,7 +690,7 @@ class FakeProviders:
                "prompt": _prompt_of(name, path, data), "behaviour": behaviour, "params": params}
         rec = Recorded(provider=name, method=method, path=unquote(path), raw_path=h.path, query=query,
                        headers=headers, body=body, json=data, outcome=kind, started=started)
-        self._enter(name)
+        st = self._enter(name, rec)
         try:
             latency = float(params.get("latency", behaviour.latency))
             if latency > 0:
@@ -699,7 +700,7 @@ class FakeProviders:
             except ValueError as exc:
                 answer = _Answer(599, str(exc).encode(), "text/plain")
         finally:
-            self._leave(name, rec)
+            self._leave(st)
         _write(h, answer)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

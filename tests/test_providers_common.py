@@ -1,0 +1,206 @@
+"""What all providers share: registry and settings, transport failures, size cap, delays, resets."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from imagegen import secrets
+from imagegen.providers import REGISTRY, SPECS, _http
+from imagegen.providers.base import (
+    BadImage,
+    ProviderUnavailable,
+    TransientError,
+)
+from imagegen.settings import load
+from tests.fake_providers import NAMES, FakeProviders, fake_providers, generate_once  # noqa: F401
+
+ALL_SECRETS = {
+    "CLOUDFLARE_API_TOKEN": "tok-cf-abcdef",
+    "CLOUDFLARE_ACCOUNT_ID": "acct-abcdef",
+    "HUGGINGFACE_API_TOKEN": "hf_abcdef",
+    "TOGETHER_API_TOKEN": "tok-together-abcdef",
+    "POLLINATIONS_ENABLED": "true",
+    "GEMINI_API_KEY": "gem-abcdef",
+}
+
+
+def test_registry_order() -> None:
+    assert [s.name for s in REGISTRY] == ["local", "cloudflare", "huggingface", "together", "pollinations", "gemini"]
+
+
+def test_full_chain_order_with_all_secrets(tmp_path: Path) -> None:
+    s = load({}, ALL_SECRETS, repo=tmp_path)
+    assert [p.name for p in s.providers] == ["cloudflare", "huggingface", "together", "pollinations", "gemini"]
+    assert s.gemini_api_key == "gem-abcdef"
+
+
+def test_describer_attached_when_a_gemini_key_is_set(tmp_path: Path) -> None:
+    from imagegen.prompts import Describer, make_describer
+
+    s = load({}, ALL_SECRETS, repo=tmp_path)
+    assert isinstance(make_describer(s), Describer)
+    s = load({"describer": "off"}, ALL_SECRETS, repo=tmp_path)
+    assert make_describer(s) is None
+    s = load({}, {k: v for k, v in ALL_SECRETS.items() if k != "GEMINI_API_KEY"}, repo=tmp_path)
+    assert make_describer(s) is None
+
+
+@pytest.mark.parametrize("name,model_env,default_model", [
+    ("cloudflare", "CLOUDFLARE_IMAGE_MODEL", "@cf/black-forest-labs/flux-1-schnell"),
+    ("huggingface", "HUGGINGFACE_IMAGE_MODEL", "black-forest-labs/FLUX.1-schnell"),
+    ("together", "TOGETHER_IMAGE_MODEL", "black-forest-labs/FLUX.1-schnell"),
+    ("pollinations", "POLLINATIONS_IMAGE_MODEL", "flux"),
+    ("gemini", "IMAGE_GEMINI_MODEL", "gemini-3.1-flash-image-preview"),
+])
+def test_model_and_base_url_come_from_env(tmp_path: Path, name: str, model_env: str, default_model: str) -> None:
+    s = load({"providers": name}, ALL_SECRETS, repo=tmp_path)
+    assert s.providers[0].model == default_model
+    env = {**ALL_SECRETS, model_env: "other-model", f"IMAGEGEN_{name.upper()}_BASE_URL": "http://127.0.0.1:9"}
+    s = load({"providers": name}, env, repo=tmp_path)
+    assert s.providers[0].model == "other-model"
+    assert s.providers[0].opts["base_url"] == "http://127.0.0.1:9"
+
+
+def test_every_spec_is_complete() -> None:
+    for name in NAMES:
+        spec = SPECS[name]
+        assert spec.needs and spec.quota_reset is not None and spec.limits.timeout > 0
+        assert spec.default_base_url.startswith("https://")
+        assert all(o.secret for o in spec.options if o.key in ("api_token", "api_key", "account_id"))
+        now = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+        assert spec.quota_reset(now) > now
+
+
+def test_create_registers_the_providers_secrets() -> None:
+    import asyncio
+
+    from imagegen.clock import VirtualClock
+    from imagegen.providers.base import ProviderContext
+
+    secrets.clear()
+    opts = {"api_token": "tok-registered-1", "account_id": "acct-registered-1", "api_key": "key-registered-1",
+            "enabled": "true"}
+
+    async def build() -> None:
+        async with httpx.AsyncClient() as http:
+            ctx = ProviderContext(http=http, clock=VirtualClock())
+            for name in NAMES:
+                await SPECS[name].create(opts, ctx).aclose()
+
+    asyncio.run(build())
+    assert {"tok-registered-1", "acct-registered-1", "key-registered-1"} <= secrets.registered()
+    secrets.clear()
+
+
+# --------------------------------------------------------------------------- transport failures
+
+
+def _dns_failure(request: httpx.Request) -> httpx.Response:
+    try:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    except socket.gaierror as exc:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request) from exc
+
+
+def _dns_flaky(request: httpx.Request) -> httpx.Response:
+    try:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    except socket.gaierror as exc:
+        raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution", request=request) from exc
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dns_failure_is_unavailable(fake_providers: FakeProviders, name: str) -> None:
+    err = generate_once(fake_providers, name, transport=httpx.MockTransport(_dns_failure))
+    assert type(err) is ProviderUnavailable, err
+    err = generate_once(fake_providers, name, transport=httpx.MockTransport(_dns_flaky))
+    assert type(err) is TransientError, err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_refused_connection_is_transient(fake_providers: FakeProviders, name: str) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    err = generate_once(fake_providers, name, base_url=f"http://127.0.0.1:{port}")
+    assert type(err) is TransientError, err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_timeout_is_transient(fake_providers: FakeProviders, name: str) -> None:
+    fake_providers.script(name, [{"kind": "ok", "latency": 0.3}])
+    err = generate_once(fake_providers, name, ctx_timeout="0.05")
+    assert type(err) is TransientError and "timed out" in str(err), err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_response_size_cap(fake_providers: FakeProviders, name: str) -> None:
+    err = generate_once(fake_providers, name, ctx_max_response_bytes="300")
+    assert type(err) is BadImage and "cap" in str(err), err
+
+
+# --------------------------------------------------------------------------- delays and resets
+
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("41", 41.0),
+    ("0", 0.0),
+    ("1.5", 1.5),
+    ("Tue, 24 Nov 2026 12:01:30 GMT", 90.0),
+    ("Tue, 24 Nov 2026 11:00:00 GMT", 0.0),  # in the past: retry now
+    ("soon", None),
+    ("", None),
+    (None, None),
+    ("-5", None),
+])
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    assert _http.parse_retry_after(value, NOW) == expected
+
+
+@pytest.mark.parametrize("value,expected", [("41s", 41.0), ("0.5s", 0.5), ("41.88s", 41.88), ("250ms", 0.25),
+                                            (12, 12.0), ({"seconds": 3, "nanos": 500000000}, 3.5), ("x", None)])
+def test_parse_duration(value: object, expected: float | None) -> None:
+    assert _http.parse_duration(value) == expected
+
+
+def test_retry_in_text() -> None:
+    assert _http.retry_in_text("Quota exceeded. Please retry in 41.88s.") == 41.88
+    assert _http.retry_in_text("retry after 3 seconds") == 3.0
+    assert _http.retry_in_text("error 401 at 12s") is None
+
+
+def test_reset_rules() -> None:
+    assert _http.next_utc_midnight(NOW) == datetime(2026, 11, 25, tzinfo=timezone.utc)
+    assert _http.next_utc_midnight(datetime(2026, 11, 24, 23, 59, tzinfo=timezone.utc)) == datetime(
+        2026, 11, 25, tzinfo=timezone.utc)
+    # 12:00 UTC is 04:00 in Los Angeles (PST, UTC-8): next midnight there is 08:00 UTC.
+    assert _http.next_pacific_midnight(NOW) == datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
+    # Summer (PDT, UTC-7); 06:00 UTC is still the previous day in LA.
+    assert _http.next_pacific_midnight(datetime(2026, 7, 1, 6, tzinfo=timezone.utc)) == datetime(
+        2026, 7, 1, 7, tzinfo=timezone.utc)
+    assert _http.next_month_utc(NOW) == datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert _http.next_month_utc(datetime(2026, 12, 31, 23, tzinfo=timezone.utc)) == datetime(
+        2027, 1, 1, tzinfo=timezone.utc)
+
+
+def test_round_and_seed() -> None:
+    assert (_http.round_to(1200), _http.round_to(630), _http.round_to(10), _http.round_to(5000)) == (
+        1200, 624, 256, 1440)
+    assert _http.prompt_seed("a") == _http.prompt_seed("a") != _http.prompt_seed("b")
+
+
+def test_excerpt_is_short_single_line_and_redacted() -> None:
+    secrets.register("sekrit-value-1")
+    try:
+        text = _http.excerpt("line one\nline two sekrit-value-1 " + "x" * 500)
+        assert "\n" not in text and "sekrit-value-1" not in text and len(text) <= _http.MAX_EXCERPT
+    finally:
+        secrets.clear()
