@@ -96,7 +96,9 @@ def assert_consistent(repo: Path, originals: dict[str, bytes]) -> None:
             continue
         text = now.decode("utf-8-sig")
         assert text.startswith("---"), f"{rel}: changed but has no frontmatter"
-        fm = yaml.safe_load(text.split("---", 2)[1])
+        m = re.match(r"---\r?\n(.*?)\r?\n---\s*?(\r?\n|$)", text, flags=re.S)
+        assert m, f"{rel}: changed but its frontmatter block is not closed"
+        fm = yaml.safe_load(m.group(1))
         assert fm.get("image_provider") and fm.get("image_date"), f"{rel}: changed but incomplete"
         targets = embeds(text)
         assert targets, f"{rel}: changed but no embed"

@@ -1,0 +1,365 @@
+"""One run: discover posts -> prompt -> provider chain -> write image and post -> Report.
+
+Data flows one way (see ../shared/design.md). Posts are worked on concurrently (settings.concurrency),
+newest first; the file writes themselves are synchronous on the event loop, so they never interleave
+and a cancellation (Ctrl-C, a cancelled workflow) can only land between posts' writes, never inside one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections import Counter
+from dataclasses import replace
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import Sequence
+from urllib.parse import unquote
+
+import httpx
+
+from imagegen import writer
+from imagegen.chain import Chain, ChainExhausted, PostFailed
+from imagegen.clock import Clock, SystemClock
+from imagegen.discover import Candidate, Discovery, discover
+from imagegen.images import IMAGE_EXTENSIONS
+from imagegen.posts import Post, PostError, embed_line, slug
+from imagegen.prompts import make_describer, prompt_for, styled
+from imagegen.providers.base import GeneratedImage, Provider, ProviderContext
+from imagegen.report import Event, EventSink, Generated, ProviderStats, Report, null_sink
+from imagegen.secrets import redact
+from imagegen.settings import ProviderSettings, Settings
+
+try:  # the state file arrives with the chain issue; runs without it simply remember nothing
+    from imagegen.state import State
+except ImportError:  # pragma: no cover
+    State = None  # type: ignore[assignment,misc]
+
+
+def image_base_name(post_rel: str) -> str:
+    """`<parent-folder>-<file-stem>` as a slug (just the stem's slug for a post at the repo root)."""
+    p = PurePosixPath(post_rel)
+    parent = p.parent.name
+    return slug(f"{parent}-{p.stem}" if parent else p.stem) or "cover"
+
+
+def utc_stamp(clock: Clock) -> str:
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _References:
+    """Which image files posts refer to, by file name, so a regenerated cover's old image is only
+    deleted when no other post uses it. Matching by name (not path) is deliberately conservative:
+    Obsidian resolves `![[name.png]]` anywhere in the vault."""
+
+    def __init__(self, posts: Sequence[Post]) -> None:
+        self.by_post: dict[str, set[str]] = {}
+        self.count: Counter[str] = Counter()
+        for p in posts:
+            names = {self.key(t) for t in p.image_targets()}
+            self.by_post[p.rel] = names
+            self.count.update(names)
+
+    @staticmethod
+    def key(target: str) -> str:
+        return PurePosixPath(unquote(target.split("|", 1)[0].strip())).name.lower()
+
+    def used_elsewhere(self, name: str, post_rel: str) -> bool:
+        key = name.lower()
+        mine = 1 if key in self.by_post.get(post_rel, set()) else 0
+        return self.count[key] - mine > 0
+
+    def update(self, post_rel: str, names: set[str]) -> None:
+        self.count.subtract(self.by_post.get(post_rel, set()))
+        self.by_post[post_rel] = names
+        self.count.update(names)
+
+
+class Run:
+    """The state of one run. Build with `Run(settings, ...)`, then `await run.execute()`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        emit: EventSink | None = None,
+        providers: Sequence[tuple[ProviderSettings, Provider]] | None = None,
+        today: date | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.emit = emit or null_sink
+        self.given_providers = providers
+        self.today = today or self.clock.now().astimezone(settings.tz).date()
+        self.report = Report(dry_run=settings.dry_run)
+        self.taken: set[str] = set()
+        self.generated = 0
+        self.tmp_dir: Path | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.cancelled = False
+
+    # ------------------------------------------------------------------ helpers
+
+    def _pending(self, rel: str, reason: str) -> None:
+        self.report.pending.append({"post": rel, "reason": reason})
+        self.emit(Event("pending", rel, message=reason))
+
+    def _resolve_cover(self, post: Post, target: str) -> Path | None:
+        """The old cover's file, only if it is a file inside the attachments folder."""
+        s = self.settings
+        attachments = s.attachments_path.resolve()
+        clean = unquote(target.split("|", 1)[0].strip())
+        if not clean or "://" in clean:
+            return None
+        candidates = [s.repo / clean.lstrip("/"), post.path.parent / clean, s.attachments_path / PurePosixPath(clean).name]
+        for c in candidates:
+            try:
+                real = c.resolve()
+                real.relative_to(attachments)
+            except (ValueError, OSError):
+                continue
+            if real.is_file():
+                return real
+        return None
+
+    # ------------------------------------------------------------------ one post
+
+    async def _one(self, cand: Candidate, chain: Chain, describer: object, refs: _References) -> None:
+        s = self.settings
+        post = cand.post
+        regenerate = cand.why == "regenerate"
+        if chain.exhausted:
+            self._pending(post.rel, "providers-out")
+            return
+        prompt, source = await prompt_for(post, s, describer, regenerate=regenerate)
+        if chain.exhausted:
+            self._pending(post.rel, "providers-out")
+            return
+        try:
+            image = await chain.generate(post.rel, styled(prompt, s))
+        except ChainExhausted:
+            self._pending(post.rel, "providers-out")
+            return
+        except PostFailed as exc:
+            self.report.failed.append({"post": post.rel, "error": redact(str(exc)), "reasons": exc.reasons})
+            self.emit(Event("failed", post.rel, message=redact(str(exc))))
+            return
+        if self.cancelled:
+            self._pending(post.rel, "cancelled")
+            return
+        self._write(post, image, prompt, source, regenerate, refs)
+
+    def _write(self, post: Post, image: GeneratedImage, prompt: str, source: str, regenerate: bool,
+               refs: _References) -> None:
+        """Image first, then the post, then (regenerating) the old image. Synchronous on purpose."""
+        s = self.settings
+        # Re-read: the post may have changed while its image was generated (never clobber an edit).
+        try:
+            fresh = Post.load(post.path, s.repo, max_bytes=s.max_post_bytes)
+        except PostError as exc:
+            self._fail(post.rel, f"{exc.reason}: {exc}")
+            return
+        if fresh.has_cover(s.embed_style, s.frontmatter_field) and not (regenerate and fresh.regenerate):
+            self.report.skipped.append({"post": post.rel, "reason": "has-image", "message": "a cover appeared during the run"})
+            self.emit(Event("skip", post.rel, message="has-image (appeared during the run)"))
+            return
+        old = fresh.cover() if regenerate else None
+        old_file = self._resolve_cover(fresh, old.target) if old is not None else None
+        if regenerate and s.embed_style == "frontmatter" and old is None:
+            value = fresh.frontmatter.get(s.frontmatter_field)
+            if isinstance(value, str) and value.strip():
+                old_file = self._resolve_cover(fresh, value.strip())
+        try:
+            folder = writer.ensure_dir(s.attachments_path, s.repo)
+            target = writer.safe_target(fresh.path, s.repo)
+            image_path = writer.write_image(folder, image_base_name(fresh.rel), image.ext, image.data,
+                                            taken=self.taken, tmp_dir=self.tmp_dir)
+        except (writer.WriteError, OSError) as exc:
+            self._fail(post.rel, f"could not write the image: {exc}")
+            return
+        image_rel = image_path.relative_to(s.repo.resolve()).as_posix()
+        fields: dict[str, str | bool] = {
+            "image_date": utc_stamp(self.clock),
+            "image_provider": image.provider,
+            "image_model": image.model,
+            "image_prompt": prompt,
+        }
+        if s.embed_style == "frontmatter":
+            fields = {s.frontmatter_field: image_rel, **fields}
+        if regenerate:
+            fields["regenerate_image"] = False
+        alt = fresh.title or PurePosixPath(fresh.rel).stem
+        embed = embed_line(s.embed_style, image_rel, fresh.rel, alt)
+        try:
+            data = fresh.updated(embed=embed, fields=fields, remove_cover=regenerate and old is not None)
+            writer.replace(target, data, tmp_dir=self.tmp_dir)
+        except Exception as exc:  # the post is untouched: take the new image back
+            with contextlib.suppress(OSError):
+                image_path.unlink()
+            self.taken.discard(image_path.name)
+            self._fail(post.rel, f"could not update the post: {type(exc).__name__}: {exc}")
+            return
+        removed: str | None = None
+        new_names = {image_path.name.lower()} | {refs.key(t) for t in fresh.image_targets()}
+        if old is not None:
+            new_names.discard(refs.key(old.target))
+        refs.update(fresh.rel, new_names)
+        if old_file is not None and old_file != image_path.resolve() and not refs.used_elsewhere(old_file.name, fresh.rel):
+            with contextlib.suppress(OSError):
+                old_file.unlink()
+                removed = old_file.relative_to(s.repo.resolve()).as_posix()
+        self.generated += 1
+        self.report.generated.append(Generated(
+            post=fresh.rel, image=image_rel, provider=image.provider, model=image.model,
+            prompt=prompt, prompt_source=source, removed_image=removed,
+        ))
+        self.emit(Event("generated", fresh.rel, image.provider, image_rel,
+                        {"image": image_rel, "model": image.model, "prompt_source": source}))
+
+    def _fail(self, rel: str, error: str) -> None:
+        error = redact(error)
+        self.report.failed.append({"post": rel, "error": error})
+        self.emit(Event("failed", rel, message=error))
+
+    # ------------------------------------------------------------------ the run
+
+    def _plan(self, disc: Discovery) -> list[Candidate]:
+        s = self.settings
+        for sk in disc.skipped:
+            self.report.skipped.append({"post": sk.post, "reason": sk.reason, "message": redact(sk.message)})
+            self.emit(Event("skip", sk.post, message=sk.reason + (f": {sk.message}" if sk.message else "")))
+        todo = list(disc.todo)
+        if s.max_images is not None and len(todo) > s.max_images:
+            for cand in todo[s.max_images:]:
+                self._pending(cand.post.rel, "max-images")
+            todo = todo[: s.max_images]
+        return todo
+
+    def _dry_run(self, todo: list[Candidate]) -> Report:
+        s = self.settings
+        for cand in todo:
+            name = writer.free_name(s.attachments_path, image_base_name(cand.post.rel), "png", self.taken)
+            source = "cached" if (cand.post.cached_prompt and cand.why != "regenerate") else "describer-or-text"
+            self.report.pending.append({"post": cand.post.rel, "reason": "dry-run",
+                                        "would_write": f"{s.attachments_dir}/{name}", "why": cand.why,
+                                        "prompt_source": source})
+            self.emit(Event("would_generate", cand.post.rel, message=f"{cand.why} -> {s.attachments_dir}/{name}"))
+        self.report.stop_reason = "dry run: nothing written"
+        return self.report
+
+    def _build_members(self, http: httpx.AsyncClient) -> list[tuple[ProviderSettings, Provider]]:
+        s = self.settings
+        base = ProviderContext(http=http, clock=self.clock, width=s.width, height=s.height)
+        return [(ps, ps.spec.create(ps.opts, replace(base, timeout=ps.limits.timeout))) for ps in s.providers]
+
+    async def execute(self) -> Report:
+        s = self.settings
+        self.emit(Event("start", message=f"repo {s.repo}"))
+        disc = discover(s, self.today)
+        todo = self._plan(disc)
+        self.emit(Event("plan", message=f"{len(todo)} post(s) to do", data={"total": len(todo)}))
+        if s.dry_run:
+            self._dry_run(todo)
+            self.emit(Event("done", message=self.report.stop_reason))
+            return self.report
+        self.tmp_dir = writer.scratch_dir(s.repo)
+        folders = {c.post.path.parent for c in todo} | {s.attachments_path}
+        if self.tmp_dir is not None:
+            folders.add(self.tmp_dir)
+        writer.clean_stale_temps(sorted(folders))
+        if not todo:
+            self.report.stop_reason = "nothing to do"
+            for ps in s.providers:
+                self.report.providers[ps.name] = ProviderStats()
+            self.emit(Event("done", message="nothing to do"))
+            return self.report
+
+        state = None
+        if s.state_file is not None and State is not None:
+            state = State.load(s.state_file, self.clock.now(),
+                               warn=lambda msg: self.emit(Event("warning", message=msg)))
+        async with httpx.AsyncClient(follow_redirects=True) as http:
+            members = list(self.given_providers) if self.given_providers is not None else self._build_members(http)
+            chain = Chain(members, clock=self.clock, emit=self.emit, state=state)
+            describer = make_describer(s, clock=self.clock, emit=self.emit)
+            refs = _References(disc.posts)
+            sem = asyncio.Semaphore(s.concurrency)
+
+            async def guarded(cand: Candidate) -> None:
+                async with sem:
+                    await self._one(cand, chain, describer, refs)
+
+            self._tasks = [asyncio.create_task(guarded(c)) for c in todo]
+            try:
+                results = await asyncio.gather(*self._tasks, return_exceptions=True)
+            finally:
+                with contextlib.suppress(Exception):
+                    if describer is not None:
+                        await describer.aclose()  # type: ignore[attr-defined]
+                with contextlib.suppress(Exception):
+                    await chain.aclose()
+            for cand, res in zip(todo, results):
+                if isinstance(res, BaseException) and not isinstance(res, asyncio.CancelledError):
+                    self._fail(cand.post.rel, f"internal error: {type(res).__name__}: {res}")
+            # Posts cancelled before or while they ran have no outcome yet: they are pending.
+            r = self.report
+            settled = ({g.post for g in r.generated} | {f["post"] for f in r.failed}
+                       | {p["post"] for p in r.pending} | {k["post"] for k in r.skipped})
+            for cand in todo:
+                if cand.post.rel not in settled:
+                    self._pending(cand.post.rel, "cancelled" if self.cancelled else "not-run")
+            self.report.providers = dict(chain.stats)
+            if chain.exhausted:
+                self.report.stopped_by_quota = True
+                self.report.stop_reason = getattr(chain, "stop_reason", "") or "every provider is out"
+            if state is not None:
+                try:
+                    state.save()
+                except OSError as exc:
+                    self.emit(Event("warning", message=f"could not save the state file: {exc}"))
+        if self.cancelled:
+            self.report.cancelled = True
+            self.report.stop_reason = "cancelled"
+        elif not self.report.stop_reason:
+            self.report.stop_reason = "done"
+        self.emit(Event("done", message=self.report.stop_reason))
+        return self.report
+
+    def cancel(self) -> None:
+        """Stop new work; in-flight writes finish (they are synchronous); the rest is pending."""
+        self.cancelled = True
+        for t in self._tasks:
+            t.cancel()
+
+
+async def run(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    emit: EventSink | None = None,
+    providers: Sequence[tuple[ProviderSettings, Provider]] | None = None,
+    today: date | None = None,
+) -> Report:
+    return await Run(settings, clock=clock, emit=emit, providers=providers, today=today).execute()
+
+
+def run_sync(settings: Settings, **kw: object) -> Report:
+    """Run to completion; SIGINT/SIGTERM cancel cleanly (report.cancelled is then True)."""
+
+    async def main() -> Report:
+        r = Run(settings, **kw)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, r.cancel)
+                installed.append(sig)
+        try:
+            return await r.execute()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    return asyncio.run(main())
