@@ -323,7 +323,7 @@ class Run:
             self.report.cancelled = True
             self.report.stop_reason = "cancelled"
         elif not self.report.stop_reason:
-            self.report.stop_reason = "done"
+            self.report.stop_reason = "completed"
         self.emit(Event("done", message=self.report.stop_reason))
         return self.report
 
