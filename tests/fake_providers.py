@@ -90,6 +90,16 @@ FAKE_CREDENTIALS: dict[str, str] = {
     "GEMINI_API_KEY": "fake-gemini-0001",
 }
 
+SENTINELS: dict[str, str] = {
+    "CLOUDFLARE_API_TOKEN": "SENTINEL-cf-token-7f3a",
+    "CLOUDFLARE_ACCOUNT_ID": "SENTINEL-cf-account-7f3a",
+    "HUGGINGFACE_API_TOKEN": "SENTINEL-hf-token-7f3a",
+    "TOGETHER_API_TOKEN": "SENTINEL-together-token-7f3a",
+    "POLLINATIONS_API_KEY": "SENTINEL-pollinations-key-7f3a",
+    "GEMINI_API_KEY": "SENTINEL-gemini-key-7f3a",
+}
+"""Secrets that must never show up in a cassette, log line, exception or report (leak tests)."""
+
 _OPT_KEYS: dict[str, dict[str, str]] = {
     "cloudflare": {"api_token": "CLOUDFLARE_API_TOKEN", "account_id": "CLOUDFLARE_ACCOUNT_ID"},
     "huggingface": {"api_token": "HUGGINGFACE_API_TOKEN"},
