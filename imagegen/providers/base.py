@@ -226,17 +226,15 @@ class ProviderSpec:
         return f"IMAGEGEN_{self.name.upper()}_BASE_URL"
 
     def all_options(self) -> tuple[Option, ...]:
-        """The provider's own options plus the model and base-URL options every provider has."""
-        return self.options + (
-            Option("model", self.model_env, f"{self.name} image model id", default=self.default_model),
-            Option(
-                "base_url",
-                self.base_url_env,
-                f"{self.name} API base URL (tests, proxies)",
-                default=self.default_base_url,
-                input=f"{self.name}-base-url",
-            ),
-        )
+        """The provider's own options plus the model option every provider has and, for providers
+        that talk to a server, the base-URL option. Inputs are named `<provider>-image-model` and
+        `<provider>-base-url` whatever the env names are (e.g. IMAGE_GEMINI_MODEL)."""
+        extra = [Option("model", self.model_env, f"{self.name} image model id", default=self.default_model,
+                        input=f"{self.name}-image-model")]
+        if self.default_base_url:
+            extra.append(Option("base_url", self.base_url_env, f"{self.name} API base URL (tests, proxies)",
+                                default=self.default_base_url, input=f"{self.name}-base-url"))
+        return self.options + tuple(extra)
 
     def secrets(self, opts: Mapping[str, str]) -> list[str]:
         return [opts.get(o.key, "") for o in self.options if o.secret and opts.get(o.key)]
