@@ -1,0 +1,686 @@
+"""A Post: one Markdown file read once, with what the tool needs to know about it and the one
+edit it ever makes (cover embed + a few frontmatter fields).
+
+Everything Markdown-aware here works on a *masked* copy of the body: fenced code blocks and inline
+code spans are blanked out (same length, line breaks kept), so a post that merely *shows*
+`![[attachments/x.png]]` or `# Title` inside code neither has an image nor a title there, and
+offsets found in the mask are offsets in the real body.
+
+Not recognised as code (by design, kept simple and on the safe side): 4-space indented code blocks
+and fences nested in lists/blockquotes. An embed inside those counts as an image, so such a post is
+skipped as `has-image` rather than edited.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import html
+import os
+import posixpath
+import re
+import stat
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import quote, unquote
+
+from imagegen import frontmatter as fm
+from imagegen.images import IMAGE_EXTENSIONS
+
+__all__ = ["CoverRef", "Post", "PostError", "embed_line", "slug"]
+
+POST_ERROR_REASONS = ("bad-frontmatter", "not-utf8", "empty", "unreadable", "too-large", "symlink-outside", "not-found")
+
+
+class PostError(Exception):
+    """A post that cannot be used. `reason` is a short kebab code, `str()` one clear line."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CoverRef:
+    """The existing cover embed: where it is in the body and what it points at."""
+
+    line_index: int
+    """Index into the body's lines (the text after the frontmatter)."""
+    target: str
+    """The image target: `attachments/foo.png` (Obsidian target without alias; Markdown URL-decoded)."""
+    start: int = 0
+    end: int = 0
+    """Column span of the embed within its line (so an embed sharing a line is removed alone)."""
+
+
+# --------------------------------------------------------------------------- Markdown scanning
+
+_EXT = "|".join(IMAGE_EXTENSIONS)
+_IMAGE_EXT = re.compile(rf"\.(?:{_EXT})\Z", re.IGNORECASE)
+
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+_LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
+_BACKTICKS = re.compile(r"`+")
+_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
+_NOT_BREAK = re.compile(r"[^\r\n]")
+
+# [[target|alias]] (an embed when preceded by "!"); a literal prefix keeps the scan fast
+_WIKI = re.compile(r"\[\[([^\[\]\n|]*)(?:\|[^\[\]\n]*)?\]\]")
+_WIKI_EMBED = re.compile(r"!\[\[([^\[\]\n|]*)(?:\|[^\[\]\n]*)?\]\]")
+# ![alt](dest "title") and [text](dest): dest may be <...>; one level of nested brackets/parens.
+_MD_TAIL = (
+    r"\[(?:\\.|[^\[\]\\\n]|\[(?:\\.|[^\[\]\\\n])*\])*\]"
+    r"\([ \t]*(<(?:\\.|[^<>\\\n])*>|(?:\\.|[^\s()\\]|\((?:\\.|[^\s()\\])*\))+)"
+    r"(?:[ \t]+(?:\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|\((?:\\.|[^()\\\n])*\)))?[ \t]*\)"
+)
+_MD_IMAGE = re.compile("!" + _MD_TAIL)
+_MD_LINK = re.compile(r"(?<!!)" + _MD_TAIL)  # a link around an image: the image is found by _MD_IMAGE
+_IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_H1 = re.compile(r"^ {0,3}#[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\r?$", re.MULTILINE)
+_ESCAPED = re.compile(r"\\(.)")
+_DATE_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their endings; only `\\n` ends a line (CRLF keeps its `\\r`)."""
+    return _LINES.findall(text)
+
+
+def _fenced(lines: list[str]) -> list[bool]:
+    """Per line: is it part of a fenced code block (fence lines included)?
+
+    CommonMark rules: a fence is 3+ backticks or tildes indented by at most 3 spaces (a backtick
+    fence's info string has no backtick); it closes with the same character, at least as many,
+    and nothing but whitespace after. An unclosed fence runs to the end of the document.
+    """
+    out = [False] * len(lines)
+    fence = ""
+    for i, line in enumerate(lines):
+        content = line.rstrip("\r\n")
+        if fence:
+            out[i] = True
+            stripped = content.lstrip(" ")
+            if len(content) - len(stripped) <= 3 and stripped.startswith(fence) and \
+                    not stripped.rstrip(" \t").lstrip(fence[0]):
+                fence = ""
+            continue
+        m = _FENCE_OPEN.match(content)
+        if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+            fence = m.group(1)
+            out[i] = True
+    return out
+
+
+def _code_spans(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, backtick count) of inline code spans: a run of N backticks up to the next run
+    of exactly N, not across a blank line. A backslash-escaped backtick does not open a span."""
+    runs = list(_BACKTICKS.finditer(text))
+    spans: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(runs):
+        start, end = runs[i].span()
+        slashes = 0
+        while start - slashes - 1 >= 0 and text[start - slashes - 1] == "\\":
+            slashes += 1
+        if slashes % 2:
+            start += 1
+        n = end - start
+        if n == 0:
+            i += 1
+            continue
+        for j in range(i + 1, len(runs)):
+            r = runs[j]
+            if _BLANK_LINE.search(text, end, r.start()):
+                break
+            if r.end() - r.start() == n:
+                spans.append((start, r.end(), n))
+                i = j
+                break
+        i += 1
+    return spans
+
+
+def _blank(segment: str) -> str:
+    return _NOT_BREAK.sub(" ", segment)
+
+
+def mask_code(body: str) -> str:
+    """`body` with fenced code and inline code spans replaced by spaces (same length, breaks kept)."""
+    if "`" not in body and "~~~" not in body:
+        return body
+    text = body
+    if "```" in body or "~~~" in body:
+        lines = _lines(body)
+        flags = _fenced(lines)
+        if any(flags):
+            text = "".join(_blank(line) if f else line for line, f in zip(lines, flags))
+    if "`" in text:
+        spans = _code_spans(text)
+        if spans:
+            parts: list[str] = []
+            pos = 0
+            for s, e, _ in spans:
+                parts.append(text[pos:s])
+                parts.append(_blank(text[s:e]))
+                pos = e
+            parts.append(text[pos:])
+            text = "".join(parts)
+    return text
+
+
+def _clean_target(raw: str) -> str:
+    """A Markdown destination as a path: no <>, backslash escapes resolved, URL-decoded."""
+    raw = raw.strip()
+    if raw.startswith("<") and raw.endswith(">"):
+        raw = raw[1:-1]
+    return unquote(_ESCAPED.sub(r"\1", raw))
+
+
+def _is_image_path(target: str) -> bool:
+    path = target.split("#", 1)[0].split("?", 1)[0].strip()
+    return bool(_IMAGE_EXT.search(path))
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """An image (or a link to an image file) found in the masked body."""
+
+    start: int
+    end: int
+    target: str
+    embed: bool
+    """True for an embed that shows the image; False for a plain link to an image file."""
+
+
+def _iter_refs(masked: str, *, links: bool) -> Iterator[_Ref]:
+    """Image embeds (Obsidian, Markdown, `<img>`) in the masked body, grouped by kind; with `links`,
+    also plain links to image files. Cheap substring tests first: most posts have few brackets."""
+    if "[[" in masked:
+        for m in (_WIKI if links else _WIKI_EMBED).finditer(masked):
+            target = m.group(1).strip()
+            if _is_image_path(target):
+                if links:
+                    embed = m.start() > 0 and masked[m.start() - 1] == "!"
+                    yield _Ref(m.start() - embed, m.end(), target, embed)
+                else:
+                    yield _Ref(m.start(), m.end(), target, True)
+    if "](" in masked:
+        for pattern, embed in ((_MD_IMAGE, True), (_MD_LINK, False)) if links else ((_MD_IMAGE, True),):
+            if embed and "![" not in masked:
+                continue
+            for m in pattern.finditer(masked):
+                target = _clean_target(m.group(1))
+                if _is_image_path(target):
+                    yield _Ref(m.start(), m.end(), target, embed)
+    if "<" in masked:
+        for m in _IMG_TAG.finditer(masked):
+            src = _SRC.search(m.group(0))
+            target = next((g for g in src.groups() if g is not None), "") if src else ""
+            yield _Ref(m.start(), m.end(), html.unescape(target.strip()), True)
+
+
+def _refs(masked: str, *, links: bool) -> list[_Ref]:
+    """`_iter_refs` in text order."""
+    return sorted(_iter_refs(masked, links=links), key=lambda r: (r.start, -r.end))
+
+
+# --------------------------------------------------------------------------- the Post
+
+
+class Post:
+    """One post, read once. Build with `Post.load`; everything else is computed on first use."""
+
+    def __init__(self, path: Path | str, rel: str, text: str, doc: fm.Document,
+                 data: dict[str, Any] | None = None) -> None:
+        self._path = path
+        self.rel = rel
+        """Repo-relative posix path."""
+        self.text = text
+        self.doc = doc
+        if data is not None:
+            self.__dict__["frontmatter"] = data
+
+    def __repr__(self) -> str:
+        return f"Post({self.rel!r})"
+
+    @cached_property
+    def path(self) -> Path:
+        """Absolute path as found (may be a symlink inside the repo)."""
+        return self._path if isinstance(self._path, Path) else Path(self._path)
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def load(cls, path: Path, repo: Path, *, max_bytes: int) -> "Post":
+        """Read and check one post. Raises PostError (never reads a symlink that leaves the repo)."""
+        path = Path(os.path.abspath(path))
+        repo_abs = os.path.abspath(repo)
+        rel = os.path.relpath(path, repo_abs)
+        repo_real = os.path.realpath(repo_abs)
+        real = os.path.realpath(path)
+        if rel.startswith("..") or os.path.isabs(rel):
+            # Given a path through another route (e.g. the resolved repo): judge where it really is.
+            rel = os.path.relpath(real, repo_real)
+        rel = Path(rel).as_posix()
+        if not (real == repo_real or real.startswith(repo_real.rstrip(os.sep) + os.sep)):
+            raise PostError("symlink-outside", f"{rel} resolves outside the repository; not read")
+        post = cls._read(path, rel, max_bytes)
+        post.frontmatter  # parse now: a broken frontmatter must surface here, as a PostError
+        return post
+
+    @classmethod
+    def _read(cls, path: Path | str, rel: str, max_bytes: int) -> "Post":
+        """Read and split, without parsing the YAML yet (discovery decides whether that is needed).
+        The caller has already checked that `path` does not lead outside the repository."""
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            if os.path.islink(path):
+                raise PostError("unreadable", f"{rel} is a broken symbolic link") from None
+            raise PostError("not-found", f"{rel} does not exist") from None
+        except OSError as exc:
+            raise PostError("unreadable", f"{rel} could not be opened: {exc.strerror or exc}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+                raise PostError("unreadable", f"{rel} is {what}")
+            if st.st_size > max_bytes:
+                raise PostError("too-large", f"{rel} is {st.st_size} bytes, over the limit of {max_bytes}")
+            chunks: list[bytes] = []
+            size = 0
+            while size <= max_bytes:
+                chunk = os.read(fd, max(st.st_size + 1 - size, 65536))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        except OSError as exc:
+            raise PostError("unreadable", f"{rel} could not be read: {exc.strerror or exc}") from None
+        finally:
+            os.close(fd)
+        if len(data) > max_bytes:
+            raise PostError("too-large", f"{rel} is over the limit of {max_bytes} bytes")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PostError("not-utf8", f"{rel} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+        if not text.lstrip(fm.BOM).strip():
+            raise PostError("empty", f"{rel} is empty")
+        try:
+            doc = fm.split(text)
+        except fm.FrontmatterError as exc:
+            raise PostError("bad-frontmatter", f"{rel}: {exc}") from None
+        return cls(path, rel, text, doc)
+
+    @classmethod
+    def from_text(cls, text: str, rel: str = "post.md", path: Path | None = None) -> "Post":
+        """A Post from text already in memory (tests, previews). Raises PostError for bad frontmatter."""
+        try:
+            doc = fm.split(text)
+        except fm.FrontmatterError as exc:
+            raise PostError("bad-frontmatter", f"{rel}: {exc}") from None
+        post = cls(path or Path(rel).absolute(), rel, text, doc)
+        post.frontmatter
+        return post
+
+    # ------------------------------------------------------------------ facts
+
+    @cached_property
+    def frontmatter(self) -> dict[str, Any]:
+        """The frontmatter as JSON-like values ({} when absent). Raises PostError if invalid."""
+        if not self.doc.has_frontmatter:
+            return {}
+        try:
+            return fm.parse(self.doc.block, first_line=self.doc.block_first_line)
+        except fm.FrontmatterError as exc:
+            raise PostError("bad-frontmatter", f"{self.rel}: {exc}") from None
+
+    @cached_property
+    def date(self) -> dt.date | None:
+        """From the file name's YYYY-MM-DD prefix; None when undated or not a real date."""
+        return date_prefix(os.path.basename(self._path))
+
+    @property
+    def sort_date(self) -> dt.date | None:
+        """The date used for ordering: the file name's, else (undated posts) the first of the
+        frontmatter's updated/modified/date/created that starts with a valid YYYY-MM-DD."""
+        if self.date is not None:
+            return self.date
+        for key in ("updated", "modified", "date", "created"):
+            value = self.frontmatter.get(key)
+            if value is not None:
+                return date_prefix(str(value)) if isinstance(value, str) else None
+        return None
+
+    @cached_property
+    def title(self) -> str | None:
+        """Frontmatter `title` (any scalar, as written, whitespace collapsed), else the first H1."""
+        value = self.frontmatter.get("title")
+        if value is not None and not isinstance(value, (list, dict)):
+            text = " ".join(_scalar_text(self.doc.block, value).split())
+            if text:
+                return text
+        h1 = self._h1
+        return h1[1] if h1 else None
+
+    @property
+    def regenerate(self) -> bool:
+        """`regenerate_image` is YAML true, or a string true/yes in any case."""
+        value = self.frontmatter.get("regenerate_image")
+        if isinstance(value, bool):
+            return value
+        return isinstance(value, str) and value.strip().lower() in ("true", "yes")
+
+    @property
+    def cached_prompt(self) -> str | None:
+        value = self.frontmatter.get("image_prompt")
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    # ------------------------------------------------------------------ body analysis
+
+    @cached_property
+    def _masked(self) -> str:
+        return mask_code(self.doc.body)
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        starts = [0]
+        for line in _lines(self.doc.body)[:-1]:
+            starts.append(starts[-1] + len(line))
+        return starts
+
+    def _line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self._line_starts, offset) - 1
+
+    @cached_property
+    def _h1(self) -> tuple[int, str] | None:
+        """(body offset, text) of the first non-empty ATX H1 outside code."""
+        masked = self._masked
+        if "#" not in masked:
+            return None
+        for m in _H1.finditer(masked):
+            text = m.group(1).strip()
+            if text.strip("#").strip():
+                return m.start(), " ".join(text.split())
+        return None
+
+    def _h1_line(self) -> int | None:
+        """Body line index of the first H1 (see `_h1`)."""
+        return self._line_of(self._h1[0]) if self._h1 else None
+
+    @cached_property
+    def _embeds(self) -> list[_Ref]:
+        return _refs(self._masked, links=False)
+
+    def has_image(self) -> bool:
+        """An image embed (Obsidian, Markdown or <img>) anywhere in the body, outside code."""
+        if "_embeds" in self.__dict__:
+            return bool(self._embeds)
+        return next(_iter_refs(self._masked, links=False), None) is not None
+
+    def has_cover(self, embed_style: str, field: str) -> bool:
+        """has_image(), or (embed style `frontmatter`) a non-empty `field` in the frontmatter."""
+        if self.has_image():
+            return True
+        if embed_style == "frontmatter":
+            value = self.frontmatter.get(field)
+            if isinstance(value, str):
+                return bool(value.strip())
+            return value not in (None, False, [], {})
+        return False
+
+    def cover(self) -> CoverRef | None:
+        """The first image embed after the first H1 (or the first in the body when there is no H1)."""
+        h1 = self._h1_line()
+        after = 0 if h1 is None else (
+            self._line_starts[h1 + 1] if h1 + 1 < len(self._line_starts) else len(self.doc.body))
+        for r in self._embeds:
+            if r.start >= after:
+                line = self._line_of(r.start)
+                col = r.start - self._line_starts[line]
+                return CoverRef(line, r.target, col, col + (r.end - r.start))
+        return None
+
+    def image_targets(self) -> list[str]:
+        """Every image this post refers to, outside code: embeds, links to image files, and
+        frontmatter values that name an image file (so a shared image is never deleted)."""
+        out = [r.target for r in _refs(self._masked, links=True)]
+        try:
+            data = self.frontmatter
+        except PostError:
+            data = {}
+        for value in data.values():
+            items = value if isinstance(value, list) else [value]
+            out.extend(v.strip() for v in items if isinstance(v, str) and _is_image_path(v.strip()))
+        return out
+
+    def prompt_text(self) -> str:
+        """The body as plain prose for an image prompt; see `plain_text`."""
+        return plain_text(self.doc.body)
+
+    # ------------------------------------------------------------------ the edit
+
+    def updated(self, *, embed: str | None, fields: dict[str, str | bool], remove_cover: bool) -> bytes:
+        """The post's new bytes.
+
+        1. `remove_cover`: the existing cover embed (see `cover()`) is removed; if it was alone on
+           its line and a new `embed` is given, the new embed takes that line's place (the cover
+           stays where the author put it); a line left empty is removed.
+        2. `embed` (if not yet placed) goes on the line right after the first H1 outside code;
+           with no H1 right after the frontmatter, or at the top of a file without one.
+        3. `fields` are set in the frontmatter with a minimal diff (frontmatter.set_fields).
+
+        BOM, line endings and the final-newline state are preserved; every other line is untouched.
+        """
+        doc = self.doc
+        nl = doc.newline
+        lines = _lines(doc.body)
+        placed = embed is None
+        if remove_cover:
+            ref = self.cover()
+            if ref is not None:
+                line = lines[ref.line_index]
+                content = line.rstrip("\r\n")
+                ending = line[len(content):]
+                left, right = content[: ref.start], content[ref.end:]
+                if not left.strip() or left.endswith((" ", "\t")):
+                    right = right.lstrip(" \t")  # one separator, not two (and no new indentation)
+                rest = left + right
+                if rest.strip():
+                    lines[ref.line_index] = rest.rstrip(" \t") + ending
+                elif not placed:
+                    lines[ref.line_index] = f"{embed}{ending}"
+                    placed = True
+                else:
+                    del lines[ref.line_index]
+                    if lines and ref.line_index == len(lines) and not ending:
+                        # removed the last line, which had no line break: keep "no final newline"
+                        lines[-1] = lines[-1].rstrip("\r\n")
+        if not placed:
+            h1 = self._h1_line()
+            at = 0 if h1 is None else h1 + 1
+            if at > 0 and not lines[at - 1].endswith("\n"):
+                lines[at - 1] += nl  # the H1 ended the file unbroken: now the embed does
+                lines.insert(at, embed or "")
+            elif at < len(lines):
+                lines.insert(at, f"{embed}{nl}")
+            else:
+                lines.insert(at, f"{embed}{nl if doc.final_newline else ''}")
+        body = "".join(lines)
+        text = doc.with_body(body) if body != doc.body else doc.text
+        text = fm.set_fields(text, fields)
+        after = fm.split(text)
+        if after.body != body or after.bom != doc.bom:
+            raise PostError("bad-frontmatter", f"{self.rel}: refusing to write: the edit did not land where intended")
+        return text.encode("utf-8")
+
+
+def _scalar_text(block: str, value: Any) -> str:
+    """A scalar frontmatter value as text, the way the author wrote it where that matters
+    (`title: yes` is "yes", not "True"; `title: 2026` is "2026")."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
+        node = _title_node(block)
+        if node is not None:
+            return str(node.value)
+    return str(value)
+
+
+def _title_node(block: str) -> Any:
+    try:
+        loader = fm.Loader(block)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except Exception:
+        return None
+    title = None
+    for k, v in getattr(node, "value", []) or []:
+        if getattr(k, "value", None) == "title" and isinstance(v, fm.yaml.ScalarNode):
+            title = v  # last one wins, as in the parsed dict
+    return title
+
+
+def date_prefix(name: str) -> dt.date | None:
+    """The date a name starts with (YYYY-MM-DD, not followed by another digit), if valid."""
+    m = _DATE_PREFIX.match(name)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- embeds and names
+
+
+def embed_line(style: str, image_rel: str, post_rel: str, alt: str) -> str | None:
+    """The line that embeds the cover, or None for style `frontmatter` (a field holds it instead).
+
+    obsidian: `![[attachments/x.png]]` (repo-relative, as Obsidian resolves it);
+    markdown: `![alt](../attachments/x.png)`, relative to the post's folder and URL-encoded.
+    """
+    if style == "obsidian":
+        return f"![[{image_rel}]]"
+    if style == "markdown":
+        rel = posixpath.relpath(image_rel, posixpath.dirname(post_rel) or ".")
+        alt = " ".join(alt.split())
+        alt = alt.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        return f"![{alt}]({quote(rel)})"
+    if style == "frontmatter":
+        return None
+    raise ValueError(f"unknown embed style {style!r}")
+
+
+_SLUG_OTHER = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str) -> str:
+    """Lowercase ASCII letters, digits and '-'; anything else becomes '-', runs collapse, ends trimmed."""
+    return _SLUG_OTHER.sub("-", text.lower()).strip("-")
+
+
+# --------------------------------------------------------------------------- plain text for prompts
+
+_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*\Z")
+_SOCIAL_HEADING = re.compile(
+    r"(?:share|sharing|share (?:this|it)(?: post| article| page)?|social|socials|social media|social links|"
+    r"comments?|discussion|discuss(?: this)?(?: post)?|follow|follow (?:me|us|along)(?: on [a-z0-9 ]+)?|"
+    r"find (?:me|us) (?:on|online|elsewhere)[a-z0-9 ]*|connect|connect with (?:me|us)|subscribe|elsewhere)\Z"
+)
+_SOCIAL_HOST = (r"(?:[\w-]+\.)*(?:twitter\.com|x\.com|[\w-]*mastodon[\w.-]*\.[a-z]+|bsky\.app|bsky\.social|"
+                r"linkedin\.com|youtube\.com|youtu\.be|instagram\.com|facebook\.com|fb\.com|reddit\.com|threads\.net)")
+_SOCIAL_URL = rf"(?:https?://)?{_SOCIAL_HOST}(?:[/?#][^\s)>\]]*)?"
+_SOCIAL_LINK = re.compile(rf"\[[^\]\n]*\]\(\s*<?{_SOCIAL_URL}>?(?:\s+\"[^\"]*\")?\s*\)|<{_SOCIAL_URL}>|{_SOCIAL_URL}",
+                          re.IGNORECASE)
+_LINE_MARKERS = re.compile(r"^[ \t]*(?:>[ \t]?)*[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:\[[ xX]\][ \t]+)?")
+_RULE = re.compile(r"[ \t]*([-*_=])(?:[ \t]*\1){2,}[ \t]*\Z")
+_TABLE_SEP = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*\Z")
+_DEFINITION = re.compile(r"[ \t]{0,3}\[[^\]\n]+\]:[ \t]*\S.*\Z")
+
+_INLINE_SUBS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"<!--.*?-->", re.DOTALL), " "),
+    (re.compile(r"%%.*?%%", re.DOTALL), " "),
+    (re.compile(r"!\[\[[^\]\n]*\]\]"), " "),  # Obsidian embeds (images, transclusions)
+    (re.compile(r"!\[(?:\\.|[^\[\]\\\n]|\[[^\[\]\n]*\])*\]\([^)\n]*\)"), " "),  # Markdown images
+    (re.compile(r"!\[[^\]\n]*\]\[[^\]\n]*\]"), " "),  # reference-style images
+    (re.compile(r"\[\[([^\]|\n]*)\|([^\]\n]*)\]\]"), r"\2"),  # [[a|b]] -> b
+    (re.compile(r"\[\[([^\]\n]*)\]\]"), lambda m: m.group(1).replace("#", " ")),  # type: ignore[list-item]
+    (re.compile(r"\[\^[^\]\n]+\]"), ""),  # footnote references
+    (re.compile(r"\[((?:\\.|[^\[\]\\\n]|\[[^\[\]\n]*\])*)\]\([^)\n]*\)"), r"\1"),  # [text](url)
+    (re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]"), r"\1"),  # [text][ref]
+    (re.compile(r"<(?:https?|mailto|ftp):[^>\s]*>", re.IGNORECASE), " "),  # autolinks
+    (re.compile(r"\bhttps?://\S+", re.IGNORECASE), " "),  # bare URLs
+    (re.compile(r"<[A-Za-z/!][^>\n]*>"), " "),  # HTML tags
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
+    (re.compile(r"~~(.+?)~~"), r"\1"),
+    (re.compile(r"==(.+?)=="), r"\1"),
+)
+
+
+def _social_line(line: str) -> bool:
+    """A line that is nothing but links to social networks (optionally in a list or quote)."""
+    if not _SOCIAL_LINK.search(line):
+        return False
+    rest = _SOCIAL_LINK.sub(" ", line)
+    return not re.search(r"[^\W_]", rest)
+
+
+def plain_text(body: str) -> str:
+    """Markdown body -> prose, whitespace collapsed to single spaces.
+
+    Removed: fenced code blocks (code says little about a cover), social sections (a heading such
+    as Share / Social / Comments / Follow and everything up to the next heading of the same or a
+    higher level), lines that are only social-network links, image embeds, HTML tags and comments,
+    footnotes, link definitions, rules, table separator rows, URLs. Unwrapped: inline code (its
+    text stays), links and wikilinks (their text), emphasis, headings, list/quote/table markers.
+    """
+    lines = _lines(body)
+    flags = _fenced(lines)
+    kept: list[str] = []
+    social_level = 0
+    for line, fenced in zip(lines, flags):
+        if fenced:
+            continue
+        content = line.rstrip("\r\n")
+        h = _HEADING.match(content)
+        if h:
+            level = len(h.group(1))
+            if social_level and level > social_level:
+                continue
+            social_level = 0
+            name = " ".join(re.sub(r"[^a-z0-9 ]+", " ", (h.group(2) or "").lower()).split())
+            if _SOCIAL_HEADING.match(name):
+                social_level = level
+                continue
+            kept.append(h.group(2) or "")
+            continue
+        if social_level or _social_line(content) or _RULE.match(content) or _TABLE_SEP.match(content) \
+                or _DEFINITION.match(content):
+            continue
+        kept.append(_LINE_MARKERS.sub("", content, count=1))
+    text = "\n".join(kept)
+    spans = _code_spans(text)
+    if spans:
+        parts: list[str] = []
+        pos = 0
+        for s, e, n in spans:
+            parts.append(text[pos:s])
+            parts.append(" " + text[s + n: e - n].strip() + " ")
+            pos = e
+        parts.append(text[pos:])
+        text = "".join(parts)
+    for pattern, repl in _INLINE_SUBS:
+        text = pattern.sub(repl, text)  # type: ignore[arg-type]
+    text = text.replace("|", " ")
+    return " ".join(html.unescape(text).split())
