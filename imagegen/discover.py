@@ -1,0 +1,301 @@
+"""Which posts need a cover, in which order, and why every other post is skipped.
+
+A post is a `.md` file under the content paths whose name starts with YYYY-MM-DD (any `.md` with
+`include_undated`), outside hidden folders, `node_modules` and the attachments folder, and not
+named in `exclude`. Each is read exactly once. A post is then, in this order of checks:
+
+    unreadable/invalid  -> Skip(PostError reason)
+    dated after today   -> Skip("future")
+    without a title     -> Skip("no-title")
+    regenerate_image    -> Candidate("regenerate")
+    with a cover        -> Skip("has-image")
+    otherwise           -> Candidate("missing")
+
+Selection: every post; or `settings.posts` (an explicit list: a named file counts as a post even
+when undated, because someone asked for it, but an excluded name stays excluded and is reported);
+or `changed_since` (posts changed since a git ref, committed or not, plus untracked ones). With
+both, the explicit list is narrowed to the changed files.
+
+Speed: the walk uses os.scandir and never stats a plain file; YAML is parsed only when the
+frontmatter is outside the simple subset `frontmatter.quick_keys` recognises or when a value is
+actually needed to decide (title without an H1, regenerate_image, the cover field).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import posixpath
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imagegen import frontmatter as fm
+from imagegen.posts import Post, PostError, date_prefix
+from imagegen.settings import Settings
+
+__all__ = ["Candidate", "Discovery", "DiscoveryError", "Skip", "discover"]
+
+
+class DiscoveryError(Exception):
+    """Bad settings-level input (an unknown git ref, a content path that does not exist). One line."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    post: Post
+    why: str
+    """missing | regenerate"""
+
+
+@dataclass(frozen=True)
+class Skip:
+    post: str
+    """Repo-relative path."""
+    reason: str
+    message: str = ""
+
+
+@dataclass
+class Discovery:
+    todo: list[Candidate] = field(default_factory=list)
+    """Newest first (by date, undated last), ties by path. The caller applies max_images."""
+    skipped: list[Skip] = field(default_factory=list)
+    """Sorted by path."""
+    posts: list[Post] = field(default_factory=list)
+    """Every post that could be read, to count which images are still referenced."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    rel: str
+    path: str
+    real: str | None
+    """Its real path when known without a syscall (None: a symlink, resolve it first)."""
+    linked: bool = False
+    """Reached through a symlink (file or folder): loses to the same file reached directly."""
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def _inside(real: str, repo_real: str) -> bool:
+    return real == repo_real or real.startswith(repo_real.rstrip(os.sep) + os.sep)
+
+
+class _Walker:
+    def __init__(self, settings: Settings, repo: str, repo_real: str) -> None:
+        self.repo = repo
+        self.repo_real = repo_real
+        self.attachments = posixpath.normpath(settings.attachments_dir.replace(os.sep, "/")).strip("/")
+        self.exclude = {n.casefold() for n in settings.exclude}
+        self.include_undated = settings.include_undated
+        self.entries: list[_Entry] = []
+        self.seen_dirs: set[str] = set()
+
+    def is_post_name(self, name: str) -> bool:
+        if name.startswith(".") or not name.lower().endswith(".md") or name.casefold() in self.exclude:
+            return False
+        return self.include_undated or date_prefix(name) is not None
+
+    def walk(self, rel_dir: str) -> None:
+        """Walk one content path: real folders first, then folders reached through symlinks that
+        stay inside the repo (each real folder is walked once, so loops end)."""
+        start = os.path.join(self.repo, rel_dir) if rel_dir != "." else self.repo
+        real = os.path.realpath(start)
+        if real in self.seen_dirs:
+            return
+        linked_dirs: list[tuple[str, str]] = []
+        self._walk_real(start, "" if rel_dir == "." else rel_dir, real, linked_dirs, linked=real != os.path.join(
+            self.repo_real, rel_dir) if rel_dir != "." else False)
+        while linked_dirs:
+            path, rel = linked_dirs.pop(0)
+            target = os.path.realpath(path)
+            if target in self.seen_dirs or not _inside(target, self.repo_real) or not os.path.isdir(target):
+                continue
+            self._walk_real(path, rel, target, linked_dirs, linked=True)
+
+    def _walk_real(self, path: str, rel: str, real: str, linked_dirs: list[tuple[str, str]], *, linked: bool) -> None:
+        stack = [(path, rel, real)]
+        while stack:
+            d_path, d_rel, d_real = stack.pop()
+            if d_real in self.seen_dirs:
+                continue
+            self.seen_dirs.add(d_real)
+            try:
+                it = os.scandir(d_path)
+            except OSError:
+                continue  # an unreadable folder holds no posts we could edit anyway
+            with it:
+                for e in it:
+                    name = e.name
+                    e_rel = f"{d_rel}/{name}" if d_rel else name
+                    try:
+                        is_link = e.is_symlink()
+                        is_dir = not is_link and e.is_dir(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if is_dir:
+                        if name.startswith(".") or name == "node_modules" or e_rel == self.attachments:
+                            continue
+                        stack.append((e.path, e_rel, f"{d_real}{os.sep}{name}"))
+                        continue
+                    if is_link:
+                        try:
+                            points_to_dir = e.is_dir()  # follows the link
+                        except OSError:
+                            points_to_dir = False
+                        if points_to_dir:
+                            if not (name.startswith(".") or name == "node_modules" or e_rel == self.attachments):
+                                linked_dirs.append((e.path, e_rel))
+                            continue
+                    if self.is_post_name(name):
+                        self.entries.append(_Entry(e_rel, e.path, None if is_link else f"{d_real}{os.sep}{name}",
+                                                   linked or is_link))
+
+
+# --------------------------------------------------------------------------- git
+
+
+def _git(repo: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=False)
+    except OSError as exc:
+        raise DiscoveryError(f"changed-since needs git, which could not be run: {exc.strerror or exc}") from None
+
+
+def changed_files(repo: str, ref: str) -> set[str]:
+    """Repo-relative paths changed since `ref`: committed, staged, unstaged, and untracked files.
+    Deleted files are left out. Raises DiscoveryError for an unknown ref or a folder outside git."""
+    if not ref or ref.startswith("-"):
+        raise DiscoveryError(f"changed-since: {ref!r} is not a git ref")
+    check = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if check.returncode != 0:
+        inside = _git(repo, "rev-parse", "--is-inside-work-tree")
+        if inside.returncode != 0:
+            raise DiscoveryError(f"changed-since: {repo} is not inside a git repository")
+        raise DiscoveryError(f"changed-since: unknown git ref {ref!r} (no such branch, tag or commit here)")
+    out: set[str] = set()
+    for args in (("diff", "--name-only", "--relative", "--diff-filter=d", "-z", check.stdout.decode().strip(), "--"),
+                 ("ls-files", "--others", "--exclude-standard", "-z", "--")):
+        res = _git(repo, "-c", "core.quotePath=false", *args)
+        if res.returncode != 0:
+            msg = " ".join(res.stderr.decode("utf-8", "replace").split())[:200]
+            raise DiscoveryError(f"changed-since: git {args[0]} failed: {msg}")
+        out.update(p for p in res.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
+    return out
+
+
+# --------------------------------------------------------------------------- discover
+
+
+def _explicit(settings: Settings, walker: _Walker, skipped: list[Skip]) -> None:
+    """Entries for the files named in settings.posts."""
+    seen: set[str] = set()
+    for raw in settings.posts:
+        rel = posixpath.normpath(raw.replace(os.sep, "/")).lstrip("/")
+        if rel in seen:
+            continue
+        seen.add(rel)
+        path = os.path.join(walker.repo, rel)
+        name = posixpath.basename(rel)
+        if not os.path.lexists(path):
+            skipped.append(Skip(rel, "not-found", f"{rel} does not exist"))
+        elif os.path.isdir(path):
+            skipped.append(Skip(rel, "not-a-post", f"{rel} is a folder, not a post"))
+        elif not name.lower().endswith(".md"):
+            skipped.append(Skip(rel, "not-a-post", f"{rel} is not a Markdown (.md) file"))
+        elif name.casefold() in walker.exclude:
+            skipped.append(Skip(rel, "excluded", f"{name} is in the exclude list"))
+        else:
+            walker.entries.append(_Entry(rel, path, None))
+
+
+def _classify(post: Post, settings: Settings, today: dt.date) -> Candidate | Skip:
+    if post.date is not None and post.date > today:
+        return Skip(post.rel, "future", f"dated {post.date.isoformat()}, after today ({today.isoformat()})")
+    keys = fm.quick_keys(post.doc.block) if post.doc.has_frontmatter else frozenset()
+    if keys is None:
+        post.frontmatter  # noqa: B018 - the real parse: raises PostError for invalid YAML
+    elif "regenerate_image" not in keys and post.has_image() and post._h1 is not None:
+        return Skip(post.rel, "has-image")  # the common no-op case, decided without YAML
+    if post.title is None:
+        return Skip(post.rel, "no-title", "no title in the frontmatter and no '# ' heading")
+    if post.regenerate:
+        return Candidate(post, "regenerate")
+    if post.has_cover(settings.embed_style, settings.frontmatter_field):
+        return Skip(post.rel, "has-image")
+    return Candidate(post, "missing")
+
+
+def discover(settings: Settings, today: dt.date) -> Discovery:
+    """Find the posts to do (see the module docstring). `today` is in the configured timezone."""
+    repo = os.path.abspath(settings.repo)
+    repo_real = os.path.realpath(repo)
+    if not os.path.isdir(repo_real):
+        raise DiscoveryError(f"repository folder {repo!r} does not exist")
+    walker = _Walker(settings, repo, repo_real)
+    skipped: list[Skip] = []
+    changed = changed_files(repo, settings.changed_since) if settings.changed_since else None
+
+    if settings.posts:
+        _explicit(settings, walker, skipped)
+    else:
+        for raw in settings.paths or (".",):
+            rel = posixpath.normpath(raw.replace(os.sep, "/")).strip("/") or "."
+            full = os.path.join(repo, rel)
+            if rel.startswith("../") or rel == ".." or not _inside(os.path.realpath(full), repo_real):
+                raise DiscoveryError(f"paths: {raw!r} is outside the repository")
+            if os.path.isdir(full):
+                walker.walk(rel)
+            elif os.path.isfile(full) and walker.is_post_name(posixpath.basename(rel)):
+                walker.entries.append(_Entry(rel, full, None))
+            elif not os.path.exists(full):
+                raise DiscoveryError(f"paths: {raw!r} does not exist in the repository")
+
+    entries = walker.entries
+    if changed is not None:
+        entries = [e for e in entries if e.rel in changed]
+
+    # One post per real file: a file reached directly wins over the same file through a symlink.
+    todo: list[Candidate] = []
+    posts: list[Post] = []
+    seen_real: set[str] = set()
+    seen_rel: set[str] = set()
+    for e in sorted(entries, key=lambda e: (e.linked, e.rel)):
+        if e.rel in seen_rel:
+            continue
+        seen_rel.add(e.rel)
+        real = e.real if e.real is not None else os.path.realpath(e.path)
+        if not _inside(real, repo_real):
+            skipped.append(Skip(e.rel, "symlink-outside", f"{e.rel} is a symlink to {real}, outside the repository; not read"))
+            continue
+        if real in seen_real:
+            continue
+        seen_real.add(real)
+        try:
+            post = Post._read(e.path, e.rel, settings.max_post_bytes)
+        except PostError as exc:
+            skipped.append(Skip(e.rel, exc.reason, str(exc)))
+            continue
+        posts.append(post)
+        try:
+            verdict = _classify(post, settings, today)
+        except PostError as exc:
+            verdict = Skip(e.rel, exc.reason, str(exc))
+        if isinstance(verdict, Candidate):
+            todo.append(verdict)
+        else:
+            skipped.append(verdict)
+
+    def newest_first(c: Candidate) -> tuple[int, str]:
+        try:
+            d = c.post.sort_date
+        except PostError:
+            d = None
+        return (-(d.toordinal() if d else 0), c.post.rel)
+
+    todo.sort(key=newest_first)
+    skipped.sort(key=lambda s: (s.post, s.reason))
+    posts.sort(key=lambda p: p.rel)
+    return Discovery(todo=todo, skipped=skipped, posts=posts)
