@@ -22,8 +22,9 @@ Point the real program at it::
 Each provider lives under its own path prefix (`/cloudflare/...`, `/huggingface/...`, ...), and
 the provider's documented path follows it (`/cloudflare/accounts/{id}/ai/run/{model}`,
 `/huggingface/hf-inference/models/{model}`, `/together/v1/images/generations`,
-`/pollinations/prompt/{p}` or `/image/{p}`, `/gemini/v1beta/models/{m}:generateContent` or
-`:predict`). Requests without a prefix are routed by their path alone.
+`/pollinations/prompt/{p}` or `/image/{p}`, `/gemini/v1/models/{m}:generateContent` (the SDK
+picks the API version) or `/gemini/v1beta/models/{m}:predict`). Requests without a prefix are
+routed by their path alone. `fp.env(names=["gemini"], KEY="value")` limits/overrides the env.
 
 Script it::
 
@@ -31,7 +32,8 @@ Script it::
         # consumed one per request, in order; then the behaviour below decides
     fp.set_behaviour("huggingface", latency=2.0, quota_after=10, rate_limit_every=5,
                      retry_after=7.0, default="ok", token=None, image_size=(96, 54))
-        # latency: simulated seconds per request (real sleep = latency * time_scale)
+        # latency: simulated seconds per request (real sleep = latency * time_scale);
+        #   latency_jitter adds a seeded uniform [0, jitter) on top
         # quota_after: after N images every request is "quota" (until fp.reset_quota(name))
         # rate_limit_every: every k-th request is "rate_limit"
         # retry_after: the delay (seconds) rate-limit answers carry
@@ -48,6 +50,13 @@ Outcome kinds (each rendered in that provider's own wire shape; dict items may c
     huggingface: loading; pollinations: placeholder (200 + ~1.3 MB JPEG), queue_full (402 x402),
     refused; gemini: safety (finishReason IMAGE_SAFETY), blocked (promptFeedback.blockReason),
     text_only.
+
+One call from a test (builds the provider with SPEC.create, runs generate once, returns the
+GeneratedImage or the ProviderError)::
+
+    generate_once(fp, "cloudflare", "a fox", model="...", ctx_timeout="0.1", transport=...)
+
+`SENTINELS` holds sentinel secrets (env name -> value) for leak tests.
 
 Inspect it::
 
@@ -69,6 +78,7 @@ import io
 import json
 import random
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -112,6 +122,8 @@ _OPT_KEYS: dict[str, dict[str, str]] = {
 @dataclass(frozen=True)
 class Behaviour:
     latency: float = 0.0
+    latency_jitter: float = 0.0
+    """Extra simulated seconds, uniform in [0, latency_jitter), from a seeded generator."""
     quota_after: int | None = None
     rate_limit_every: int | None = None
     retry_after: float = 2.0
@@ -531,6 +543,16 @@ def _credential(headers: dict[str, str]) -> str:
     return auth[7:] if auth.lower().startswith("bearer ") else auth
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that drops a keep-alive connection (or times out) is normal here.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeProviders:
     """The fake server. Thread-safe; start/stop or use as a context manager."""
 
@@ -539,8 +561,8 @@ class FakeProviders:
         self._lock = threading.Lock()
         self._states: dict[str, _State] = {n: _State() for n in NAMES}
         self._renderer = _Renderer(self)
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), self._handler_class())
+        self._rng = random.Random(0)
         self._thread: threading.Thread | None = None
         self._t0 = time.monotonic()
 
@@ -703,6 +725,9 @@ class FakeProviders:
         st = self._enter(name, rec)
         try:
             latency = float(params.get("latency", behaviour.latency))
+            if behaviour.latency_jitter > 0 and "latency" not in params:
+                with self._lock:
+                    latency += self._rng.uniform(0, behaviour.latency_jitter)
             if latency > 0:
                 time.sleep(latency * self.time_scale)
             try:
