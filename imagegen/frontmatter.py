@@ -211,7 +211,8 @@ def load(text: str) -> tuple[Document, dict[str, Any]]:
 # valid YAML that parses to a mapping, so a post whose frontmatter matches can be judged from its
 # key names alone. Anything else returns None and is parsed for real.
 
-_Q_UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# Non-printable for YAML, or a line break to YAML but not to us (\x85, \u2028, \u2029), or a BOM.
+_Q_UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _Q_WORD = r"(?:[^\s:#]|:(?=[^\s:])|(?<=\S)#)"  # a plain-scalar character: no ': ', no ':' at the end, no ' #'
 _Q_PLAIN = (
     rf"(?:[^\W\d_]{_Q_WORD}*|\d{{1,18}}(?:\.\d{{1,18}})?|\d{{4}}-\d\d-\d\d(?:[Tt]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)?)?)"
