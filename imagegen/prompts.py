@@ -17,7 +17,6 @@ Only a post's `prompt_text()`, `cached_prompt`, `title` and `rel` are used.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any, Protocol
 
 from imagegen import secrets
@@ -64,14 +63,16 @@ class DescriberFailed(Exception):
 # --------------------------------------------------------------------------- pure helpers
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Unicode categories Cc, Zl and Zp, as one regex (a per-character category lookup was the
+slowest step of a run's per-post overhead)."""
 
 
 def sanitize(text: str) -> str:
     """One line: control characters and line breaks become spaces, runs collapse, ends stripped."""
     if not text:
         return ""
-    text = text.translate(_ZERO_WIDTH)
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+    text = _CONTROL.sub(" ", text.translate(_ZERO_WIDTH))
     return " ".join(text.split())
 
 
