@@ -1,0 +1,406 @@
+"""A fake GitHub REST API on 127.0.0.1, backed by a real bare git repository.
+
+It serves the part of the API that `imagegen.publish` uses (the Git Data API and the repository),
+with GitHub's semantics, implemented with git plumbing on the bare repository:
+
+    GET   /repos/{o}/{r}                          the repository (private, default_branch)
+    GET   /repos/{o}/{r}/git/ref/{ref}            a ref (also /git/refs/{ref})
+    PATCH /repos/{o}/{r}/git/refs/{ref}           move it: fast-forward only unless force
+                                                  (422 "Update is not a fast forward"); the update
+                                                  is `git update-ref <ref> <new> <old>`, atomic
+    GET   /repos/{o}/{r}/git/commits/{sha}        a commit
+    POST  /repos/{o}/{r}/git/commits              commit-tree (author/committer default to the
+                                                  token's bot, as GitHub does when they are unset)
+    GET   /repos/{o}/{r}/git/trees/{sha}          ls-tree (?recursive=1)
+    POST  /repos/{o}/{r}/git/trees                read-tree base_tree + update-index + write-tree
+                                                  (an entry with "sha": null deletes the path)
+    POST  /repos/{o}/{r}/git/blobs                hash-object -w
+    GET   /repos/{o}/{r}/git/blobs/{sha}          cat-file
+
+Tokens: `FakeGitHub(tokens={"t-write": "write", "t-read": "read"})`. Unknown tokens get 401;
+read-only ones get 403 "Resource not accessible by integration" on every write, like GITHUB_TOKEN
+with `permissions: contents: read`.
+
+Hooks for races: `gh.before_ref_update.append(fn)` runs `fn(gh)` (once, first in first out) when the
+next PATCH of a ref arrives, before it is applied: use `gh.commit_files(...)` in it to move the
+branch between our read and our update. `gh.requests` records (method, path, json body).
+
+`prefix="/api/v3"` serves under a path prefix, like GitHub Enterprise Server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+BOT_NAME = "github-actions[bot]"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+ZERO = "0" * 40
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: Any
+    token: str
+
+
+class FakeGitHub:
+    def __init__(self, bare: Path, *, owner: str = "octo", name: str = "blog", private: bool = False,
+                 default_branch: str = "main", tokens: dict[str, str] | None = None, prefix: str = "") -> None:
+        self.bare = Path(bare)
+        self.owner = owner
+        self.name = name
+        self.private = private
+        self.default_branch = default_branch
+        self.tokens = dict(tokens or {"test-token": "write"})
+        self.prefix = prefix.rstrip("/")
+        self.before_ref_update: list[Callable[["FakeGitHub"], None]] = []
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def url(self) -> str:
+        """The API base URL (what GITHUB_API_URL is set to)."""
+        assert self._server is not None, "start the server first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{self.prefix}"
+
+    def start(self) -> "FakeGitHub":
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "FakeGitHub":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ git helpers (also for tests)
+
+    def git(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
+        full_env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", **(env or {})}
+        r = subprocess.run(["git", "--git-dir", str(self.bare), *args], input=input, capture_output=True, env=full_env)
+        if r.returncode != 0:
+            raise RuntimeError(f"git {' '.join(args)}: {r.stderr.decode(errors='replace').strip()}")
+        return r.stdout.decode("utf-8", errors="surrogateescape")
+
+    def head(self, branch: str | None = None) -> str:
+        return self.git("rev-parse", f"refs/heads/{branch or self.default_branch}").strip()
+
+    def read(self, path: str, rev: str | None = None) -> bytes:
+        rev = rev or f"refs/heads/{self.default_branch}"
+        r = subprocess.run(["git", "--git-dir", str(self.bare), "cat-file", "blob", f"{rev}:{path}"], capture_output=True)
+        if r.returncode != 0:
+            raise FileNotFoundError(path)
+        return r.stdout
+
+    def exists(self, path: str, rev: str | None = None) -> bool:
+        try:
+            self.read(path, rev)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def commit_files(self, files: dict[str, bytes | None], message: str = "someone else's commit",
+                     branch: str | None = None) -> str:
+        """Commit `files` (None deletes) on top of the branch, like another push would."""
+        ref = f"refs/heads/{branch or self.default_branch}"
+        old = self.git("rev-parse", ref).strip()
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self.git("read-tree", f"{old}^{{tree}}", env=env)
+            for path, data in files.items():
+                if data is None:
+                    self.git("update-index", "--index-info", input=f"0 {ZERO}\t{path}\n".encode(), env=env)
+                else:
+                    sha = self.git("hash-object", "-w", "--stdin", input=data).strip()
+                    self.git("update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=env)
+            tree = self.git("write-tree", env=env).strip()
+        new = self.git("commit-tree", tree, "-p", old, "-m", message, env=_ident("someone", "someone@example.invalid")).strip()
+        self.git("update-ref", ref, new, old)
+        return new
+
+    # ------------------------------------------------------------------ the API
+
+    def _obj_url(self, kind: str, rest: str) -> str:
+        return f"{self.url}/repos/{self.full_name}/git/{kind}/{rest}"
+
+    def _commit_json(self, sha: str) -> dict[str, Any]:
+        try:
+            raw = self.git("cat-file", "commit", sha)
+        except RuntimeError:
+            raise _HTTPError(404, "Not Found") from None
+        header, _, message = raw.partition("\n\n")
+        tree = ""
+        parents: list[str] = []
+        people: dict[str, dict[str, str]] = {}
+        for line in header.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "tree":
+                tree = value
+            elif key == "parent":
+                parents.append(value)
+            elif key in ("author", "committer"):
+                m = re.match(r"(.*) <(.*)> (\d+) ([+-]\d{4})", value)
+                if m:
+                    people[key] = {"name": m.group(1), "email": m.group(2), "date": "2026-01-01T00:00:00Z"}
+        return {
+            "sha": sha,
+            "url": self._obj_url("commits", sha),
+            "html_url": f"https://github.invalid/{self.full_name}/commit/{sha}",
+            "message": message.rstrip("\n"),
+            "tree": {"sha": tree, "url": self._obj_url("trees", tree)},
+            "parents": [{"sha": p, "url": self._obj_url("commits", p)} for p in parents],
+            "author": people.get("author", {}),
+            "committer": people.get("committer", {}),
+            "verification": {"verified": False, "reason": "unsigned"},
+        }
+
+    def _tree_json(self, sha: str, recursive: bool) -> dict[str, Any]:
+        args = ["ls-tree", "-z", "-l"] + (["-r", "-t"] if recursive else []) + [sha]
+        try:
+            out = self.git(*args)
+        except RuntimeError:
+            raise _HTTPError(404, "Not Found") from None
+        entries = []
+        for item in out.split("\0"):
+            if not item:
+                continue
+            meta, _, path = item.partition("\t")
+            mode, typ, osha, size = meta.split(None, 3)
+            e: dict[str, Any] = {"path": path, "mode": mode, "type": typ, "sha": osha,
+                                 "url": self._obj_url(typ + "s", osha)}
+            if typ == "blob":
+                e["size"] = int(size.strip())
+            entries.append(e)
+        return {"sha": sha, "url": self._obj_url("trees", sha), "tree": entries, "truncated": False}
+
+    def _ref_json(self, ref: str) -> dict[str, Any]:
+        try:
+            sha = self.git("rev-parse", "--verify", "-q", f"refs/{ref}").strip()
+        except RuntimeError:
+            raise _HTTPError(404, "Not Found") from None
+        return {"ref": f"refs/{ref}", "node_id": "x", "url": self._obj_url("refs", ref),
+                "object": {"sha": sha, "type": "commit", "url": self._obj_url("commits", sha)}}
+
+    def _handle(self, method: str, path: str, query: dict[str, list[str]], body: Any, token: str) -> tuple[int, Any]:
+        level = self.tokens.get(token)
+        if level is None:
+            raise _HTTPError(401, "Bad credentials")
+        base = f"/repos/{self.full_name}"
+        if path == base and method == "GET":
+            return 200, {"id": 1, "name": self.name, "full_name": self.full_name, "private": self.private,
+                         "default_branch": self.default_branch, "url": f"{self.url}{base}",
+                         "owner": {"login": self.owner}}
+        if not path.startswith(base + "/git/"):
+            raise _HTTPError(404, "Not Found")
+        rest = path[len(base) + len("/git/"):]
+        kind, _, arg = rest.partition("/")
+        arg = unquote(arg)
+        if method != "GET" and level != "write":
+            raise _HTTPError(403, "Resource not accessible by integration")
+        if kind in ("ref", "refs") and method == "GET" and arg:
+            return 200, self._ref_json(arg)
+        if kind == "refs" and method == "PATCH" and arg:
+            return self._update_ref(arg, body)
+        if kind == "commits" and method == "GET":
+            return 200, self._commit_json(arg)
+        if kind == "commits" and method == "POST":
+            return 201, self._create_commit(body)
+        if kind == "trees" and method == "GET":
+            return 200, self._tree_json(arg, query.get("recursive", ["0"])[0] not in ("0", "false", ""))
+        if kind == "trees" and method == "POST":
+            return 201, self._create_tree(body)
+        if kind == "blobs" and method == "POST":
+            return 201, self._create_blob(body)
+        if kind == "blobs" and method == "GET":
+            try:
+                data = subprocess.run(["git", "--git-dir", str(self.bare), "cat-file", "blob", arg],
+                                      capture_output=True, check=True).stdout
+            except subprocess.CalledProcessError:
+                raise _HTTPError(404, "Not Found") from None
+            return 200, {"sha": arg, "size": len(data), "encoding": "base64",
+                         "content": base64.b64encode(data).decode(), "url": self._obj_url("blobs", arg)}
+        raise _HTTPError(404, "Not Found")
+
+    def _create_blob(self, body: dict[str, Any]) -> dict[str, Any]:
+        content = body.get("content")
+        if not isinstance(content, str):
+            raise _HTTPError(422, "Invalid request: content is missing")
+        data = base64.b64decode(content) if body.get("encoding") == "base64" else content.encode("utf-8")
+        sha = self.git("hash-object", "-w", "--stdin", input=data).strip()
+        return {"sha": sha, "url": self._obj_url("blobs", sha)}
+
+    def _create_tree(self, body: dict[str, Any]) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if body.get("base_tree"):
+                try:
+                    self.git("read-tree", body["base_tree"], env=env)
+                except RuntimeError:
+                    raise _HTTPError(422, "Invalid tree info: base_tree") from None
+            for e in body.get("tree", []):
+                path, mode = e["path"], e.get("mode", "100644")
+                if "sha" in e and e["sha"] is None:
+                    self.git("update-index", "--index-info", input=f"0 {ZERO}\t{path}\n".encode(), env=env)
+                    continue
+                if "content" in e:
+                    sha = self.git("hash-object", "-w", "--stdin", input=e["content"].encode("utf-8")).strip()
+                else:
+                    sha = e["sha"]
+                    if self.git("cat-file", "-t", sha).strip() != "blob":
+                        raise _HTTPError(422, "tree.sha is not a blob")
+                self.git("update-index", "--add", "--cacheinfo", f"{mode},{sha},{path}", env=env)
+            tree = self.git("write-tree", env=env).strip()
+        return self._tree_json(tree, False)
+
+    def _create_commit(self, body: dict[str, Any]) -> dict[str, Any]:
+        author = body.get("author") or {"name": BOT_NAME, "email": BOT_EMAIL}
+        committer = body.get("committer") or {"name": BOT_NAME, "email": BOT_EMAIL}
+        env = {"GIT_AUTHOR_NAME": author["name"], "GIT_AUTHOR_EMAIL": author["email"],
+               "GIT_COMMITTER_NAME": committer["name"], "GIT_COMMITTER_EMAIL": committer["email"]}
+        args = ["commit-tree", body["tree"]]
+        for p in body.get("parents", []):
+            args += ["-p", p]
+        try:
+            sha = self.git(*args, input=body.get("message", "").encode("utf-8"), env=env).strip()
+        except RuntimeError:
+            raise _HTTPError(422, "Invalid tree or parent") from None
+        return self._commit_json(sha)
+
+    def _update_ref(self, ref: str, body: dict[str, Any]) -> tuple[int, Any]:
+        with self._lock:
+            hooks, self.before_ref_update = self.before_ref_update[:1], self.before_ref_update[1:]
+        for hook in hooks:
+            hook(self)
+        new = body.get("sha", "")
+        force = bool(body.get("force", False))
+        try:
+            old = self.git("rev-parse", "--verify", "-q", f"refs/{ref}").strip()
+        except RuntimeError:
+            raise _HTTPError(422, "Reference does not exist") from None
+        try:
+            self.git("cat-file", "-e", f"{new}^{{commit}}")
+        except RuntimeError:
+            raise _HTTPError(422, "Object does not exist") from None
+        if not force:
+            r = subprocess.run(["git", "--git-dir", str(self.bare), "merge-base", "--is-ancestor", old, new])
+            if r.returncode != 0:
+                raise _HTTPError(422, "Update is not a fast forward")
+        try:
+            self.git("update-ref", f"refs/{ref}", new, old)
+        except RuntimeError:
+            raise _HTTPError(422, "Update is not a fast forward") from None
+        return 200, self._ref_json(ref)
+
+    # ------------------------------------------------------------------ HTTP plumbing
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                path = parts.path
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                auth = self.headers.get("Authorization", "")
+                token = auth.split(None, 1)[1] if " " in auth else ""
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    body = None
+                fake.requests.append(Request(method, path, body, token))
+                try:
+                    if fake.prefix:
+                        if not path.startswith(fake.prefix + "/"):
+                            raise _HTTPError(404, "Not Found")
+                        path = path[len(fake.prefix):]
+                    if body is None:
+                        raise _HTTPError(400, "Problems parsing JSON")
+                    status, data = fake._handle(method, path, parse_qs(parts.query), body, token)
+                except _HTTPError as exc:
+                    status, data = exc.status, {"message": exc.message,
+                                                "documentation_url": "https://docs.github.com/rest"}
+                except Exception as exc:  # a bug in the fake: answer 500 rather than hang the client
+                    status, data = 500, {"message": f"fake github: {type(exc).__name__}: {exc}"}
+                payload = json.dumps(data).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._serve("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._serve("POST")
+
+            def do_PATCH(self) -> None:  # noqa: N802
+                self._serve("PATCH")
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return None
+
+        return Handler
+
+
+def _ident(name: str, email: str) -> dict[str, str]:
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+def make_origin(tmp: Path, files: dict[str, bytes], *, branch: str = "main") -> Path:
+    """A bare repository with one commit holding `files`, that allows fetching any commit by id
+    (as GitHub does, so a shallow clone can fetch an older `before` commit)."""
+    bare = tmp / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", branch, str(bare)], check=True)
+    subprocess.run(["git", "--git-dir", str(bare), "config", "uploadpack.allowAnySHA1InWant", "true"], check=True)
+    gh = FakeGitHub(bare, default_branch=branch)
+    with tempfile.TemporaryDirectory() as t:
+        env = {"GIT_INDEX_FILE": str(Path(t) / "index")}
+        for path, data in files.items():
+            sha = gh.git("hash-object", "-w", "--stdin", input=data).strip()
+            gh.git("update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=env)
+        tree = gh.git("write-tree", env=env).strip()
+    commit = gh.git("commit-tree", tree, "-m", "initial", env=_ident("author", "author@example.invalid")).strip()
+    gh.git("update-ref", f"refs/heads/{branch}", commit)
+    return bare

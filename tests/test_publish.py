@@ -1,0 +1,290 @@
+"""Commit back: the Git Data API path against a fake GitHub API backed by a real bare repository,
+and the git CLI path against a real bare remote. Races are made real: the branch moves between our
+read and our update, and another commit edits the same post."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from imagegen import secrets
+from imagegen.publish import (BOT_EMAIL, BOT_NAME, Change, PublishError, blob_sha, can_push, publish_api,
+                              publish_git)
+from tests.fake_github import FakeGitHub, make_origin
+from tests.helpers import git
+
+POST_A = "blog/2026-01-01-alpha.md"
+POST_B = "blog/2026-01-02-beta.md"
+IMG_A = "attachments/blog-2026-01-01-alpha.png"
+IMG_B = "attachments/blog-2026-01-02-beta.png"
+OLD_COVER = "attachments/old-cover.png"
+PNG = b"\x89PNG\r\n\x1a\n" + b"fake image bytes"
+TOKEN = "ghs_writeTOKEN1234567890"
+READ_TOKEN = "ghs_readonlyTOKEN0987654321"
+
+
+def post(title: str, extra: str = "") -> bytes:
+    return f"---\ntitle: {title}\n---\n\n# {title}\n\nBody.{extra}\n".encode()
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    return make_origin(tmp_path, {POST_A: post("Alpha"), POST_B: post("Beta"), "README.md": b"readme\n",
+                                  OLD_COVER: b"old"})
+
+
+@pytest.fixture
+def gh(origin: Path):
+    with FakeGitHub(origin, tokens={TOKEN: "write", READ_TOKEN: "read"}) as server:
+        yield server
+
+
+def clone(origin: Path, dest: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{origin}", str(dest)], check=True)
+    return dest
+
+
+def write_cover(ws: Path, post_rel: str, img_rel: str, tag: str = "") -> Change:
+    (ws / img_rel).parent.mkdir(parents=True, exist_ok=True)
+    (ws / img_rel).write_bytes(PNG + tag.encode())
+    text = (ws / post_rel).read_bytes()
+    (ws / post_rel).write_bytes(text.replace(b"\n\n# ", f"\n\n![[{img_rel}]]\n\n# ".encode(), 1))
+    return Change(post_rel, (post_rel, img_rel))
+
+
+def api(ws: Path, gh: FakeGitHub, changes: list[Change], **kw):
+    sleeps: list[float] = []
+    kw.setdefault("token", TOKEN)
+    result = publish_api(ws, changes, api_url=gh.url, repository=gh.full_name, branch="main",
+                         base_sha=git(ws, "rev-parse", "HEAD").strip(), sleep=sleeps.append, retry=None, write_interval=0, **kw)
+    return result, sleeps
+
+
+def clean(ws: Path) -> bool:
+    return git(ws, "status", "--porcelain").strip() == ""
+
+
+# ----------------------------------------------------------------------------- api
+
+
+def test_api_commits_only_the_run_files_as_the_bot_and_syncs_the_checkout(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    (ws / "unrelated.txt").write_text("a later step's file, not ours\n")
+    before = gh.head()
+    change = write_cover(ws, POST_A, IMG_A)
+    result, sleeps = api(ws, gh, [change])
+    assert result.sha == gh.head() != before
+    assert result.committed == [POST_A] and not result.left and result.synced
+    assert gh.read(IMG_A) == PNG
+    assert gh.read(POST_A) == (ws / POST_A).read_bytes()
+    assert not gh.exists("unrelated.txt")
+    assert gh.git("rev-parse", f"{result.sha}^").strip() == before
+    files = gh.git("diff", "--name-only", before, result.sha).split()
+    assert sorted(files) == sorted([POST_A, IMG_A])
+    # no author/committer sent: GitHub makes (and verifies) the commit as the token's bot
+    posted = [r.body for r in gh.requests if r.method == "POST" and r.path.endswith("/git/commits")]
+    assert posted and all("author" not in b and "committer" not in b for b in posted)
+    assert gh.git("log", "-1", "--format=%an <%ae>", result.sha).strip() == f"{BOT_NAME} <{BOT_EMAIL}>"
+    patches = [r.body for r in gh.requests if r.method == "PATCH"]
+    assert patches == [{"sha": result.sha, "force": False}]
+    # the checkout now sits on the new commit; the unrelated file is still there, untracked
+    assert git(ws, "rev-parse", "HEAD").strip() == result.sha
+    assert git(ws, "status", "--porcelain").strip() == "?? unrelated.txt"
+    assert sleeps == []
+
+
+def test_api_nothing_changed_makes_no_commit(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    before = gh.head()
+    result, _ = api(ws, gh, [Change(POST_A, (POST_A,))])
+    assert result.sha == "" and gh.head() == before
+    assert not [r for r in gh.requests if r.method in ("POST", "PATCH")]
+    result, _ = api(ws, gh, [])
+    assert result.sha == "" and gh.head() == before
+
+
+def test_api_deletes_a_replaced_cover(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    change = write_cover(ws, POST_A, IMG_A)
+    (ws / OLD_COVER).unlink()
+    change = Change(change.post, change.written, (OLD_COVER,))
+    result, _ = api(ws, gh, [change])
+    assert result.sha and not gh.exists(OLD_COVER) and gh.exists(IMG_A)
+    assert clean(ws)
+
+
+def test_api_ref_moves_between_read_and_update_rebuilds_on_the_new_head(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    change = write_cover(ws, POST_A, IMG_A)
+    moved: list[str] = []
+    gh.before_ref_update.append(lambda g: moved.append(g.commit_files({"README.md": b"edited meanwhile\n"})))
+    result, sleeps = api(ws, gh, [change])
+    assert moved and result.sha == gh.head()
+    assert gh.git("rev-parse", f"{result.sha}^").strip() == moved[0]  # on top of the other commit
+    assert gh.read("README.md") == b"edited meanwhile\n"  # nothing of theirs lost
+    assert gh.read(IMG_A) == PNG and result.committed == [POST_A]
+    assert sleeps == [1.0]
+    assert sum(1 for r in gh.requests if r.method == "PATCH") == 2
+    assert git(ws, "rev-parse", "HEAD").strip() == result.sha and clean(ws)
+    assert (ws / "README.md").read_bytes() == b"edited meanwhile\n"
+
+
+def test_api_concurrent_edit_of_the_same_post_is_left_for_the_next_run(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    a = write_cover(ws, POST_A, IMG_A)
+    b = write_cover(ws, POST_B, IMG_B)
+    theirs = post("Alpha", " Edited by a human meanwhile.")
+    gh.before_ref_update.append(lambda g: g.commit_files({POST_A: theirs}, "human edit"))
+    result, sleeps = api(ws, gh, [a, b])
+    assert result.committed == [POST_B]
+    assert [x["post"] for x in result.left] == [POST_A] and result.left[0]["reason"] == "changed-upstream"
+    assert "left for the next run" in result.left[0]["message"]
+    assert gh.read(POST_A) == theirs  # not overwritten
+    assert not gh.exists(IMG_A) and gh.exists(IMG_B)
+    # the checkout matches the branch: their post, no orphan image of ours
+    assert (ws / POST_A).read_bytes() == theirs and not (ws / IMG_A).exists()
+    assert git(ws, "rev-parse", "HEAD").strip() == result.sha and clean(ws)
+
+
+def test_api_post_changed_before_we_started_is_left_without_a_retry(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    theirs = post("Alpha", " Newer.")
+    gh.commit_files({POST_A: theirs})
+    a = write_cover(ws, POST_A, IMG_A)
+    result, sleeps = api(ws, gh, [a])
+    assert result.sha == "" and [x["post"] for x in result.left] == [POST_A]
+    assert gh.read(POST_A) == theirs and sleeps == []
+
+
+def test_api_already_committed_identical_files_are_not_a_conflict(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    a = write_cover(ws, POST_A, IMG_A)
+    gh.commit_files({POST_A: (ws / POST_A).read_bytes(), IMG_A: (ws / IMG_A).read_bytes()})
+    head = gh.head()
+    result, _ = api(ws, gh, [a])
+    assert result.sha == "" and result.committed == [POST_A] and not result.left and gh.head() == head
+
+
+def test_api_gives_up_after_bounded_retries(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    a = write_cover(ws, POST_A, IMG_A)
+    for i in range(10):
+        gh.before_ref_update.append(lambda g, i=i: g.commit_files({f"other-{i}.txt": b"x"}))
+    with pytest.raises(PublishError, match="kept moving"):
+        api(ws, gh, [a], attempts=3)
+    assert sum(1 for r in gh.requests if r.method == "PATCH") == 3
+
+
+def test_api_read_only_token_is_detected_before_any_work(tmp_path, origin, gh):
+    from imagegen.publish import ApiPublisher
+
+    secrets.register(READ_TOKEN)
+    pub = ApiPublisher(token=READ_TOKEN, api_url=gh.url, repository=gh.full_name, branch="main", retry=None, write_interval=0)
+    why = pub.can_write()
+    assert why and "403" in why and "contents: write" in why and READ_TOKEN not in why
+    assert ApiPublisher(token=TOKEN, api_url=gh.url, repository=gh.full_name, branch="main", retry=None, write_interval=0).can_write() is None
+    bad = ApiPublisher(token="ghs_unknownTOKEN111", api_url=gh.url, repository=gh.full_name, branch="main", retry=None, write_interval=0)
+    assert "401" in (bad.can_write() or "")
+
+
+def test_api_errors_never_carry_the_token(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    a = write_cover(ws, POST_A, IMG_A)
+    secrets.register(READ_TOKEN)
+    with pytest.raises(PublishError) as info:
+        api(ws, gh, [a], token=READ_TOKEN)
+    assert READ_TOKEN not in str(info.value) and "403" in str(info.value)
+
+
+def test_api_under_a_github_enterprise_prefix(tmp_path, origin):
+    with FakeGitHub(origin, tokens={TOKEN: "write"}, prefix="/api/v3") as ghe:
+        assert ghe.url.endswith("/api/v3")
+        ws = clone(origin, tmp_path / "ws")
+        result, _ = api(ws, ghe, [write_cover(ws, POST_A, IMG_A)])
+        assert result.sha == ghe.head()
+        assert all(r.path.startswith("/api/v3/") for r in ghe.requests)
+
+
+def test_api_base_commit_unknown_to_github_still_commits(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    a = write_cover(ws, POST_A, IMG_A)
+    result = publish_api(ws, [a], token=TOKEN, api_url=gh.url, repository=gh.full_name, branch="main",
+                         base_sha="1" * 40, sleep=lambda s: None, retry=None, write_interval=0)
+    assert result.sha and any("not on GitHub" in n for n in result.notes)
+
+
+def test_blob_sha_matches_git(tmp_path):
+    f = tmp_path / "f"
+    f.write_bytes(PNG)
+    assert blob_sha(PNG) == subprocess.run(["git", "hash-object", str(f)], capture_output=True, text=True).stdout.strip()
+
+
+# ----------------------------------------------------------------------------- git
+
+
+def other_clone_commit(origin: Path, tmp: Path, files: dict[str, bytes], name: str = "other") -> str:
+    other = tmp / name
+    subprocess.run(["git", "clone", "-q", f"file://{origin}", str(other)], check=True)
+    for rel, data in files.items():
+        (other / rel).parent.mkdir(parents=True, exist_ok=True)
+        (other / rel).write_bytes(data)
+    git(other, "add", "-A")
+    git(other, "commit", "-qm", "someone else")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    return git(other, "rev-parse", "HEAD").strip()
+
+
+def test_git_commits_and_pushes_as_the_bot(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    (ws / "unrelated.txt").write_text("not ours\n")
+    a = write_cover(ws, POST_A, IMG_A)
+    assert can_push(ws, "main") is None
+    result = publish_git(ws, [a], branch="main", sleep=lambda s: None)
+    assert result.sha == gh.head() == git(ws, "rev-parse", "HEAD").strip()
+    assert gh.git("log", "-1", "--format=%an <%ae>").strip() == f"{BOT_NAME} <{BOT_EMAIL}>"
+    assert sorted(gh.git("show", "--name-only", "--format=", result.sha).split()) == sorted([POST_A, IMG_A])
+    assert git(ws, "status", "--porcelain").strip() == "?? unrelated.txt"
+
+
+def test_git_rejected_push_rebases_and_retries(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    a = write_cover(ws, POST_A, IMG_A)
+    theirs = other_clone_commit(origin, tmp_path, {"README.md": b"theirs\n"})
+    sleeps: list[float] = []
+    result = publish_git(ws, [a], branch="main", sleep=sleeps.append)
+    assert result.sha == gh.head() and sleeps == [1.0]
+    assert gh.git("rev-parse", f"{result.sha}^").strip() == theirs  # linear, nothing forced
+    assert gh.read("README.md") == b"theirs\n" and gh.read(IMG_A) == PNG
+    assert clean(ws)
+
+
+def test_git_concurrent_edit_of_the_same_post_is_left(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    a = write_cover(ws, POST_A, IMG_A)
+    b = write_cover(ws, POST_B, IMG_B)
+    theirs = post("Alpha", " Human edit.")
+    other_clone_commit(origin, tmp_path, {POST_A: theirs})
+    result = publish_git(ws, [a, b], branch="main", sleep=lambda s: None)
+    assert result.committed == [POST_B] and [x["post"] for x in result.left] == [POST_A]
+    assert gh.read(POST_A) == theirs and gh.exists(IMG_B) and not gh.exists(IMG_A)
+    assert (ws / POST_A).read_bytes() == theirs and not (ws / IMG_A).exists()
+    assert git(ws, "rev-parse", "HEAD").strip() == gh.head() and clean(ws)
+
+
+def test_git_only_conflicting_post_means_no_commit(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    a = write_cover(ws, POST_A, IMG_A)
+    theirs = post("Alpha", " Human edit.")
+    head = other_clone_commit(origin, tmp_path, {POST_A: theirs})
+    result = publish_git(ws, [a], branch="main", sleep=lambda s: None)
+    assert result.sha == "" and gh.head() == head and [x["post"] for x in result.left] == [POST_A]
+    assert git(ws, "rev-parse", "HEAD").strip() == head and clean(ws)
+
+
+def test_git_nothing_changed(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    head = gh.head()
+    result = publish_git(ws, [Change(POST_A, (POST_A,))], branch="main", sleep=lambda s: None)
+    assert result.sha == "" and gh.head() == head
