@@ -7,9 +7,10 @@ Tests use `VirtualClock` (sleep advances time instantly), the benchmark uses `Sc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Iterator, Protocol
 
 
 class Clock(Protocol):
@@ -41,11 +42,16 @@ class SystemClock:
 
 
 class VirtualClock:
-    """A clock whose `sleep` returns at once after advancing time.
+    """A clock whose `sleep` returns as soon as nothing else can run, with time moved forward.
 
-    Concurrent sleepers wake in deadline order: each sleeper registers its deadline and the clock
-    only advances to the earliest pending deadline once every other task has had a chance to run,
-    so concurrent code sees a consistent timeline without waiting real seconds.
+    Concurrent sleepers wake in deadline order (equal deadlines together, in the order they went to
+    sleep). The driver only advances time once the event loop is quiet: every other task has run
+    until it blocks (on the clock, or on something only a clock sleeper can release), so concurrent
+    code sees one consistent timeline without waiting real seconds.
+
+    Real I/O (an HTTP call to a fake server on loopback) is invisible to the driver: wrap it in
+    `with clock.hold():` so time cannot jump ahead while the answer is on its way. Never sleep on
+    the clock while holding it (nothing would wake you).
     """
 
     def __init__(self, start: datetime | None = None) -> None:
@@ -54,6 +60,7 @@ class VirtualClock:
         self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = 0
         self._driver: asyncio.Task[None] | None = None
+        self._holds = 0
 
     def monotonic(self) -> float:
         return self._t
@@ -64,6 +71,15 @@ class VirtualClock:
     def advance(self, seconds: float) -> None:
         """Move time forward by hand (no sleeper is woken; use from synchronous tests)."""
         self._t += seconds
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep time still while real I/O is in flight (re-entrant; counts holders)."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
@@ -77,18 +93,35 @@ class VirtualClock:
             self._driver = loop.create_task(self._drive())
         await fut
 
+    @staticmethod
+    async def _settle(loop: asyncio.AbstractEventLoop) -> None:
+        """Yield until no other callback is ready to run (bounded, in case something spins)."""
+        ready = getattr(loop, "_ready", None)  # CPython's ready queue; fall back to a fixed count
+        for i in range(10_000):
+            await asyncio.sleep(0)
+            if ready is not None:
+                if i >= 2 and not ready:
+                    return
+            elif i >= 50:
+                return
+
     async def _drive(self) -> None:
-        while self._waiters:
-            # Let every runnable task run (and register its own sleep) before time moves.
-            for _ in range(20):
-                await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._settle(loop)
             self._waiters = [w for w in self._waiters if not w[2].done()]
             if not self._waiters:
-                break
+                return
+            if self._holds:
+                await asyncio.sleep(0.0005)  # real I/O in flight: let it land first
+                continue
             self._waiters.sort(key=lambda w: (w[0], w[1]))
-            deadline, _, fut = self._waiters.pop(0)
-            self._t = max(self._t, deadline)
-            fut.set_result(None)
+            self._t = max(self._t, self._waiters[0][0])
+            due = [w for w in self._waiters if w[0] <= self._t]
+            self._waiters = [w for w in self._waiters if w[0] > self._t]
+            for _, _, fut in due:
+                if not fut.done():
+                    fut.set_result(None)
 
 
 class ScaledClock:
