@@ -1,0 +1,183 @@
+"""What the chain remembers between runs: which providers are out of quota, and until when.
+
+The file is small JSON, meant to be cached between workflow runs (actions/cache) or kept next to a
+laptop's blog::
+
+    {"version": 1,
+     "providers": {"cloudflare": {"out_until": "2026-11-25T00:00:00Z", "reason": "quota"}}}
+
+Only a used-up quota with a known reset time is remembered: a bad key or a retired model is a
+per-run finding (the user may fix it before the next run). Entries whose reset has passed are
+dropped on load and on save, so a provider comes back on its own.
+
+The file is never a reason to fail a run: an unreadable or malformed file is ignored with one
+warning, and it is written atomically (temp file in the same folder, then `os.replace`), so a run
+killed mid-write leaves the previous file intact.
+
+Usage (the pipeline)::
+
+    state = State.load(settings.state_file, clock.now(), warn=print) if settings.state_file else None
+    chain = Chain(members, clock=clock, emit=emit, state=state)
+    ...
+    if state is not None:
+        state.save()          # may raise OSError (e.g. read-only folder): warn, never fail
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+VERSION = 1
+MAX_AHEAD = timedelta(days=32)
+"""No quota is remembered for longer than this (the longest documented reset is monthly): a
+bogus far-future time in the file cannot keep a provider out for good."""
+
+Warn = Callable[[str], None]
+
+
+def _no_warn(message: str) -> None:
+    return None
+
+
+def format_time(t: datetime) -> str:
+    """Aware datetime -> '2026-11-25T00:00:00Z' (UTC, whole seconds, rounded up)."""
+    t = t.astimezone(timezone.utc)
+    if t.microsecond:
+        t = t.replace(microsecond=0) + timedelta(seconds=1)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """'2026-11-25T00:00:00Z' (or any ISO 8601 time with an offset) -> aware UTC datetime."""
+    if not isinstance(text, str):
+        raise ValueError("not a string")
+    t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if t.tzinfo is None:
+        raise ValueError("time without a timezone")
+    return t.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Entry:
+    out_until: datetime
+    reason: str = "quota"
+
+    def to_json(self) -> dict[str, str]:
+        return {"out_until": format_time(self.out_until), "reason": self.reason}
+
+
+class State:
+    """Providers out until a known time. Load with `State.load`, change with `mark_out`, `save`."""
+
+    def __init__(self, path: Path | str | None = None, entries: dict[str, Entry] | None = None,
+                 now: datetime | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.entries: dict[str, Entry] = dict(entries or {})
+        self.now = now
+        """The latest time this object was told about (drops expired entries on save)."""
+
+    # ------------------------------------------------------------------ reading
+
+    @classmethod
+    def load(cls, path: Path | str, now: datetime, *, warn: Warn | None = None) -> "State":
+        """Read `path`. A missing file is an empty state; an unreadable or malformed one is an
+        empty state plus one warning. Expired entries are dropped."""
+        warn = warn or _no_warn
+        path = Path(path)
+        state = cls(path, now=now)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return state
+        except OSError as exc:
+            warn(f"state file {str(path)!r} could not be read ({exc.strerror or exc}); ignoring it")
+            return state
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            warn(f"state file {str(path)!r} is not valid JSON ({type(exc).__name__}); ignoring it")
+            return state
+        if not isinstance(data, dict) or not isinstance(data.get("providers", {}), dict):
+            warn(f"state file {str(path)!r} has an unexpected shape; ignoring it")
+            return state
+        version = data.get("version")
+        if version != VERSION:
+            warn(f"state file {str(path)!r} has version {version!r}, expected {VERSION}; ignoring it")
+            return state
+        bad: list[str] = []
+        for name, item in data.get("providers", {}).items():
+            try:
+                if not isinstance(item, dict):
+                    raise ValueError("not an object")
+                until = parse_time(item["out_until"])
+                reason = str(item.get("reason") or "quota")
+            except (KeyError, TypeError, ValueError):
+                bad.append(str(name))
+                continue
+            until = min(until, now + MAX_AHEAD)
+            if until > now:
+                state.entries[str(name)] = Entry(until, reason)
+        if bad:
+            warn(f"state file {str(path)!r}: ignoring malformed entries for {', '.join(sorted(bad))}")
+        return state
+
+    def out_until(self, name: str, now: datetime | None = None) -> Entry | None:
+        """The entry keeping `name` out at `now` (default: the load time), or None."""
+        now = now or self.now
+        entry = self.entries.get(name)
+        if entry is None:
+            return None
+        if now is not None and entry.out_until <= now:
+            return None
+        return entry
+
+    # ------------------------------------------------------------------ changing
+
+    def mark_out(self, name: str, until: datetime, reason: str = "quota", *, now: datetime | None = None) -> None:
+        """Remember that `name` is out until `until` (aware). Keeps the later of two times."""
+        if now is not None:
+            self.now = now
+        until = until.astimezone(timezone.utc)
+        if self.now is not None:
+            until = min(until, self.now + MAX_AHEAD)
+        old = self.entries.get(name)
+        if old is None or old.out_until < until:
+            self.entries[name] = Entry(until, reason)
+
+    def clear(self, name: str) -> None:
+        self.entries.pop(name, None)
+
+    # ------------------------------------------------------------------ writing
+
+    def to_json(self, now: datetime | None = None) -> dict[str, Any]:
+        now = now or self.now
+        live = {k: e for k, e in sorted(self.entries.items()) if now is None or e.out_until > now}
+        return {"version": VERSION, "providers": {k: e.to_json() for k, e in live.items()}}
+
+    def save(self, path: Path | str | None = None, *, now: datetime | None = None) -> None:
+        """Write atomically (temp file in the same folder + os.replace). Raises OSError."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("State.save: no path")
+        text = json.dumps(self.to_json(now), indent=2, sort_keys=True) + "\n"
+        folder = target.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
