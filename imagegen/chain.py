@@ -1,24 +1,51 @@
-"""The provider chain: priority order and fallback across providers.
+"""The provider chain: priority order, retries, quota fallback, cooldowns, pacing, reserves, budgets.
 
-Interface used by the pipeline (keep it stable):
+Interface used by the pipeline (keep it stable)::
 
-    chain = Chain(members, clock=clock, emit=emit, state=None)
-    image = await chain.generate(post_rel, prompt)   # -> GeneratedImage
+    state = State.load(path, clock.now(), warn=...)      # or None (imagegen.state)
+    chain = Chain(members, clock=clock, emit=emit, state=state)
+    image = await chain.generate(post_rel, prompt)       # -> GeneratedImage; call from N tasks at once
         raises ChainExhausted  when every provider is out (the post is *pending*, not failed)
-        raises PostFailed      when every available provider refused/failed this post
-    chain.exhausted            # True once no provider can take any more posts
+        raises PostFailed      when every provider that could take this post failed it (.reasons)
+    chain.exhausted            # True once no provider can take any more posts (sticky)
+    chain.stop_reason          # why, in one line ("" while not exhausted)
     chain.stats                # {name: ProviderStats}
     await chain.aclose()
+    state.save()               # the pipeline saves; the chain only updates `state`
 
-This first version walks the providers in order for each post and takes a provider out of the
-run on quota/auth/unavailable. Retries, cooldowns, pacing, reserves, budgets and the state file
-are added by the chain issue behind the same interface.
+How a post finds a provider (the scheduler)
+-------------------------------------------
+Every post waiting for a provider sits in one queue, oldest first (a post that was rate-limited
+keeps its place). Whenever something changes -- a call ends, a cooldown or pacing interval runs
+out, a post arrives -- `_dispatch` walks the queue and gives each post the highest-priority
+provider that can take it *now*:
+
+- not out (quota until its reset, auth/unavailable for the run, budget spent);
+- not failed for this post already (refused, bad image, bad request, retries used up);
+- a reserve provider only once every earlier non-reserve provider is out (or has failed this post);
+  busy or cooling providers never open the reserve;
+- a free slot (`Limits.max_in_flight`; a provider that has not answered yet this run gets one
+  request at a time, so a bad key or a spent quota costs one call, not one per slot), its
+  `min_interval` since the last request *start*, its rate-limit cooldown over, and for this post
+  its own retry backoff over; with a budget, images + calls in flight below the budget.
+
+If no provider can take the post now, it waits for the next change (work-conserving: a cooling
+provider does not hold the post if another can take it now). A provider that will not be ready
+within `max_wait` (60 s) is not waited for by anyone. A post with nowhere left to go ends: with
+ChainExhausted if no provider can take *any* post (the chain then stops for the run), else
+PostFailed. There is no fixed pause after an image.
+
+What each error does: see `_on_error` (and the issue's table in README / design.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+import asyncio
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Sequence
 
 from imagegen.clock import Clock, SystemClock
 from imagegen.providers.base import (
@@ -28,9 +55,32 @@ from imagegen.providers.base import (
     ProviderError,
     ProviderUnavailable,
     QuotaExhausted,
+    RateLimited,
+    TransientError,
 )
 from imagegen.report import Event, EventSink, ProviderStats, null_sink
+from imagegen.secrets import redact
 from imagegen.settings import ProviderSettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagegen.state import State
+
+MAX_WAIT = 60.0
+"""Longest delay (s) a post waits out for one provider (server delay, backoff or cooldown)."""
+RATE_LIMIT_RETRIES = 3
+"""Rate-limit retries per post and provider before the post moves on."""
+TRANSIENT_RETRIES = 2
+"""Retries per post and provider after transient errors (5xx, timeouts, loading) before moving on."""
+BACKOFF_BASE = 5.0
+BACKOFF_MAX = 60.0
+MAX_QUOTA_OUT = timedelta(days=32)
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    """The default reset for a provider that documents none: the next 00:00 UTC (a daily quota is
+    the common case; if it is really monthly we ask once a day, one call)."""
+    n = now.astimezone(timezone.utc)
+    return datetime(n.year, n.month, n.day, tzinfo=timezone.utc) + timedelta(days=1)
 
 
 class ChainExhausted(Exception):
@@ -51,6 +101,64 @@ class Member:
     provider: Provider
 
 
+@dataclass(eq=False)
+class _Lane:
+    """One provider's run-time state."""
+
+    index: int
+    settings: ProviderSettings
+    provider: Provider
+    stats: ProviderStats
+    in_flight: int = 0
+    next_start: float = 0.0
+    """Monotonic time before which no request may start (min_interval, start to start)."""
+    cool_until: float = 0.0
+    """Monotonic end of a rate-limit cooldown (every post waits for it)."""
+    out: str = ""
+    """quota | auth | unavailable | budget: not taking posts (quota until `out_until`)."""
+    out_until: datetime | None = None
+    out_message: str = ""
+    answered: bool = False
+    """Has answered at least once this run (anything but quota/auth/unavailable): full concurrency."""
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def reserve(self) -> bool:
+        return self.settings.reserve
+
+    @property
+    def budget(self) -> int | None:
+        return self.settings.budget
+
+    def slots(self, probe: bool) -> int:
+        full = max(1, self.settings.limits.max_in_flight)
+        return full if (self.answered or not probe) else 1
+
+    def ready_at(self) -> float:
+        return max(self.cool_until, self.next_start)
+
+
+@dataclass(eq=False)
+class _Job:
+    """One post looking for a provider."""
+
+    post: str
+    seq: int
+    failed: dict[str, str] = field(default_factory=dict)
+    """Providers that failed this post (no identical retry) -> reason."""
+    reasons: dict[str, str] = field(default_factory=dict)
+    not_before: dict[str, float] = field(default_factory=dict)
+    rate_limited: dict[str, int] = field(default_factory=dict)
+    transient: dict[str, int] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    last: str = ""
+    last_reason: str = ""
+    fut: "asyncio.Future[_Lane] | None" = None
+
+
 class Chain:
     def __init__(
         self,
@@ -58,50 +166,354 @@ class Chain:
         *,
         clock: Clock | None = None,
         emit: EventSink = null_sink,
-        state: object | None = None,
+        state: "State | None" = None,
+        max_wait: float = MAX_WAIT,
+        rate_limit_retries: int = RATE_LIMIT_RETRIES,
+        transient_retries: int = TRANSIENT_RETRIES,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_max: float = BACKOFF_MAX,
+        probe: bool = True,
+        rng: random.Random | None = None,
     ) -> None:
         self.members = [Member(s, p) for s, p in members]
         self.clock = clock or SystemClock()
         self.emit = emit
+        self.state = state
+        self.max_wait = max_wait
+        self.rate_limit_retries = rate_limit_retries
+        self.transient_retries = transient_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.probe = probe
+        self.rng = rng or random.Random()
         self.stats: dict[str, ProviderStats] = {m.settings.name: ProviderStats() for m in self.members}
-        self._out: dict[str, str] = {}
+        self._lanes = [_Lane(i, m.settings, m.provider, self.stats[m.settings.name]) for i, m in enumerate(self.members)]
+        self._waiting: list[_Job] = []
+        self._seq = 0
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at = math.inf
+        self._stopped = False
+        self.stop_reason = ""
+        if state is not None:
+            now = self.clock.now()
+            for lane in self._lanes:
+                entry = state.out_until(lane.name, now)
+                if entry is not None:
+                    until = entry.out_until
+                    self._set_out(lane, entry.reason or "quota", until,
+                                  f"{entry.reason or 'quota'} used up until {_fmt(until)} (remembered from the state file)")
+
+    # ------------------------------------------------------------------ public
 
     @property
     def exhausted(self) -> bool:
-        return all(m.settings.name in self._out for m in self.members)
+        """True once no provider can take any more posts this run. Sticky: the chain has stopped."""
+        if not self._stopped and self._none_usable(self.clock.monotonic()):
+            self._stop()
+        return self._stopped
 
     async def generate(self, post: str, prompt: str) -> GeneratedImage:
-        reasons: dict[str, str] = {}
-        previous: str | None = None
-        for m in self.members:
-            name = m.settings.name
-            if name in self._out:
-                continue
-            if previous is not None:
-                self.emit(Event("switch", post, name, f"from {previous}", {"from": previous, "to": name}))
-            self.emit(Event("generating", post, name))
-            st = self.stats[name]
+        """One image for `post`. Safe to call from many tasks at once, and to cancel."""
+        if self._stopped:
+            raise ChainExhausted(self.stop_reason)
+        self._seq += 1
+        job = _Job(post, self._seq)
+        while True:
+            lane = await self._acquire(job)
+            name = lane.name
+            if job.last and job.last != name:
+                self.emit(Event("switch", post, name, f"from {job.last} ({job.last_reason})",
+                                {"from": job.last, "to": name, "reason": job.last_reason}))
+            job.attempts[name] = job.attempts.get(name, 0) + 1
+            self.emit(Event("generating", post, name, data={"model": lane.settings.model, "attempt": job.attempts[name]}))
+            st = lane.stats
             st.calls += 1
             t0 = self.clock.monotonic()
+            error: BaseException | None = None
+            image: GeneratedImage | None = None
             try:
-                image = await m.provider.generate(prompt)
-            except ProviderError as exc:
+                try:
+                    image = await lane.provider.generate(prompt)
+                except ProviderError as exc:
+                    error = exc
+                except Exception as exc:  # an adapter bug must not take the whole run down
+                    error = exc
                 st.seconds += self.clock.monotonic() - t0
-                st.errors[exc.kind] = st.errors.get(exc.kind, 0) + 1
-                reasons[name] = f"{exc.kind}: {exc}"
-                if isinstance(exc, (QuotaExhausted, AuthFailed, ProviderUnavailable)):
-                    self._out[name] = exc.kind
-                    st.status = exc.kind
-                    self.emit(Event("provider_out", "", name, str(exc), {"reason": exc.kind}))
-                previous = name
-                continue
-            st.seconds += self.clock.monotonic() - t0
-            st.images += 1
-            return image
-        if self.exhausted:
-            raise ChainExhausted("every provider is out")
-        raise PostFailed(reasons)
+                if error is None:
+                    self._on_success(lane)
+                else:
+                    self._on_error(job, lane, error)
+            except BaseException:  # cancelled mid-call: count the time, give the slot back
+                if error is None and image is None:
+                    st.seconds += self.clock.monotonic() - t0
+                raise
+            finally:
+                lane.in_flight -= 1
+                self._dispatch()
+            if image is not None:
+                return image
+            job.last = name
 
     async def aclose(self) -> None:
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer = None
+        for job in self._waiting:
+            if job.fut is not None and not job.fut.done():
+                job.fut.set_exception(ChainExhausted("the chain was closed"))
+        self._waiting.clear()
         for m in self.members:
-            await m.provider.aclose()
+            try:
+                await m.provider.aclose()
+            except Exception:  # closing must not mask the run's own outcome
+                pass
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _on_success(self, lane: _Lane) -> None:
+        lane.answered = True
+        lane.stats.images += 1
+        if lane.budget is not None and lane.stats.images >= lane.budget and not lane.out:
+            self._set_out(lane, "budget", None, f"budget of {lane.budget} image(s) used")
+
+    def _on_error(self, job: _Job, lane: _Lane, exc: BaseException) -> None:
+        name, st = lane.name, lane.stats
+        kind = exc.kind if isinstance(exc, ProviderError) else "error"
+        message = str(exc) if isinstance(exc, ProviderError) else redact(f"unexpected {type(exc).__name__}: {exc}")
+        st.errors[kind] = st.errors.get(kind, 0) + 1
+        job.reasons[name] = f"{kind}: {message}"
+        job.last_reason = kind
+        mono = self.clock.monotonic()
+
+        if isinstance(exc, QuotaExhausted):
+            # Out until its reset, remembered across runs; the post moves on at once.
+            st.wasted_calls += 1
+            now = self.clock.now()
+            reset = exc.reset_at
+            if reset is None and lane.settings.spec.quota_reset is not None:
+                reset = lane.settings.spec.quota_reset(now)
+            if reset is None or reset <= now:
+                reset = next_utc_midnight(now)
+            reset = min(reset, now + MAX_QUOTA_OUT)
+            if self.state is not None:
+                self.state.mark_out(name, reset, "quota", now=now)
+            if lane.out != "quota":
+                self._set_out(lane, "quota", reset, f"quota used up until {_fmt(reset)}: {message}")
+            return
+        if isinstance(exc, (AuthFailed, ProviderUnavailable)):
+            # Out for this run; said once (provider_out), not per post.
+            st.wasted_calls += 1
+            if lane.out not in ("auth", "unavailable"):
+                self._set_out(lane, kind, None, message)
+            return
+
+        lane.answered = True
+        if isinstance(exc, RateLimited):
+            n = job.rate_limited.get(name, 0)
+            wait = exc.retry_after if exc.retry_after is not None and exc.retry_after >= 0 else self._backoff(n)
+            lane.cool_until = max(lane.cool_until, mono + wait)  # the whole provider cools down
+            job.rate_limited[name] = n + 1
+            if wait > self.max_wait:
+                job.failed[name] = f"rate limited for {wait:.0f} s (longer than {self.max_wait:.0f} s): {message}"
+            elif n + 1 > self.rate_limit_retries:
+                job.failed[name] = f"still rate limited after {self.rate_limit_retries} retries: {message}"
+            else:
+                self.emit(Event("retry", job.post, name, f"rate limited; ready again in {wait:.1f} s",
+                                {"wait": round(wait, 3), "reason": kind, "retry": n + 1}))
+            return
+        if isinstance(exc, TransientError):
+            n = job.transient.get(name, 0)
+            job.transient[name] = n + 1
+            hint = exc.retry_after
+            wait = hint if hint is not None and hint >= 0 else self._backoff(n)
+            if n + 1 > self.transient_retries:
+                job.failed[name] = f"transient error after {self.transient_retries} retries: {message}"
+            elif wait > self.max_wait:
+                job.failed[name] = f"not ready for {wait:.0f} s (longer than {self.max_wait:.0f} s): {message}"
+            else:
+                job.not_before[name] = mono + wait
+                self.emit(Event("retry", job.post, name, f"{message}; retrying in {wait:.1f} s",
+                                {"wait": round(wait, 3), "reason": kind, "retry": n + 1}))
+            return
+        # ContentRefused, BadImage, BadRequest (and adapter bugs): next provider, no identical retry.
+        job.failed[name] = f"{kind}: {message}"
+
+    def _backoff(self, n: int) -> float:
+        """Exponential backoff for the n-th retry (0-based): 5, 10, 20, 40, 60 s, +/-20% jitter."""
+        base = min(self.backoff_max, self.backoff_base * (2 ** n))
+        return min(self.backoff_max, base * self.rng.uniform(0.8, 1.2))
+
+    def _set_out(self, lane: _Lane, reason: str, until: datetime | None, message: str) -> None:
+        first = not lane.out
+        lane.out, lane.out_until, lane.out_message = reason, until, message
+        lane.stats.status = reason
+        if first:
+            data: dict[str, object] = {"reason": reason}
+            if until is not None:
+                data["until"] = _fmt(until)
+            self.emit(Event("provider_out", "", lane.name, message, data))
+
+    # ------------------------------------------------------------------ scheduling
+
+    async def _acquire(self, job: _Job) -> _Lane:
+        loop = asyncio.get_running_loop()
+        job.fut = loop.create_future()
+        # Oldest first; a post coming back (rate limit, failure) keeps its place in the queue.
+        i = len(self._waiting)
+        while i > 0 and self._waiting[i - 1].seq > job.seq:
+            i -= 1
+        self._waiting.insert(i, job)
+        self._dispatch()
+        try:
+            return await job.fut
+        except asyncio.CancelledError:
+            fut = job.fut
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                fut.result().in_flight -= 1  # a slot was given to us just as we were cancelled
+            if job in self._waiting:
+                self._waiting.remove(job)
+            self._dispatch()
+            raise
+
+    def _dispatch(self) -> None:
+        """Give waiting posts a provider each, oldest first; arm a timer for the next change."""
+        if not self._waiting:
+            return
+        mono = self.clock.monotonic()
+        self._refresh()
+        wake = math.inf
+        still: list[_Job] = []
+        for job in self._waiting:
+            fut = job.fut
+            if fut is None or fut.done():
+                continue
+            if self._stopped:
+                fut.set_exception(ChainExhausted(self.stop_reason))
+                continue
+            lane, at = self._pick(job, mono)
+            if lane is not None:
+                lane.in_flight += 1
+                lane.next_start = mono + lane.settings.limits.min_interval
+                fut.set_result(lane)
+            elif at is not None:
+                still.append(job)
+                wake = min(wake, at)
+            elif self._none_usable(mono):
+                self._stop()
+                fut.set_exception(ChainExhausted(self.stop_reason))
+            else:
+                fut.set_exception(PostFailed(self._failure_reasons(job)))
+        self._waiting = still
+        if still and self._stopped:
+            for job in still:
+                if job.fut is not None and not job.fut.done():
+                    job.fut.set_exception(ChainExhausted(self.stop_reason))
+            self._waiting = []
+            return
+        if wake < math.inf:
+            self._arm(wake)
+
+    def _pick(self, job: _Job, mono: float) -> tuple[_Lane | None, float | None]:
+        """(provider that takes the post now, None) or (None, when to look again) or (None, None)
+        when nothing can ever take it. `when` may be +inf: wait for a call to end."""
+        wait_for: float | None = None
+        for lane in self._lanes:
+            if lane.out or lane.name in job.failed:
+                continue
+            if lane.reserve and not self._reserve_open(lane, job):
+                continue
+            ready = max(lane.ready_at(), job.not_before.get(lane.name, 0.0))
+            if ready - mono > self.max_wait:
+                continue  # not waited out by anyone
+            busy = lane.in_flight >= lane.slots(self.probe)
+            if lane.budget is not None and lane.stats.images + lane.in_flight >= lane.budget:
+                busy = True  # budget may come back if a call in flight fails
+            if busy:
+                wait_for = math.inf if wait_for is None else wait_for
+                continue
+            if ready <= mono:
+                return lane, None
+            wait_for = ready if wait_for is None else min(wait_for, ready)
+        return None, wait_for
+
+    def _reserve_open(self, lane: _Lane, job: _Job | None) -> bool:
+        """A reserve provider opens once every earlier non-reserve provider is out (for this post:
+        out or failed it). Busy or cooling providers never open it."""
+        for other in self._lanes[: lane.index]:
+            if other.reserve:
+                continue
+            if other.out or (job is not None and other.name in job.failed):
+                continue
+            return False
+        return True
+
+    def _none_usable(self, mono: float) -> bool:
+        """No provider can take a new post, now or within max_wait."""
+        for lane in self._lanes:
+            if lane.out:
+                continue
+            if lane.reserve and not self._reserve_open(lane, None):
+                continue
+            if lane.ready_at() - mono > self.max_wait:
+                continue
+            return False
+        return True
+
+    def _refresh(self) -> None:
+        """A quota whose reset has passed during the run: the provider is back."""
+        now: datetime | None = None
+        for lane in self._lanes:
+            if lane.out == "quota" and lane.out_until is not None:
+                now = now or self.clock.now()
+                if now >= lane.out_until:
+                    lane.out, lane.out_until, lane.out_message = "", None, ""
+                    lane.stats.status = "ok"
+                    lane.answered = False
+                    if self.state is not None:
+                        self.state.clear(lane.name)
+
+    def _stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        mono = self.clock.monotonic()
+        parts = []
+        for lane in self._lanes:
+            if lane.out == "quota" and lane.out_until is not None:
+                parts.append(f"{lane.name} (quota until {_fmt(lane.out_until)})")
+            elif lane.out:
+                parts.append(f"{lane.name} ({lane.out})")
+            elif lane.reserve and not self._reserve_open(lane, None):
+                parts.append(f"{lane.name} (reserve, not opened)")
+            else:
+                parts.append(f"{lane.name} (rate limited for {lane.ready_at() - mono:.0f} s)")
+        self.stop_reason = "every provider is out: " + ", ".join(parts) if parts else "no provider configured"
+        self.emit(Event("stop", message=self.stop_reason, data={"reason": "providers-out"}))
+
+    def _failure_reasons(self, job: _Job) -> dict[str, str]:
+        reasons = {**job.reasons, **job.failed}
+        for lane in self._lanes:
+            if lane.name not in reasons and lane.out:
+                reasons[lane.name] = f"{lane.out}: {lane.out_message}"
+        return reasons
+
+    def _arm(self, at: float) -> None:
+        """Run `_dispatch` again at monotonic time `at` (+inf: a call ending will do it)."""
+        if at == math.inf:
+            return
+        if self._timer is not None and not self._timer.done() and self._timer_at <= at:
+            return
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = asyncio.get_running_loop().create_task(self._tick(at))
+
+    async def _tick(self, at: float) -> None:
+        await self.clock.sleep(max(0.0, at - self.clock.monotonic()))
+        self._timer = None
+        self._timer_at = math.inf
+        self._dispatch()
+
+
+def _fmt(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
