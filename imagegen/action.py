@@ -504,15 +504,30 @@ OUTPUT_LIMIT = 900 * 1024
 
 
 def report_output(report: Report) -> str:
+    """The compact JSON report for the `report` output, kept under an output's size limit: a huge
+    backfill's report loses its prompts, long error texts and the skipped list first, then the
+    lists are cut (with their full lengths in `totals`); the complete report is the `report` file."""
     text = report.dumps(indent=None)
     if len(text.encode("utf-8")) <= OUTPUT_LIMIT:
         return text
-    data = json.loads(text)  # too big for an output: drop the prompts and the skipped list
+    data = json.loads(text)
     for g in data.get("generated", []):
         g.pop("prompt", None)
-    data["skipped"] = {"count": len(data.get("skipped", [])), "truncated": True}
+    for f in data.get("failed", []):
+        f.pop("reasons", None)
+        f["error"] = str(f.get("error", ""))[:300]
+    lists = ("generated", "failed", "pending", "skipped")
+    data["totals"] = {k: len(data.get(k, [])) for k in lists}
+    data["skipped"] = []
     data["truncated"] = True
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    keep = max(len(data.get(k, [])) for k in lists)
+    while True:
+        out = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        if len(out.encode("utf-8")) <= OUTPUT_LIMIT or keep == 0:
+            return out
+        keep //= 2
+        for k in lists:
+            data[k] = data.get(k, [])[:keep]
 
 
 def _outputs(report: Report | None, sha: str = "") -> dict[str, str]:

@@ -1,0 +1,228 @@
+"""The action's small parts: workflow commands, log groups, the job summary's size, outputs, the
+event helpers, and that an unexpected failure is one redacted line."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from imagegen import action, secrets
+from imagegen.action import (EventLog, Runner, SummaryContext, changed_files, fork_pull_request, input_env_name,
+                             looks_like_post, report_output, summary_markdown, target_branch)
+from imagegen.report import Event, Generated, ProviderStats, Report
+from tests.helpers import commit_all, git, init_repo
+
+
+def runner(env=None) -> tuple[Runner, io.StringIO]:
+    out = io.StringIO()
+    return Runner(env or {}, out), out
+
+
+def test_input_env_names_follow_the_runner():
+    assert input_env_name("only-changed") == "INPUT_ONLY-CHANGED"
+    assert input_env_name("github-token") == "INPUT_GITHUB-TOKEN"
+    assert input_env_name("some input") == "INPUT_SOME_INPUT"
+
+
+def test_annotations_have_no_empty_properties_and_escape_their_values():
+    r, out = runner()
+    r.warning("50% done\nnext line", file="blog/a,b:c.md", title=None, line="")
+    assert out.getvalue() == "::warning file=blog/a%2Cb%3Ac.md::50%25 done%0Anext line\n"
+    r, out = runner()
+    r.error("plain")
+    assert out.getvalue() == "::error::plain\n"
+
+
+def test_log_lines_cannot_inject_workflow_commands():
+    r, out = runner()
+    log = EventLog(r)
+    log(Event("warning", message="hi\n::set-env name=X::y\n::add-mask::z"))
+    printed = out.getvalue().splitlines()
+    assert len(printed) == 1 and not printed[0].startswith("::")
+
+
+def test_masks_each_line_of_a_multiline_secret():
+    r, out = runner()
+    r.mask("line-one-secret\nline-two-secret")
+    lines = out.getvalue().splitlines()
+    assert "::add-mask::line-one-secret" in lines and "::add-mask::line-two-secret" in lines
+
+
+def test_interleaved_posts_print_as_separate_groups():
+    r, out = runner()
+    log = EventLog(r)
+    log(Event("start", message="repo"))
+    log(Event("generating", "a.md", "cf"))
+    log(Event("generating", "b.md", "cf"))
+    log(Event("retry", "a.md", "cf", "rate limited"))
+    log(Event("generated", "b.md", "cf", "att/b.png"))
+    log(Event("skip", "c.md", message="has-image"))
+    log(Event("failed", "a.md", message="no luck"))
+    log(Event("generating", "d.md", "cf"))
+    log.close()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "start repo"
+    assert lines[1:4] == ["::group::generated: b.md", "generating b.md [cf]", "generated b.md [cf] att/b.png"]
+    assert lines[4] == "::endgroup::"
+    assert lines[5] == "skip c.md has-image"
+    assert lines[6] == "::group::failed: a.md" and lines[9] == "failed a.md no luck" and lines[10] == "::endgroup::"
+    assert lines[11] == "generating d.md [cf]"
+
+
+def big_report(n: int) -> Report:
+    rep = Report()
+    rep.generated = [Generated(f"blog/2026-01-01-post-{i}.md", f"attachments/p{i}.png", "cloudflare", "m", "x" * 300)
+                     for i in range(n)]
+    rep.failed = [{"post": f"blog/f{i}.md", "error": "e" * 500} for i in range(n)]
+    rep.pending = [{"post": f"blog/q{i}.md", "reason": "max-images"} for i in range(n)]
+    rep.skipped = [{"post": f"blog/s{i}.md", "reason": "has-image", "message": ""} for i in range(n)]
+    rep.skipped += [{"post": f"blog/t{i}.md", "reason": "too-large", "message": "big"} for i in range(n)]
+    rep.providers = {"cloudflare": ProviderStats(calls=n, images=n)}
+    return rep
+
+
+def test_summary_of_a_big_backfill_stays_small_and_says_how_many_more():
+    text = summary_markdown(big_report(5000), SummaryContext(repository="o/r", commit_sha="a" * 40, public=True))
+    assert len(text.encode()) < 200 * 1024
+    assert "… and 4950 more covers" in text and "… and 4950 more posts" in text
+    assert "5000 has-image, 5000 too-large" in text
+    assert text.count("<img") == 50
+
+
+def test_summary_hard_budget():
+    rep = Report()
+    rep.failed = [{"post": "p.md", "error": "x" * 2_000_000}]
+    text = summary_markdown(rep, SummaryContext())
+    assert len(text.encode()) <= action.SUMMARY_BUDGET + 100 and "truncated" in text
+
+
+def test_summary_cells_are_escaped():
+    rep = Report()
+    rep.failed = [{"post": "a|b.md", "error": "<script>x</script>\nsecond | line"}]
+    text = summary_markdown(rep, SummaryContext())
+    assert "a\\|b.md" in text and "<script>" not in text and "second \\| line" in text
+
+
+def test_report_output_is_compact_and_bounded():
+    small = Report()
+    assert "\n" not in report_output(small) and json.loads(report_output(small))["generated"] == []
+    huge = big_report(3000)
+    text = report_output(huge)
+    data = json.loads(text)
+    assert len(text.encode()) <= action.OUTPUT_LIMIT and data["truncated"] is True
+    assert data["totals"]["generated"] == 3000 and 0 < len(data["generated"]) < 3000
+
+
+def test_outputs_use_the_heredoc_form(tmp_path):
+    f = tmp_path / "out"
+    f.write_text("")
+    r, _ = runner({"GITHUB_OUTPUT": str(f)})
+    r.set_outputs({"posts-updated": "a.md\nb.md", "images-generated": "2"})
+    text = f.read_text()
+    name, rest = text.split("<<", 1)
+    delim = rest.split("\n", 1)[0]
+    assert name == "posts-updated" and delim.startswith("ghadelimiter_") and f"\na.md\nb.md\n{delim}\n" in text
+
+
+def test_fork_detection_and_branch():
+    ev = {"pull_request": {"head": {"repo": {"full_name": "x/y"}}}, "repository": {"full_name": "o/r"}}
+    assert fork_pull_request("pull_request", ev, {}) == "x/y"
+    ev["pull_request"]["head"]["repo"]["full_name"] = "o/r"
+    assert fork_pull_request("pull_request", ev, {}) is None
+    assert fork_pull_request("push", ev, {}) is None
+    assert fork_pull_request("pull_request", {"pull_request": {"head": {"repo": None}}}, {}) == "(a deleted fork)"
+    assert target_branch("", {"GITHUB_REF": "refs/heads/feature/x"}) == "feature/x"
+    assert target_branch("", {"GITHUB_HEAD_REF": "patch", "GITHUB_REF": "refs/pull/1/merge"}) == "patch"
+    assert target_branch(" dev ", {"GITHUB_REF": "refs/heads/main"}) == "dev"
+    assert target_branch("", {"GITHUB_REF": "refs/tags/v1"}) is None
+
+
+def test_changed_files_new_branch_without_commits_list_uses_the_tip(tmp_path):
+    repo = init_repo(tmp_path / "r")
+    (repo / "a.md").write_text("a")
+    commit_all(repo)
+    (repo / "b.md").write_text("b")
+    (repo / "a.md").unlink()
+    sha = commit_all(repo)
+    assert changed_files(repo, "0" * 40, sha, {}, lambda m: None) == ["b.md"]
+    assert changed_files(repo, "0" * 40, sha, {"commits": []}, lambda m: None) == []
+
+
+def test_changed_files_between_two_commits(tmp_path):
+    repo = init_repo(tmp_path / "r")
+    (repo / "a.md").write_text("a")
+    (repo / "gone.md").write_text("g")
+    before = commit_all(repo)
+    (repo / "a.md").write_text("a2")
+    (repo / "new.md").write_text("n")
+    (repo / "gone.md").unlink()
+    after = commit_all(repo)
+    assert sorted(changed_files(repo, before, after, {}, lambda m: None)) == ["a.md", "new.md"]
+
+
+def test_looks_like_post_uses_the_discovery_name_rules(tmp_path):
+    from imagegen.settings import load
+
+    s = load({"providers": "local", "paths": "blog"}, {}, repo=tmp_path)
+    assert looks_like_post("blog/2026-01-01-x.md", s)
+    assert not looks_like_post("blog/notes.md", s)
+    assert not looks_like_post("other/2026-01-01-x.md", s)
+    assert not looks_like_post("blog/.hidden/2026-01-01-x.md", s)
+    assert not looks_like_post("blog/README.md", s)
+    assert not looks_like_post("blog/2026-01-01-x.png", s)
+
+
+def test_an_unexpected_failure_is_one_redacted_error_line(tmp_path, monkeypatch):
+    import imagegen.pipeline
+
+    secret = "sk_SECRET_in_an_exception_123"
+    repo = init_repo(tmp_path / "blog")
+    (repo / "2026-01-01-a.md").write_text("# A\n\nText.\n")
+    commit_all(repo)
+
+    def boom(*a, **k):
+        raise RuntimeError(f"provider said: bad key {secret}")
+
+    monkeypatch.setattr(imagegen.pipeline, "run_sync", boom)
+    out = io.StringIO()
+    env = {"GITHUB_WORKSPACE": str(repo), "INPUT_PROVIDERS": "local", "INPUT_COMMIT": "none",
+           "INPUT_POLLINATIONS-API-KEY": secret}
+    code = action.main(env, out=out)
+    lines = out.getvalue().splitlines()
+    assert code == 1
+    assert lines[0] == f"::add-mask::{secret}"
+    errors = [line for line in lines if line.startswith("::error::")]
+    assert len(errors) == 1 and secret not in errors[0] and "***" in errors[0]
+    assert not any("Traceback" in line for line in lines)
+
+
+def test_bad_commit_mode_and_only_changed(tmp_path):
+    repo = init_repo(tmp_path / "blog")
+    for bad, word in (({"INPUT_COMMIT": "push"}, "commit"), ({"INPUT_ONLY-CHANGED": "maybe"}, "only-changed")):
+        out = io.StringIO()
+        env = {"GITHUB_WORKSPACE": str(repo), "INPUT_PROVIDERS": "local", "INPUT_COMMIT": "none", **bad}
+        assert action.main(env, out=out) == 1
+        errors = [line for line in out.getvalue().splitlines() if line.startswith("::error::")]
+        assert len(errors) == 1 and word in errors[0]
+
+
+def test_git_mode_refuses_to_push_a_pull_request_merge_commit(tmp_path):
+    repo = init_repo(tmp_path / "blog")
+    (repo / "2026-01-01-a.md").write_text("# A\n\nText.\n")
+    head = commit_all(repo)
+    out = io.StringIO()
+    env = {"GITHUB_WORKSPACE": str(repo), "INPUT_PROVIDERS": "local", "INPUT_COMMIT": "git",
+           "GITHUB_REF": "refs/pull/3/merge", "GITHUB_SHA": head, "GITHUB_HEAD_REF": "feature",
+           "GITHUB_EVENT_NAME": "pull_request"}
+    assert action.main(env, out=out) == 1
+    assert "merge commit" in out.getvalue()
+    assert git(repo, "status", "--porcelain") == ""
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets():
+    yield
+    secrets.clear()
