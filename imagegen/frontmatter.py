@@ -364,23 +364,21 @@ def set_fields(text: str, fields: Mapping[str, str | bool]) -> str:
     if not fields:
         return text
     doc = split(text)
-    old = parse(doc.block, first_line=doc.block_first_line) if doc.has_frontmatter else {}
+    node, old = _compose(doc.block, doc.block_first_line) if doc.has_frontmatter else (None, {})
     nl = doc.newline
     # Not splitlines(): that also breaks on \v, \x1c, \u2028...; lines here only ever end at \n.
     lines = re.findall(r"[^\n]*\n|[^\n]+\Z", doc.block)
     indent = ""
     spans: list[tuple[str | None, int, int]] = []
-    if doc.has_frontmatter and doc.block.strip():
-        node, _ = _compose(doc.block, doc.block_first_line)
-        if isinstance(node, yaml.MappingNode):
-            if node.flow_style:
-                raise FrontmatterError("cannot edit a frontmatter written as one {...} flow mapping")
-            line_starts = [0]
-            for line in lines[:-1]:
-                line_starts.append(line_starts[-1] + len(line))
-            spans = _spans(node, doc.block, line_starts)
-            if node.value:
-                indent = " " * node.value[0][0].start_mark.column
+    if isinstance(node, yaml.MappingNode):
+        if node.flow_style:
+            raise FrontmatterError("cannot edit a frontmatter written as one {...} flow mapping")
+        line_starts = [0]
+        for line in lines[:-1]:
+            line_starts.append(line_starts[-1] + len(line))
+        spans = _spans(node, doc.block, line_starts)
+        if node.value:
+            indent = " " * node.value[0][0].start_mark.column
 
     def entry(key: str, value: str | bool, ending: str) -> str:
         return f"{indent}{render_key(key)}: {render_value(value)}{ending}"
