@@ -89,28 +89,59 @@ def _lines(text: str) -> list[str]:
     return _LINES.findall(text)
 
 
-def _fenced(lines: list[str]) -> list[bool]:
-    """Per line: is it part of a fenced code block (fence lines included)?
+def _fence_regions(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of fenced code blocks, fence lines included.
 
     CommonMark rules: a fence is 3+ backticks or tildes indented by at most 3 spaces (a backtick
     fence's info string has no backtick); it closes with the same character, at least as many,
     and nothing but whitespace after. An unclosed fence runs to the end of the document.
+    Only lines holding ``` or ~~~ are looked at (str.find is far faster than a line loop).
     """
-    out = [False] * len(lines)
+    starts: set[int] = set()
+    for token in ("```", "~~~"):
+        i = text.find(token)
+        while i != -1:
+            line_start = text.rfind("\n", 0, i) + 1
+            if i - line_start <= 3 and not text[line_start:i].strip(" "):
+                starts.add(line_start)
+            i = text.find(token, text.find("\n", i) + 1) if text.find("\n", i) != -1 else -1
+    regions: list[tuple[int, int]] = []
     fence = ""
-    for i, line in enumerate(lines):
-        content = line.rstrip("\r\n")
+    open_at = 0
+    for line_start in sorted(starts):
+        nl = text.find("\n", line_start)
+        line_end = len(text) if nl == -1 else nl + 1
+        content = text[line_start:line_end].rstrip("\r\n")
+        stripped = content.lstrip(" ")
         if fence:
-            out[i] = True
-            stripped = content.lstrip(" ")
-            if len(content) - len(stripped) <= 3 and stripped.startswith(fence) and \
-                    not stripped.rstrip(" \t").lstrip(fence[0]):
+            if stripped.startswith(fence) and not stripped.rstrip(" \t").lstrip(fence[0]):
+                regions.append((open_at, line_end))
                 fence = ""
             continue
         m = _FENCE_OPEN.match(content)
         if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
             fence = m.group(1)
+            open_at = line_start
+    if fence:
+        regions.append((open_at, len(text)))
+    return regions
+
+
+def _fenced(lines: list[str]) -> list[bool]:
+    """Per line: is it part of a fenced code block (see `_fence_regions`)?"""
+    text = "".join(lines)
+    out = [False] * len(lines)
+    regions = _fence_regions(text) if ("```" in text or "~~~" in text) else []
+    if not regions:
+        return out
+    pos = 0
+    r = 0
+    for i, line in enumerate(lines):
+        while r < len(regions) and regions[r][1] <= pos:
+            r += 1
+        if r < len(regions) and regions[r][0] <= pos < regions[r][1]:
             out[i] = True
+        pos += len(line)
     return out
 
 
@@ -147,28 +178,52 @@ def _blank(segment: str) -> str:
     return _NOT_BREAK.sub(" ", segment)
 
 
-def mask_code(body: str) -> str:
-    """`body` with fenced code and inline code spans replaced by spaces (same length, breaks kept)."""
+_PARAGRAPHS = re.compile(r"(\n(?:[ \t]*\r?\n)+)")
+EMBED_NEEDLES = ("![", "<", "#")
+"""Substrings without which a paragraph cannot hold an image embed or an H1."""
+
+
+def _mask_spans(text: str) -> str:
+    spans = _code_spans(text)
+    if not spans:
+        return text
+    parts: list[str] = []
+    pos = 0
+    for s, e, _ in spans:
+        parts.append(text[pos:s])
+        parts.append(_blank(text[s:e]))
+        pos = e
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def mask_code(body: str, needles: tuple[str, ...] | None = None) -> str:
+    """`body` with fenced code and inline code spans replaced by spaces (same length, breaks kept).
+
+    Code spans never cross a blank line, so they are found paragraph by paragraph; with `needles`,
+    only paragraphs containing one of them are masked (the others cannot matter to the caller,
+    and masking every paragraph of a long post costs more than the rest of a scan).
+    """
     if "`" not in body and "~~~" not in body:
         return body
     text = body
     if "```" in body or "~~~" in body:
-        lines = _lines(body)
-        flags = _fenced(lines)
-        if any(flags):
-            text = "".join(_blank(line) if f else line for line, f in zip(lines, flags))
-    if "`" in text:
-        spans = _code_spans(text)
-        if spans:
-            parts: list[str] = []
-            pos = 0
-            for s, e, _ in spans:
-                parts.append(text[pos:s])
-                parts.append(_blank(text[s:e]))
-                pos = e
-            parts.append(text[pos:])
-            text = "".join(parts)
-    return text
+        parts: list[str] = []
+        pos = 0
+        for start, end in _fence_regions(body):
+            parts.append(body[pos:start])
+            parts.append(_blank(body[start:end]))
+            pos = end
+        parts.append(body[pos:])
+        text = "".join(parts)
+    if "`" not in text:
+        return text
+    chunks = _PARAGRAPHS.split(text)
+    for i in range(0, len(chunks), 2):  # odd indexes are the blank-line separators
+        chunk = chunks[i]
+        if "`" in chunk and (needles is None or any(n in chunk for n in needles)):
+            chunks[i] = _mask_spans(chunk)
+    return "".join(chunks)
 
 
 def _clean_target(raw: str) -> str:
@@ -385,7 +440,8 @@ class Post:
 
     @cached_property
     def _masked(self) -> str:
-        return mask_code(self.doc.body)
+        """The body with code blanked where an embed or H1 could be (see mask_code)."""
+        return mask_code(self.doc.body, EMBED_NEEDLES)
 
     @cached_property
     def _line_starts(self) -> list[int]:
@@ -408,6 +464,41 @@ class Post:
             if text.strip("#").strip():
                 return m.start(), " ".join(text.split())
         return None
+
+    def _plainly_outside_code(self, start: int, end: int) -> bool:
+        """True only when body[start:end] certainly lies outside code: no fence marker before its
+        end, and no backtick in the stretch between the nearest "\\n\\n" on either side (which
+        contains its whole paragraph, and code spans never leave a paragraph). False means "maybe"."""
+        body = self.doc.body
+        if body.find("```", 0, end) != -1 or body.find("~~~", 0, end) != -1:
+            return False
+        if "`" not in body:
+            return True
+        lo = max(body.rfind("\n\n", 0, start), 0)
+        hi = body.find("\n\n", end)
+        return body.find("`", lo, len(body) if hi == -1 else hi) == -1
+
+    def quick_has_h1(self) -> bool:
+        """Whether there is an H1 outside code; answered from the raw text when it is unambiguous
+        (the usual case), so a scan need not mask the whole body. Same answer as `_h1`."""
+        if "_h1" not in self.__dict__ and "#" in self.doc.body:
+            for m in _H1.finditer(self.doc.body):
+                if m.group(1).strip().strip("#").strip():
+                    if self._plainly_outside_code(m.start(), m.end()):
+                        return True
+                    break
+        return self._h1 is not None
+
+    def quick_has_image(self) -> bool:
+        """`has_image()`, answered from the raw text when an embed there is plainly outside code.
+        Masking only removes matches of these patterns inside code, so a match outside code in the
+        raw text is also one in the masked text."""
+        if "_masked" not in self.__dict__:
+            for r in _iter_refs(self.doc.body, links=False):
+                if self._plainly_outside_code(r.start, r.end):
+                    return True
+                break
+        return self.has_image()
 
     def _h1_line(self) -> int | None:
         """Body line index of the first H1 (see `_h1`)."""
@@ -449,7 +540,7 @@ class Post:
     def image_targets(self) -> list[str]:
         """Every image this post refers to, outside code: embeds, links to image files, and
         frontmatter values that name an image file (so a shared image is never deleted)."""
-        out = [r.target for r in _refs(self._masked, links=True)]
+        out = [r.target for r in _refs(mask_code(self.doc.body), links=True)]
         try:
             data = self.frontmatter
         except PostError:
@@ -606,31 +697,38 @@ _RULE = re.compile(r"[ \t]*([-*_=])(?:[ \t]*\1){2,}[ \t]*\Z")
 _TABLE_SEP = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*\Z")
 _DEFINITION = re.compile(r"[ \t]{0,3}\[[^\]\n]+\]:[ \t]*\S.*\Z")
 
-_INLINE_SUBS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"<!--.*?-->", re.DOTALL), " "),
-    (re.compile(r"%%.*?%%", re.DOTALL), " "),
-    (re.compile(r"!\[\[[^\]\n]*\]\]"), " "),  # Obsidian embeds (images, transclusions)
-    (re.compile(r"!\[(?:\\.|[^\[\]\\\n]|\[[^\[\]\n]*\])*\]\([^)\n]*\)"), " "),  # Markdown images
-    (re.compile(r"!\[[^\]\n]*\]\[[^\]\n]*\]"), " "),  # reference-style images
-    (re.compile(r"\[\[([^\]|\n]*)\|([^\]\n]*)\]\]"), r"\2"),  # [[a|b]] -> b
-    (re.compile(r"\[\[([^\]\n]*)\]\]"), lambda m: m.group(1).replace("#", " ")),  # type: ignore[list-item]
-    (re.compile(r"\[\^[^\]\n]+\]"), ""),  # footnote references
-    (re.compile(r"\[((?:\\.|[^\[\]\\\n]|\[[^\[\]\n]*\])*)\]\([^)\n]*\)"), r"\1"),  # [text](url)
-    (re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]"), r"\1"),  # [text][ref]
-    (re.compile(r"<(?:https?|mailto|ftp):[^>\s]*>", re.IGNORECASE), " "),  # autolinks
-    (re.compile(r"\bhttps?://\S+", re.IGNORECASE), " "),  # bare URLs
-    (re.compile(r"<[A-Za-z/!][^>\n]*>"), " "),  # HTML tags
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
-    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
-    (re.compile(r"~~(.+?)~~"), r"\1"),
-    (re.compile(r"==(.+?)=="), r"\1"),
+# (pattern, replacement, a substring without which the pattern cannot match: a cheap pre-check)
+_INLINE_SUBS: tuple[tuple[re.Pattern[str], Any, str], ...] = (
+    (re.compile(r"<!--.*?-->", re.DOTALL), " ", '<!--'),
+    (re.compile(r"%%.*?%%", re.DOTALL), " ", '%%'),
+    (re.compile(r"!\[\[[^\]\n]*\]\]"), " ", '![['),  # Obsidian embeds (images, transclusions)
+    (re.compile(r"!\[(?:\\.|[^\[\]\\\n]|\[[^\[\]\n]*\])*\]\([^)\n]*\)"), " ", '!['),  # Markdown images
+    (re.compile(r"!\[[^\]\n]*\]\[[^\]\n]*\]"), " ", '!['),  # reference-style images
+    (re.compile(r"\[\[([^\]|\n]*)\|([^\]\n]*)\]\]"), r"\2", '[['),  # [[a|b]] -> b
+    (re.compile(r"\[\[([^\]\n]*)\]\]"), lambda m: m.group(1).replace("#", " "), '[['),
+    (re.compile(r"\[\^[^\]\n]+\]"), "", '[^'),  # footnote references
+    (re.compile(r"\[((?:\\.|[^\[\]\\\n]|\[[^\[\]\n]*\])*)\]\([^)\n]*\)"), r"\1", ']('),  # [text](url)
+    (re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]"), r"\1", ']['),  # [text][ref]
+    (re.compile(r"<(?:https?|mailto|ftp):[^>\s]*>", re.IGNORECASE), " ", '<'),  # autolinks
+    (re.compile(r"\bhttps?://\S+", re.IGNORECASE), " ", '://'),  # bare URLs
+    (re.compile(r"<[A-Za-z/!][^>\n]*>"), " ", '<'),  # HTML tags
+    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1", "**"),
+    (re.compile(r"__(?=\S)(.+?)(?<=\S)__"), r"\1", "__"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1", '*'),
+    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1", '_'),
+    (re.compile(r"~~(.+?)~~"), r"\1", '~~'),
+    (re.compile(r"==(.+?)=="), r"\1", '=='),
 )
+
+
+_SOCIAL_HINTS = ("twitter", "x.com", "mastodon", "bsky", "linkedin", "youtu", "instagram", "facebook", "fb.com",
+                 "reddit", "threads")
 
 
 def _social_line(line: str) -> bool:
     """A line that is nothing but links to social networks (optionally in a list or quote)."""
-    if not _SOCIAL_LINK.search(line):
+    low = line.lower()
+    if not any(h in low for h in _SOCIAL_HINTS) or not _SOCIAL_LINK.search(line):
         return False
     rest = _SOCIAL_LINK.sub(" ", line)
     return not re.search(r"[^\W_]", rest)
@@ -670,7 +768,7 @@ def plain_text(body: str) -> str:
             continue
         kept.append(_LINE_MARKERS.sub("", content, count=1))
     text = "\n".join(kept)
-    spans = _code_spans(text)
+    spans = _code_spans(text) if "`" in text else []
     if spans:
         parts: list[str] = []
         pos = 0
@@ -680,7 +778,8 @@ def plain_text(body: str) -> str:
             pos = e
         parts.append(text[pos:])
         text = "".join(parts)
-    for pattern, repl in _INLINE_SUBS:
-        text = pattern.sub(repl, text)  # type: ignore[arg-type]
+    for pattern, repl, needle in _INLINE_SUBS:
+        if needle in text:
+            text = pattern.sub(repl, text)
     text = text.replace("|", " ")
     return " ".join(html.unescape(text).split())

@@ -508,3 +508,22 @@ def test_markdown_embed_is_recognised_as_a_cover() -> None:
 ])
 def test_slug(text: str, expected: str) -> None:
     assert slug(text) == expected
+
+
+# --------------------------------------------------------------------------- the scan's shortcuts
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PIECES = st.sampled_from([
+    "# Title", "#  ", "## Sub", "![[a.png]]", "![x](b.jpg)", "<img src=c.gif>", "[[d.png]]", "`", "``", "```", "~~~",
+    "```py", "    ", "text", " ", "\n", "\n\n", "\r\n", "\n \n", "\\", "> ", "- ", "---",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, max_size=25))
+def test_quick_answers_match_the_full_ones(pieces: list[str]) -> None:
+    body = "x\n" + "".join(pieces)  # never a frontmatter: this is about the body
+    assert Post.from_text(body).quick_has_image() == Post.from_text(body).has_image()
+    assert Post.from_text(body).quick_has_h1() == (Post.from_text(body)._h1 is not None)
