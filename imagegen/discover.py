@@ -63,7 +63,10 @@ class Discovery:
     skipped: list[Skip] = field(default_factory=list)
     """Sorted by path."""
     posts: list[Post] = field(default_factory=list)
-    """Every post that could be read, to count which images are still referenced."""
+    """Every post that could be read, to count which images are still referenced. When a post is to
+    be regenerated (the only case where an old image may be deleted), this also holds every other
+    readable Markdown file in the repository, whatever the selection, paths, date or exclude
+    list: an image still shown anywhere must not be deleted."""
 
 
 @dataclass(frozen=True)
@@ -212,12 +215,12 @@ def _explicit(settings: Settings, walker: _Walker, skipped: list[Skip]) -> None:
 
 
 def _classify(post: Post, settings: Settings, today: dt.date) -> Candidate | Skip:
-    if post.date is not None and post.date > today:
-        return Skip(post.rel, "future", f"dated {post.date.isoformat()}, after today ({today.isoformat()})")
     keys = fm.quick_keys(post.doc.block) if post.doc.has_frontmatter else frozenset()
     if keys is None:
         post.frontmatter  # noqa: B018 - the real parse: raises PostError for invalid YAML
-    elif "regenerate_image" not in keys and post.has_image() and post._h1 is not None:
+    if post.date is not None and post.date > today:
+        return Skip(post.rel, "future", f"dated {post.date.isoformat()}, after today ({today.isoformat()})")
+    if keys is not None and "regenerate_image" not in keys and post.quick_has_image() and post.quick_has_h1():
         return Skip(post.rel, "has-image")  # the common no-op case, decided without YAML
     if post.title is None:
         return Skip(post.rel, "no-title", "no title in the frontmatter and no '# ' heading")
@@ -226,6 +229,25 @@ def _classify(post: Post, settings: Settings, today: dt.date) -> Candidate | Ski
     if post.has_cover(settings.embed_style, settings.frontmatter_field):
         return Skip(post.rel, "has-image")
     return Candidate(post, "missing")
+
+
+def _other_markdown(settings: Settings, repo: str, repo_real: str, seen_real: set[str]) -> list[Post]:
+    """Every readable .md file in the repo not loaded yet (for image reference counting only)."""
+    walker = _Walker(settings, repo, repo_real)
+    walker.include_undated = True
+    walker.exclude = set()
+    walker.walk(".")
+    out: list[Post] = []
+    for e in sorted(walker.entries, key=lambda e: (e.linked, e.rel)):
+        real = e.real if e.real is not None else os.path.realpath(e.path)
+        if real in seen_real or not _inside(real, repo_real):
+            continue
+        seen_real.add(real)
+        try:
+            out.append(Post._read(e.path, e.rel, settings.max_post_bytes))
+        except PostError:
+            continue
+    return out
 
 
 def discover(settings: Settings, today: dt.date) -> Discovery:
@@ -294,6 +316,9 @@ def discover(settings: Settings, today: dt.date) -> Discovery:
         except PostError:
             d = None
         return (-(d.toordinal() if d else 0), c.post.rel)
+
+    if any(c.why == "regenerate" for c in todo):
+        posts.extend(_other_markdown(settings, repo, repo_real, seen_real))
 
     todo.sort(key=newest_first)
     skipped.sort(key=lambda s: (s.post, s.reason))

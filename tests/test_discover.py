@@ -172,6 +172,7 @@ def test_quick_path_agrees_with_the_full_rules(tmp_path: Path) -> None:
     write(tmp_path, "2026-01-05-regen-quoted-key.md", "---\n\"regenerate_image\": true\n---\n# T\n![[a.png]]\n")
     write(tmp_path, "2026-01-06-bad-yaml-with-cover.md", "---\ntitle: [unclosed\n---\n# T\n![[a.png]]\n")
     write(tmp_path, "2026-01-07-non-mapping.md", "---\n- a\n---\n# T\n![[a.png]]\n")
+    write(tmp_path, "2099-01-01-future-bad-yaml.md", "---\ntitle: [unclosed\n---\n# T\n")
     d = run(tmp_path)
     assert todo(d) == [("2026-01-05-regen-quoted-key.md", "regenerate"), ("2026-01-04-regen-quick.md", "regenerate")]
     assert skips(d) == {
@@ -180,6 +181,7 @@ def test_quick_path_agrees_with_the_full_rules(tmp_path: Path) -> None:
         "2026-01-03-complex-yaml.md": "has-image",
         "2026-01-06-bad-yaml-with-cover.md": "bad-frontmatter",
         "2026-01-07-non-mapping.md": "bad-frontmatter",
+        "2099-01-01-future-bad-yaml.md": "bad-frontmatter",
     }
 
 
@@ -205,6 +207,21 @@ def test_candidate_and_skip_shapes(tmp_path: Path) -> None:
     assert isinstance(c, Candidate) and c.why == "missing" and c.post.title == "x"
     with pytest.raises(AttributeError):
         c.why = "other"  # type: ignore[misc]
+
+
+def test_regenerate_brings_every_markdown_file_into_reference_counting(tmp_path: Path) -> None:
+    write(tmp_path, "a/2026-01-01-regen.md", "---\ntitle: R\nregenerate_image: true\n---\n# R\n![[attachments/old.png]]\n")
+    write(tmp_path, "b/2026-01-02-other.md", "# O\n![[attachments/old.png]]\n")
+    write(tmp_path, "b/index.md", "# Index\n![[attachments/index.png]]\n")
+    write(tmp_path, "b/notes.md", "# Notes\n")
+    write(tmp_path, ".obsidian/2026-01-01-x.md", "# hidden\n")
+    d = run(tmp_path, posts=("a/2026-01-01-regen.md",))
+    assert todo(d) == [("a/2026-01-01-regen.md", "regenerate")] and d.skipped == []
+    assert [p.rel for p in d.posts] == ["a/2026-01-01-regen.md", "b/2026-01-02-other.md", "b/index.md", "b/notes.md"]
+    assert "attachments/index.png" in d.posts[2].image_targets()
+    # without a regenerate candidate nothing can be deleted, so only the selected posts are read
+    write(tmp_path, "a/2026-01-01-regen.md", "# R\n")
+    assert [p.rel for p in run(tmp_path, posts=("a/2026-01-01-regen.md",)).posts] == ["a/2026-01-01-regen.md"]
 
 
 # --------------------------------------------------------------------------- symlinks
