@@ -28,7 +28,6 @@ import os
 import posixpath
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from imagegen import frontmatter as fm
 from imagegen.posts import Post, PostError, date_prefix
@@ -95,6 +94,7 @@ class _Walker:
         self.include_undated = settings.include_undated
         self.entries: list[_Entry] = []
         self.seen_dirs: set[str] = set()
+        self.linked_dirs: list[tuple[str, str]] = []
 
     def is_post_name(self, name: str) -> bool:
         if name.startswith(".") or not name.lower().endswith(".md") or name.casefold() in self.exclude:
@@ -102,23 +102,27 @@ class _Walker:
         return self.include_undated or date_prefix(name) is not None
 
     def walk(self, rel_dir: str) -> None:
-        """Walk one content path: real folders first, then folders reached through symlinks that
-        stay inside the repo (each real folder is walked once, so loops end)."""
+        """Walk one content path's real folders; folders reached through a symlink wait for
+        `walk_links`, so a post found directly is never first found through a link."""
         start = os.path.join(self.repo, rel_dir) if rel_dir != "." else self.repo
         real = os.path.realpath(start)
-        if real in self.seen_dirs:
+        direct = self.repo_real if rel_dir == "." else os.path.join(self.repo_real, rel_dir)
+        if real != direct:  # the content path itself goes through a symlink
+            self.linked_dirs.append((start, "" if rel_dir == "." else rel_dir))
             return
-        linked_dirs: list[tuple[str, str]] = []
-        self._walk_real(start, "" if rel_dir == "." else rel_dir, real, linked_dirs, linked=real != os.path.join(
-            self.repo_real, rel_dir) if rel_dir != "." else False)
-        while linked_dirs:
-            path, rel = linked_dirs.pop(0)
+        self._walk_real(start, "" if rel_dir == "." else rel_dir, real, linked=False)
+
+    def walk_links(self) -> None:
+        """Folders reached through symlinks that stay inside the repo; each real folder is walked
+        once, so symlink loops end."""
+        while self.linked_dirs:
+            path, rel = self.linked_dirs.pop(0)
             target = os.path.realpath(path)
             if target in self.seen_dirs or not _inside(target, self.repo_real) or not os.path.isdir(target):
                 continue
-            self._walk_real(path, rel, target, linked_dirs, linked=True)
+            self._walk_real(path, rel, target, linked=True)
 
-    def _walk_real(self, path: str, rel: str, real: str, linked_dirs: list[tuple[str, str]], *, linked: bool) -> None:
+    def _walk_real(self, path: str, rel: str, real: str, *, linked: bool) -> None:
         stack = [(path, rel, real)]
         while stack:
             d_path, d_rel, d_real = stack.pop()
@@ -150,7 +154,7 @@ class _Walker:
                             points_to_dir = False
                         if points_to_dir:
                             if not (name.startswith(".") or name == "node_modules" or e_rel == self.attachments):
-                                linked_dirs.append((e.path, e_rel))
+                                self.linked_dirs.append((e.path, e_rel))
                             continue
                     if self.is_post_name(name):
                         self.entries.append(_Entry(e_rel, e.path, None if is_link else f"{d_real}{os.sep}{name}",
@@ -237,6 +241,7 @@ def _other_markdown(settings: Settings, repo: str, repo_real: str, seen_real: se
     walker.include_undated = True
     walker.exclude = set()
     walker.walk(".")
+    walker.walk_links()
     out: list[Post] = []
     for e in sorted(walker.entries, key=lambda e: (e.linked, e.rel)):
         real = e.real if e.real is not None else os.path.realpath(e.path)
@@ -274,6 +279,7 @@ def discover(settings: Settings, today: dt.date) -> Discovery:
                 walker.entries.append(_Entry(rel, full, None))
             elif not os.path.exists(full):
                 raise DiscoveryError(f"paths: {raw!r} does not exist in the repository")
+        walker.walk_links()
 
     entries = walker.entries
     if changed is not None:
@@ -296,7 +302,7 @@ def discover(settings: Settings, today: dt.date) -> Discovery:
             continue
         seen_real.add(real)
         try:
-            post = Post._read(e.path, e.rel, settings.max_post_bytes)
+            post = Post._read(e.path, e.rel, settings.max_post_bytes, nofollow=e.real is not None)
         except PostError as exc:
             skipped.append(Skip(e.rel, exc.reason, str(exc)))
             continue

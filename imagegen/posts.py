@@ -327,11 +327,15 @@ class Post:
         return post
 
     @classmethod
-    def _read(cls, path: Path | str, rel: str, max_bytes: int) -> "Post":
+    def _read(cls, path: Path | str, rel: str, max_bytes: int, *, nofollow: bool = False) -> "Post":
         """Read and split, without parsing the YAML yet (discovery decides whether that is needed).
-        The caller has already checked that `path` does not lead outside the repository."""
+        The caller has already checked that `path` does not lead outside the repository; with
+        `nofollow` (a file listed as not being a symlink) a symlink swapped in since is refused."""
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        if nofollow:
+            flags |= getattr(os, "O_NOFOLLOW", 0)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(path, flags)
         except FileNotFoundError:
             if os.path.islink(path):
                 raise PostError("unreadable", f"{rel} is a broken symbolic link") from None

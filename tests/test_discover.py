@@ -260,6 +260,30 @@ def test_folder_symlink_inside_repo_is_followed_once(tmp_path: Path) -> None:
     assert todo(d) == [("drafts/2026-01-02-d.md", "missing"), ("real/2026-01-01-x.md", "missing")]
 
 
+def test_direct_path_wins_over_a_link_from_an_earlier_content_path(tmp_path: Path) -> None:
+    write(tmp_path, "b/2026-01-01-x.md", NO_COVER.format(t="x"))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "link").symlink_to(tmp_path / "b", target_is_directory=True)
+    assert todo(run(tmp_path, paths=("a", "b"))) == [("b/2026-01-01-x.md", "missing")]
+    assert todo(run(tmp_path, paths=("a",))) == [("a/link/2026-01-01-x.md", "missing")]
+
+
+def test_file_swapped_for_a_symlink_after_listing_is_not_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    post_file = write(repo, "2026-01-01-x.md", NO_COVER.format(t="x"))
+    secret = write(tmp_path, "outside.md", "# secret\n")
+    real_read = posts_mod.Post._read.__func__  # type: ignore[attr-defined]
+
+    def swap_then_read(cls, path, rel, max_bytes, **kw):  # type: ignore[no-untyped-def]
+        post_file.unlink()
+        post_file.symlink_to(secret)
+        return real_read(cls, path, rel, max_bytes, **kw)
+
+    monkeypatch.setattr(posts_mod.Post, "_read", classmethod(swap_then_read))
+    d = run(repo)
+    assert d.todo == [] and skips(d) == {"2026-01-01-x.md": "unreadable"}
+
+
 def test_symlink_loops_terminate(tmp_path: Path) -> None:
     write(tmp_path, "a/2026-01-01-x.md", NO_COVER.format(t="x"))
     (tmp_path / "a" / "loop").symlink_to(tmp_path, target_is_directory=True)
