@@ -120,10 +120,14 @@ class Document:
         return self.bom + "---" + self.newline + block + "---" + self.newline + self.body
 
     def with_body(self, body: str) -> str:
-        """The full text with the body replaced (a closing line at EOF gets a line break if needed)."""
+        """The full text with the body replaced, keeping the final-newline state: a closing line at
+        the end of the file gains a line break when a body follows, and loses it when the body
+        becomes empty in a file that did not end with one."""
         closing = self.closing
         if body and closing and not closing.endswith("\n"):
             closing += self.newline
+        elif not body and not self.final_newline:
+            closing = closing.rstrip("\r\n")
         return self.bom + self.opening + self.block + closing + body
 
 

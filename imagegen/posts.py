@@ -52,7 +52,8 @@ class CoverRef:
     """The image target: `attachments/foo.png` (Obsidian target without alias; Markdown URL-decoded)."""
     start: int = 0
     end: int = 0
-    """Column span of the embed within its line (so an embed sharing a line is removed alone)."""
+    """Column span of the embed from the start of its line (so an embed sharing a line is removed
+    alone); `end` runs past the line for an `<img>` tag written over several lines."""
 
 
 # --------------------------------------------------------------------------- Markdown scanning
@@ -541,6 +542,14 @@ class Post:
                 return CoverRef(line, r.target, col, col + (r.end - r.start))
         return None
 
+    def _cover_ref(self) -> _Ref | None:
+        """`cover()` as body offsets."""
+        c = self.cover()
+        if c is None:
+            return None
+        start = self._line_starts[c.line_index] + c.start
+        return next(r for r in self._embeds if r.start == start)
+
     def image_targets(self) -> list[str]:
         """Every image this post refers to, outside code: embeds, links to image files, and
         frontmatter values that name an image file (so a shared image is never deleted)."""
@@ -574,39 +583,46 @@ class Post:
         """
         doc = self.doc
         nl = doc.newline
-        lines = _lines(doc.body)
+        body = doc.body
+        h1 = self._h1
+        # Where a new embed goes: the start of the line after the H1 (None: the H1 ends the file
+        # without a line break), or the top of the body.
+        insert_at: int | None = 0
+        if h1 is not None:
+            eol = body.find("\n", h1[0])
+            insert_at = None if eol == -1 else eol + 1
         placed = embed is None
-        if remove_cover:
-            ref = self.cover()
-            if ref is not None:
-                line = lines[ref.line_index]
-                content = line.rstrip("\r\n")
-                ending = line[len(content):]
-                left, right = content[: ref.start], content[ref.end:]
-                if not left.strip() or left.endswith((" ", "\t")):
-                    right = right.lstrip(" \t")  # one separator, not two (and no new indentation)
-                rest = left + right
-                if rest.strip():
-                    lines[ref.line_index] = rest.rstrip(" \t") + ending
-                elif not placed:
-                    lines[ref.line_index] = f"{embed}{ending}"
-                    placed = True
-                else:
-                    del lines[ref.line_index]
-                    if lines and ref.line_index == len(lines) and not ending:
-                        # removed the last line, which had no line break: keep "no final newline"
-                        lines[-1] = lines[-1].rstrip("\r\n")
-        if not placed:
-            h1 = self._h1_line()
-            at = 0 if h1 is None else h1 + 1
-            if at > 0 and not lines[at - 1].endswith("\n"):
-                lines[at - 1] += nl  # the H1 ended the file unbroken: now the embed does
-                lines.insert(at, embed or "")
-            elif at < len(lines):
-                lines.insert(at, f"{embed}{nl}")
+        ref = self._cover_ref() if remove_cover else None
+        if ref is not None:
+            # Work on whole lines: from the start of the embed's line to the end of the line where
+            # it ends (an <img> tag may span lines). The cover comes after the H1 line, so
+            # insert_at is not moved by this.
+            line_start = body.rfind("\n", 0, ref.start) + 1
+            eol = body.find("\n", ref.end)
+            line_end = len(body) if eol == -1 else eol + 1
+            ending = "\r\n" if body.endswith("\r\n", 0, line_end) else ("\n" if eol != -1 else "")
+            left, right = body[line_start: ref.start], body[ref.end: line_end - len(ending)]
+            if not left.strip() or left.endswith((" ", "\t")):
+                right = right.lstrip(" \t")  # one separator, not two (and no new indentation)
+            rest = left + right
+            if rest.strip():
+                replacement = rest.rstrip(" \t") + ending
+            elif not placed:
+                replacement = f"{embed}{ending}"
+                placed = True
             else:
-                lines.insert(at, f"{embed}{nl if doc.final_newline else ''}")
-        body = "".join(lines)
+                replacement = ""
+            head = body[:line_start]
+            if not replacement and not ending and head:
+                head = head[: -2 if head.endswith("\r\n") else -1]  # the file still ends unbroken
+            body = head + replacement + body[line_end:]
+        if not placed:
+            if insert_at is None:
+                body = f"{body}{nl}{embed}"  # the H1 ended the file unbroken: now the embed does
+            elif insert_at < len(body):
+                body = f"{body[:insert_at]}{embed}{nl}{body[insert_at:]}"
+            else:
+                body = f"{body}{embed}{nl if doc.final_newline else ''}"
         text = doc.with_body(body) if body != doc.body else doc.text
         text = fm.set_fields(text, fields)
         after = fm.split(text)
