@@ -24,10 +24,16 @@ provider that can take it *now*:
 - not failed for this post already (refused, bad image, bad request, retries used up);
 - a reserve provider only once every earlier non-reserve provider is out (or has failed this post);
   busy or cooling providers never open the reserve;
-- a free slot (`Limits.max_in_flight`; a provider that has not answered yet this run gets one
-  request at a time, so a bad key or a spent quota costs one call, not one per slot), its
-  `min_interval` since the last request *start*, its rate-limit cooldown over, and for this post
-  its own retry backoff over; with a budget, images + calls in flight below the budget.
+- a free slot (`Limits.max_in_flight`), its `min_interval` since the last request *start*, its
+  rate-limit cooldown over, and for this post its own retry backoff over; with a budget, images +
+  calls in flight below the budget.
+
+Starts to one provider are staggered by `stagger` (0.5 s) while it has a call in flight: the post
+keeps its slot and waits that long, then checks again. A quota, auth or rate-limit answer (they
+come back fast) therefore stops the calls queued behind it: when a quota runs out mid-run, one call
+learns it instead of one per slot. In steady state the stagger costs nothing (a provider with k
+slots and latency L starts a call every L/k seconds anyway); a burst of k posts is spread over
+(k-1) x stagger seconds.
 
 If no provider can take the post now, it waits for the next change (work-conserving: a cooling
 provider does not hold the post if another can take it now). A provider that will not be ready
@@ -69,6 +75,8 @@ MAX_WAIT = 60.0
 """Longest delay (s) a post waits out for one provider (server delay, backoff or cooldown)."""
 RATE_LIMIT_RETRIES = 3
 """Rate-limit retries per post and provider before the post moves on."""
+STAGGER = 0.5
+"""Seconds between two starts to one provider while it has a call in flight (see above)."""
 TRANSIENT_RETRIES = 2
 """Retries per post and provider after transient errors (5xx, timeouts, loading) before moving on."""
 BACKOFF_BASE = 5.0
@@ -118,8 +126,8 @@ class _Lane:
     """quota | auth | unavailable | budget: not taking posts (quota until `out_until`)."""
     out_until: datetime | None = None
     out_message: str = ""
-    answered: bool = False
-    """Has answered at least once this run (anything but quota/auth/unavailable): full concurrency."""
+    last_start: float = -math.inf
+    """Monotonic start of the latest call given out (stagger)."""
 
     @property
     def name(self) -> str:
@@ -133,9 +141,9 @@ class _Lane:
     def budget(self) -> int | None:
         return self.settings.budget
 
-    def slots(self, probe: bool) -> int:
-        full = max(1, self.settings.limits.max_in_flight)
-        return full if (self.answered or not probe) else 1
+    @property
+    def slots(self) -> int:
+        return max(1, self.settings.limits.max_in_flight)
 
     def ready_at(self) -> float:
         return max(self.cool_until, self.next_start)
@@ -156,7 +164,7 @@ class _Job:
     attempts: dict[str, int] = field(default_factory=dict)
     last: str = ""
     last_reason: str = ""
-    fut: "asyncio.Future[_Lane] | None" = None
+    fut: "asyncio.Future[tuple[_Lane, float]] | None" = None
 
 
 class Chain:
@@ -172,7 +180,7 @@ class Chain:
         transient_retries: int = TRANSIENT_RETRIES,
         backoff_base: float = BACKOFF_BASE,
         backoff_max: float = BACKOFF_MAX,
-        probe: bool = True,
+        stagger: float = STAGGER,
         rng: random.Random | None = None,
     ) -> None:
         self.members = [Member(s, p) for s, p in members]
@@ -184,7 +192,7 @@ class Chain:
         self.transient_retries = transient_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
-        self.probe = probe
+        self.stagger = stagger
         self.rng = rng or random.Random()
         self.stats: dict[str, ProviderStats] = {m.settings.name: ProviderStats() for m in self.members}
         self._lanes = [_Lane(i, m.settings, m.provider, self.stats[m.settings.name]) for i, m in enumerate(self.members)]
@@ -219,7 +227,9 @@ class Chain:
         self._seq += 1
         job = _Job(post, self._seq)
         while True:
-            lane = await self._acquire(job)
+            lane, start = await self._acquire(job)
+            if not await self._staggered(lane, start):
+                continue  # the provider went out or cooled down meanwhile: no call, look again
             name = lane.name
             if job.last and job.last != name:
                 self.emit(Event("switch", post, name, f"from {job.last} ({job.last_reason})",
@@ -254,6 +264,24 @@ class Chain:
                 return image
             job.last = name
 
+    async def _staggered(self, lane: _Lane, start: float) -> bool:
+        """Wait (holding the slot) until `start`; False (slot given back) if the provider can no
+        longer take the post by then."""
+        wait = start - self.clock.monotonic()
+        if wait <= 0:
+            return True
+        try:
+            await self.clock.sleep(wait)
+        except BaseException:
+            lane.in_flight -= 1
+            self._dispatch()
+            raise
+        if lane.out or lane.cool_until > self.clock.monotonic():
+            lane.in_flight -= 1
+            self._dispatch()
+            return False
+        return True
+
     async def aclose(self) -> None:
         if self._timer is not None and not self._timer.done():
             self._timer.cancel()
@@ -271,7 +299,6 @@ class Chain:
     # ------------------------------------------------------------------ outcomes
 
     def _on_success(self, lane: _Lane) -> None:
-        lane.answered = True
         lane.stats.images += 1
         if lane.budget is not None and lane.stats.images >= lane.budget and not lane.out:
             self._set_out(lane, "budget", None, f"budget of {lane.budget} image(s) used")
@@ -307,7 +334,6 @@ class Chain:
                 self._set_out(lane, kind, None, message)
             return
 
-        lane.answered = True
         if isinstance(exc, RateLimited):
             n = job.rate_limited.get(name, 0)
             wait = exc.retry_after if exc.retry_after is not None and exc.retry_after >= 0 else self._backoff(n)
@@ -355,7 +381,7 @@ class Chain:
 
     # ------------------------------------------------------------------ scheduling
 
-    async def _acquire(self, job: _Job) -> _Lane:
+    async def _acquire(self, job: _Job) -> tuple[_Lane, float]:
         loop = asyncio.get_running_loop()
         job.fut = loop.create_future()
         # Oldest first; a post coming back (rate limit, failure) keeps its place in the queue.
@@ -369,7 +395,7 @@ class Chain:
         except asyncio.CancelledError:
             fut = job.fut
             if fut.done() and not fut.cancelled() and fut.exception() is None:
-                fut.result().in_flight -= 1  # a slot was given to us just as we were cancelled
+                fut.result()[0].in_flight -= 1  # a slot was given to us just as we were cancelled
             if job in self._waiting:
                 self._waiting.remove(job)
             self._dispatch()
@@ -392,9 +418,11 @@ class Chain:
                 continue
             lane, at = self._pick(job, mono)
             if lane is not None:
+                start = max(mono, lane.last_start + self.stagger) if lane.in_flight else mono
                 lane.in_flight += 1
-                lane.next_start = mono + lane.settings.limits.min_interval
-                fut.set_result(lane)
+                lane.last_start = start
+                lane.next_start = start + lane.settings.limits.min_interval
+                fut.set_result((lane, start))
             elif at is not None:
                 still.append(job)
                 wake = min(wake, at)
@@ -425,7 +453,7 @@ class Chain:
             ready = max(lane.ready_at(), job.not_before.get(lane.name, 0.0))
             if ready - mono > self.max_wait:
                 continue  # not waited out by anyone
-            busy = lane.in_flight >= lane.slots(self.probe)
+            busy = lane.in_flight >= lane.slots
             if lane.budget is not None and lane.stats.images + lane.in_flight >= lane.budget:
                 busy = True  # budget may come back if a call in flight fails
             if busy:
@@ -468,7 +496,6 @@ class Chain:
                 if now >= lane.out_until:
                     lane.out, lane.out_until, lane.out_message = "", None, ""
                     lane.stats.status = "ok"
-                    lane.answered = False
                     if self.state is not None:
                         self.state.clear(lane.name)
 

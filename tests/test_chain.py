@@ -103,6 +103,7 @@ class Fake:
 def make_chain(clock: VirtualClock, members: list[tuple[ProviderSettings, Fake]], events: list[Event] | None = None,
                **kw: Any) -> Chain:
     kw.setdefault("rng", random.Random(7))
+    kw.setdefault("stagger", 0.0)  # exact timelines here; the stagger has its own tests
     return Chain(members, clock=clock, emit=(events.append if events is not None else (lambda e: None)), **kw)
 
 
@@ -140,7 +141,7 @@ def kinds(events: list[Event], kind: str) -> list[Event]:
 def test_highest_priority_provider_takes_every_post_it_can_without_pauses() -> None:
     clock = VirtualClock()
     a, b = Fake("a", clock, latency=2), Fake("b", clock, latency=2)
-    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b"), b)], probe=False)
+    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b"), b)])
     assert run(drive(chain, 8, concurrency=4)) == ["a"] * 8
     assert clock.monotonic() == 4  # two rounds of four, no pause after an image
     assert b.calls == [] and a.max_in_flight == 4
@@ -151,7 +152,7 @@ def test_highest_priority_provider_takes_every_post_it_can_without_pauses() -> N
 def test_a_busy_provider_spills_to_the_next_one_and_priority_comes_back() -> None:
     clock = VirtualClock()
     a, b = Fake("a", clock, latency=2), Fake("b", clock, latency=3)
-    chain = make_chain(clock, [(settings("a", slots=2), a), (settings("b", slots=2), b)], probe=False)
+    chain = make_chain(clock, [(settings("a", slots=2), a), (settings("b", slots=2), b)])
     got = run(drive(chain, 6, concurrency=4))
     assert got.count("a") == 4 and got.count("b") == 2
     assert a.max_in_flight == 2 and b.max_in_flight == 2
@@ -171,15 +172,34 @@ def test_max_in_flight_and_min_interval_are_respected() -> None:
     assert p.starts == [0, 10, 20]
 
 
-def test_a_provider_that_has_not_answered_gets_one_request_at_a_time() -> None:
+def test_starts_to_one_provider_are_staggered_while_a_call_is_in_flight() -> None:
     clock = VirtualClock()
-    a = Fake("a", clock, [AuthFailed("a: HTTP 401")], latency=2)
+    a = Fake("a", clock, latency=2)
+    chain = make_chain(clock, [(settings("a", slots=4), a)], stagger=0.5)
+    assert run(drive(chain, 8, concurrency=4)) == ["a"] * 8
+    assert a.starts == [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5]  # spread once, then steady: no cost per image
+    assert clock.monotonic() == 5.5
+
+
+def test_a_bad_key_costs_one_call_not_one_per_slot() -> None:
+    clock = VirtualClock()
+    a = Fake("a", clock, default=AuthFailed("a: HTTP 401"), error_latency=0.2)
     b = Fake("b", clock, latency=2)
     events: list[Event] = []
-    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b", slots=4), b)], events)
+    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b", slots=4), b)], events, stagger=0.5)
     assert run(drive(chain, 4, concurrency=4)) == ["b"] * 4
     assert len(a.calls) == 1 and chain.stats["a"].wasted_calls == 1  # one wasted call, not four
     assert [e.provider for e in kinds(events, "provider_out")] == ["a"]
+
+
+def test_a_quota_running_out_mid_run_costs_one_call_with_the_stagger() -> None:
+    clock = VirtualClock()
+    a = Fake("a", clock, latency=2, error_latency=0.1, quota_after=9)
+    b = Fake("b", clock, latency=2)
+    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b", slots=4), b)], stagger=0.5)
+    got = run(drive(chain, 20, concurrency=4))
+    assert got.count("a") == 9 and got.count("b") == 11
+    assert len(a.calls) == 10 and chain.stats["a"].wasted_calls == 1
 
 
 # --------------------------------------------------------------------------- rate limits
@@ -223,7 +243,7 @@ def test_a_cooling_provider_does_not_hold_other_posts_and_returns_after_its_cool
     a = Fake("a", clock, [RateLimited("a: 429", retry_after=10)], latency=1)
     b = Fake("b", clock, latency=5)
     events: list[Event] = []
-    chain = make_chain(clock, [(settings("a", slots=1), a), (settings("b", slots=4), b)], events, probe=False)
+    chain = make_chain(clock, [(settings("a", slots=1), a), (settings("b", slots=4), b)], events)
     got = run(drive(chain, 8, concurrency=2))
     # post 0 is rate-limited at t=0 and goes to b at once (work-conserving); so do the next posts
     # while a cools; from t=10 a is back in service and has priority again.
@@ -295,7 +315,7 @@ def test_no_call_starts_after_a_quota_answer_even_with_posts_in_flight() -> None
     clock = VirtualClock()
     a = Fake("a", clock, latency=2, quota_after=9)
     b = Fake("b", clock, latency=2)
-    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b", slots=4), b)], probe=False)
+    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b", slots=4), b)])
     got = run(drive(chain, 20, concurrency=4))
     assert got.count("a") == 9 and got.count("b") == 11
     first_quota = min(t + 0 for (t, _), i in zip(a.calls, range(len(a.calls))) if i >= 9)
@@ -314,7 +334,7 @@ def test_auth_and_unavailable_take_the_provider_out_for_the_run_said_once(exc: E
     b = Fake("b", clock)
     events: list[Event] = []
     state = State(None, now=clock.now())
-    chain = make_chain(clock, [(settings("a"), a), (settings("b"), b)], events, state=state)
+    chain = make_chain(clock, [(settings("a"), a), (settings("b"), b)], events, state=state, stagger=0.5)
     assert run(drive(chain, 8, concurrency=4)) == ["b"] * 8
     assert len(a.calls) == 1
     assert [e.provider for e in kinds(events, "provider_out")] == ["a"]
@@ -422,7 +442,7 @@ def test_when_every_provider_is_out_the_chain_stops_cleanly_and_the_rest_are_pen
 def test_posts_waiting_when_the_last_provider_goes_out_are_pending() -> None:
     clock = VirtualClock()
     a = Fake("a", clock, ["ok", QuotaExhausted("a: quota")], latency=5, error_latency=5)
-    chain = make_chain(clock, [(settings("a", slots=1), a)], probe=False)
+    chain = make_chain(clock, [(settings("a", slots=1), a)])
     got = run(drive(chain, 4, concurrency=4))
     assert got == ["a", "pending", "pending", "pending"] and len(a.calls) == 2
 
@@ -459,7 +479,7 @@ def test_budget_is_respected_and_counts_as_out_for_the_reserve() -> None:
     gem = Fake("gemini", clock)
     events: list[Event] = []
     chain = make_chain(clock, [(settings("a", budget=3), a), (settings("gemini", reserve=True, budget=2), gem)],
-                       events, probe=False)
+                       events)
     got = run(drive(chain, 8, concurrency=4))
     assert got.count("a") == 3 and got.count("gemini") == 2 and got.count("pending") == 3
     assert len(a.calls) == 3 and len(gem.calls) == 2  # never a call beyond the budget
@@ -471,7 +491,7 @@ def test_budget_is_respected_and_counts_as_out_for_the_reserve() -> None:
 def test_a_failed_call_gives_its_budget_back() -> None:
     clock = VirtualClock()
     a = Fake("a", clock, [BadImage("placeholder")], latency=2)
-    chain = make_chain(clock, [(settings("a", budget=2), a)], probe=False)
+    chain = make_chain(clock, [(settings("a", budget=2), a)])
     got = run(drive(chain, 3, concurrency=3))
     assert got.count("a") == 2 and chain.stats["a"].images == 2 and len(a.calls) == 3
 
@@ -504,7 +524,7 @@ def test_cancelling_posts_mid_call_and_mid_wait_leaks_no_slot() -> None:
 def test_a_slot_granted_to_a_post_cancelled_before_it_ran_is_given_back() -> None:
     clock = VirtualClock()
     a = Fake("a", clock)
-    chain = make_chain(clock, [(settings("a", slots=1), a)], probe=False)
+    chain = make_chain(clock, [(settings("a", slots=1), a)])
     lane = chain._lanes[0]
 
     async def go() -> None:
@@ -553,3 +573,33 @@ def test_events_and_stats_tell_the_story() -> None:
     assert (sc.calls, sc.images, sc.seconds) == (1, 1, 4)
     assert ("switch", "p1", "b") in lines
     assert sa.status == "quota"
+
+
+def test_cancelling_a_post_during_its_stagger_gives_the_slot_back() -> None:
+    clock = VirtualClock()
+    a = Fake("a", clock, latency=10)
+    chain = make_chain(clock, [(settings("a", slots=4), a)], stagger=0.5)
+    lane = chain._lanes[0]
+
+    async def go() -> None:
+        first = asyncio.create_task(chain.generate("p0", "x"))
+        second = asyncio.create_task(chain.generate("p1", "x"))
+        await clock.sleep(0.2)  # p0 is on the wire, p1 waits for its staggered start at 0.5
+        assert lane.in_flight == 2 and len(a.calls) == 1
+        second.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        assert lane.in_flight == 1
+        await first
+        assert lane.in_flight == 0 and len(a.calls) == 1
+
+    run(go())
+
+
+def test_a_post_waiting_out_its_stagger_moves_on_if_the_provider_cools_down_meanwhile() -> None:
+    clock = VirtualClock()
+    a = Fake("a", clock, [RateLimited("429", retry_after=30)], error_latency=0.2, latency=2)
+    b = Fake("b", clock, latency=2)
+    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b", slots=4), b)], stagger=0.5)
+    got = run(drive(chain, 2, concurrency=2))
+    assert got == ["b", "b"] and len(a.calls) == 1  # p1 never called the cooling provider
