@@ -1,0 +1,155 @@
+"""The end-to-end action scenarios again, inside the real image.
+
+The repository's Dockerfile is built with buildah (scripts/container-test.sh; no Docker needed) and
+each scenario of tests/test_action_e2e.py runs the image's own ENTRYPOINT the way the runner starts a
+Docker action: workspace mounted at /github/workspace (and made the working directory), the event,
+output and summary files under /github/, INPUT_* and GITHUB_* in the environment. The workspace
+belongs to another user (uid 1001, like the runner's), as it does on GitHub's runners.
+
+Needs root and buildah (`bash scripts/install-container-tools.sh`); skipped with the reason
+otherwise, unless IMAGEGEN_REQUIRE_TOOLS=1 (then a missing tool is a failure).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.fake_github import FakeGitHub
+from tests.fake_providers import FakeProviders
+from tests.helpers import ROOT
+from tests.test_action_e2e import (GH_TOKEN, READ_TOKEN, Harness, Paths, make_harness,
+                                   scenario_bad_settings_fail_with_one_error_line,
+                                   scenario_dispatch_backfill_with_a_cap_and_problem_posts,
+                                   scenario_fork_and_read_only_token_generate_nothing,
+                                   scenario_push_generates_only_the_pushed_post_and_commits_it)
+
+pytestmark = [pytest.mark.container, pytest.mark.slow]
+
+BUILDAH = shutil.which("buildah")
+B = [BUILDAH or "buildah", "--storage-driver", "vfs"]
+IMAGE = os.environ.get("IMAGEGEN_CONTAINER_IMAGE", "localhost/imagegen:test")
+RUNNER_UID = 1001
+
+
+def _require() -> None:
+    reason = ""
+    if BUILDAH is None:
+        reason = "buildah is not installed (bash scripts/install-container-tools.sh installs it; .ci/run does)"
+    elif os.geteuid() != 0:
+        reason = "building and running the image with buildah (vfs storage, chroot isolation) needs root"
+    if reason:
+        if os.environ.get("IMAGEGEN_REQUIRE_TOOLS") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def image() -> tuple[str, list[str]]:
+    _require()
+    if os.environ.get("IMAGEGEN_CONTAINER_BUILT") != "1":
+        r = subprocess.run(["bash", str(ROOT / "scripts" / "container-test.sh"), "build"],
+                           env={**os.environ, "IMAGEGEN_CONTAINER_IMAGE": IMAGE}, capture_output=True, text=True,
+                           timeout=3600)
+        assert r.returncode == 0, f"image build failed:\n{r.stderr[-4000:]}"
+    r = subprocess.run(B + ["inspect", "--type", "image", IMAGE], capture_output=True, text=True, check=True)
+    config = json.loads(r.stdout)["OCIv1"]["config"]
+    entrypoint = config.get("Entrypoint") or []
+    assert entrypoint and all(part.startswith("/") for part in entrypoint), \
+        f"ENTRYPOINT must be exec form with absolute paths (the runner sets the working directory): {entrypoint}"
+    assert "User" not in config or config["User"] in ("", "root", "0"), "no USER line: the workspace must be writable"
+    return IMAGE, entrypoint
+
+
+@pytest.fixture(scope="session")
+def container(image) -> Iterator[tuple[str, list[str]]]:
+    """One working container from the image for the whole session (vfs storage copies the image's
+    files for each new container, which takes a while; runs leave nothing in it: the workspace, home
+    and runner files are mounts, and Python writes no bytecode)."""
+    tag, entrypoint = image
+    c = subprocess.run(B + ["from", "--quiet", tag], capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        yield c, entrypoint
+    finally:
+        subprocess.run(B + ["rm", c], capture_output=True)
+
+
+class ContainerRunner:
+    """`docker run` as the runner does it, with buildah: the image's entrypoint, the runner's mounts."""
+
+    name = "container"
+
+    def __init__(self, container: str, entrypoint: list[str]) -> None:
+        self.container = container
+        self.entrypoint = entrypoint
+
+    def paths(self, h: Harness) -> Paths:
+        return Paths("/github/workspace", "/github/workflow/event.json", "/github/file_commands/output",
+                     "/github/file_commands/summary.md", "/github/home")
+
+    def run(self, h: Harness, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        for p in [h.workspace, *h.workspace.rglob("*")]:
+            os.lchown(p, RUNNER_UID, RUNNER_UID)
+        args = B + ["run", "--isolation", "chroot", "--workingdir", "/github/workspace",
+                    "-v", f"{h.workspace}:/github/workspace", "-v", f"{h.files}:/github/workflow",
+                    "-v", f"{h.files}:/github/file_commands", "-v", f"{h.home}:/github/home",
+                    # the checkout's `origin` (a bare repository standing in for github.com)
+                    "-v", f"{h.origin}:{h.origin}"]
+        for k, v in env.items():
+            args += ["--env", f"{k}={v}"]
+        return subprocess.run(args + [self.container, "--", *self.entrypoint], capture_output=True, text=True,
+                              timeout=600)
+
+
+@pytest.fixture
+def harness(tmp_path: Path, container, monkeypatch):
+    # the host's own git calls on the uid-1001 workspace
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "safe.directory")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "*")
+    with FakeProviders(time_scale=0.001) as fp:
+        servers: list[FakeGitHub] = []
+
+        def factory(origin: Path) -> FakeGitHub:
+            servers.append(FakeGitHub(origin, tokens={GH_TOKEN: "write", READ_TOKEN: "read"}).start())
+            return servers[-1]
+
+        h = make_harness(tmp_path, ContainerRunner(*container), fp, factory)
+        try:
+            yield h
+        finally:
+            for s in servers:
+                s.stop()
+
+
+def test_image_runs_on_its_python_with_the_locked_dependencies(container):
+    c, _ = container
+    r = subprocess.run(B + ["run", "--isolation", "chroot", c, "--", "python", "-c",
+                            "import sys, github, httpx, google.genai, PIL, yaml, imagegen.action; "
+                            "print(sys.version_info[:2])"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    git = subprocess.run(B + ["run", "--isolation", "chroot", c, "--", "git", "--version"],
+                         capture_output=True, text=True, timeout=60)
+    assert git.returncode == 0 and "git version" in git.stdout
+
+
+def test_push_in_the_image(harness):
+    scenario_push_generates_only_the_pushed_post_and_commits_it(harness)
+
+
+def test_backfill_with_git_commit_in_the_image(harness):
+    scenario_dispatch_backfill_with_a_cap_and_problem_posts(harness)
+
+
+def test_bad_settings_in_the_image(harness):
+    scenario_bad_settings_fail_with_one_error_line(harness)
+
+
+def test_fork_and_read_only_token_in_the_image(harness):
+    scenario_fork_and_read_only_token_generate_nothing(harness)
