@@ -288,3 +288,9 @@ def test_git_nothing_changed(tmp_path, origin, gh):
     head = gh.head()
     result = publish_git(ws, [Change(POST_A, (POST_A,))], branch="main", sleep=lambda s: None)
     assert result.sha == "" and gh.head() == head
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets():
+    yield
+    secrets.clear()
