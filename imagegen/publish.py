@@ -208,7 +208,8 @@ class ApiPublisher:
         self.sleep = sleep
         self.attempts = attempts
         self.backoff = backoff
-        self._trees: dict[str, dict[str, tuple[str, str]]] = {}
+        self._trees: dict[str, dict[str, tuple[str, str, str]]] = {}
+        self.modes: dict[str, str] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -229,14 +230,16 @@ class ApiPublisher:
         from github import GithubException
 
         try:
-            self.repo.create_git_blob("", "base64")
+            self.repo.create_git_blob("imagegen: write access check\n", "utf-8")
         except GithubException as exc:
-            return str(self._fail(f"the token cannot write to {self.repository}", exc))
+            if exc.status in (401, 403, 404):
+                return str(self._fail(f"the token cannot write to {self.repository}", exc))
+            return None  # something else: not a verdict on permissions; publishing will say more
         except Exception as exc:  # network, DNS: say so, do not crash
             return str(self._fail(f"could not reach the GitHub API for {self.repository}", exc))
         return None
 
-    def _listing(self, root: str, folder: str) -> dict[str, tuple[str, str]] | None:
+    def _listing(self, root: str, folder: str) -> dict[str, tuple[str, str, str]] | None:
         key = f"{root}:{folder}"
         if key in self._trees:
             return self._trees[key]
@@ -250,7 +253,7 @@ class ApiPublisher:
                 return None
             sha = entry[1]
         tree = self.repo.get_git_tree(sha)
-        listing = {e.path: (e.type, e.sha) for e in tree.tree}
+        listing = {e.path: (e.type, e.sha, e.mode) for e in tree.tree}
         self._trees[key] = listing
         return listing
 
@@ -262,6 +265,8 @@ class ApiPublisher:
             listing = self._listing(tree_sha, folder)
             entry = listing.get(name) if listing is not None else None
             out[p] = entry[1] if entry is not None and entry[0] == "blob" else None
+            if entry is not None and entry[0] == "blob":
+                self.modes[p] = entry[2]  # keep an existing file's mode (e.g. executable)
         return out
 
     # ---------------------------------------------------------------- publish
@@ -319,7 +324,9 @@ class ApiPublisher:
                         except GithubException as exc:
                             raise self._fail(f"could not upload {p}", exc) from None
                         uploaded[p] = blob.sha
-                    elements.append(InputGitTreeElement(p, "100644", "blob", sha=uploaded[p]))
+                    mode = self.modes.get(p, "100644")
+                    elements.append(InputGitTreeElement(p, mode if mode in ("100644", "100755") else "100644",
+                                                        "blob", sha=uploaded[p]))
             if not elements:
                 result.committed = [c.post for c in todo]
                 result.notes.append("nothing to commit" if not todo else "the branch already has these files")
