@@ -41,7 +41,18 @@ within `max_wait` (60 s) is not waited for by anyone. A post with nowhere left t
 ChainExhausted if no provider can take *any* post (the chain then stops for the run), else
 PostFailed. There is no fixed pause after an image.
 
-What each error does: see `_on_error` (and the issue's table in README / design.md).
+What each error does (`_on_error`)
+---------------------------------
+| error | provider | this post |
+|---|---|---|
+| RateLimited | cools down for the server's delay (`retry_after`), else 5-10-20-40-60 s backoff +/-20% jitter | back in the queue (keeps its place): the next provider able now, or this one when it has cooled; after 3 rate limits here, or a delay over `max_wait`, never this one again |
+| QuotaExhausted | out until `reset_at`, else `spec.quota_reset(now)`, else next 00:00 UTC; written to the state | moves on at once |
+| AuthFailed, ProviderUnavailable | out for the run (not remembered) | moves on at once |
+| TransientError | - | retried here after a backoff (or the server's hint), at most 2 times; meanwhile another provider may take it |
+| ContentRefused, BadImage, BadRequest | - | never this one again (no identical retry) |
+
+Quota, auth and unavailable answers count as `wasted_calls`; each provider's `provider_out` event is
+emitted once. Events per post: generating, retry, switch; `stop` once when the chain gives up.
 """
 
 from __future__ import annotations
