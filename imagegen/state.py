@@ -165,7 +165,7 @@ class State:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("State.save: no path")
-        text = json.dumps(self.to_json(now), indent=2, sort_keys=True) + "\n"
+        text = json.dumps(self.to_json(now), indent=2) + "\n"
         folder = target.parent
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
