@@ -28,7 +28,9 @@ ensure_base() {
     if "${B[@]}" inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
         return
     fi
-    local tarball="$CACHE/pybase-bookworm-$(echo "$BASE_PACKAGES" | sha256sum | cut -c1-12).tar"
+    local tarball key
+    key="$(echo "$BASE_PACKAGES" | sha256sum | cut -c1-12)"
+    tarball="$CACHE/pybase-bookworm-$key.tar"
     if [ ! -s "$tarball" ]; then
         local mirror rootfs start
         mirror="$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
@@ -65,6 +67,8 @@ build() {
     "${B[@]}" bud --isolation chroot --layers "${args[@]}" \
         --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >&2
     log "built $IMAGE in $(( $(date +%s) - start ))s; size $("${B[@]}" images --format '{{.Size}}' "$IMAGE" | head -1)"
+    # vfs stores every layer as a full copy: drop the layers of earlier builds (this build's stay as cache)
+    "${B[@]}" rmi --prune >/dev/null 2>&1 || true
 }
 
 case "${1:-all}" in
@@ -72,6 +76,7 @@ case "${1:-all}" in
     build) build ;;
     all)
         build
+        # shellcheck source=scripts/_venv.sh
         source "$ROOT/scripts/_venv.sh"
         cd "$ROOT"
         IMAGEGEN_CONTAINER_IMAGE="$IMAGE" IMAGEGEN_CONTAINER_BUILT=1 exec "$PY" -m pytest -q -m container tests/test_container.py
