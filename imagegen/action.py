@@ -42,11 +42,16 @@ class Input:
     name: str
     description: str
     default: str = ""
+    """The default in action.yml (empty for settings, so that the env fallback works)."""
     env: str = ""
     """Environment fallback read (by settings.load, or here) when the input is empty."""
     secret: bool = False
     kind: str = "setting"
     """setting | provider | action"""
+    help: str = ""
+    """The description without the default and fallback notes (the README's table)."""
+    effective_default: str = ""
+    """What an empty input ends up as, when nothing is in the environment either."""
 
 
 ACTION_INPUTS: tuple[Input, ...] = (
@@ -93,11 +98,13 @@ def inputs() -> tuple[Input, ...]:
     out: list[Input] = []
     for d in CORE:
         help_text = d.help + ("; comma- or newline-separated" if d.multi else "")
-        out.append(Input(d.name, _setting_description(help_text, d.default, d.env_name), env=d.env_name))
+        out.append(Input(d.name, _setting_description(help_text, d.default, d.env_name), env=d.env_name,
+                         help=help_text, effective_default=d.default))
     for spec in REGISTRY:
         for o in spec.all_options():
             out.append(Input(o.input_name, _setting_description(o.help, o.default, o.env, secret=o.secret),
-                             env=o.env, secret=o.secret, kind="provider"))
+                             env=o.env, secret=o.secret, kind="provider",
+                             help=o.help + (" (secret)" if o.secret else ""), effective_default=o.default))
     out.extend(ACTION_INPUTS)
     names = [i.name for i in out]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -145,8 +152,9 @@ def markdown_tables() -> str:
 
     rows = ["| input | default | env fallback | description |", "|---|---|---|---|"]
     for i in inputs():
-        rows.append(f"| `{i.name}` | {('`' + cell(i.default) + '`') if i.default else ''} | "
-                    f"{('`' + i.env + '`') if i.env else ''} | {cell(i.description)} |")
+        default = i.default or i.effective_default
+        rows.append(f"| `{i.name}` | {('`' + cell(default) + '`') if default else ''} | "
+                    f"{('`' + i.env + '`') if i.env else ''} | {cell(i.help or i.description)} |")
     rows += ["", "| output | description |", "|---|---|"]
     rows += [f"| `{n}` | {cell(d)} |" for n, d in OUTPUTS]
     return "\n".join(rows) + "\n"

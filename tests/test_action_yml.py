@@ -70,3 +70,18 @@ def test_outputs_and_runs():
     assert all(v.get("description") for v in data["outputs"].values())
     assert data["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert data["name"] and data["description"] and data["branding"]["icon"] and data["branding"]["color"]
+
+
+def test_readme_tables_match_the_code():
+    """The README's inputs/outputs tables (between the markers) are `python -m imagegen.action tables`."""
+    import pytest
+
+    from imagegen.action import markdown_tables
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- action-tables:start -->", "<!-- action-tables:end -->"
+    if start not in text:
+        pytest.skip("README.md has no generated action tables yet (markers " + start + " ... " + end + ")")
+    inner = text.split(start, 1)[1].split(end, 1)[0]
+    assert inner.strip() == markdown_tables().strip(), \
+        "README action tables are stale; regenerate: .venv/bin/python -m imagegen.action tables"
