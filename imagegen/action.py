@@ -772,9 +772,32 @@ class Action:
         replace(target, (report.dumps() + "\n").encode("utf-8"))
 
 
+def give_back_ownership(workspace: Path) -> None:
+    """The container runs as root; the workspace belongs to the runner's user. Files this run
+    created or rewrote (images, posts, git's objects and index after a commit or sync) would
+    otherwise be root's, and a later step (running as the runner's user) could not change them."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    try:
+        st = workspace.stat()
+    except OSError:
+        return
+    if st.st_uid == 0:
+        return
+    for root, dirs, files in os.walk(workspace):
+        for name in [*dirs, *files]:
+            p = os.path.join(root, name)
+            try:
+                if os.lstat(p).st_uid == 0:
+                    os.lchown(p, st.st_uid, st.st_gid)
+            except OSError:
+                pass
+
+
 def main(env: Mapping[str, str] | None = None, *, out: TextIO | None = None, clock: Any = None,
          sleep: Callable[[float], None] = time.sleep) -> int:
-    action = Action(dict(os.environ if env is None else env), out or sys.stdout, clock=clock, sleep=sleep)
+    env = dict(os.environ if env is None else env)
+    action = Action(env, out or sys.stdout, clock=clock, sleep=sleep)
     try:
         return action.run()
     except KeyboardInterrupt:
@@ -783,6 +806,8 @@ def main(env: Mapping[str, str] | None = None, *, out: TextIO | None = None, clo
     except Exception as exc:  # the last line of defence: one redacted line, no traceback
         action.runner.error(f"imagegen failed unexpectedly: {type(exc).__name__}: {exc}")
         return 1
+    finally:
+        give_back_ownership(Path(env.get("GITHUB_WORKSPACE") or os.getcwd()))
 
 
 def _cli(argv: Sequence[str]) -> int:

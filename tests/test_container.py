@@ -103,8 +103,12 @@ class ContainerRunner:
                     "-v", f"{h.origin}:{h.origin}"]
         for k, v in env.items():
             args += ["--env", f"{k}={v}"]
-        return subprocess.run(args + [self.container, "--", *self.entrypoint], capture_output=True, text=True,
-                              timeout=600)
+        r = subprocess.run(args + [self.container, "--", *self.entrypoint], capture_output=True, text=True,
+                           timeout=600)
+        # a later step runs as the runner's user: nothing in the workspace may be left to root
+        root_owned = [str(p.relative_to(h.workspace)) for p in h.workspace.rglob("*") if p.lstat().st_uid == 0]
+        assert not root_owned, f"left owned by root: {root_owned[:5]}"
+        return r
 
 
 @pytest.fixture
