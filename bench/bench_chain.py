@@ -33,9 +33,9 @@ Two backfills, three runs each (plus one extra):
   (a) the original chain, re-created faithfully below: one post at a time, a 4 s pause after every
       image, one-way sticky switching (any error moves to the next provider for good; when the
       last one fails, the job stalls and the remaining posts are left undone)
-  (b) ours with defaults (concurrency 4, Limits from the specs, Gemini as reserve, state file on)
+  (b) ours with defaults (concurrency 8, Limits from the specs, Gemini as reserve, state file on)
   (c) ours again later the same day with (b)'s state file: the used-up quotas are still used up
-  (b8) ours with --concurrency 8 (shows where the gap to the bound in S1 comes from)
+  (b4) ours with --concurrency 4 (the first planned default; shows why the default became 8)
 
 The lower bound on wall time
 ----------------------------
@@ -62,8 +62,8 @@ The bench drives `Chain.generate` from C concurrent tasks, as the pipeline does,
 whole pipeline (whose own per-post work is files and git, not provider scheduling).
 
 Note: the fake server's handler writes headers and body in two packets; with Nagle's algorithm and
-delayed ACKs every answer then takes ~40 ms real (= 8 simulated s here). `BenchServer` turns Nagle
-off (`disable_nagle_algorithm`), which brings a loopback call to ~1 ms.
+delayed ACKs every answer would take ~40 ms real (= 8 simulated s here). The server turns Nagle off
+(`disable_nagle_algorithm`), which brings a loopback call to ~1 ms.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ from imagegen.chain import Chain, ChainExhausted, PostFailed  # noqa: E402
 from imagegen.clock import Clock, ScaledClock, VirtualClock  # noqa: E402
 from imagegen.providers import SPECS  # noqa: E402
 from imagegen.providers.base import GeneratedImage, Provider, ProviderContext, ProviderError  # noqa: E402
-from imagegen.settings import ProviderSettings, load  # noqa: E402
+from imagegen.settings import CORE_BY_NAME, ProviderSettings, load  # noqa: E402
 from imagegen.state import State  # noqa: E402
 from tests.fake_providers import FakeProviders  # noqa: E402
 
@@ -199,13 +199,8 @@ def bound(n: int, concurrency: int, used: dict[str, int]) -> tuple[float, dict[s
 # --------------------------------------------------------------------------- the fake world
 
 
-class BenchServer(FakeProviders):
-    """The fake provider server with Nagle off (see the module docstring)."""
-
-    def _handler_class(self):  # type: ignore[no-untyped-def]
-        cls = super()._handler_class()
-        cls.disable_nagle_algorithm = True
-        return cls
+BenchServer = FakeProviders
+DEFAULT_CONCURRENCY = int(CORE_BY_NAME["concurrency"].default)
 
 
 def script(fp: FakeProviders, used: dict[str, int], virtual: bool) -> None:
@@ -397,13 +392,13 @@ def job(scenario: str, which: str, scale: float | None = None) -> list[Result]:
                               {n: fp.count(n) for n in ORDER}, bad_outcomes(fp), pending, 0,
                               gemini_first_free_left=gfl))
             return out
-        concurrency = 8 if which == "b8" else 4
+        concurrency = 4 if which == "b4" else DEFAULT_CONCURRENCY
         state_file = tmp / "state.json"
         script(fp, {}, virtual)
         wall, images, pending, failed, chain, gfl = asyncio.run(
             ours(fp, tmp, posts, concurrency, state_file, DAY_START, scale))
         b, alloc = bound(posts, concurrency, {})
-        label = "(b) ours, defaults" if which == "bc" else "(b8) ours, --concurrency 8"
+        label = "(b) ours, defaults" if which == "bc" else "(b4) ours, --concurrency 4"
         out.append(Result(scenario, label, posts, concurrency, wall, images, {n: fp.count(n) for n in ORDER},
                           bad_outcomes(fp), pending, failed, b, alloc, gfl, chain.stop_reason))
         if which != "bc":
@@ -412,9 +407,9 @@ def job(scenario: str, which: str, scale: float | None = None) -> list[Result]:
         used = dict(images)
         script(fp, used, virtual)
         wall, images, pending, failed, chain, gfl = asyncio.run(
-            ours(fp, tmp, posts, 4, state_file, LATER_SAME_DAY, scale))
-        b, alloc = bound(posts, 4, used)
-        res = Result(scenario, "(c) ours, state file, same day", posts, 4, wall, images,
+            ours(fp, tmp, posts, DEFAULT_CONCURRENCY, state_file, LATER_SAME_DAY, scale))
+        b, alloc = bound(posts, DEFAULT_CONCURRENCY, used)
+        res = Result(scenario, "(c) ours, state file, same day", posts, DEFAULT_CONCURRENCY, wall, images,
                      {n: fp.count(n) for n in ORDER}, bad_outcomes(fp), pending, failed, b, alloc, gfl,
                      chain.stop_reason)
         res.known_out = [n for n in ORDER if chain.stats[n].status == "quota" and chain.stats[n].calls == 0]
@@ -448,17 +443,17 @@ def checks(results: list[Result]) -> list[str]:
         ok = b.wall <= 1.15 * (b.bound or 0)
         out.append(f"{'PASS' if ok else 'MISS'} {s}: (b) within 15% of the bound: {b.wall:.0f} s vs {b.bound:.0f} s "
                    f"({(b.wall / b.bound - 1) * 100:+.0f}%)")
-        b8 = by.get((s, "(b8)"))
-        if b8 is not None:
-            out.append(f"{'PASS' if b8.wall <= 1.15 * (b8.bound or 0) else 'MISS'} {s}: (b8) within 15% of its bound: "
-                       f"{b8.wall:.0f} s vs {b8.bound:.0f} s ({(b8.wall / b8.bound - 1) * 100:+.0f}%)")
+        b4 = by.get((s, "(b4)"))
+        if b4 is not None:
+            out.append(f"{'PASS' if b4.wall <= 1.15 * (b4.bound or 0) else 'note'} {s}: (b4) within 15% of its bound: "
+                       f"{b4.wall:.0f} s vs {b4.bound:.0f} s ({(b4.wall / b4.bound - 1) * 100:+.0f}%)")
     a, b = by[("S1", "(a)")], by[("S1", "(b)")]
     speed = a.wall / b.wall
     per_img = (a.wall / max(1, a.total)) / (b.wall / max(1, b.total))
     out.append(f"{'PASS' if speed >= 5 else 'MISS'} S1: (b) at least 5x faster than (a): {speed:.1f}x wall time "
                f"({a.total} vs {b.total} images; {per_img:.1f}x per image)")
     for s in SCENARIOS:
-        for run in ("(b)", "(c)", "(b8)"):
+        for run in ("(b)", "(c)", "(b4)"):
             r = by.get((s, run))
             if r is None:
                 continue
@@ -495,13 +490,13 @@ def main() -> None:
                          "instead of virtual time; does not write the results file")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    jobs = [(s, w) for s in SCENARIOS for w in ("a", "bc", "b8")]
+    jobs = [(s, w) for s in SCENARIOS for w in ("a", "bc", "b4")]
     if args.scaled is None:
         parts = [job(s, w) for s, w in jobs]
     else:
         with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
             parts = list(pool.map(job, *zip(*jobs), [args.scaled] * len(jobs)))
-    order = {"(a)": 0, "(b)": 1, "(c)": 2, "(b8": 3}
+    order = {"(a)": 0, "(b)": 1, "(c)": 2, "(b4": 3}
     results = sorted((r for p in parts for r in p), key=lambda r: (r.scenario, order[r.run[:3]]))
     real = time.perf_counter() - t0
     tbl = table(results)
@@ -529,12 +524,10 @@ def main() -> None:
         "",
         "- (a) stalls identically in S1 and S2: its one-way switch leaves Cloudflare at the first per-minute 429 "
         "with most of its free quota unused, walks down to Gemini and stops at Gemini's first 429.",
-        "- S1 (b) misses the 15% target at the default concurrency 4, by construction: the bound keeps "
-        "Pollinations (1 image per 10 s) busy from t = 0 for its 5 images while Cloudflare and Hugging Face make "
-        "the other 55. The priority rule forbids that: Cloudflare has 4 slots, as many as posts in flight, so "
-        "every post goes to Cloudflare while it has one free; Pollinations only gets posts while Cloudflare cools "
-        "down after a 429, and the rest at the end. With 8 posts in flight (b8) the same scheduler meets the bound "
-        "exactly; raising the default concurrency to 8 (>= the free providers' slots) would make (b) do the same.",
+        "- The default concurrency is 8, not the 4 first planned: (b4) shows why. With 4 posts in flight, "
+        "Cloudflare's 4 slots take every post while it has one free (priority holds), so in S1 Pollinations and "
+        "Hugging Face sit idle that the bound keeps busy from t = 0 (+27% over the bound). With 8 in flight "
+        "(>= the free providers' slots) the same scheduler meets the bound.",
         "- (c) makes zero calls to providers the state file knows are out. In S1 Hugging Face made exactly its 15 "
         "images in (b) and was never told it was out, so (c) spends one call to learn it; Together's refused key "
         "is per run by design and costs one call each run.",

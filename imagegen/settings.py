@@ -73,7 +73,7 @@ CORE: tuple[SettingDef, ...] = (
     SettingDef("provider-max-in-flight", "", "override a provider's concurrent requests: NAME=N", multi=True, metavar="NAME=N"),
     SettingDef("provider-min-interval", "", "override a provider's minimum seconds between requests: NAME=S", multi=True, metavar="NAME=S"),
     SettingDef("provider-timeout", "", "override a provider's request timeout in seconds: NAME=S", multi=True, metavar="NAME=S"),
-    SettingDef("concurrency", "4", "posts in flight at once", metavar="N"),
+    SettingDef("concurrency", "8", "posts in flight at once (enough to keep every free provider's slots busy)", metavar="N"),
     SettingDef("state-file", "", "remember provider quotas across runs in this JSON file (off when empty)", metavar="FILE"),
     SettingDef("width", "1200", "cover width in pixels (providers round to what they accept)", metavar="PX"),
     SettingDef("height", "630", "cover height in pixels", metavar="PX"),
@@ -125,7 +125,7 @@ class Settings:
     gemini_api_key: str = ""
     gemini_base_url: str = ""
     providers: tuple[ProviderSettings, ...] = ()
-    concurrency: int = 4
+    concurrency: int = 8
     state_file: Path | None = None
     width: int = 1200
     height: int = 630

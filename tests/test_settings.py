@@ -17,7 +17,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.attachments_dir == "attachments"
     assert s.embed_style == "obsidian"
     assert s.exclude == ("index.md", "AGENTS.md", "IDEAS.md", "README.md")
-    assert s.max_images is None and s.dry_run is False and s.concurrency == 4
+    assert s.max_images is None and s.dry_run is False and s.concurrency == 8
     assert (s.width, s.height) == (1200, 630)
     assert [p.name for p in s.providers] == ["local"]
     assert s.describer_model == "gemini-3.1-flash-lite-preview"
