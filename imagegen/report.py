@@ -90,7 +90,7 @@ class Event:
 
     def line(self) -> str:
         """Human-readable one-liner for logs."""
-        parts = [self.kind]
+        parts = [self.kind + (":" if self.kind == "done" else "")]
         if self.post:
             parts.append(self.post)
         if self.provider:
