@@ -28,7 +28,8 @@ provider that can take it *now*:
   rate-limit cooldown over, and for this post its own retry backoff over; with a budget, images +
   calls in flight below the budget.
 
-Starts to one provider are staggered by `stagger` (0.5 s) while it has a call in flight: the post
+Starts to one provider are staggered by its `Limits.stagger` (0.5 s; 0 for the offline provider)
+while it has a call in flight: the post
 keeps its slot and waits that long, then checks again. A quota, auth or rate-limit answer (they
 come back fast) therefore stops the calls queued behind it: when a quota runs out mid-run, one call
 learns it instead of one per slot. In steady state the stagger costs nothing (a provider with k
@@ -86,8 +87,6 @@ MAX_WAIT = 60.0
 """Longest delay (s) a post waits out for one provider (server delay, backoff or cooldown)."""
 RATE_LIMIT_RETRIES = 3
 """Rate-limit retries per post and provider before the post moves on."""
-STAGGER = 0.5
-"""Seconds between two starts to one provider while it has a call in flight (see above)."""
 TRANSIENT_RETRIES = 2
 """Retries per post and provider after transient errors (5xx, timeouts, loading) before moving on."""
 BACKOFF_BASE = 5.0
@@ -191,7 +190,7 @@ class Chain:
         transient_retries: int = TRANSIENT_RETRIES,
         backoff_base: float = BACKOFF_BASE,
         backoff_max: float = BACKOFF_MAX,
-        stagger: float = STAGGER,
+        stagger: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.members = [Member(s, p) for s, p in members]
@@ -204,6 +203,7 @@ class Chain:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.stagger = stagger
+        """None: each provider's own Limits.stagger (the one default lives in providers/base.py)."""
         self.rng = rng or random.Random()
         self.stats: dict[str, ProviderStats] = {m.settings.name: ProviderStats() for m in self.members}
         self._lanes = [_Lane(i, m.settings, m.provider, self.stats[m.settings.name]) for i, m in enumerate(self.members)]
@@ -429,7 +429,8 @@ class Chain:
                 continue
             lane, at = self._pick(job, mono)
             if lane is not None:
-                start = max(mono, lane.last_start + self.stagger) if lane.in_flight else mono
+                stagger = lane.settings.limits.stagger if self.stagger is None else self.stagger
+                start = max(mono, lane.last_start + stagger) if lane.in_flight else mono
                 lane.in_flight += 1
                 lane.last_start = start
                 lane.next_start = start + lane.settings.limits.min_interval

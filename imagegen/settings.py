@@ -298,6 +298,7 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
             max_in_flight=int(max_in_flight.get(name, limits.max_in_flight)) or 1,
             min_interval=float(min_interval.get(name, limits.min_interval)),
             timeout=float(timeouts.get(name, limits.timeout)) or limits.timeout,
+            stagger=limits.stagger,
         )
         budget = budgets.get(name)
         chosen.append(

@@ -73,3 +73,37 @@ def test_sigkill_at_random_moments_leaves_repo_consistent(tmp_path: Path) -> Non
     assert_consistent(repo, originals)
     changed = [rel for rel, data in originals.items() if rel.endswith(".md") and (repo / rel).read_bytes() != data]
     assert len(changed) == POSTS
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_ctrl_c_stop_cleanly_with_report_and_state(tmp_path: Path, sig: int) -> None:
+    """A cancelled workflow (SIGTERM) or Ctrl-C: new work stops, in-flight writes finish, the report
+    and the state file are written, the exit status is non-zero, the repo is consistent."""
+    import json
+
+    repo = tmp_path / "blog"
+    _make_blog(repo)
+    originals = snapshot(repo)
+    report = tmp_path / "report.json"
+    state = tmp_path / "state.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGEGEN_", "INPUT_"))}
+    cmd = [sys.executable, "-m", "imagegen", "run", str(repo), "--providers", "local", "--width", "64",
+           "--height", "64", "--report", str(report), "--state-file", str(state)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
+    assert proc.stderr is not None
+    seen = 0
+    while seen < 3:  # wait until covers are being written, then signal
+        line = proc.stderr.readline()
+        assert line, "the run ended before it could be interrupted"
+        seen += line.startswith(b"generated ")
+    proc.send_signal(sig)
+    proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 130
+    data = json.loads(report.read_text())
+    assert data["cancelled"] is True
+    assert 3 <= len(data["generated"]) < POSTS
+    assert len(data["generated"]) + len(data["pending"]) == POSTS
+    assert {p["reason"] for p in data["pending"]} == {"cancelled"}
+    assert json.loads(state.read_text())["version"] == 1
+    assert_consistent(repo, originals)

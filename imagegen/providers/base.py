@@ -193,6 +193,10 @@ class Limits:
     max_in_flight: int = 4
     min_interval: float = 0.0
     timeout: float = 120.0
+    stagger: float = 0.5
+    """While a call to this provider is in flight, the next one waits this long (holding its slot),
+    so a fast quota/auth answer stops the calls queued behind it: one wasted call, not one per
+    slot. Zero for a provider that cannot run out (the offline one), where it would only slow it."""
 
 
 ResetRule = Callable[[datetime], datetime]

@@ -93,5 +93,5 @@ SPEC = ProviderSpec(
     enabled=lambda opts: True,
     create=_create,
     needs="nothing (name it in --providers)",
-    limits=Limits(max_in_flight=2, min_interval=0.0, timeout=60.0),
+    limits=Limits(max_in_flight=2, min_interval=0.0, timeout=60.0, stagger=0.0),
 )
