@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections import Counter
 from dataclasses import replace
@@ -155,12 +156,20 @@ class Run:
                refs: _References) -> None:
         """Image first, then the post, then (regenerating) the old image. Synchronous on purpose."""
         s = self.settings
-        # Re-read: the post may have changed while its image was generated (never clobber an edit).
+        # The post may have changed while its image was generated (never clobber an edit): re-read
+        # it unless its inode, size and mtime are still those it was read with.
+        fresh = post
         try:
-            fresh = Post.load(post.path, s.repo, max_bytes=s.max_post_bytes)
-        except PostError as exc:
-            self._fail(post.rel, f"{exc.reason}: {exc}")
-            return
+            st = os.stat(post.path)
+            same = post.signature == (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            same = False
+        if not same:
+            try:
+                fresh = Post.load(post.path, s.repo, max_bytes=s.max_post_bytes)
+            except PostError as exc:
+                self._fail(post.rel, f"{exc.reason}: {exc}")
+                return
         if fresh.has_cover(s.embed_style, s.frontmatter_field) and not (regenerate and fresh.regenerate):
             self.report.skipped.append({"post": post.rel, "reason": "has-image", "message": "a cover appeared during the run"})
             self.emit(Event("skip", post.rel, message="has-image (appeared during the run)"))

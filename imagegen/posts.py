@@ -296,6 +296,9 @@ class Post:
         """Repo-relative posix path."""
         self.text = text
         self.doc = doc
+        self.signature: tuple[int, int, int] | None = None
+        """(inode, size, mtime_ns) of the file as read: a writer compares it with the file's current
+        stat to know, without reading it again, whether the post changed since."""
         if data is not None:
             self.__dict__["frontmatter"] = data
 
@@ -375,7 +378,9 @@ class Post:
             doc = fm.split(text)
         except fm.FrontmatterError as exc:
             raise PostError("bad-frontmatter", f"{rel}: {exc}") from None
-        return cls(path, rel, text, doc)
+        post = cls(path, rel, text, doc)
+        post.signature = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return post
 
     @classmethod
     def from_text(cls, text: str, rel: str = "post.md", path: Path | None = None) -> "Post":
