@@ -35,6 +35,8 @@ Two backfills, three runs each (plus one extra):
       last one fails, the job stalls and the remaining posts are left undone)
   (b) ours with defaults (concurrency 8, Limits from the specs, Gemini as reserve, state file on)
   (c) ours again later the same day with (b)'s state file: the used-up quotas are still used up
+  (d) ours again the next day with the state file: Cloudflare's daily quota is back (its entry
+      expired at 00:00 UTC), Hugging Face's monthly one is not (its entry holds until the 1st)
   (b4) ours with --concurrency 4 (the first planned default; shows why the default became 8)
 
 The lower bound on wall time
@@ -103,6 +105,8 @@ SHORT = {"cloudflare": "cf", "huggingface": "hf", "together": "tg", "pollination
 FREE = ("cloudflare", "huggingface", "together", "pollinations")
 DAY_START = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 LATER_SAME_DAY = DAY_START + timedelta(hours=6)
+NEXT_DAY = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
+"""After Cloudflare's 00:00 UTC reset; Hugging Face's monthly credits only return on Dec 1."""
 PAUSE = 4.0
 """The original chain's fixed pause after every image."""
 SCENARIOS = {"S1": 60, "S2": 200}
@@ -414,6 +418,18 @@ def job(scenario: str, which: str, scale: float | None = None) -> list[Result]:
                      chain.stop_reason)
         res.known_out = [n for n in ORDER if chain.stats[n].status == "quota" and chain.stats[n].calls == 0]
         out.append(res)
+        # (d): the next day, with the state file (b) and (c) left: Cloudflare's daily quota is back
+        # (its entry has expired), Hugging Face's monthly one is not (its entry still holds).
+        used_d = {n: 0 if n == "cloudflare" else used.get(n, 0) + images.get(n, 0) for n in ORDER}
+        script(fp, used_d, virtual)
+        wall, images, pending, failed, chain, gfl = asyncio.run(
+            ours(fp, tmp, posts, DEFAULT_CONCURRENCY, state_file, NEXT_DAY, scale))
+        b, alloc = bound(posts, DEFAULT_CONCURRENCY, used_d)
+        res = Result(scenario, "(d) ours, state file, next day", posts, DEFAULT_CONCURRENCY, wall, images,
+                     {n: fp.count(n) for n in ORDER}, bad_outcomes(fp), pending, failed, b, alloc, gfl,
+                     chain.stop_reason)
+        res.known_out = [n for n in ORDER if chain.stats[n].status == "quota" and chain.stats[n].calls == 0]
+        out.append(res)
         return out
 
 
@@ -474,6 +490,12 @@ def checks(results: list[Result]) -> list[str]:
                    f"calls that discovered a quota not yet known: {', '.join(discovered) or 'none'}; "
                    f"together's refused key costs {c.wasted['together']} call per run by design (auth is not "
                    f"remembered)")
+        d = by.get((s, "(d)"))
+        if d is not None:
+            ok = d.images["cloudflare"] > 0 and d.calls["huggingface"] == 0
+            out.append(f"{'PASS' if ok else 'MISS'} {s} (d): the next day Cloudflare is back (its state entry expired at "
+                       f"00:00 UTC; {d.images['cloudflare']} images) while Hugging Face stays out until the 1st "
+                       f"({d.calls['huggingface']} calls)")
     for s in SCENARIOS:
         a = by[(s, "(a)")]
         if a.images["gemini"]:
@@ -496,7 +518,7 @@ def main() -> None:
     else:
         with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
             parts = list(pool.map(job, *zip(*jobs), [args.scaled] * len(jobs)))
-    order = {"(a)": 0, "(b)": 1, "(c)": 2, "(b4": 3}
+    order = {"(a)": 0, "(b)": 1, "(c)": 2, "(d)": 3, "(b4": 4}
     results = sorted((r for p in parts for r in p), key=lambda r: (r.scenario, order[r.run[:3]]))
     real = time.perf_counter() - t0
     tbl = table(results)
