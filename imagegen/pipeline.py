@@ -24,7 +24,6 @@ from imagegen import writer
 from imagegen.chain import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
-from imagegen.images import IMAGE_EXTENSIONS
 from imagegen.posts import Post, PostError, embed_line, slug
 from imagegen.prompts import make_describer, prompt_for, styled
 from imagegen.providers.base import GeneratedImage, Provider, ProviderContext

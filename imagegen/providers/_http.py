@@ -8,6 +8,8 @@ exception message: messages quote at most a short, redacted excerpt of what the 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.utils
 import hashlib
 import json
@@ -359,3 +361,14 @@ def _install_log_redaction() -> None:
 
 
 _install_log_redaction()
+
+
+def b64_field(value: object, *, provider: str, field: str) -> bytes:
+    """Decode a base64 image field of a JSON answer; a missing or undecodable one is BadImage.
+    (Cloudflare's result.image, Together's data[0].b64_json, Imagen's bytesBase64Encoded.)"""
+    if not isinstance(value, str) or not value:
+        raise BadImage(f"{provider}: 200 without {field}")
+    try:
+        return base64.b64decode(value, validate=False)
+    except (binascii.Error, ValueError):
+        raise BadImage(f"{provider}: {field} is not base64") from None

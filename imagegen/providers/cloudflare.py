@@ -8,8 +8,6 @@ every URL, so no URL ever reaches a message (see providers.md for the wire facts
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, Mapping
 from urllib.parse import quote
 
@@ -18,7 +16,6 @@ from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
     AuthFailed,
-    BadImage,
     BadRequest,
     GeneratedImage,
     Limits,
@@ -95,12 +92,7 @@ class CloudflareProvider:
             raise self.classify(resp)
         result = data.get("result")
         image = result.get("image") if isinstance(result, dict) else None
-        if not isinstance(image, str) or not image:
-            raise BadImage(f"{NAME}: 200 without result.image")
-        try:
-            raw = base64.b64decode(image, validate=False)
-        except (binascii.Error, ValueError):
-            raise BadImage(f"{NAME}: result.image is not base64") from None
+        raw = _http.b64_field(image, provider=NAME, field="result.image")
         return checked_image(raw, provider=NAME, model=self.model)
 
     def classify(self, resp: _http.WireResponse) -> ProviderError:

@@ -16,8 +16,6 @@ RetryInfo `retryDelay`, ErrorInfo `reason`), the message text only as a last res
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -278,15 +276,9 @@ class GeminiProvider:
             raise ContentRefused(f"{NAME}: no image returned (output filtered)")
         first = predictions[0]
         b64 = first.get("bytesBase64Encoded")
-        if not isinstance(b64, str) or not b64:
-            reason = first.get("raiFilteredReason")
-            if reason:
-                raise ContentRefused(f"{NAME}: image filtered ({_http.excerpt(str(reason), 120)})")
-            raise BadImage(f"{NAME}: prediction without image bytes")
-        try:
-            return base64.b64decode(b64, validate=False)
-        except (binascii.Error, ValueError):
-            raise BadImage(f"{NAME}: bytesBase64Encoded is not base64") from None
+        if (not isinstance(b64, str) or not b64) and first.get("raiFilteredReason"):
+            raise ContentRefused(f"{NAME}: image filtered ({_http.excerpt(str(first['raiFilteredReason']), 120)})")
+        return _http.b64_field(b64, provider=NAME, field="bytesBase64Encoded")
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

@@ -8,15 +8,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, Mapping
 
 from imagegen import secrets
 from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
-    BadImage,
     GeneratedImage,
     Limits,
     Option,
@@ -79,12 +76,7 @@ class TogetherProvider:
         items = data.get("data")
         first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
         b64 = first.get("b64_json") if first else None
-        if not isinstance(b64, str) or not b64:
-            raise BadImage(f"{NAME}: 200 without data[0].b64_json")
-        try:
-            raw = base64.b64decode(b64, validate=False)
-        except (binascii.Error, ValueError):
-            raise BadImage(f"{NAME}: data[0].b64_json is not base64") from None
+        raw = _http.b64_field(b64, provider=NAME, field="data[0].b64_json")
         return checked_image(raw, provider=NAME, model=self.model)
 
     def classify(self, resp: _http.WireResponse) -> ProviderError:
