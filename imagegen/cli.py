@@ -16,7 +16,7 @@ from imagegen.pipeline import run_sync
 from imagegen.providers import REGISTRY
 from imagegen.report import Event, Report
 from imagegen.secrets import redact
-from imagegen.settings import CORE, Settings, SettingsError, load
+from imagegen.settings import CORE, Settings, SettingsError, load, provider_opts
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -139,8 +139,6 @@ def summary(report: Report, settings: Settings) -> str:
 
 def cmd_providers(env: dict[str, str], out: TextIO) -> int:
     for spec in REGISTRY:
-        from imagegen.settings import provider_opts
-
         opts = provider_opts(spec, {}, env)
         state = "configured" if spec.enabled(opts) else f"needs {spec.needs}"
         print(f"{spec.name:<13} model {opts.get('model') or spec.default_model:<42} {state}", file=out)

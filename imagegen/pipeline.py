@@ -30,11 +30,7 @@ from imagegen.providers.base import GeneratedImage, Provider, ProviderContext
 from imagegen.report import Event, EventSink, Generated, ProviderStats, Report, null_sink
 from imagegen.secrets import redact
 from imagegen.settings import ProviderSettings, Settings
-
-try:  # the state file arrives with the chain issue; runs without it simply remember nothing
-    from imagegen.state import State
-except ImportError:  # pragma: no cover
-    State = None  # type: ignore[assignment,misc]
+from imagegen.state import State
 
 
 def image_base_name(post_rel: str) -> str:
@@ -95,7 +91,6 @@ class Run:
         self.today = today or self.clock.now().astimezone(settings.tz).date()
         self.report = Report(dry_run=settings.dry_run)
         self.taken: set[str] = set()
-        self.generated = 0
         self.tmp_dir: Path | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.cancelled = False
@@ -218,7 +213,6 @@ class Run:
             with contextlib.suppress(OSError):
                 old_file.unlink()
                 removed = old_file.relative_to(s.repo.resolve()).as_posix()
-        self.generated += 1
         self.report.generated.append(Generated(
             post=fresh.rel, image=image_rel, provider=image.provider, model=image.model,
             prompt=prompt, prompt_source=source, removed_image=removed,
@@ -285,7 +279,7 @@ class Run:
             return self.report
 
         state = None
-        if s.state_file is not None and State is not None:
+        if s.state_file is not None:
             state = State.load(s.state_file, self.clock.now(),
                                warn=lambda msg: self.emit(Event("warning", message=msg)))
         async with httpx.AsyncClient(follow_redirects=True) as http:
