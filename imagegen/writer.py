@@ -17,9 +17,11 @@ a stray file among the blog's posts. `clean_stale_temps` removes what a killed r
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import secrets as _random
 from pathlib import Path
+from typing import Iterator
 
 TMP_PREFIX = ".imagegen-tmp-"
 
@@ -169,38 +171,37 @@ def replace(path: Path, data: bytes, *, fsync: bool = True, tmp_dir: Path | None
     _via_temp(path, data, mode=mode, fsync=fsync, tmp_dir=tmp_dir, link=False)
 
 
+def _free_names(folder: Path, base: str, ext: str, taken: set[str]) -> Iterator[str]:
+    """`base.ext`, `base-2.ext`, `base-3.ext`, ...: the ones neither reserved in `taken` nor on
+    disk (a dangling symlink counts as on disk), in order. The one naming rule for covers."""
+    for n in itertools.count(1):
+        name = f"{base}.{ext}" if n == 1 else f"{base}-{n}.{ext}"
+        path = folder / name
+        if name not in taken and not (path.exists() or path.is_symlink()):
+            yield name
+
+
 def write_image(folder: Path, base: str, ext: str, data: bytes, *, taken: set[str] | None = None,
                 tmp_dir: Path | None = None) -> Path:
     """Write `data` as `folder/base.ext`, or `base-2.ext`, `base-3.ext`, ... when taken.
 
     `taken` holds names reserved by this run that may not exist on disk yet (dry runs)."""
     taken = taken if taken is not None else set()
-    n = 1
-    while True:
-        name = f"{base}.{ext}" if n == 1 else f"{base}-{n}.{ext}"
-        n += 1
-        if name in taken:
-            continue
-        path = folder / name
-        if path.exists() or path.is_symlink():
-            continue
+    for name in _free_names(folder, base, ext, taken):
         try:
-            write_new(path, data, tmp_dir=tmp_dir)
-        except FileExistsError:
+            write_new(folder / name, data, tmp_dir=tmp_dir)
+        except FileExistsError:  # created by someone else since we looked
             continue
         taken.add(name)
-        return path
+        return folder / name
+    raise AssertionError("unreachable: the name sequence is endless")
 
 
 def free_name(folder: Path, base: str, ext: str, taken: set[str]) -> str:
     """The name `write_image` would pick now (for dry runs), reserving it in `taken`."""
-    n = 1
-    while True:
-        name = f"{base}.{ext}" if n == 1 else f"{base}-{n}.{ext}"
-        n += 1
-        if name not in taken and not (folder / name).exists():
-            taken.add(name)
-            return name
+    name = next(_free_names(folder, base, ext, taken))
+    taken.add(name)
+    return name
 
 
 def clean_stale_temps(folders: list[Path]) -> list[Path]:
