@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass, replace
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError, features
 
 from imagegen.providers.base import BadImage, GeneratedImage
 
@@ -21,7 +22,7 @@ _MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"GIF89a", "image/gif", "gif"),
 )
 
-IMAGE_EXTENSIONS: tuple[str, ...] = ("png", "jpg", "jpeg", "gif", "webp")
+IMAGE_EXTENSIONS: tuple[str, ...] = ("png", "jpg", "jpeg", "gif", "webp", "avif")
 """Extensions that count as an image embed in a post."""
 
 MAX_PIXELS = 64_000_000
@@ -35,6 +36,8 @@ def sniff(data: bytes) -> tuple[str, str] | None:
             return mime, ext
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", "webp"
+    if len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
+        return "image/avif", "avif"
     return None
 
 
@@ -57,7 +60,7 @@ def describe_non_image(data: bytes) -> str:
 def checked_image(data: bytes, *, provider: str = "", model: str = "") -> GeneratedImage:
     """Validate `data` as a complete image and return it with its true type and size.
 
-    Raises BadImage for anything that is not a fully decodable PNG/JPEG/GIF/WebP.
+    Raises BadImage for anything that is not a fully decodable PNG/JPEG/GIF/WebP/AVIF.
     """
     kind = sniff(data)
     if kind is None:
@@ -77,3 +80,176 @@ def checked_image(data: bytes, *, provider: str = "", model: str = "") -> Genera
             Image.DecompressionBombWarning) as exc:
         raise BadImage(f"{provider or 'provider'} returned an undecodable {ext.upper()}: {type(exc).__name__}") from None
     return GeneratedImage(data=data, mime=mime, ext=ext, width=width, height=height, provider=provider, model=model)
+
+
+# --------------------------------------------------------------------------- finishing a cover
+#
+# What lands in a blog is never what the provider sent: Cloudflare's FLUX ignores the size and
+# answers with a square, Hugging Face and Together with 1200x624, Gemini with 16:9, and the PNGs
+# weigh 100 KB to 1.5 MB each, in git for ever. `finish` makes every cover exactly the configured
+# size (scaled to cover the box, then cropped: never stretched), in the configured format, in sRGB,
+# with no metadata (EXIF, XMP, ICC, text chunks: a provider's or a camera's, never the blog's).
+
+FORMATS: tuple[str, ...] = ("jpeg", "webp", "png", "avif", "original")
+"""`--image-format` choices; `original` keeps the provider's format (GIF becomes PNG)."""
+
+CROPS: tuple[str, ...] = ("center", "smart")
+
+DEFAULT_QUALITY: dict[str, int] = {"jpeg": 82, "webp": 80, "avif": 60}
+"""Per-format quality when `--image-quality` is not set (PNG is lossless: no quality)."""
+
+_EXT = {"jpeg": "jpg", "webp": "webp", "png": "png", "avif": "avif"}
+_MIME = {"jpeg": "image/jpeg", "webp": "image/webp", "png": "image/png", "avif": "image/avif"}
+_PIL_FORMAT = {"jpeg": "JPEG", "webp": "WEBP", "png": "PNG", "avif": "AVIF"}
+_FROM_EXT = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp", "avif": "avif", "gif": "png"}
+
+
+class FinishError(Exception):
+    """The image could not be finished (its bytes were checked, so this is rare: a broken
+    colour profile is not one of these; it is ignored and the pixels are kept as they are)."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """How a cover is finished: the box, the crop, the format and its quality."""
+
+    width: int = 1200
+    height: int = 630
+    format: str = "jpeg"
+    quality: int | None = None
+    """None: the format's default (DEFAULT_QUALITY)."""
+    crop: str = "center"
+
+    def resolved_format(self, source_ext: str) -> str:
+        """The concrete format for a source image (resolves `original`)."""
+        return _FROM_EXT.get(source_ext, "png") if self.format == "original" else self.format
+
+    def ext(self, source_ext: str = "png") -> str:
+        """The file extension a cover gets (the naming code uses it)."""
+        return _EXT[self.resolved_format(source_ext)]
+
+
+def format_supported(fmt: str) -> bool:
+    """Whether this Pillow build can write `fmt` (AVIF needs Pillow's libavif support)."""
+    if fmt == "avif":
+        return bool(features.check("avif"))
+    if fmt == "webp":
+        return bool(features.check("webp"))
+    return fmt in FORMATS
+
+
+def crop_box(src_w: int, src_h: int, width: int, height: int, offset: float = 0.5) -> tuple[float, float, float, float]:
+    """The region of the source that, scaled, covers `width x height` exactly: the largest box of
+    the target's aspect ratio that fits, placed at `offset` (0..1) along the axis that has room."""
+    target = width / height
+    if src_w / src_h > target:  # wider than the target: crop the sides
+        w = src_h * target
+        x = (src_w - w) * min(1.0, max(0.0, offset))
+        return (x, 0.0, x + w, float(src_h))
+    h = src_w / target  # taller (or equal): crop top and bottom
+    y = (src_h - h) * min(1.0, max(0.0, offset))
+    return (0.0, y, float(src_w), y + h)
+
+
+def smart_offset(im: Image.Image, width: int, height: int) -> float:
+    """Where along its free axis to place the crop so it keeps the most detail (edge energy of a
+    small greyscale copy), with a mild pull towards the centre so flat pictures crop centred."""
+    src_w, src_h = im.size
+    wide = src_w / src_h > width / height
+    small = im.convert("L")
+    small.thumbnail((160, 160))
+    energy = small.filter(ImageFilter.FIND_EDGES)
+    energy = energy.crop((1, 1, energy.width - 1, energy.height - 1))  # the filter leaves the border as it was
+    sw, sh = energy.size
+    data = energy.tobytes()
+    if wide:
+        profile = [sum(data[x::sw]) for x in range(sw)]
+        window = max(1, min(sw, round(sh * width / height)))
+    else:
+        profile = [sum(data[y * sw:(y + 1) * sw]) for y in range(sh)]
+        window = max(1, min(sh, round(sw * height / width)))
+    room = len(profile) - window
+    if room <= 0:
+        return 0.5
+    total = sum(profile) or 1
+    run = sum(profile[:window])
+    best, best_score = room / 2, -1.0
+    for start in range(room + 1):
+        if start:
+            run += profile[start + window - 1] - profile[start - 1]
+        score = run / total - 0.15 * abs(start / room - 0.5)  # the centre wins unless detail says otherwise
+        if score > best_score + 1e-9:
+            best, best_score = start, score
+    return best / room
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """Pixels in sRGB, mode RGB or RGBA. An embedded ICC profile is converted from (Display P3,
+    Adobe RGB, a CMYK press profile ...); without one, sRGB is assumed, as browsers do."""
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    icc = im.info.get("icc_profile")
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        im = im.convert("I").point(lambda v: v / 256).convert("L") if im.mode != "F" else im.convert("L")
+    if im.mode in ("P", "1", "LA", "PA") or (im.mode not in ("RGB", "RGBA", "L", "CMYK")):
+        im = im.convert("RGBA" if has_alpha else "RGB")
+    mode = "RGBA" if has_alpha else "RGB"
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            return ImageCms.profileToProfile(im, src, _SRGB, outputMode=mode) or im.convert(mode)
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            pass  # a broken or mismatched profile: keep the pixels as they are
+    return im.convert(mode) if im.mode != mode else im
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def finish(image: GeneratedImage, out: Output) -> GeneratedImage:
+    """Crop, scale, convert to sRGB, strip metadata and encode `image` as `out` says.
+
+    The result is exactly `out.width x out.height`; its `ext`/`mime` follow the format.
+    Raises FinishError if the (already checked) image still cannot be processed.
+    """
+    fmt = out.resolved_format(image.ext)
+    try:
+        with Image.open(io.BytesIO(image.data)) as src:
+            src.load()
+            im = ImageOps.exif_transpose(src) or src  # the camera's rotation, before EXIF goes
+            if getattr(src, "n_frames", 1) > 1:
+                src.seek(0)
+            im = _to_srgb(im)
+            offset = smart_offset(im, out.width, out.height) if out.crop == "smart" else 0.5
+            box = crop_box(im.width, im.height, out.width, out.height, offset)
+            if im.size != (out.width, out.height) or box != (0.0, 0.0, float(im.width), float(im.height)):
+                im = im.resize((out.width, out.height), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+            if im.mode == "RGBA" and fmt == "jpeg":
+                flat = Image.new("RGB", im.size, (255, 255, 255))
+                flat.paste(im, mask=im.getchannel("A"))
+                im = flat
+            elif im.mode == "RGBA" and im.getchannel("A").getextrema() == (255, 255):
+                im = im.convert("RGB")  # an alpha channel that is all opaque only costs bytes
+            im.info.clear()  # nothing of the source's metadata travels with the pixels
+            data = encode(im, fmt, out.quality)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise FinishError(f"could not finish the {image.ext.upper()} from {image.provider or 'the provider'}: "
+                          f"{type(exc).__name__}: {exc}") from None
+    return replace(image, data=data, mime=_MIME[fmt], ext=_EXT[fmt], width=out.width, height=out.height)
+
+
+def encode(im: Image.Image, fmt: str, quality: int | None = None) -> bytes:
+    """Encode pixels with no metadata: JPEG progressive + optimized Huffman tables, WebP/AVIF lossy,
+    PNG lossless. `quality` None means the format's default."""
+    q = quality if quality is not None else DEFAULT_QUALITY.get(fmt)
+    buf = io.BytesIO()
+    if fmt == "jpeg":
+        im.save(buf, "JPEG", quality=q, progressive=True, optimize=True, subsampling="4:2:0")
+    elif fmt == "webp":
+        im.save(buf, "WEBP", quality=q, method=4)
+    elif fmt == "avif":
+        im.save(buf, "AVIF", quality=q, speed=8)
+    elif fmt == "png":
+        im.save(buf, "PNG", compress_level=6)
+    else:
+        raise ValueError(f"unknown image format {fmt!r}")
+    return buf.getvalue()

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from imagegen import writer
+from imagegen import images, writer
 from imagegen.chain import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
@@ -144,6 +144,14 @@ class Run:
         if self.cancelled:
             self._pending(post.rel, "cancelled")
             return
+        try:  # crop, scale, encode, strip: in a thread, so other posts keep moving meanwhile
+            image = await asyncio.to_thread(images.finish, image, s.output)
+        except images.FinishError as exc:
+            self._fail(post.rel, str(exc))
+            return
+        if self.cancelled:
+            self._pending(post.rel, "cancelled")
+            return
         self._write(post, image, prompt, source, regenerate, refs)
 
     def _write(self, post: Post, image: GeneratedImage, prompt: str, source: str, regenerate: bool,
@@ -242,7 +250,7 @@ class Run:
     def _dry_run(self, todo: list[Candidate]) -> Report:
         s = self.settings
         for cand in todo:
-            name = writer.free_name(s.attachments_path, image_base_name(cand.post.rel), "png", self.taken)
+            name = writer.free_name(s.attachments_path, image_base_name(cand.post.rel), s.output.ext(), self.taken)
             source = "cached" if (cand.post.cached_prompt and cand.why != "regenerate") else "describer-or-text"
             self.report.pending.append({"post": cand.post.rel, "reason": "dry-run",
                                         "would_write": f"{s.attachments_dir}/{name}", "why": cand.why,

@@ -18,6 +18,7 @@ from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from imagegen import secrets
+from imagegen.images import CROPS, FORMATS, Output, format_supported
 from imagegen.providers import DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS
 from imagegen.providers.base import Limits, ProviderSpec
 
@@ -77,6 +78,9 @@ CORE: tuple[SettingDef, ...] = (
     SettingDef("state-file", "", "remember provider quotas across runs in this JSON file (off when empty)", metavar="FILE"),
     SettingDef("width", "1200", "cover width in pixels (providers round to what they accept)", metavar="PX"),
     SettingDef("height", "630", "cover height in pixels", metavar="PX"),
+    SettingDef("crop", "center", "how a picture of another shape is cropped to width x height: center|smart (keeps the most detailed part)", metavar="MODE"),
+    SettingDef("image-format", "jpeg", "cover file format: jpeg|webp|png|avif|original (the provider's own)", metavar="FORMAT"),
+    SettingDef("image-quality", "", "encoder quality 1-100 for jpeg/webp/avif (default: jpeg 82, webp 80, avif 60)", metavar="N"),
 )
 
 CORE_BY_NAME: dict[str, SettingDef] = {d.name: d for d in CORE}
@@ -129,11 +133,20 @@ class Settings:
     state_file: Path | None = None
     width: int = 1200
     height: int = 630
+    crop: str = "center"
+    image_format: str = "jpeg"
+    image_quality: int | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def attachments_path(self) -> Path:
         return self.repo / self.attachments_dir
+
+    @property
+    def output(self) -> Output:
+        """How covers are finished (size, crop, format, quality): see images.finish."""
+        return Output(width=self.width, height=self.height, format=self.image_format,
+                      quality=self.image_quality, crop=self.crop)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -322,6 +335,22 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
 
     gemini_opts = all_opts.get("gemini", {})
 
+    image_format = get("image-format").strip().lower()
+    image_format = {"jpg": "jpeg"}.get(image_format, image_format)
+    if image_format not in FORMATS:
+        raise SettingsError(f"image-format: unknown format {image_format!r} (choose one of: {', '.join(FORMATS)})")
+    if not format_supported(image_format):
+        raise SettingsError(f"image-format: this Pillow build cannot write {image_format.upper()} "
+                            f"(features.check({image_format!r}) is False); choose jpeg or webp")
+    quality_raw = get("image-quality").strip()
+    image_quality = parse_int("image-quality", quality_raw, minimum=1) if quality_raw else None
+    if image_quality is not None and image_quality > 100:
+        raise SettingsError(f"image-quality: must be at most 100, got {image_quality}")
+    crop = get("crop").strip().lower() or "center"
+    crop = {"centre": "center"}.get(crop, crop)
+    if crop not in CROPS:
+        raise SettingsError(f"crop: expected {' or '.join(CROPS)}, got {crop!r}")
+
     return Settings(
         repo=repo_path,
         paths=paths,
@@ -348,4 +377,7 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         state_file=Path(state_raw).expanduser() if state_raw else None,
         width=parse_int("width", get("width"), minimum=64),
         height=parse_int("height", get("height"), minimum=64),
+        crop=crop,
+        image_format=image_format,
+        image_quality=image_quality,
     )

@@ -46,10 +46,10 @@ def test_demo_blog_end_to_end_twice(tmp_path: Path) -> None:
         img = repo / g["image"]
         assert img.is_file() and g["image"].startswith("attachments/")
         with Image.open(img) as im:
-            assert im.size == (320, 168)
+            assert im.size == (320, 168) and im.format == "JPEG" and g["image"].endswith(".jpg")
     # names: <parent>-<stem>; the regenerated post got a fresh image and the old one is gone
     names = {g["post"]: g["image"] for g in report["generated"]}
-    assert names["chickie-loo/2026-03-02-predator-proofing.md"] == "attachments/chickie-loo-2026-03-02-predator-proofing.png"
+    assert names["chickie-loo/2026-03-02-predator-proofing.md"] == "attachments/chickie-loo-2026-03-02-predator-proofing.jpg"
     regen = next(g for g in report["generated"] if g["post"] == "chickie-loo/2026-02-14-winter-eggs.md")
     assert regen["removed_image"] == "attachments/chickie-loo-2026-02-14-winter-eggs.jpg"
     assert not (repo / regen["removed_image"]).exists()
@@ -59,9 +59,9 @@ def test_demo_blog_end_to_end_twice(tmp_path: Path) -> None:
     crlf = (repo / "systems-for-public-good/2026-03-18-notes-written-on-windows.md").read_bytes()
     assert b"\n" not in crlf.replace(b"\r\n", b"") and not crlf.endswith(b"\n")
     assert crlf.startswith(b"---\r\ntitle: Notes written on Windows\r\ndate: 2026-03-18\r\n")
-    assert b"# Notes written on Windows\r\n![[attachments/systems-for-public-good-2026-03-18-notes-written-on-windows.png]]\r\n" in crlf
+    assert b"# Notes written on Windows\r\n![[attachments/systems-for-public-good-2026-03-18-notes-written-on-windows.jpg]]\r\n" in crlf
     nofm = (repo / "chickie-loo/2026-03-15-first-chicks.md").read_text()
-    assert nofm.startswith("---\n") and "# First chicks of spring\n![[attachments/chickie-loo-2026-03-15-first-chicks.png]]\n" in nofm
+    assert nofm.startswith("---\n") and "# First chicks of spring\n![[attachments/chickie-loo-2026-03-15-first-chicks.jpg]]\n" in nofm
     assert_consistent(repo, before)
 
     # untouched posts are byte-identical

@@ -63,9 +63,9 @@ def test_image_name_and_obsidian_embed(tmp_path: Path) -> None:
     repo = blog(tmp_path, {"My Series/2026-01-02-Hello World!.md": POST})
     report = run(repo, Scripted())
     (g,) = report.generated
-    assert g.image == "attachments/my-series-2026-01-02-hello-world.png"
+    assert g.image == "attachments/my-series-2026-01-02-hello-world.jpg"
     text = (repo / g.post).read_text()
-    assert "# A post\n![[attachments/my-series-2026-01-02-hello-world.png]]\n" in text
+    assert "# A post\n![[attachments/my-series-2026-01-02-hello-world.jpg]]\n" in text
     assert 'image_provider: "local"' in text and "image_date: " in text
 
 
@@ -74,7 +74,7 @@ def test_markdown_embed_is_relative_and_url_encoded(tmp_path: Path) -> None:
     report = run(repo, Scripted(), **{"embed-style": "markdown"})
     (g,) = report.generated
     text = (repo / g.post).read_text()
-    assert "](../attachments/series-one-2026-01-02-post.png)" in text
+    assert "](../attachments/series-one-2026-01-02-post.jpg)" in text
 
 
 def test_frontmatter_style_sets_field_and_leaves_body(tmp_path: Path) -> None:
@@ -82,17 +82,17 @@ def test_frontmatter_style_sets_field_and_leaves_body(tmp_path: Path) -> None:
     report = run(repo, Scripted(), **{"embed-style": "frontmatter"})
     (g,) = report.generated
     text = (repo / g.post).read_text()
-    assert 'image: "attachments/s-2026-01-02-post.png"' in text
+    assert 'image: "attachments/s-2026-01-02-post.jpg"' in text
     assert text.endswith("# A post\n\nWords.\n")
     again = run(repo, Scripted(), **{"embed-style": "frontmatter"})
     assert again.generated == [] and again.skipped[0]["reason"] == "has-image"
 
 
 def test_name_taken_gets_suffix(tmp_path: Path) -> None:
-    repo = blog(tmp_path, {"s/2026-01-02-post.md": POST, "attachments/s-2026-01-02-post.png": "not mine"})
+    repo = blog(tmp_path, {"s/2026-01-02-post.md": POST, "attachments/s-2026-01-02-post.jpg": "not mine"})
     report = run(repo, Scripted())
-    assert report.generated[0].image == "attachments/s-2026-01-02-post-2.png"
-    assert (repo / "attachments/s-2026-01-02-post.png").read_text() == "not mine"
+    assert report.generated[0].image == "attachments/s-2026-01-02-post-2.jpg"
+    assert (repo / "attachments/s-2026-01-02-post.jpg").read_text() == "not mine"
 
 
 def test_post_write_failure_removes_new_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
