@@ -219,7 +219,8 @@ def _explicit(settings: Settings, walker: _Walker, skipped: list[Skip]) -> None:
 
 
 def _classify(post: Post, settings: Settings, today: dt.date) -> Candidate | Skip:
-    keys = fm.quick_keys(post.doc.block) if post.doc.has_frontmatter else frozenset()
+    keys = (fm.quick_keys(post.doc.block) if post.doc.kind == "yaml" else None) if post.doc.has_frontmatter \
+        else frozenset()
     if keys is None:
         post.frontmatter  # noqa: B018 - the real parse: raises PostError for invalid YAML
     if post.date is not None and post.date > today:

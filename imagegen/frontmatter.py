@@ -1,4 +1,5 @@
-"""YAML frontmatter: split a post into BOM / frontmatter / body, read it, and edit it with a minimal diff.
+"""Frontmatter (YAML `---`, TOML `+++`, JSON `{...}`): split a post into BOM / frontmatter / body,
+read it, and edit it with a minimal diff.
 
 A blogger's post is often the only copy of their writing, so editing follows two rules:
 
@@ -9,6 +10,19 @@ A blogger's post is often the only copy of their writing, so editing follows two
 
 Values are read with JSON-like semantics: dates and timestamps stay strings (`2026-03-23` is a
 `str`, never a `date`), so a post round-trips through JSON reports unchanged.
+
+The three kinds are the ones Hugo reads (https://gohugo.io/content-management/front-matter/):
+YAML between `---` lines (also Jekyll's and Astro's only kind), TOML between `+++` lines, and a
+JSON object at the very top of the file. Edits:
+
+* YAML: our own line editor (PyYAML has no round-trip mode): top-level and nested keys
+  (`cover.image` inside a block `cover:` map), list values (an item appended to a block list is one
+  new line; a flow list `images: []` is rewritten on its one line).
+* TOML: tomlkit, the well-kept round-trip library (every untouched byte stays), checked again with
+  the standard library's `tomllib`. Lines tomlkit adds get the file's own line ending.
+* JSON: only keys that are not there yet are added, before the closing brace; an existing key is
+  never rewritten (a JSON object has no comments or layout rules we could keep reliably), so such
+  an edit is refused with `UnsafeEdit` (reason `cannot-edit`).
 """
 
 from __future__ import annotations
@@ -18,13 +32,21 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence, Union
 
+import datetime as _dt
+import tomllib
+import copy
+
+import tomlkit
+import tomlkit.items
 import yaml
 
 __all__ = [
     "Document",
     "FrontmatterError",
+    "UnsafeEdit",
+    "read",
     "Loader",
     "normalize_value",
     "parse",
@@ -67,10 +89,23 @@ class FrontmatterError(ValueError):
     reason = "bad-frontmatter"
 
 
+class UnsafeEdit(FrontmatterError):
+    """Valid frontmatter that this edit cannot be made to safely (a JSON key to rewrite, `cover`
+    set to a text where `cover.image` is wanted). The post is left alone; reason ``cannot-edit``."""
+
+    reason = "cannot-edit"
+
+
 # --------------------------------------------------------------------------- splitting
 
 _OPEN = re.compile(r"---[ \t]*\r?\n")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?(?:\n|\Z)", re.MULTILINE)
+_TOML_OPEN = re.compile(r"\+\+\+[ \t]*\r?\n")
+_TOML_CLOSE = re.compile(r"^\+\+\+[ \t]*\r?(?:\n|\Z)", re.MULTILINE)
+# Hugo's JSON frontmatter: the file starts with a JSON object. `{` then a key or `}` (so a Hugo
+# shortcode `{{< ... >}}` opening a post without frontmatter is not mistaken for one).
+_JSON_OPEN = re.compile(r"\{\s*[\"}]")
+_REST_OF_LINE = re.compile(r"[ \t]*\r?(?:\n|\Z)")
 
 
 @dataclass(frozen=True)
@@ -92,21 +127,26 @@ class Document:
     newline: str
     """``\\r\\n`` when the file's first line break is CRLF, else ``\\n``: used for lines we add."""
     final_newline: bool
+    kind: str = "yaml"
+    """``yaml`` | ``toml`` | ``json``, or "" when there is no frontmatter. For JSON, `opening` is
+    empty, `block` is the object from ``{`` to ``}`` and `closing` the rest of that last line."""
 
     @property
     def has_frontmatter(self) -> bool:
-        return bool(self.opening)
+        return bool(self.kind)
 
     @property
     def block_first_line(self) -> int:
         """1-based file line number of the first frontmatter line (for messages)."""
-        return 2
+        return 1 if self.kind == "json" else 2
 
     @property
     def body_first_line(self) -> int:
         """0-based file line index where the body starts."""
         if not self.has_frontmatter:
             return 0
+        if self.kind == "json":
+            return (self.block + self.closing).count("\n")
         return 1 + self.block.count("\n") + 1
 
     @property
@@ -114,7 +154,7 @@ class Document:
         return self.bom + self.opening + self.block + self.closing + self.body
 
     def with_block(self, block: str) -> str:
-        """The full text with the frontmatter block replaced (frontmatter is created if absent)."""
+        """The full text with the frontmatter block replaced (YAML frontmatter is created if absent)."""
         if self.has_frontmatter:
             return self.bom + self.opening + block + self.closing + self.body
         return self.bom + "---" + self.newline + block + "---" + self.newline + self.body
@@ -148,14 +188,24 @@ def split(text: str) -> Document:
     rest = text[len(bom):]
     newline = _newline_of(text)
     final_newline = text.endswith("\n")
-    m = _OPEN.match(rest)
-    if m is None:
-        return Document(bom, "", "", "", rest, newline, final_newline)
-    close = _CLOSE.search(rest, m.end())
-    if close is None:
-        raise FrontmatterError("frontmatter opened with '---' on line 1 is never closed with '---'")
-    return Document(bom, rest[: m.end()], rest[m.end(): close.start()], close.group(0), rest[close.end():],
-                    newline, final_newline)
+    for kind, opening, closing, mark in (("yaml", _OPEN, _CLOSE, "---"), ("toml", _TOML_OPEN, _TOML_CLOSE, "+++")):
+        m = opening.match(rest)
+        if m is None:
+            continue
+        close = closing.search(rest, m.end())
+        if close is None:
+            raise FrontmatterError(f"frontmatter opened with {mark!r} on line 1 is never closed with {mark!r}")
+        return Document(bom, rest[: m.end()], rest[m.end(): close.start()], close.group(0), rest[close.end():],
+                        newline, final_newline, kind)
+    if _JSON_OPEN.match(rest):
+        try:
+            _, end = json.JSONDecoder().raw_decode(rest)
+        except json.JSONDecodeError as exc:
+            raise FrontmatterError(f"invalid JSON frontmatter at line {exc.lineno}: {exc.msg}") from None
+        tail = _REST_OF_LINE.match(rest, end)
+        cut = tail.end() if tail else end
+        return Document(bom, "", rest[:end], rest[end:cut], rest[cut:], newline, final_newline, "json")
+    return Document(bom, "", "", "", rest, newline, final_newline, "")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -199,10 +249,59 @@ def parse(block: str, *, first_line: int = 2) -> dict[str, Any]:
     return _compose(block, first_line)[1]
 
 
+def _plain_toml(value: Any) -> Any:
+    """tomllib's value with dates and times as their ISO text (JSON-like, as for YAML)."""
+    if isinstance(value, dict):
+        return {k: _plain_toml(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_toml(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.time)):  # datetime is a date
+        return value.isoformat()
+    return value
+
+
+def _toml_problem(exc: Exception, first_line: int) -> str:
+    msg = str(exc)
+    m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+    if m:
+        msg = msg[: m.start()].strip() + f" (line {first_line + int(m.group(1)) - 1})"
+    return f"invalid TOML frontmatter: {msg}"
+
+
+def read(doc: Document) -> dict[str, Any]:
+    """The frontmatter of any kind as a JSON-like dict ({} when there is none)."""
+    if doc.kind == "yaml":
+        return parse(doc.block, first_line=doc.block_first_line)
+    if doc.kind == "toml":
+        try:
+            return _plain_toml(tomllib.loads(doc.block))
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            raise FrontmatterError(_toml_problem(exc, doc.block_first_line)) from None
+    if doc.kind == "json":
+        try:
+            data = json.loads(doc.block)
+        except ValueError as exc:
+            raise FrontmatterError(f"invalid JSON frontmatter: {exc}") from None
+        if not isinstance(data, dict):
+            raise FrontmatterError("frontmatter is not a JSON object")
+        return data
+    return {}
+
+
+def _raw(doc: Document) -> dict[str, Any]:
+    """The frontmatter as its parser gives it (TOML dates stay date objects): used to compare."""
+    if doc.kind == "toml":
+        try:
+            return tomllib.loads(doc.block)
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            raise FrontmatterError(_toml_problem(exc, doc.block_first_line)) from None
+    return read(doc)
+
+
 def load(text: str) -> tuple[Document, dict[str, Any]]:
     """Split and parse in one step."""
     doc = split(text)
-    return doc, parse(doc.block, first_line=doc.block_first_line) if doc.has_frontmatter else {}
+    return doc, read(doc)
 
 
 # --------------------------------------------------------------------------- the quick check
@@ -283,12 +382,19 @@ def quote(value: str) -> str:
     return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", out)
 
 
-def render_value(value: str | bool) -> str:
+Value = Union[str, bool, Sequence[str]]
+"""What can be written: a string, a boolean, or a list of strings (a list or tuple)."""
+
+
+def render_value(value: Value) -> str:
+    """A YAML (flow) value: double-quoted strings, true/false, ["a", "b"] for lists."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return quote(value)
-    raise TypeError(f"frontmatter values must be str or bool, not {type(value).__name__}")
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return "[" + ", ".join(quote(v) for v in value) + "]"
+    raise TypeError(f"frontmatter values must be str, bool or a list of str, not {type(value).__name__}")
 
 
 def render_key(key: str) -> str:
@@ -297,8 +403,13 @@ def render_key(key: str) -> str:
     return quote(key)
 
 
-def _stored(value: str | bool) -> str | bool:
-    return normalize_value(value) if isinstance(value, str) else value
+def _stored(value: Value) -> Any:
+    """What a written value reads back as."""
+    if isinstance(value, str):
+        return normalize_value(value)
+    if isinstance(value, (list, tuple)):
+        return [normalize_value(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------- editing
@@ -315,6 +426,56 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     return bool(a == b)
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    value: Value
+
+
+_Tree = dict  # str -> _Leaf | _Tree
+
+
+def _tree(fields: Mapping[str, Value]) -> dict[str, Any]:
+    """Dotted names (`cover.image`) as a tree of nested keys with `_Leaf` values."""
+    tree: dict[str, Any] = {}
+    for name, value in fields.items():
+        parts = name.split(".")
+        if not all(parts):
+            raise UnsafeEdit(f"cannot set {name!r}: not a field name (empty part between dots)")
+        render_value(value)  # type check before anything is written
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if isinstance(node, _Leaf):
+                raise UnsafeEdit(f"cannot set both {part!r} and a key inside it")
+        if isinstance(node.get(parts[-1]), dict):
+            raise UnsafeEdit(f"cannot set both {name!r} and a key inside it")
+        node[parts[-1]] = _Leaf(value)
+    return tree
+
+
+def _expected(old: dict[str, Any], tree: dict[str, Any]) -> dict[str, Any]:
+    """`old` with the tree's values set: what the edited frontmatter must read back as."""
+    new = copy.deepcopy(old)
+
+    def apply(target: dict[str, Any], sub: dict[str, Any]) -> None:
+        for key, value in sub.items():
+            if isinstance(value, _Leaf):
+                target[key] = _stored(value.value)
+            else:
+                child = target.get(key)
+                if not isinstance(child, dict):
+                    child = {}
+                target[key] = child
+                apply(child, value)
+
+    apply(new, tree)
+    return new
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    return ".".join(path)
 
 
 def _end_index(node: yaml.Node, block: str, seen: set[int] | None = None) -> int:
@@ -338,88 +499,232 @@ def _end_index(node: yaml.Node, block: str, seen: set[int] | None = None) -> int
     return end
 
 
-def _spans(node: yaml.MappingNode, block: str, line_starts: list[int]) -> list[tuple[str | None, int, int]]:
-    """(key, first line, last line) of every top-level entry; key is None for non-string keys."""
-
-    def line_of(index: int) -> int:
-        return bisect.bisect_right(line_starts, index) - 1
-
-    spans: list[tuple[str | None, int, int]] = []
-    for k, v in node.value:
-        start = line_of(k.start_mark.index)
-        if block[line_starts[start]: k.start_mark.index].strip():
-            raise FrontmatterError(f"cannot edit frontmatter line {start + 2}: a key does not start its line")
-        end = max(_end_index(v, block), k.end_mark.index)
-        last = max(start, line_of(max(end - 1, k.start_mark.index)))
-        key = k.value if isinstance(k, yaml.ScalarNode) and k.tag == _STR else None
-        spans.append((key, start, last))
-    return spans
+@dataclass(frozen=True)
+class _Span:
+    key: str | None
+    """None for non-string keys."""
+    first: int
+    last: int
+    """First and last line (0-based, in the block) of the whole entry."""
+    knode: yaml.Node
+    vnode: yaml.Node
 
 
-def set_fields(text: str, fields: Mapping[str, str | bool]) -> str:
-    """Set top-level keys in the frontmatter of `text` with a minimal diff; return the new text.
+class _YamlEditor:
+    """Line edits of a YAML block: each entry touched is replaced by freshly rendered lines (or new
+    lines are inserted after the entries of its mapping); nothing else is rewritten."""
 
-    An existing key's whole entry (its line plus any continuation lines of a multi-line value,
-    nested list or map) is replaced by one `key: value` line; comment lines after it stay. A key
-    that appears several times is replaced everywhere. New keys are appended at the end of the
-    frontmatter, which is created when absent. Strings are written double-quoted (see `quote`),
-    booleans as true/false. Raises FrontmatterError when the result would not read back exactly.
+    def __init__(self, doc: Document, node: yaml.Node | None) -> None:
+        self.doc = doc
+        self.block = doc.block
+        # Not splitlines(): that also breaks on \v, \x1c, \u2028...; lines here only ever end at \n.
+        self.lines = re.findall(r"[^\n]*\n|[^\n]+\Z", doc.block)
+        if self.lines and not self.lines[-1].endswith("\n"):
+            self.lines[-1] += doc.newline
+        self.line_starts = [0]
+        for line in self.lines[:-1]:
+            self.line_starts.append(self.line_starts[-1] + len(line))
+        self.node = node
+        self.edits: list[tuple[int, int, int, str]] = []
+        """(first line, line after the replaced ones, order, new text); an insertion replaces nothing."""
+
+    def line_of(self, index: int) -> int:
+        return bisect.bisect_right(self.line_starts, index) - 1
+
+    def spans(self, node: yaml.MappingNode) -> list[_Span]:
+        out: list[_Span] = []
+        for k, v in node.value:
+            start = self.line_of(k.start_mark.index)
+            if self.block[self.line_starts[start]: k.start_mark.index].strip():
+                raise FrontmatterError(f"cannot edit frontmatter line {start + 2}: a key does not start its line")
+            end = max(_end_index(v, self.block), k.end_mark.index)
+            last = max(start, self.line_of(max(end - 1, k.start_mark.index)))
+            key = k.value if isinstance(k, yaml.ScalarNode) and k.tag == _STR else None
+            out.append(_Span(key, start, last, k, v))
+        return out
+
+    def ending(self, line: int) -> str:
+        return "\r\n" if self.lines[line].endswith("\r\n") else "\n"
+
+    def render(self, key: str, sub: Any, indent: str, nl: str) -> str:
+        if isinstance(sub, _Leaf):
+            return f"{indent}{render_key(key)}: {render_value(sub.value)}{nl}"
+        out = f"{indent}{render_key(key)}:{nl}"
+        for k, v in sub.items():
+            out += self.render(k, v, indent + "  ", nl)
+        return out
+
+    def mapping(self, node: yaml.MappingNode | None, sub: dict[str, Any], old: Any, indent: str,
+                append_at: int, depth: int, path: tuple[str, ...]) -> None:
+        spans = self.spans(node) if node is not None else []
+        old_map = old if isinstance(old, dict) else {}
+        for key, value in sub.items():
+            found = [sp for sp in spans if sp.key == key]
+            if not found:
+                self.edits.append((append_at, append_at, depth, self.render(key, value, indent, self.doc.newline)))
+                continue
+            for sp in found:
+                own_indent = " " * sp.knode.start_mark.column
+                nl = self.ending(sp.last)
+                v = sp.vnode
+                if isinstance(value, _Leaf):
+                    self.leaf(sp, key, value.value, old_map.get(key), own_indent, nl, depth)
+                elif isinstance(v, yaml.MappingNode) and not v.flow_style and v.value:
+                    child_indent = " " * v.value[0][0].start_mark.column
+                    self.mapping(v, value, old_map.get(key), child_indent, sp.last + 1, depth + 1, path + (key,))
+                elif isinstance(v, yaml.ScalarNode) and v.tag == "tag:yaml.org,2002:null" and sp.first == sp.last:
+                    self.edits.append((sp.first, sp.last + 1, -1, self.render(key, value, own_indent, nl)))
+                else:
+                    raise UnsafeEdit(f"cannot set {_dotted(path + (key,))}.{'.'.join(value)}: "
+                                     f"{_dotted(path + (key,))!r} is not a block of keys")
+
+    def leaf(self, sp: _Span, key: str, value: Value, old: Any, indent: str, nl: str, depth: int) -> None:
+        v = sp.vnode
+        if (isinstance(value, (list, tuple)) and isinstance(v, yaml.SequenceNode) and not v.flow_style and v.value
+                and isinstance(old, list) and len(value) > len(old) and list(value[: len(old)]) == old):
+            first = self.lines[self.line_of(v.value[0].start_mark.index)]
+            dash = first[: len(first) - len(first.lstrip(" "))]
+            if first.lstrip(" ").startswith("-"):
+                text = "".join(f"{dash}- {quote(x)}{nl}" for x in value[len(old):])
+                self.edits.append((sp.last + 1, sp.last + 1, depth, text))
+                return
+        self.edits.append((sp.first, sp.last + 1, -1, f"{indent}{render_key(key)}: {render_value(value)}{nl}"))
+
+    def result(self) -> str:
+        lines = list(self.lines)
+        # Later positions first, so earlier indexes stay valid; at one position a replacement goes
+        # first, then insertions with the deepest last (it ends up first: right after its parent).
+        # Insertions at one place made in order appear in that order: the later one is applied first.
+        order = sorted(enumerate(self.edits), key=lambda ie: (-ie[1][0], ie[1][2], -ie[0]))
+        for _, (first, stop, _, text) in order:
+            lines[first:stop] = [text]
+        return "".join(lines)
+
+
+def _edit_yaml(doc: Document, tree: dict[str, Any]) -> str:
+    if not doc.has_frontmatter:
+        ed = _YamlEditor(doc, None)
+        return doc.with_block("".join(ed.render(k, v, "", doc.newline) for k, v in tree.items()))
+    node, old = _compose(doc.block, doc.block_first_line)
+    ed = _YamlEditor(doc, node)
+    indent = ""
+    if isinstance(node, yaml.MappingNode):
+        if node.flow_style:
+            raise FrontmatterError("cannot edit a frontmatter written as one {...} flow mapping")
+        if node.value:
+            indent = " " * node.value[0][0].start_mark.column
+    ed.mapping(node if isinstance(node, yaml.MappingNode) else None, tree, old, indent, len(ed.lines), 0, ())
+    return doc.with_block(ed.result())
+
+
+def _edit_toml(doc: Document, tree: dict[str, Any]) -> str:
+    try:
+        tdoc = tomlkit.parse(doc.block)
+    except Exception as exc:  # tomlkit's own parse errors
+        raise FrontmatterError(f"invalid TOML frontmatter: {exc}") from None
+
+    def apply(container: Any, sub: dict[str, Any], path: tuple[str, ...]) -> None:
+        for key, value in sub.items():
+            here = path + (key,)
+            current = container.get(key) if key in container else None
+            if isinstance(value, _Leaf):
+                v = _stored(value.value)
+                if (isinstance(v, list) and isinstance(current, tomlkit.items.Array) and len(v) > len(current)
+                        and [str(x) for x in current] == v[: len(current)]
+                        and all(isinstance(x, str) for x in current)):
+                    for item in v[len(current):]:
+                        current.append(item)
+                else:
+                    container[key] = v
+            else:
+                if current is None:
+                    container[key] = tomlkit.table()
+                    current = container[key]
+                if not isinstance(current, (tomlkit.items.Table, tomlkit.items.InlineTable)):
+                    raise UnsafeEdit(f"cannot set {_dotted(here)}.…: {_dotted(here)!r} is not a table")
+                apply(current, value, here)
+
+    apply(tdoc, tree, ())
+    block = tomlkit.dumps(tdoc)
+    if doc.newline == "\r\n" and not re.search(r"(?<!\r)\n", doc.block):
+        block = re.sub(r"(?<!\r)\n", "\r\n", block)  # the lines tomlkit added
+    if block and not block.endswith("\n"):
+        block += doc.newline
+    return doc.with_block(block)
+
+
+def _edit_json(doc: Document, tree: dict[str, Any], old: dict[str, Any]) -> str:
+    present = [k for k in tree if k in old]
+    if present:
+        raise UnsafeEdit(f"the JSON frontmatter already has {present[0]!r}: imagegen only adds new keys to JSON "
+                         "frontmatter, it never rewrites one (convert the frontmatter to YAML or TOML to let it)")
+
+    def plain(sub: Any) -> Any:
+        return _stored(sub.value) if isinstance(sub, _Leaf) else {k: plain(v) for k, v in sub.items()}
+
+    block = doc.block
+    close = block.rstrip().rfind("}")
+    head = block[:close].rstrip()
+    m = re.search(r"\n([ \t]+)\"", block)
+    indent = m.group(1) if m else "  "
+    nl = doc.newline
+    items = [f"{indent}{json.dumps(k, ensure_ascii=False)}: {json.dumps(plain(v), ensure_ascii=False)}"
+             for k, v in tree.items()]
+    sep = "" if head.endswith("{") else ","
+    new_block = head + sep + nl + ("," + nl).join(items) + (block[len(head):] if "\n" in block[len(head):] else nl + block[len(head):].lstrip())
+    return doc.bom + new_block + doc.closing + doc.body
+
+
+def set_fields(text: str, fields: Mapping[str, Value]) -> str:
+    """Set keys in the frontmatter of `text` with a minimal diff; return the new text.
+
+    A dotted name (`cover.image`) is a key inside a map (`cover:` in YAML, `[cover]` or an inline
+    table in TOML), created when absent. YAML: an existing key's whole entry (its line plus any
+    continuation lines of a multi-line value, nested list or map) is replaced by one `key: value`
+    line, comment lines after it stay; a key that appears several times is replaced everywhere; new
+    keys go after the last entry of their map; a list that only gains items at its end gains one
+    line per item. YAML frontmatter is created when there is none (callers decide whether that is
+    right for the site). Strings are written double-quoted (see `quote`), booleans as true/false.
+    Raises FrontmatterError (UnsafeEdit for a valid block that cannot take this edit) when the
+    result would not read back as exactly the old values with these set.
     """
     if not fields:
         return text
     doc = split(text)
-    node, old = _compose(doc.block, doc.block_first_line) if doc.has_frontmatter else (None, {})
-    nl = doc.newline
-    # Not splitlines(): that also breaks on \v, \x1c, \u2028...; lines here only ever end at \n.
-    lines = re.findall(r"[^\n]*\n|[^\n]+\Z", doc.block)
-    indent = ""
-    spans: list[tuple[str | None, int, int]] = []
-    if isinstance(node, yaml.MappingNode):
-        if node.flow_style:
-            raise FrontmatterError("cannot edit a frontmatter written as one {...} flow mapping")
-        line_starts = [0]
-        for line in lines[:-1]:
-            line_starts.append(line_starts[-1] + len(line))
-        spans = _spans(node, doc.block, line_starts)
-        if node.value:
-            indent = " " * node.value[0][0].start_mark.column
-
-    def entry(key: str, value: str | bool, ending: str) -> str:
-        return f"{indent}{render_key(key)}: {render_value(value)}{ending}"
-
-    replacements: list[tuple[int, int, str]] = []
-    appended: list[str] = []
-    for key, value in fields.items():
-        found = [(s, e) for k, s, e in spans if k == key]
-        for s, e in found:
-            ending = "\r\n" if lines[e].endswith("\r\n") else "\n"
-            replacements.append((s, e, entry(key, value, ending)))
-        if not found:
-            appended.append(entry(key, value, nl))
-    for s, e, new in sorted(replacements, reverse=True):
-        lines[s: e + 1] = [new]
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += nl
-    new_text = doc.with_block("".join(lines) + "".join(appended))
-    _verify(doc, old, new_text, fields)
+    tree = _tree(fields)
+    old_raw = _raw(doc)
+    if doc.kind == "toml":
+        new_text = _edit_toml(doc, tree)
+    elif doc.kind == "json":
+        new_text = _edit_json(doc, tree, old_raw)
+    else:
+        new_text = _edit_yaml(doc, tree)
+    _verify(doc, _expected(old_raw, tree), new_text, fields)
     return new_text
 
 
-def _verify(before: Document, old: dict[str, Any], new_text: str, fields: Mapping[str, str | bool]) -> None:
+def _verify(before: Document, expected: dict[str, Any], new_text: str, fields: Mapping[str, Value]) -> None:
     """Re-read the edited text: written keys must read back as written, everything else unchanged."""
     try:
-        after, new = load(new_text)
+        after = split(new_text)
+        new = _raw(after)
     except FrontmatterError as exc:
         raise FrontmatterError(f"refusing to write: the edited frontmatter would not parse ({exc})") from None
     if after.body != before.body or after.bom != before.bom:
         raise FrontmatterError("refusing to write: the edit would change the post body")
-    for key, value in fields.items():
-        if not _same(new.get(key, _MISSING), _stored(value)):
-            raise FrontmatterError(f"refusing to write: {key!r} would not read back as written")
-    expected = {k: v for k, v in old.items() if k not in fields}
-    rest = {k: v for k, v in new.items() if k not in fields}
-    if not _same(rest, expected):
-        changed = sorted(str(k) for k in set(rest) ^ set(expected) | {k for k in rest if k in expected and not _same(rest[k], expected[k])})
+    if before.has_frontmatter and after.kind != before.kind:
+        raise FrontmatterError("refusing to write: the edit would change the kind of frontmatter")
+    for name in fields:
+        got: Any = new
+        want: Any = expected
+        for part in name.split("."):
+            got = got.get(part, _MISSING) if isinstance(got, dict) else _MISSING
+            want = want.get(part, _MISSING) if isinstance(want, dict) else _MISSING
+        if not _same(got, want):
+            raise FrontmatterError(f"refusing to write: {name!r} would not read back as written")
+    if not _same(new, expected):
+        changed = sorted(str(k) for k in set(new) ^ set(expected)
+                         | {k for k in new if k in expected and not _same(new[k], expected[k])})
         raise FrontmatterError(f"refusing to write: the edit would change other keys ({', '.join(changed)})")
 
 

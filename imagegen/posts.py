@@ -401,7 +401,7 @@ class Post:
         if not self.doc.has_frontmatter:
             return {}
         try:
-            return fm.parse(self.doc.block, first_line=self.doc.block_first_line)
+            return fm.read(self.doc)
         except fm.FrontmatterError as exc:
             raise PostError("bad-frontmatter", f"{self.rel}: {exc}") from None
 
@@ -427,7 +427,7 @@ class Post:
         """Frontmatter `title` (any scalar, as written, whitespace collapsed), else the first H1."""
         value = self.frontmatter.get("title")
         if value is not None and not isinstance(value, (list, dict)):
-            text = " ".join(_scalar_text(self.doc.block, value).split())
+            text = " ".join((_scalar_text(self.doc.block, value) if self.doc.kind == "yaml" else str(value)).split())
             if text:
                 return text
         h1 = self._h1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pytest
 
 from imagegen import frontmatter as fm
@@ -240,12 +241,12 @@ def test_alias_to_replaced_value_is_refused_not_damaged() -> None:
 
 def test_edit_that_would_change_other_keys_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     # Simulate a bug in span finding: the verification must catch it.
-    real = fm._spans
+    real = fm._YamlEditor.spans
 
-    def too_wide(node, block, starts):  # type: ignore[no-untyped-def]
-        return [(k, s, e + 1) for k, s, e in real(node, block, starts)]
+    def too_wide(self, node):  # type: ignore[no-untyped-def]
+        return [dataclasses.replace(sp, last=sp.last + 1) for sp in real(self, node)]
 
-    monkeypatch.setattr(fm, "_spans", too_wide)
+    monkeypatch.setattr(fm._YamlEditor, "spans", too_wide)
     with pytest.raises(FrontmatterError, match="other keys"):
         set_fields("---\nimage_prompt: a\ntitle: T\n---\n", {"image_prompt": "b"})
 
