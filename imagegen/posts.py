@@ -1,14 +1,23 @@
 """A Post: one Markdown file read once, with what the tool needs to know about it and the one
 edit it ever makes (cover embed + a few frontmatter fields).
 
-Everything Markdown-aware here works on a *masked* copy of the body: fenced code blocks and inline
-code spans are blanked out (same length, line breaks kept), so a post that merely *shows*
-`![[attachments/x.png]]` or `# Title` inside code neither has an image nor a title there, and
-offsets found in the mask are offsets in the real body.
+The body's block structure comes from a CommonMark parser (markdown-it-py, with the footnote plugin
+because Obsidian, Hugo, Jekyll and Astro all render footnotes: without it a footnote's indented
+second paragraph would read as indented code): which lines are code (fenced blocks, also inside
+lists and quotes, and indented code blocks), where the first H1 is (ATX or setext), and the link
+reference definitions that `![alt][ref]` images use.
 
-Not recognised as code (by design, kept simple and on the safe side): 4-space indented code blocks
-and fences nested in lists/blockquotes. An embed inside those counts as an image, so such a post is
-skipped as `has-image` rather than edited.
+markdown-it-py's inline tokens carry no source positions, and the tool must know exactly where an
+embed is to replace it, so inline work happens on a *masked* copy of the body: code blocks and code
+spans blanked out (same length, line breaks kept; code spans found by the CommonMark rule, paragraph
+by paragraph), so a post that merely *shows* `![[attachments/x.png]]` or `# Title` inside code has
+neither an image nor a title there, and offsets found in the mask are offsets in the real body.
+Images the parser sees but the patterns cannot place (an unusual syntax) still count as images, so
+such a post is skipped as `has-image` rather than given a second cover.
+
+Parsing costs about 0.07 ms for a typical post, which a 10,000-post no-op scan cannot afford
+(0.7 s against its 0.5 s budget), so the scan first asks the raw text (`quick_has_image`,
+`quick_has_h1`) and parses only posts whose answer is not plain from it.
 """
 
 from __future__ import annotations
@@ -25,6 +34,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote, unquote
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import normalizeReference
+from mdit_py_plugins.footnote import footnote_plugin
 
 from imagegen import frontmatter as fm
 from imagegen.images import IMAGE_EXTENSIONS
@@ -61,7 +74,6 @@ class CoverRef:
 _EXT = "|".join(IMAGE_EXTENSIONS)
 _IMAGE_EXT = re.compile(rf"\.(?:{_EXT})\Z", re.IGNORECASE)
 
-_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _BACKTICKS = re.compile(r"`+")
 _BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
@@ -78,6 +90,8 @@ _MD_TAIL = (
 )
 _MD_IMAGE = re.compile("!" + _MD_TAIL)
 _MD_LINK = re.compile(r"(?<!!)" + _MD_TAIL)  # a link around an image: the image is found by _MD_IMAGE
+# ![alt][label], ![alt][] and ![alt]: reference-style images, real only when the label is defined
+_MD_REF_IMAGE = re.compile(r"!\[((?:\\.|[^\[\]\\\n]|\[(?:\\.|[^\[\]\\\n])*\])*)\](?:\[((?:\\.|[^\[\]\\\n])*)\])?")
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _H1 = re.compile(r"^ {0,3}#[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\r?$", re.MULTILINE)
@@ -90,59 +104,59 @@ def _lines(text: str) -> list[str]:
     return _LINES.findall(text)
 
 
-def _fence_regions(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of fenced code blocks, fence lines included.
+_MD = MarkdownIt("commonmark").use(footnote_plugin)
+_LONE_CR = re.compile(r"\r(?!\n)")
 
-    CommonMark rules: a fence is 3+ backticks or tildes indented by at most 3 spaces (a backtick
-    fence's info string has no backtick); it closes with the same character, at least as many,
-    and nothing but whitespace after. An unclosed fence runs to the end of the document.
-    Only lines holding ``` or ~~~ are looked at (str.find is far faster than a line loop).
-    """
-    starts: set[int] = set()
-    for token in ("```", "~~~"):
-        i = text.find(token)
-        while i != -1:
-            line_start = text.rfind("\n", 0, i) + 1
-            if i - line_start <= 3 and not text[line_start:i].strip(" "):
-                starts.add(line_start)
-            i = text.find(token, text.find("\n", i) + 1) if text.find("\n", i) != -1 else -1
-    regions: list[tuple[int, int]] = []
-    fence = ""
-    open_at = 0
-    for line_start in sorted(starts):
-        nl = text.find("\n", line_start)
-        line_end = len(text) if nl == -1 else nl + 1
-        content = text[line_start:line_end].rstrip("\r\n")
-        stripped = content.lstrip(" ")
-        if fence:
-            if stripped.startswith(fence) and not stripped.rstrip(" \t").lstrip(fence[0]):
-                regions.append((open_at, line_end))
-                fence = ""
-            continue
-        m = _FENCE_OPEN.match(content)
-        if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
-            fence = m.group(1)
-            open_at = line_start
-    if fence:
-        regions.append((open_at, len(text)))
-    return regions
+
+@dataclass(frozen=True)
+class Structure:
+    """What the CommonMark parser says about a body. Lines are indexes into `_lines(body)`."""
+
+    code: tuple[tuple[int, int], ...]
+    """[start, end) line ranges of code blocks (fenced, at any depth, and indented)."""
+    h1: tuple[int, int, str] | None
+    """First top-level H1 with text: (first line, last line, text with whitespace collapsed)."""
+    references: dict[str, str]
+    """Link reference definitions: normalised label -> URL-decoded destination."""
+    definitions: tuple[tuple[int, str], ...]
+    """(line, destination) of each definition, for the images a post refers to."""
+    images: tuple[str, ...]
+    """Image sources the parser found (inline and reference-style, URL-decoded)."""
+
+
+def parse_structure(body: str) -> Structure:
+    """Parse `body` once with markdown-it-py. A lone CR is a line break to the parser but not to
+    this module (only LF ends a line here), so it is handed over as a space to keep lines aligned."""
+    src = _LONE_CR.sub(" ", body) if "\r" in body else body
+    env: dict[str, Any] = {}
+    tokens = _MD.parse(src, env)
+    code: list[tuple[int, int]] = []
+    h1: tuple[int, int, str] | None = None
+    images: list[str] = []
+    for i, tok in enumerate(tokens):
+        if tok.type in ("fence", "code_block") and tok.map:
+            code.append((tok.map[0], tok.map[1]))
+        elif tok.type == "heading_open" and tok.tag == "h1" and tok.level == 0 and h1 is None and tok.map:
+            content = tokens[i + 1].content if i + 1 < len(tokens) else ""
+            text = " ".join(content.split())
+            if text.strip("#").strip():
+                h1 = (tok.map[0], tok.map[1] - 1, text)
+        elif tok.type == "inline" and tok.children:
+            images.extend(unquote(c.attrs.get("src", "") or "") for c in tok.children if c.type == "image")
+    refs = {label: unquote(str(d.get("href", ""))) for label, d in env.get("references", {}).items()}
+    defs = tuple((d["map"][0], refs[label]) for label, d in env.get("references", {}).items() if d.get("map"))
+    return Structure(tuple(code), h1, refs, defs, tuple(images))
 
 
 def _fenced(lines: list[str]) -> list[bool]:
-    """Per line: is it part of a fenced code block (see `_fence_regions`)?"""
-    text = "".join(lines)
+    """Per line: is it part of a code block (fenced, or indented; see `parse_structure`)?"""
     out = [False] * len(lines)
-    regions = _fence_regions(text) if ("```" in text or "~~~" in text) else []
-    if not regions:
+    text = "".join(lines)
+    if "```" not in text and "~~~" not in text and "    " not in text and "\t" not in text:
         return out
-    pos = 0
-    r = 0
-    for i, line in enumerate(lines):
-        while r < len(regions) and regions[r][1] <= pos:
-            r += 1
-        if r < len(regions) and regions[r][0] <= pos < regions[r][1]:
+    for a, b in parse_structure(text).code:
+        for i in range(a, min(b, len(lines))):
             out[i] = True
-        pos += len(line)
     return out
 
 
@@ -198,23 +212,39 @@ def _mask_spans(text: str) -> str:
     return "".join(parts)
 
 
-def mask_code(body: str, needles: tuple[str, ...] | None = None) -> str:
-    """`body` with fenced code and inline code spans replaced by spaces (same length, breaks kept).
+def _line_offsets(body: str) -> list[int]:
+    """Offset of each line's start (only LF ends a line)."""
+    starts = [0]
+    i = body.find("\n")
+    while i != -1 and i + 1 < len(body):
+        starts.append(i + 1)
+        i = body.find("\n", i + 1)
+    return starts
 
-    Code spans never cross a blank line, so they are found paragraph by paragraph; with `needles`,
-    only paragraphs containing one of them are masked (the others cannot matter to the caller,
-    and masking every paragraph of a long post costs more than the rest of a scan).
+
+def mask_code(body: str, needles: tuple[str, ...] | None = None, structure: Structure | None = None) -> str:
+    """`body` with code blocks and inline code spans replaced by spaces (same length, breaks kept).
+
+    Code blocks come from the parser (`structure`, parsed here when not given). Code spans never
+    cross a blank line, so they are found paragraph by paragraph; with `needles`, only paragraphs
+    containing one of them are masked (the others cannot matter to the caller, and masking every
+    paragraph of a long post costs more than the rest of a scan).
     """
-    if "`" not in body and "~~~" not in body:
-        return body
+    if structure is None:
+        structure = parse_structure(body)
     text = body
-    if "```" in body or "~~~" in body:
+    if structure.code:
+        starts = _line_offsets(body)
         parts: list[str] = []
         pos = 0
-        for start, end in _fence_regions(body):
+        for a, b in structure.code:
+            start = starts[a] if a < len(starts) else len(body)
+            end = starts[b] if b < len(starts) else len(body)
+            if start < pos:
+                start = pos
             parts.append(body[pos:start])
             parts.append(_blank(body[start:end]))
-            pos = end
+            pos = max(pos, end)
         parts.append(body[pos:])
         text = "".join(parts)
     if "`" not in text:
@@ -251,9 +281,11 @@ class _Ref:
     """True for an embed that shows the image; False for a plain link to an image file."""
 
 
-def _iter_refs(masked: str, *, links: bool) -> Iterator[_Ref]:
-    """Image embeds (Obsidian, Markdown, `<img>`) in the masked body, grouped by kind; with `links`,
-    also plain links to image files. Cheap substring tests first: most posts have few brackets."""
+def _iter_refs(masked: str, *, links: bool, structure: Structure | None = None) -> Iterator[_Ref]:
+    """Image embeds (Obsidian, Markdown inline and reference-style, `<img>`) in the masked body,
+    grouped by kind; with `links`, also plain links to image files and reference definitions of
+    image files. Reference-style images need the parser's definitions (`structure`); without it
+    they are not looked for. Cheap substring tests first: most posts have few brackets."""
     if "[[" in masked:
         for m in (_WIKI if links else _WIKI_EMBED).finditer(masked):
             target = m.group(1).strip()
@@ -271,6 +303,20 @@ def _iter_refs(masked: str, *, links: bool) -> Iterator[_Ref]:
                 target = _clean_target(m.group(1))
                 if _is_image_path(target):
                     yield _Ref(m.start(), m.end(), target, embed)
+    if structure is not None and structure.references and "![" in masked:
+        for m in _MD_REF_IMAGE.finditer(masked):
+            if m.group(2) is None and masked.startswith("(", m.end()):
+                continue  # an inline image, found above
+            label = m.group(2) if m.group(2) else m.group(1)
+            target = structure.references.get(normalizeReference(label)) if "[" not in label else None
+            if target is not None and _is_image_path(target):
+                yield _Ref(m.start(), m.end(), target, True)
+    if links and structure is not None:
+        starts = None
+        for line, target in structure.definitions:
+            if _is_image_path(target):
+                starts = starts or _line_offsets(masked)
+                yield _Ref(starts[line], starts[line], target, False)
     if "<" in masked:
         for m in _IMG_TAG.finditer(masked):
             src = _SRC.search(m.group(0))
@@ -278,9 +324,9 @@ def _iter_refs(masked: str, *, links: bool) -> Iterator[_Ref]:
             yield _Ref(m.start(), m.end(), html.unescape(target.strip()), True)
 
 
-def _refs(masked: str, *, links: bool) -> list[_Ref]:
+def _refs(masked: str, *, links: bool, structure: Structure | None = None) -> list[_Ref]:
     """`_iter_refs` in text order."""
-    return sorted(_iter_refs(masked, links=links), key=lambda r: (r.start, -r.end))
+    return sorted(_iter_refs(masked, links=links, structure=structure), key=lambda r: (r.start, -r.end))
 
 
 # --------------------------------------------------------------------------- the Post
@@ -449,9 +495,14 @@ class Post:
     # ------------------------------------------------------------------ body analysis
 
     @cached_property
+    def _structure(self) -> Structure:
+        """The body's block structure, from the CommonMark parser (see `parse_structure`)."""
+        return parse_structure(self.doc.body)
+
+    @cached_property
     def _masked(self) -> str:
-        """The body with code blanked where an embed or H1 could be (see mask_code)."""
-        return mask_code(self.doc.body, EMBED_NEEDLES)
+        """The body with code blanked where an embed could be (see mask_code)."""
+        return mask_code(self.doc.body, EMBED_NEEDLES, self._structure)
 
     @cached_property
     def _line_starts(self) -> list[int]:
@@ -465,22 +516,29 @@ class Post:
 
     @cached_property
     def _h1(self) -> tuple[int, str] | None:
-        """(body offset, text) of the first non-empty ATX H1 outside code."""
-        masked = self._masked
-        if "#" not in masked:
+        """(body offset of the heading's last line, text) of the first top-level H1 with text,
+        ATX (`# Title`) or setext (`Title` over `===`), outside code. A new embed goes after it."""
+        h1 = self._structure.h1
+        if h1 is None:
             return None
-        for m in _H1.finditer(masked):
-            text = m.group(1).strip()
-            if text.strip("#").strip():
-                return m.start(), " ".join(text.split())
-        return None
+        return self._line_starts[min(h1[1], len(self._line_starts) - 1)], h1[2]
 
-    def _plainly_outside_code(self, start: int, end: int) -> bool:
+    def _plainly_outside_code(self, start: int, end: int, *, heading: bool = False) -> bool:
         """True only when body[start:end] certainly lies outside code: no fence marker before its
-        end, and no backtick in the stretch between the nearest "\\n\\n" on either side (which
-        contains its whole paragraph, and code spans never leave a paragraph). False means "maybe"."""
+        end, at most 3 spaces and no container marker (quote, list) before it on its line (so it
+        cannot be indented code), and no backtick in the stretch between the nearest "\\n\\n" on
+        either side (which contains its whole paragraph, and code spans never leave a paragraph).
+        With `heading`, also no `<` before it (an HTML block would swallow the line). False means
+        "maybe": the caller then asks the parser."""
         body = self.doc.body
         if body.find("```", 0, end) != -1 or body.find("~~~", 0, end) != -1:
+            return False
+        line_start = body.rfind("\n", 0, start) + 1
+        prefix = body[line_start:start]
+        rest = prefix.lstrip(" ")
+        if len(prefix) - len(rest) > 3 or rest[:1] in ("\t", ">", "-", "*", "+") or rest[:1].isdigit():
+            return False
+        if heading and body.find("<", 0, start) != -1:
             return False
         if "`" not in body:
             return True
@@ -494,7 +552,7 @@ class Post:
         if "_h1" not in self.__dict__ and "#" in self.doc.body:
             for m in _H1.finditer(self.doc.body):
                 if m.group(1).strip().strip("#").strip():
-                    if self._plainly_outside_code(m.start(), m.end()):
+                    if self._plainly_outside_code(m.start(), m.end(), heading=True):
                         return True
                     break
         return self._h1 is not None
@@ -516,13 +574,18 @@ class Post:
 
     @cached_property
     def _embeds(self) -> list[_Ref]:
-        return _refs(self._masked, links=False)
+        return _refs(self._masked, links=False, structure=self._structure)
 
     def has_image(self) -> bool:
-        """An image embed (Obsidian, Markdown or <img>) anywhere in the body, outside code."""
+        """An image embed (Obsidian, Markdown inline or reference-style, or <img>) anywhere in the
+        body, outside code. An image the parser found where the patterns cannot place it counts
+        too (the safe direction: such a post is skipped, never given a second cover)."""
         if "_embeds" in self.__dict__:
-            return bool(self._embeds)
-        return next(_iter_refs(self._masked, links=False), None) is not None
+            if self._embeds:
+                return True
+        elif next(_iter_refs(self._masked, links=False, structure=self._structure), None) is not None:
+            return True
+        return any(_is_image_path(src) for src in self._structure.images)
 
     def has_cover(self, embed_style: str, field: str) -> bool:
         """has_image(), or (embed style `frontmatter`) a non-empty `field` in the frontmatter."""
@@ -558,7 +621,9 @@ class Post:
     def image_targets(self) -> list[str]:
         """Every image this post refers to, outside code: embeds, links to image files, and
         frontmatter values that name an image file (so a shared image is never deleted)."""
-        out = [r.target for r in _refs(mask_code(self.doc.body), links=True)]
+        structure = self._structure
+        out = [r.target for r in _refs(mask_code(self.doc.body, structure=structure), links=True, structure=structure)]
+        out.extend(src for src in structure.images if _is_image_path(src))
         try:
             data = self.frontmatter
         except PostError:
