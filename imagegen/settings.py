@@ -5,7 +5,9 @@ provider's `ProviderSpec.options`). The CLI's flags, the action's inputs and the
 fallbacks are all derived from these declarations, so a default can never differ between them.
 
 Raw values are strings (as the runner and env deliver them); `load` parses and validates them and
-raises `SettingsError` with one clear sentence for the first bad one.
+raises `SettingsError` with one clear sentence for the first bad one. Each value comes from, first
+to last: the explicit value (CLI flag, action input), the environment, the repository's settings
+file (`imagegen.config`: `.imagegen.toml` or `[tool.imagegen]` in pyproject.toml), the default.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from imagegen import secrets
 from imagegen.images import CROPS, FORMATS, Output, format_supported
+from imagegen.config import EMPTY as NO_CONFIG
+from imagegen.config import Config, ConfigError, load_config
 from imagegen.providers import DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS
 from imagegen.providers.base import Limits, ProviderSpec
 
@@ -40,6 +44,8 @@ class SettingDef:
     flag: bool = False
     """A boolean."""
     metavar: str = ""
+    file: bool = False
+    """A file path: relative to where the command runs, or (in the settings file) to the repository."""
 
     @property
     def env_name(self) -> str:
@@ -61,7 +67,7 @@ CORE: tuple[SettingDef, ...] = (
     SettingDef("frontmatter-field", "image", "frontmatter field holding the cover path (embed style 'frontmatter')", metavar="FIELD"),
     SettingDef("max-images", "", "generate at most N images this run (the rest are reported pending)", metavar="N"),
     SettingDef("dry-run", "false", "write nothing; show what would happen", flag=True),
-    SettingDef("report", "", "write the JSON report to this file", metavar="FILE"),
+    SettingDef("report", "", "write the JSON report to this file", metavar="FILE", file=True),
     SettingDef("timezone", "UTC", "timezone that decides 'today' for future-dated posts", metavar="TZ"),
     SettingDef("max-post-bytes", str(2 * 1024 * 1024), "posts larger than this are skipped", metavar="BYTES"),
     SettingDef("prompt-style", "", "text appended to every image prompt (e.g. 'watercolour, soft light')", metavar="TEXT"),
@@ -75,7 +81,7 @@ CORE: tuple[SettingDef, ...] = (
     SettingDef("provider-min-interval", "", "override a provider's minimum seconds between requests: NAME=S", multi=True, metavar="NAME=S"),
     SettingDef("provider-timeout", "", "override a provider's request timeout in seconds: NAME=S", multi=True, metavar="NAME=S"),
     SettingDef("concurrency", "8", "posts in flight at once (enough to keep every free provider's slots busy)", metavar="N"),
-    SettingDef("state-file", "", "remember provider quotas across runs in this JSON file (off when empty)", metavar="FILE"),
+    SettingDef("state-file", "", "remember provider quotas across runs in this JSON file (off when empty)", metavar="FILE", file=True),
     SettingDef("width", "1200", "cover width in pixels (providers round to what they accept)", metavar="PX"),
     SettingDef("height", "630", "cover height in pixels", metavar="PX"),
     SettingDef("crop", "center", "how a picture of another shape is cropped to width x height: center|smart (keeps the most detailed part)", metavar="MODE"),
@@ -137,6 +143,8 @@ class Settings:
     image_format: str = "jpeg"
     image_quality: int | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    config_file: str = ""
+    """The settings file that was read (`.imagegen.toml`, `pyproject.toml [tool.imagegen]`), or ''."""
 
     @property
     def attachments_path(self) -> Path:
@@ -219,20 +227,34 @@ def inside(root: Path, rel: str, name: str) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def raw_value(raw: Mapping[str, str | None], env: Mapping[str, str], name: str, env_name: str, default: str) -> str:
-    """A raw setting: the explicit value if non-empty, else the environment, else the default."""
+def raw_value(raw: Mapping[str, str | None], env: Mapping[str, str], name: str, env_name: str, default: str,
+              config: Config = NO_CONFIG) -> str:
+    """A raw setting: the explicit value if non-empty, else the environment, else the settings
+    file, else the default."""
     v = raw.get(name)
     if v is not None and str(v).strip() != "":
         return str(v)
     ev = env.get(env_name)
     if ev is not None and ev.strip() != "":
         return ev
+    cv = config.get(name)
+    if cv is not None:
+        return cv
     return default
 
 
-def provider_opts(spec: ProviderSpec, raw: Mapping[str, str | None], env: Mapping[str, str]) -> dict[str, str]:
-    """Resolve one provider's options (explicit value > env > default)."""
-    return {o.key: raw_value(raw, env, o.input_name, o.env, o.default).strip() for o in spec.all_options()}
+def provider_opts(spec: ProviderSpec, raw: Mapping[str, str | None], env: Mapping[str, str],
+                  config: Config = NO_CONFIG) -> dict[str, str]:
+    """Resolve one provider's options (explicit value > env > settings file > default)."""
+    return {o.key: raw_value(raw, env, o.input_name, o.env, o.default, config).strip() for o in spec.all_options()}
+
+
+def read_config(repo: Path) -> Config:
+    """The repository's settings file (see imagegen.config); its problems as SettingsError."""
+    try:
+        return load_config(repo)
+    except ConfigError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | Path = ".") -> Settings:
@@ -241,13 +263,19 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
     if not repo_path.is_dir():
         raise SettingsError(f"repository folder {str(repo_path)!r} does not exist")
     repo_path = repo_path.resolve()
+    # Provider secrets from the environment are registered before anything can be said about the
+    # settings file (its messages never hold a secret's value, but be strict about the order).
+    for spec in REGISTRY:
+        for s in spec.secrets(provider_opts(spec, raw, env)):
+            secrets.register(s)
+    config = read_config(repo_path)
 
     def get(name: str) -> str:
         d = CORE_BY_NAME[name]
-        return raw_value(raw, env, name, d.env_name, d.default)
+        return raw_value(raw, env, name, d.env_name, d.default, config)
 
     # Provider options first: their secrets must be registered before any message is built.
-    all_opts = {spec.name: provider_opts(spec, raw, env) for spec in REGISTRY}
+    all_opts = {spec.name: provider_opts(spec, raw, env, config) for spec in REGISTRY}
     for spec in REGISTRY:
         for s in spec.secrets(all_opts[spec.name]):
             secrets.register(s)
@@ -281,7 +309,7 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
 
     # ---- providers
     order = split_list(get("providers"))
-    explicit = raw_value(raw, env, "providers", CORE_BY_NAME["providers"].env_name, "") != ""
+    explicit = raw_value(raw, env, "providers", CORE_BY_NAME["providers"].env_name, "", config) != ""
     if not explicit:  # the default order names providers that may not be registered (yet)
         order = tuple(n for n in order if n in SPECS)
     for name in order:
@@ -380,4 +408,5 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         crop=crop,
         image_format=image_format,
         image_quality=image_quality,
+        config_file=config.source,
     )
