@@ -58,8 +58,12 @@ ACTION_INPUTS: tuple[Input, ...] = (
     Input("github-token", "Token used to commit the covers back (needs `permissions: contents: write`).",
           "${{ github.token }}", env="GITHUB_TOKEN", secret=True, kind="action"),
     Input("commit", "How to commit the covers: `api` (Git Data API; the commit is made and verified as the "
-          "token's bot), `git` (git CLI as github-actions[bot], push with rebase-and-retry), or `none` "
-          "(only write the files; a later step commits them).", "api", kind="action"),
+          "token's bot), `git` (git CLI as github-actions[bot], push with rebase-and-retry), `pull-request` "
+          "(push them to the `pull-request-branch` and open or update one pull request for a human to approve; "
+          "needs `permissions: pull-requests: write` too), or `none` (only write the files; a later step commits "
+          "them).", "api", kind="action"),
+    Input("pull-request-branch", "With `commit: pull-request`: the branch the covers are pushed to (reused and "
+          "updated by later runs while its pull request is open).", "imagegen/covers", kind="action"),
     Input("commit-message", "Commit message. Default: \"Add cover image(s) for ...\" listing the posts.", kind="action"),
     Input("branch", "Branch to commit to. Default: the checked-out branch (the pull request's head branch "
           "on pull_request events).", kind="action"),
@@ -75,7 +79,10 @@ OUTPUTS: tuple[tuple[str, str], ...] = (
     ("pending", "Number of posts left for a later run (max-images, providers out of quota, a concurrent "
                 "edit; in a dry run: the posts that would get a cover)."),
     ("stopped-by-quota", "`true` when the run stopped because every provider was out of quota."),
-    ("commit-sha", "The commit with the covers; empty when nothing was committed."),
+    ("commit-sha", "The commit with the covers (on the `pull-request-branch` with `commit: pull-request`); "
+                   "empty when nothing was committed."),
+    ("pull-request-url", "With `commit: pull-request`: the pull request with the covers; empty when there is none."),
+    ("pull-request-number", "With `commit: pull-request`: its number; empty when there is none."),
     ("report", "The JSON report (compact; secrets redacted)."),
 )
 
@@ -426,6 +433,8 @@ class SummaryContext:
     mode: str = "api"
     notes: list[str] = field(default_factory=list)
     left: list[dict[str, str]] = field(default_factory=list)
+    pull_request_url: str = ""
+    pull_request_number: int = 0
 
 
 def summary_markdown(report: Report, ctx: SummaryContext) -> str:
@@ -439,7 +448,11 @@ def summary_markdown(report: Report, ctx: SummaryContext) -> str:
     lines.append(" · ".join(counts))
     lines.append("")
     link_base = f"{ctx.server_url.rstrip('/')}/{ctx.repository}" if ctx.repository else ""
-    if ctx.commit_sha and link_base:
+    if ctx.pull_request_url:
+        lines += [f"Proposed in pull request [#{ctx.pull_request_number}]({ctx.pull_request_url})"
+                  + (f" (commit [`{ctx.commit_sha[:12]}`]({link_base}/commit/{ctx.commit_sha}))"
+                     if ctx.commit_sha and link_base else "") + ": merge it to publish the covers.", ""]
+    elif ctx.commit_sha and link_base:
         lines += [f"Committed [`{ctx.commit_sha[:12]}`]({link_base}/commit/{ctx.commit_sha}).", ""]
     elif gen and not report.dry_run:
         lines += ["Not committed" + (" (commit: none: a later step commits the files)." if ctx.mode == "none" else "."), ""]
@@ -537,16 +550,18 @@ def report_output(report: Report) -> str:
             data[k] = data.get(k, [])[:keep]
 
 
-def _outputs(report: Report | None, sha: str = "") -> dict[str, str]:
+def _outputs(report: Report | None, sha: str = "", pr_url: str = "", pr_number: int = 0) -> dict[str, str]:
+    pr = {"pull-request-url": pr_url, "pull-request-number": str(pr_number) if pr_number else ""}
     if report is None:
         return {"images-generated": "0", "posts-updated": "", "pending": "0", "stopped-by-quota": "false",
-                "commit-sha": "", "report": ""}
+                "commit-sha": "", **pr, "report": ""}
     return {
         "images-generated": str(len(report.generated)),
         "posts-updated": "\n".join(report.posts_updated),
         "pending": str(len(report.pending)),
         "stopped-by-quota": "true" if report.stopped_by_quota else "false",
         "commit-sha": sha,
+        **pr,
         "report": report_output(report),
     }
 
@@ -582,8 +597,13 @@ class Action:
             return v
         return (self.env.get(inp.env, "") if inp.env else "").strip() or inp.default
 
-    def finish(self, report: Report | None, *, sha: str = "", markdown: str = "") -> None:
-        self.runner.set_outputs(_outputs(report, sha))
+    def finish(self, report: Report | None, *, sha: str = "", markdown: str = "", pr_url: str = "",
+               pr_number: int = 0, report_file: Path | None = None) -> None:
+        """The report file, the outputs and the summary, written together once publishing is over,
+        so all three say the same thing."""
+        if report is not None and report_file is not None:
+            self._write_report(report, report_file)
+        self.runner.set_outputs(_outputs(report, sha, pr_url, pr_number))
         if markdown:
             self.runner.summary(markdown)
 
@@ -597,7 +617,7 @@ class Action:
         return code
 
     def run(self) -> int:
-        from imagegen.publish import MODES, PublishError, can_push, changes_from, publish_api, publish_git
+        from imagegen.publish import DEFAULT_PR_BRANCH, MODES, PublishError, restore_checkout
         from imagegen.settings import SettingsError, load
 
         all_inputs = inputs()
@@ -665,18 +685,66 @@ class Action:
                 self.runner.print(f"only-changed: {len(posts)} post(s) changed by this {event_name}")
                 settings = settings.with_(posts=tuple(posts))
 
-        # 3. A token that cannot write: generate nothing that could not be committed.
+        # 3. What is there to do? Discovery alone (no provider call, no write): a run with nothing to
+        #    do makes no write request; a token that cannot write makes no cover it could not commit.
+        #    With commit: pull-request the open pull request's posts are put into the workspace first
+        #    (as they are on the covers branch), so they are not generated again.
+        pub = None
+        plan = None
+        pr_branch = self.resolved(by_name["pull-request-branch"]) or DEFAULT_PR_BRANCH
         if committing:
             assert branch is not None
-            if mode == "api":
+            if mode in ("api", "pull-request"):
                 from imagegen.publish import ApiPublisher
 
                 if not token:
-                    return self.stop("commit: api needs the github-token input", code=1)
-                why = ApiPublisher(token=token, api_url=self._api_url(), repository=self._repository(),
-                                   branch=branch, **self._api_pacing()).can_write()
-            else:
-                why = can_push(workspace, branch)
+                    return self.stop(f"commit: {mode} needs the github-token input", code=1)
+                pub = ApiPublisher(token=token, api_url=self._api_url(), repository=self._repository(),
+                                   branch=branch, sleep=self.sleep, **self._api_pacing())
+            if mode == "pull-request":
+                assert pub is not None
+                if pr_branch == branch:
+                    return self.stop(f"pull-request-branch: {pr_branch!r} is the branch the pull request would go "
+                                     "into; name another branch", code=1)
+                try:
+                    plan = pub.plan_pull_request(pr_branch)
+                except PublishError as exc:
+                    return self.stop(f"nothing generated: {exc}", code=1)
+                for rel, data in plan.posts.items():
+                    target = workspace / rel
+                    if target.is_file():
+                        target.write_bytes(data)
+                for note in plan.notes:
+                    self.runner.print(note)
+        try:
+            return self._generate_and_publish(settings, mode, committing, branch, pr_branch, pub, plan, token,
+                                              workspace, head, event, by_name)
+        finally:
+            if plan is not None and plan.posts:
+                restore_checkout(workspace, plan.posts)
+
+    def _has_work(self, settings: Any) -> bool:
+        """Whether discovery finds a post to give a cover (the pipeline's own first step, run alone)."""
+        from imagegen.clock import SystemClock
+        from imagegen.discover import discover
+
+        if settings.max_images == 0:
+            return False
+        clock = self.clock or SystemClock()
+        try:
+            return bool(discover(settings, clock.now().astimezone(settings.tz).date()).todo)
+        except Exception:  # the run reports it properly
+            return True
+
+    def _generate_and_publish(self, settings: Any, mode: str, committing: bool, branch: str | None, pr_branch: str,
+                              pub: Any, plan: Any, token: str, workspace: Path, head: str,
+                              event: Mapping[str, Any], by_name: Mapping[str, Input]) -> int:
+        from imagegen.publish import (PublishError, can_push, changes_from, publish_api, publish_git,
+                                      publish_pull_request, restore_checkout)
+        from imagegen.settings import SettingsError
+
+        if committing and self._has_work(settings):
+            why = pub.can_write() if pub is not None else can_push(workspace, branch or "")
             if why:
                 return self.stop(f"nothing generated: {why}", code=0)
 
@@ -699,30 +767,35 @@ class Action:
                 return self.stop(str(exc), code=1)
             return self.stop(f"imagegen failed: {type(exc).__name__}: {exc}", code=1)
         log.close()
-        if settings.report is not None:
-            self._write_report(report, settings.report)
 
-        # 5. Commit back.
+        # 5. Publish; then the report file, the outputs and the summary, all saying what happened.
         ctx = SummaryContext(server_url=self.env.get("GITHUB_SERVER_URL", "https://github.com"),
                              repository=self._repository(), mode=mode,
                              public=(event.get("repository") or {}).get("private") is False)
         code = 130 if report.cancelled else 0
         changes = changes_from(report)
+        result = None
         if committing and changes:
             message = self.value(by_name["commit-message"]).strip() or None
+            base_sha = head or self.env.get("GITHUB_SHA", "")
             try:
                 if mode == "api":
                     result = publish_api(workspace, changes, token=token, api_url=self._api_url(),
                                          repository=self._repository(), branch=branch or "",
-                                         base_sha=head or self.env.get("GITHUB_SHA", ""), message=message,
-                                         sleep=self.sleep, **self._api_pacing())
+                                         base_sha=base_sha, message=message, sleep=self.sleep, **self._api_pacing())
+                elif mode == "pull-request":
+                    entries = [{"post": g.post, "image": g.image, "removed": g.removed_image or "",
+                                "title": _post_title(workspace, g.post), "provider": g.provider, "model": g.model,
+                                "prompt": g.prompt} for g in report.generated]
+                    result = publish_pull_request(workspace, changes, plan, pub, base_sha=base_sha, entries=entries,
+                                                  message=message, server_url=ctx.server_url)
                 else:
                     result = publish_git(workspace, changes, branch=branch or "", message=message, sleep=self.sleep)
             except PublishError as exc:
                 self.runner.error(f"the covers were generated but not committed: {exc}")
                 ctx.notes.append(f"Not committed: {exc}")
                 self._annotate(report)
-                self.finish(report, markdown=summary_markdown(report, ctx))
+                self.finish(report, markdown=summary_markdown(report, ctx), report_file=settings.report)
                 return 1
             ctx.commit_sha = result.sha
             ctx.notes.extend(result.notes)
@@ -732,10 +805,22 @@ class Action:
                 report.pending.extend(left.values())
             for note in result.notes:
                 self.runner.print(note)
-            if result.sha:
+            if mode == "pull-request":
+                ctx.pull_request_url, ctx.pull_request_number = result.pull_request_url, result.pull_request_number
+                if result.sha:
+                    self.runner.print(f"pushed {len(result.committed)} post(s) to {pr_branch}: {result.sha}")
+                if result.pull_request_url:
+                    self.runner.notice(f"covers proposed in pull request #{result.pull_request_number}: "
+                                       f"{result.pull_request_url}")
+                # the checkout is the base branch again: the covers live on the covers branch
+                restore_checkout(workspace, [p for c in changes if c.post in result.committed for p in c.paths])
+            elif result.sha:
                 self.runner.print(f"committed {len(result.committed)} post(s) to {branch}: {result.sha}")
+        elif mode == "pull-request" and plan is not None and plan.number:
+            ctx.pull_request_url, ctx.pull_request_number = plan.url, plan.number
         self._annotate(report)
-        self.finish(report, sha=ctx.commit_sha, markdown=summary_markdown(report, ctx))
+        self.finish(report, sha=ctx.commit_sha, markdown=summary_markdown(report, ctx),
+                    pr_url=ctx.pull_request_url, pr_number=ctx.pull_request_number, report_file=settings.report)
         return code
 
     def _annotate(self, report: Report) -> None:
@@ -770,6 +855,16 @@ class Action:
         target = path if path.is_absolute() else Path.cwd() / path
         target.parent.mkdir(parents=True, exist_ok=True)
         replace(target, (report.dumps() + "\n").encode("utf-8"))
+
+
+def _post_title(workspace: Path, rel: str) -> str:
+    """The post's title for the pull request's list (its file name when it has none)."""
+    try:
+        from imagegen.posts import Post
+
+        return Post.from_text((workspace / rel).read_text(encoding="utf-8-sig"), rel).title or PurePosixPath(rel).name
+    except Exception:
+        return PurePosixPath(rel).name
 
 
 def give_back_ownership(workspace: Path) -> None:

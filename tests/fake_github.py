@@ -17,6 +17,27 @@ with GitHub's semantics, implemented with git plumbing on the bare repository:
     POST  /repos/{o}/{r}/git/blobs                hash-object -w
     GET   /repos/{o}/{r}/git/blobs/{sha}          cat-file
 
+    POST  /repos/{o}/{r}/git/refs                 create a ref (422 "Reference already exists")
+    GET   /repos/{o}/{r}/compare/{base}...{head}  merge base, ahead/behind, files changed on head
+    GET   /repos/{o}/{r}/pulls                    ?state=&head=owner:branch&base= filters
+    POST  /repos/{o}/{r}/pulls                    open one (422 when head has no commits over
+                                                  base, or one is open already; 403 when Actions
+                                                  may not open pull requests)
+    GET   /repos/{o}/{r}/pulls/{n}, PATCH /repos/{o}/{r}/pulls/{n}   read, edit title/body/state
+
+Branch protection: `gh.protect("main")` makes every update of that branch through the API answer
+422 with GitHub's message for a classic protected branch ("Protected branch update failed for
+refs/heads/main."), `gh.protect("main", ruleset=True)` with a ruleset's ("Repository rule
+violations found ... Changes must be made through a pull request."); `gh.protect_pushes("main")`
+installs a pre-receive hook in the bare repository so a git push is refused the way GitHub refuses
+it (`! [remote rejected] main -> main (protected branch hook declined)`, GH006).
+`gh.actions_can_open_pull_requests = False`: creating a pull request answers 403 "GitHub Actions
+is not permitted to create or approve pull requests." (the repository setting).
+
+Failures: `gh.inject("PATCH", r"/git/refs/", 502, apply=True)` answers the next matching request
+with that status, after applying it (apply=True: the lost answer of an applied update) or
+instead of it.
+
 Tokens: `FakeGitHub(tokens={"t-write": "write", "t-read": "read"})`. Unknown tokens get 401;
 read-only ones get 403 "Resource not accessible by integration" on every write, like GITHUB_TOKEN
 with `permissions: contents: read`.
@@ -74,6 +95,10 @@ class FakeGitHub:
         self.tokens = dict(tokens or {"test-token": "write"})
         self.prefix = prefix.rstrip("/")
         self.before_ref_update: list[Callable[["FakeGitHub"], None]] = []
+        self.protected: dict[str, str] = {}
+        self.actions_can_open_pull_requests = True
+        self.pulls: list[dict[str, Any]] = []
+        self.injected: list[tuple[str, str, int, str, bool]] = []
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -156,6 +181,40 @@ class FakeGitHub:
         self.git("update-ref", ref, new, old)
         return new
 
+    # ------------------------------------------------------------------ protection, failures
+
+    CLASSIC_PROTECTION = "Protected branch update failed for refs/heads/{branch}."
+    RULESET = "Repository rule violations found\n\nChanges must be made through a pull request.\n\n"
+
+    def protect(self, branch: str, *, ruleset: bool = False) -> None:
+        self.protected[branch] = self.RULESET if ruleset else self.CLASSIC_PROTECTION.format(branch=branch)
+
+    def protect_pushes(self, branch: str) -> None:
+        hook = self.bare / "hooks" / "pre-receive"
+        hook.parent.mkdir(exist_ok=True)
+        hook.write_text(
+            "#!/bin/sh\n"
+            "while read old new ref; do\n"
+            f"  if [ \"$ref\" = \"refs/heads/{branch}\" ]; then\n"
+            f"    echo 'error: GH006: Protected branch update failed for refs/heads/{branch}.' >&2\n"
+            "    echo 'error: Changes must be made through a pull request.' >&2\n"
+            "    exit 1\n"
+            "  fi\n"
+            "done\n")
+        hook.chmod(0o755)
+
+    def inject(self, method: str, path_pattern: str, status: int, message: str = "Server Error", *,
+               apply: bool = False) -> None:
+        self.injected.append((method, path_pattern, status, message, apply))
+
+    def _take_injected(self, method: str, path: str) -> tuple[int, str, bool] | None:
+        with self._lock:
+            for i, (m, pat, status, message, apply) in enumerate(self.injected):
+                if m == method and re.search(pat, path):
+                    del self.injected[i]
+                    return status, message, apply
+        return None
+
     # ------------------------------------------------------------------ the API
 
     def _obj_url(self, kind: str, rest: str) -> str:
@@ -228,6 +287,10 @@ class FakeGitHub:
             return 200, {"id": 1, "name": self.name, "full_name": self.full_name, "private": self.private,
                          "default_branch": self.default_branch, "url": f"{self.url}{base}",
                          "owner": {"login": self.owner}}
+        if path.startswith(base + "/pulls"):
+            return self._pulls(method, path[len(base + "/pulls"):], query, body, level)
+        if path.startswith(base + "/compare/") and method == "GET":
+            return 200, self._compare(unquote(path[len(base + "/compare/"):]))
         if not path.startswith(base + "/git/"):
             raise _HTTPError(404, "Not Found")
         rest = path[len(base) + len("/git/"):]
@@ -239,6 +302,8 @@ class FakeGitHub:
             return 200, self._ref_json(arg)
         if kind == "refs" and method == "PATCH" and arg:
             return self._update_ref(arg, body)
+        if kind == "refs" and method == "POST" and not arg:
+            return self._create_ref(body)
         if kind == "commits" and method == "GET":
             return 200, self._commit_json(arg)
         if kind == "commits" and method == "POST":
@@ -304,11 +369,114 @@ class FakeGitHub:
             raise _HTTPError(422, "Invalid tree or parent") from None
         return self._commit_json(sha)
 
+    def _check_protection(self, ref: str) -> None:
+        branch = ref[len("heads/"):] if ref.startswith("heads/") else ref
+        if branch in self.protected:
+            raise _HTTPError(422, self.protected[branch])
+
+    def _create_ref(self, body: dict[str, Any]) -> tuple[int, Any]:
+        ref, sha = str(body.get("ref", "")), str(body.get("sha", ""))
+        if not ref.startswith("refs/") or ref.count("/") < 2:
+            raise _HTTPError(422, "Reference name must start with 'refs/' and have at least two slashes.")
+        self._check_protection(ref[len("refs/"):])
+        try:
+            self.git("cat-file", "-e", f"{sha}^{{commit}}")
+        except RuntimeError:
+            raise _HTTPError(422, "Object does not exist") from None
+        try:
+            self.git("update-ref", ref, sha, ZERO)
+        except RuntimeError:
+            raise _HTTPError(422, "Reference already exists") from None
+        return 201, self._ref_json(ref[len("refs/"):])
+
+    def _compare(self, spec: str) -> dict[str, Any]:
+        base, sep, head = spec.partition("...")
+        if not sep:
+            raise _HTTPError(404, "Not Found")
+        try:
+            b = self.git("rev-parse", "--verify", "-q", f"{base}^{{commit}}").strip()
+            h = self.git("rev-parse", "--verify", "-q", f"{head}^{{commit}}").strip()
+            mb = self.git("merge-base", b, h).strip()
+        except RuntimeError:
+            raise _HTTPError(404, "Not Found") from None
+        files = []
+        out = self.git("diff", "--name-status", "-z", "--no-renames", mb, h)
+        parts = [p for p in out.split("\0") if p]
+        statuses = {"A": "added", "M": "modified", "D": "removed", "T": "changed"}
+        for status, name in zip(parts[0::2], parts[1::2]):
+            sha = ZERO if status == "D" else self.git("rev-parse", f"{h}:{name}").strip()
+            files.append({"filename": name, "status": statuses.get(status[0], "modified"), "sha": sha})
+        ahead = int(self.git("rev-list", "--count", f"{b}..{h}").strip())
+        behind = int(self.git("rev-list", "--count", f"{h}..{b}").strip())
+        status = "identical" if b == h else "ahead" if not behind else "behind" if not ahead else "diverged"
+        return {"url": f"{self.url}/repos/{self.full_name}/compare/{spec}", "status": status,
+                "ahead_by": ahead, "behind_by": behind, "total_commits": ahead,
+                "base_commit": {"sha": b, "url": f"{self.url}/repos/{self.full_name}/commits/{b}"},
+                "merge_base_commit": {"sha": mb, "url": f"{self.url}/repos/{self.full_name}/commits/{mb}"},
+                "commits": [], "files": files[:300]}
+
+    def _pull_json(self, pr: dict[str, Any]) -> dict[str, Any]:
+        head_ref = f"refs/heads/{pr['head']}"
+        head_sha = self.git("rev-parse", "--verify", "-q", head_ref).strip() if self._has_ref(head_ref) else pr["head_sha"]
+        return {"number": pr["number"], "id": pr["number"], "state": pr["state"], "title": pr["title"],
+                "body": pr["body"], "merged": False,
+                "url": f"{self.url}/repos/{self.full_name}/pulls/{pr['number']}",
+                "html_url": f"https://github.invalid/{self.full_name}/pull/{pr['number']}",
+                "head": {"ref": pr["head"], "sha": head_sha, "label": f"{self.owner}:{pr['head']}",
+                         "repo": {"full_name": self.full_name}},
+                "base": {"ref": pr["base"], "sha": self.head(pr["base"]), "label": f"{self.owner}:{pr['base']}",
+                         "repo": {"full_name": self.full_name}},
+                "maintainer_can_modify": pr.get("maintainer_can_modify", False)}
+
+    def _has_ref(self, ref: str) -> bool:
+        return subprocess.run(["git", "--git-dir", str(self.bare), "rev-parse", "--verify", "-q", ref],
+                              capture_output=True).returncode == 0
+
+    def _pulls(self, method: str, rest: str, query: dict[str, list[str]], body: Any, level: str) -> tuple[int, Any]:
+        if method != "GET" and level != "write":
+            raise _HTTPError(403, "Resource not accessible by integration")
+        if rest in ("", "/") and method == "GET":
+            state = query.get("state", ["open"])[0]
+            head = query.get("head", [""])[0]
+            base = query.get("base", [""])[0]
+            out = [p for p in self.pulls if (state == "all" or p["state"] == state)
+                   and (not head or f"{self.owner}:{p['head']}" == head) and (not base or p["base"] == base)]
+            return 200, [self._pull_json(p) for p in out]
+        if rest in ("", "/") and method == "POST":
+            if not self.actions_can_open_pull_requests:
+                raise _HTTPError(403, "GitHub Actions is not permitted to create or approve pull requests.")
+            head, base = str(body.get("head", "")), str(body.get("base", ""))
+            head = head.split(":", 1)[1] if ":" in head else head
+            if not self._has_ref(f"refs/heads/{head}") or not self._has_ref(f"refs/heads/{base}"):
+                raise _HTTPError(422, "Validation Failed")
+            if any(p["state"] == "open" and p["head"] == head and p["base"] == base for p in self.pulls):
+                raise _HTTPError(422, f"A pull request already exists for {self.owner}:{head}.")
+            if self.git("rev-list", "--count", f"refs/heads/{base}..refs/heads/{head}").strip() == "0":
+                raise _HTTPError(422, f"No commits between {base} and {head}")
+            pr = {"number": len(self.pulls) + 1, "state": "open", "title": str(body.get("title", "")),
+                  "body": str(body.get("body") or ""), "head": head, "base": base, "head_sha": "",
+                  "maintainer_can_modify": bool(body.get("maintainer_can_modify", False))}
+            self.pulls.append(pr)
+            return 201, self._pull_json(pr)
+        m = re.fullmatch(r"/(\d+)", rest)
+        if not m or not 1 <= int(m.group(1)) <= len(self.pulls):
+            raise _HTTPError(404, "Not Found")
+        pr = self.pulls[int(m.group(1)) - 1]
+        if method == "GET":
+            return 200, self._pull_json(pr)
+        if method == "PATCH":
+            for key in ("title", "body", "state"):
+                if key in body:
+                    pr[key] = str(body[key])
+            return 200, self._pull_json(pr)
+        raise _HTTPError(404, "Not Found")
+
     def _update_ref(self, ref: str, body: dict[str, Any]) -> tuple[int, Any]:
         with self._lock:
             hooks, self.before_ref_update = self.before_ref_update[:1], self.before_ref_update[1:]
         for hook in hooks:
             hook(self)
+        self._check_protection(ref)
         new = body.get("sha", "")
         force = bool(body.get("force", False))
         try:
@@ -356,7 +524,12 @@ class FakeGitHub:
                         path = path[len(fake.prefix):]
                     if body is None:
                         raise _HTTPError(400, "Problems parsing JSON")
+                    injected = fake._take_injected(method, path)
+                    if injected is not None and not injected[2]:
+                        raise _HTTPError(injected[0], injected[1])
                     status, data = fake._handle(method, path, parse_qs(parts.query), body, token)
+                    if injected is not None:
+                        raise _HTTPError(injected[0], injected[1])
                 except _HTTPError as exc:
                     status, data = exc.status, {"message": exc.message,
                                                 "documentation_url": "https://docs.github.com/rest"}

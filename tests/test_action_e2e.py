@@ -359,6 +359,63 @@ def scenario_fork_and_read_only_token_generate_nothing(h: Harness) -> None:
     res.assert_no_secret()
 
 
+def scenario_pull_request_mode_opens_then_updates_one_pull_request(h: Harness) -> None:
+    h.checkout()
+    base = h.gh.head()
+    with_ = {**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare"), "commit": "pull-request",
+             "report": "covers-report.json"}
+    res = h.run(with_, event_name="workflow_dispatch", env=providers_env(h.fp))
+    assert res.code == 0, res.stdout + res.stderr
+    o = res.outputs
+    assert o["images-generated"] == "2" and o["pull-request-number"] == "1"
+    assert o["pull-request-url"].endswith("/pull/1") and o["commit-sha"] == h.gh.head("imagegen/covers")
+    assert h.gh.head() == base  # main untouched: a human approves the covers
+    pr = h.gh.pulls[0]
+    assert pr["head"] == "imagegen/covers" and pr["base"] == "main" and pr["title"] == "Cover images for 2 posts"
+    assert "**Alpha**" in pr["body"] and "**Beta**" in pr["body"] and "cloudflare" in pr["body"]
+    assert "Proposed in pull request [#1]" in res.summary
+    assert any("pull request #1" in n for n in res.commands("notice"))
+    # the checkout is main again (the covers live on the branch), the report file agrees with the outputs
+    assert git(h.workspace, "rev-parse", "HEAD").strip() == base
+    assert git(h.workspace, "status", "--porcelain").strip() == "?? covers-report.json"
+    report_file = json.loads((h.workspace / "covers-report.json").read_text())
+    assert report_file == json.loads(o["report"])
+    calls = h.fp.count("cloudflare")
+    # a new post later: added to the same pull request; the two waiting in it are not made again
+    h.gh.commit_files({NEW: post("Newer")})
+    h.checkout()
+    res = h.run(with_, event_name="workflow_dispatch", env=providers_env(h.fp))
+    assert res.code == 0, res.stdout + res.stderr
+    assert res.outputs["images-generated"] == "1" and res.outputs["posts-updated"] == NEW
+    assert h.fp.count("cloudflare") == calls + 1
+    assert res.outputs["pull-request-number"] == "1" and len(h.gh.pulls) == 1
+    assert h.gh.pulls[0]["title"] == "Cover images for 3 posts"
+    assert h.gh.git("rev-parse", f"{res.outputs['commit-sha']}^").strip() == o["commit-sha"]
+    assert git(h.workspace, "status", "--porcelain").strip() == "?? covers-report.json"
+    # nothing new: no write at all, the outputs still name the open pull request
+    before = len(h.gh.requests)
+    res = h.run(with_, event_name="workflow_dispatch", env=providers_env(h.fp))
+    assert res.code == 0 and res.outputs["images-generated"] == "0"
+    assert res.outputs["pull-request-number"] == "1"
+    assert [r for r in h.gh.requests[before:] if r.method != "GET"] == []
+    res.assert_no_secret()
+
+
+def scenario_protected_branch_is_one_error_line_with_the_fix(h: Harness) -> None:
+    h.checkout()
+    h.gh.protect("main", ruleset=True)
+    head = h.gh.head()
+    res = h.run({**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare")}, event_name="workflow_dispatch",
+                env=providers_env(h.fp))
+    assert res.code == 1
+    errors = res.commands("error")
+    assert len(errors) == 1, res.stdout
+    assert "Repository rule violations found" in errors[0] and "commit: pull-request" in errors[0]
+    assert sum(1 for r in h.gh.requests if r.method == "PATCH") == 1 and h.gh.head() == head
+    assert res.outputs["commit-sha"] == "" and "Not committed" in res.summary
+    res.assert_no_secret()
+
+
 # ============================================================================ the tests (this interpreter)
 
 
@@ -445,3 +502,41 @@ def test_env_fallback_keeps_an_existing_workflow_env_working(harness):
     report = json.loads(res.outputs["report"])
     assert report["dry_run"] and len([p for p in report["pending"] if p["reason"] == "dry-run"]) == 1
     assert f"::add-mask::{TG_TOKEN}" in res.stdout.splitlines()
+
+
+def test_pull_request_mode(harness):
+    scenario_pull_request_mode_opens_then_updates_one_pull_request(harness)
+
+
+def test_protected_branch(harness):
+    scenario_protected_branch_is_one_error_line_with_the_fix(harness)
+
+
+def test_a_run_with_nothing_to_do_writes_nothing_to_github(harness):
+    h = harness
+    h.checkout()
+    with_ = {**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare")}
+    res = h.run(with_, event_name="workflow_dispatch", env=providers_env(h.fp))
+    assert res.code == 0 and res.outputs["images-generated"] == "2"
+    h.checkout()
+    before = len(h.gh.requests)
+    res = h.run(with_, event_name="schedule", env=providers_env(h.fp))
+    assert res.code == 0 and res.outputs["images-generated"] == "0", res.stdout
+    assert h.gh.requests[before:] == [] or all(r.method == "GET" for r in h.gh.requests[before:])
+
+
+def test_report_file_outputs_and_summary_agree_after_a_concurrent_edit(harness):
+    h = harness
+    h.checkout()
+    theirs = post("Alpha", "Edited by a human while the covers were made.")
+    h.gh.before_ref_update.append(lambda g: g.commit_files({ALPHA: theirs}, "human edit"))
+    res = h.run({**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare"), "report": "r.json"},
+                event_name="workflow_dispatch", env=providers_env(h.fp))
+    assert res.code == 0, res.stdout + res.stderr
+    report = json.loads((h.workspace / "r.json").read_text())
+    assert report == json.loads(res.outputs["report"])
+    assert [g["post"] for g in report["generated"]] == [BETA] and res.outputs["posts-updated"] == BETA
+    assert res.outputs["images-generated"] == "1" and res.outputs["pending"] == "1"
+    assert report["pending"] == [{"post": ALPHA, "reason": "changed-upstream", "message": report["pending"][0]["message"]}]
+    assert "**1** generated" in res.summary and "changed-upstream" in res.summary
+    assert h.gh.read(ALPHA) == theirs

@@ -66,7 +66,8 @@ def test_secret_inputs_are_the_provider_secrets():
 def test_outputs_and_runs():
     data = action()
     assert list(data["outputs"]) == [n for n, _ in OUTPUTS] == [
-        "images-generated", "posts-updated", "pending", "stopped-by-quota", "commit-sha", "report"]
+        "images-generated", "posts-updated", "pending", "stopped-by-quota", "commit-sha", "pull-request-url",
+        "pull-request-number", "report"]
     assert all(v.get("description") for v in data["outputs"].values())
     assert data["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert data["name"] and data["description"] and data["branding"]["icon"] and data["branding"]["color"]

@@ -294,3 +294,212 @@ def test_git_nothing_changed(tmp_path, origin, gh):
 def _forget_secrets():
     yield
     secrets.clear()
+
+
+# ----------------------------------------------------------------------------- refusals, lost answers, pacing
+
+
+@pytest.mark.parametrize("ruleset", [False, True])
+def test_api_protected_branch_is_one_clear_refusal_not_a_retry_loop(tmp_path, origin, gh, ruleset):
+    ws = clone(origin, tmp_path / "ws")
+    gh.protect("main", ruleset=ruleset)
+    before = gh.head()
+    with pytest.raises(PublishError) as info:
+        api(ws, gh, [write_cover(ws, POST_A, IMG_A)])
+    text = str(info.value)
+    expected = ("Repository rule violations found Changes must be made through a pull request." if ruleset
+                else "Protected branch update failed for refs/heads/main.")
+    assert expected in text and "commit: pull-request" in text and "allowed to push" in text
+    assert "\n" not in text and "kept moving" not in text
+    assert sum(1 for r in gh.requests if r.method == "PATCH") == 1 and gh.head() == before
+    assert (ws / IMG_A).read_bytes() == PNG  # the images stay in the workspace
+
+
+def test_api_5xx_after_the_update_was_applied_is_a_success(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    gh.inject("PATCH", r"/git/refs/heads/main$", 502, "Bad Gateway", apply=True)
+    result, sleeps = api(ws, gh, [write_cover(ws, POST_A, IMG_A)])
+    assert result.sha and result.sha == gh.head() and result.committed == [POST_A]
+    assert any("points to our commit" in n for n in result.notes) and sleeps == []
+    assert sum(1 for r in gh.requests if r.method == "PATCH") == 1
+    assert git(ws, "rev-parse", "HEAD").strip() == result.sha
+
+
+def test_api_5xx_before_the_update_retries_once_the_branch_is_read_again(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    before = gh.head()
+    gh.inject("PATCH", r"/git/refs/heads/main$", 500, "Internal Server Error", apply=False)
+    result, sleeps = api(ws, gh, [write_cover(ws, POST_A, IMG_A)])
+    assert result.sha == gh.head() and gh.git("rev-parse", f"{result.sha}^").strip() == before
+    assert any("did not move; trying again" in n for n in result.notes) and sleeps == [1.0]
+    assert sum(1 for r in gh.requests if r.method == "PATCH") == 2
+
+
+def test_api_422_that_is_not_a_race_and_not_moved_is_not_retried(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    gh.inject("PATCH", r"/git/refs/heads/main$", 422, "Reference cannot be updated")
+    with pytest.raises(PublishError, match="Reference cannot be updated"):
+        api(ws, gh, [write_cover(ws, POST_A, IMG_A)])
+    assert sum(1 for r in gh.requests if r.method == "PATCH") == 1  # one try, no retry loop
+
+
+def test_api_posts_go_inline_and_byte_exact_images_as_blobs(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    change = write_cover(ws, POST_A, IMG_A)
+    odd = b"\xef\xbb\xbf" + (ws / POST_A).read_bytes().replace(b"\n", b"\r\n") + "caf\u00e9 \u2014 no final newline".encode()
+    (ws / POST_A).write_bytes(odd)
+    result, _ = api(ws, gh, [change])
+    assert gh.read(POST_A) == odd and gh.read(IMG_A) == PNG
+    blobs = [r for r in gh.requests if r.method == "POST" and r.path.endswith("/git/blobs")]
+    assert len(blobs) == 1  # the image; the post went into the tree as text
+    tree = next(r.body for r in gh.requests if r.method == "POST" and r.path.endswith("/git/trees"))
+    assert any(e["path"] == POST_A and "content" in e for e in tree["tree"])
+
+
+def test_api_nothing_to_do_writes_nothing(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    api(ws, gh, [])
+    assert [r for r in gh.requests if r.method != "GET"] == []
+
+
+def test_write_pacer_follows_github_guidance_and_no_more():
+    from imagegen.publish import WritePacer
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    pacer = WritePacer(clock=lambda: now[0], sleep=sleep)
+    for _ in range(10):
+        pacer()
+    assert slept == []  # a handful of writes: no pause at all
+    pacer()
+    pacer()
+    assert slept == [1.0, 1.0]  # many writes: one second apart
+    # never more than 80 content-creating requests a minute, even with no gap
+    now[0], slept[:] = 0.0, []
+    burst = WritePacer(gap=0, free=0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(81):
+        burst()
+    assert slept == [60.0]
+    # PyGithub's own pauses are off: ours are the only ones
+    from imagegen.publish import ApiPublisher
+
+    pub = ApiPublisher(token=TOKEN, api_url="http://127.0.0.1:9", repository="o/r", branch="main")
+    req = pub.gh._Github__requester
+    assert req._Requester__seconds_between_writes is None and req._Requester__seconds_between_requests is None
+    assert req._Requester__timeout == 30
+
+
+def test_git_protected_branch_is_a_refusal(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    gh.protect_pushes("main")
+    before = gh.head()
+    sleeps: list[float] = []
+    with pytest.raises(PublishError) as info:
+        publish_git(ws, [write_cover(ws, POST_A, IMG_A)], branch="main", sleep=sleeps.append)
+    assert "GH006" in str(info.value) and "commit: pull-request" in str(info.value)
+    assert sleeps == [] and gh.head() == before
+
+
+# ----------------------------------------------------------------------------- pull-request mode
+
+PR_BRANCH = "imagegen/covers"
+
+
+def entry(post_rel: str, img: str, title: str) -> dict:
+    return {"post": post_rel, "image": img, "title": title, "provider": "local", "model": "abstract-v1",
+            "prompt": f"a cover for {title}"}
+
+
+def pr_run(ws: Path, gh: FakeGitHub, covers: list[tuple[str, str, str]], **kw):
+    """What the action does in pull-request mode: read the open pull request, put its posts into the
+    workspace, make covers, publish them to the covers branch, open/update the pull request."""
+    from imagegen.publish import ApiPublisher, publish_pull_request, restore_checkout
+
+    pub = ApiPublisher(token=TOKEN, api_url=gh.url, repository=gh.full_name, branch="main", retry=None,
+                       write_interval=0, sleep=lambda s: None)
+    plan = pub.plan_pull_request(PR_BRANCH)
+    for rel, data in plan.posts.items():
+        (ws / rel).write_bytes(data)
+    changes, entries = [], []
+    for post_rel, img, title in covers:
+        changes.append(write_cover(ws, post_rel, img, tag=title))
+        entries.append(entry(post_rel, img, title))
+    result = publish_pull_request(ws, changes, plan, pub, base_sha=git(ws, "rev-parse", "HEAD").strip(),
+                                  entries=entries, server_url="https://github.example", **kw)
+    restore_checkout(ws, list(plan.posts) + [p for c in changes for p in c.paths])
+    return plan, result
+
+
+def test_pull_request_mode_opens_then_updates_one_pull_request(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    base = gh.head()
+    plan, result = pr_run(ws, gh, [(POST_A, IMG_A, "Alpha")])
+    assert gh.head() == base  # the base branch is untouched
+    assert result.sha == gh.head(PR_BRANCH) and gh.git("rev-parse", f"{result.sha}^").strip() == base
+    assert result.pull_request_number == 1 and result.pull_request_url.endswith("/pull/1")
+    pr = gh.pulls[0]
+    assert pr["base"] == "main" and pr["head"] == PR_BRANCH and pr["title"] == "Cover image for 2026-01-01-alpha.md"
+    assert "**Alpha**" in pr["body"] and "a cover for Alpha" in pr["body"] and "local" in pr["body"]
+    assert f"/blob/{result.sha}/{IMG_A}?raw=true" in pr["body"]
+    assert gh.read(IMG_A, PR_BRANCH) == PNG + b"Alpha" and not gh.exists(IMG_A)
+    assert clean(ws) and git(ws, "rev-parse", "HEAD").strip() == base  # the checkout is main again
+
+    # a later run: the open pull request's post is not made again, the new one is added to it
+    ws2 = clone(origin, tmp_path / "ws2")
+    plan, result2 = pr_run(ws2, gh, [(POST_B, IMG_B, "Beta")])
+    assert list(plan.posts) == [POST_A] and plan.number == 1
+    assert result2.pull_request_number == 1 and len(gh.pulls) == 1
+    assert gh.git("rev-parse", f"{result2.sha}^").strip() == result.sha  # a fast-forward, never forced
+    assert gh.read(IMG_A, PR_BRANCH) == PNG + b"Alpha" and gh.read(IMG_B, PR_BRANCH) == PNG + b"Beta"
+    assert gh.pulls[0]["title"] == "Cover images for 2 posts"
+    assert "**Alpha**" in gh.pulls[0]["body"] and "**Beta**" in gh.pulls[0]["body"]
+    assert gh.head() == base and clean(ws2)
+
+
+def test_pull_request_mode_follows_a_moved_base_and_drops_a_post_edited_there(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    _, first = pr_run(ws, gh, [(POST_A, IMG_A, "Alpha"), (POST_B, IMG_B, "Beta")])
+    theirs = post("Alpha", " Edited on main while the covers waited.")
+    moved = gh.commit_files({POST_A: theirs, "README.md": b"new readme\n"})
+    new_post = "blog/2026-01-03-gamma.md"
+    gh.commit_files({new_post: post("Gamma")})
+    ws2 = clone(origin, tmp_path / "ws2")
+    plan, result = pr_run(ws2, gh, [(new_post, "attachments/blog-2026-01-03-gamma.png", "Gamma")])
+    assert list(plan.posts) == [POST_B] and any(POST_A in n for n in plan.notes)
+    parents = gh.git("rev-list", "--parents", "-n1", result.sha).split()[1:]
+    assert parents == [first.sha, gh.head()]  # the covers branch, then main's head: mergeable, nothing forced
+    assert gh.read(POST_A, PR_BRANCH) == theirs and not gh.exists(IMG_A, PR_BRANCH)  # theirs wins, no orphan image
+    assert gh.read("README.md", PR_BRANCH) == b"new readme\n"
+    assert gh.exists(IMG_B, PR_BRANCH) and gh.exists("attachments/blog-2026-01-03-gamma.png", PR_BRANCH)
+    body = gh.pulls[0]["body"]
+    assert "**Beta**" in body and "**Gamma**" in body and "**Alpha**" not in body
+    assert gh.git("merge-base", "--is-ancestor", moved, result.sha) == ""
+
+
+def test_pull_request_mode_when_actions_may_not_open_pull_requests(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    gh.actions_can_open_pull_requests = False
+    with pytest.raises(PublishError) as info:
+        pr_run(ws, gh, [(POST_A, IMG_A, "Alpha")])
+    text = str(info.value)
+    assert "not permitted to create or approve pull requests" in text and "Allow GitHub Actions" in text
+    assert PR_BRANCH in text and gh.exists(IMG_A, PR_BRANCH)  # the covers are safe on the branch
+
+
+def test_pull_request_mode_after_a_merged_pull_request_starts_a_new_one(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    _, first = pr_run(ws, gh, [(POST_A, IMG_A, "Alpha")])
+    # the human merges it (fast-forward) and closes the pull request; the branch stays
+    gh.git("update-ref", "refs/heads/main", first.sha)
+    gh.pulls[0]["state"] = "closed"
+    ws2 = clone(origin, tmp_path / "ws2")
+    plan, result = pr_run(ws2, gh, [(POST_B, IMG_B, "Beta")])
+    assert plan.number == 0 and plan.posts == {}
+    assert result.pull_request_number == 2 and gh.pulls[1]["state"] == "open"
+    assert "**Beta**" in gh.pulls[1]["body"] and "**Alpha**" not in gh.pulls[1]["body"]
+    assert gh.git("rev-parse", f"{result.sha}^").strip() == first.sha
