@@ -773,6 +773,9 @@ class Action:
                              repository=self._repository(), mode=mode,
                              public=(event.get("repository") or {}).get("private") is False)
         code = 130 if report.cancelled else 0
+        if code == 0 and report.run_error:
+            self.runner.error(report.run_error)
+            code = 1
         changes = changes_from(report)
         result = None
         if committing and changes:

@@ -28,13 +28,11 @@ provider that can take it *now*:
   rate-limit cooldown over, and for this post its own retry backoff over; with a budget, images +
   calls in flight below the budget.
 
-Starts to one provider are staggered by its `Limits.stagger` (0.5 s; 0 for the offline provider)
-while it has a call in flight: the post
-keeps its slot and waits that long, then checks again. A quota, auth or rate-limit answer (they
-come back fast) therefore stops the calls queued behind it: when a quota runs out mid-run, one call
-learns it instead of one per slot. In steady state the stagger costs nothing (a provider with k
-slots and latency L starts a call every L/k seconds anyway); a burst of k posts is spread over
-(k-1) x stagger seconds.
+Each provider opens with a **probe**: its first call of the run goes alone, and its full slot count
+(`Limits.max_in_flight`) opens once that call made an image -- or at once when the state file says
+the provider worked on its last run. A bad key, a used-up quota or a retired model therefore costs
+one call, not one per slot; a provider that runs out mid-run may cost up to its calls in flight
+(counted as `wasted_calls`). After a retired model the provider probes its next model the same way.
 
 If no provider can take the post now, it waits for the next change (work-conserving: a cooling
 provider does not hold the post if another can take it now). A provider that will not be ready
@@ -49,16 +47,18 @@ What each error does (`_on_error`)
 | RateLimited | cools down for the server's delay (`retry_after`), else 5-10-20-40-60 s backoff +/-20% jitter | back in the queue (keeps its place): the next provider able now, or this one when it has cooled; after 3 rate limits here, or a delay over `max_wait`, never this one again |
 | QuotaExhausted | out until `reset_at`, else `spec.quota_reset(now)`, else next 00:00 UTC; written to the state | moves on at once |
 | AuthFailed, ProviderUnavailable | out for the run (not remembered) | moves on at once |
+| ModelUnavailable | that model is out (remembered for 7 days in the state); the provider goes on with its next model, out ("retired") when none is left; one warning names the model and its replacement | tries the provider's next model at once |
 | TransientError | - | retried here after a backoff (or the server's hint), at most 2 times; meanwhile another provider may take it |
 | ContentRefused, BadImage, BadRequest | - | never this one again (no identical retry) |
 
-Quota, auth and unavailable answers count as `wasted_calls`; each provider's `provider_out` event is
+Quota, auth, unavailable and retired answers count as `wasted_calls`; each provider's `provider_out` event is
 emitted once. Events per post: generating, retry, switch; `stop` once when the chain gives up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import random
 from dataclasses import dataclass, field
@@ -69,6 +69,7 @@ from imagegen.clock import Clock, SystemClock
 from imagegen.providers.base import (
     AuthFailed,
     GeneratedImage,
+    ModelUnavailable,
     Provider,
     ProviderError,
     ProviderUnavailable,
@@ -136,8 +137,12 @@ class _Lane:
     """quota | auth | unavailable | budget: not taking posts (quota until `out_until`)."""
     out_until: datetime | None = None
     out_message: str = ""
-    last_start: float = -math.inf
-    """Monotonic start of the latest call given out (stagger)."""
+    models: list[str] = field(default_factory=list)
+    """Models still usable this run, in order; the first is the one called."""
+    opened: bool = False
+    """Full slot count open (the probe succeeded, or the state file says it worked last run)."""
+    takes_model: bool = True
+    """Its generate() accepts `model=` (else it has one model and is called without)."""
 
     @property
     def name(self) -> str:
@@ -153,7 +158,14 @@ class _Lane:
 
     @property
     def slots(self) -> int:
+        """Calls allowed in flight now: 1 while probing, else its max_in_flight."""
+        if not self.opened and self.settings.limits.probe:
+            return 1
         return max(1, self.settings.limits.max_in_flight)
+
+    @property
+    def model(self) -> str:
+        return self.models[0] if self.models else self.settings.model
 
     def ready_at(self) -> float:
         return max(self.cool_until, self.next_start)
@@ -174,7 +186,7 @@ class _Job:
     attempts: dict[str, int] = field(default_factory=dict)
     last: str = ""
     last_reason: str = ""
-    fut: "asyncio.Future[tuple[_Lane, float]] | None" = None
+    fut: "asyncio.Future[_Lane] | None" = None
 
 
 class Chain:
@@ -190,7 +202,6 @@ class Chain:
         transient_retries: int = TRANSIENT_RETRIES,
         backoff_base: float = BACKOFF_BASE,
         backoff_max: float = BACKOFF_MAX,
-        stagger: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.members = [Member(s, p) for s, p in members]
@@ -202,8 +213,6 @@ class Chain:
         self.transient_retries = transient_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
-        self.stagger = stagger
-        """None: each provider's own Limits.stagger (the one default lives in providers/base.py)."""
         self.rng = rng or random.Random()
         self.stats: dict[str, ProviderStats] = {m.settings.name: ProviderStats() for m in self.members}
         self._lanes = [_Lane(i, m.settings, m.provider, self.stats[m.settings.name]) for i, m in enumerate(self.members)]
@@ -213,14 +222,28 @@ class Chain:
         self._timer_at = math.inf
         self._stopped = False
         self.stop_reason = ""
-        if state is not None:
-            now = self.clock.now()
-            for lane in self._lanes:
-                entry = state.out_until(lane.name, now)
-                if entry is not None:
-                    until = entry.out_until
-                    self._set_out(lane, entry.reason or "quota", until,
-                                  f"{entry.reason or 'quota'} used up until {_fmt(until)} (remembered from the state file)")
+        now = self.clock.now()
+        for lane in self._lanes:
+            lane.takes_model = _takes_model(lane.provider)
+            configured = list(lane.settings.spec.models(lane.settings.opts)) if lane.takes_model else [lane.provider.model]
+            lane.models = list(configured)
+            if state is None:
+                continue
+            lane.opened = state.worked_last_run(lane.name)
+            retired = [m for m in configured if state.retired_until(lane.name, m, now) is not None]
+            if retired:
+                lane.models = [m for m in configured if m not in retired]
+                for m in retired:
+                    self._warn_retired(lane, m, state.retired_until(lane.name, m, now), remembered=True)
+                if not lane.models:
+                    self._set_out(lane, "retired", None, "every configured model is retired (remembered from the "
+                                  f"state file): {', '.join(retired)}")
+                    continue
+            entry = state.out_until(lane.name, now)
+            if entry is not None:
+                until = entry.out_until
+                self._set_out(lane, entry.reason or "quota", until,
+                              f"{entry.reason or 'quota'} used up until {_fmt(until)} (remembered from the state file)")
 
     # ------------------------------------------------------------------ public
 
@@ -238,15 +261,14 @@ class Chain:
         self._seq += 1
         job = _Job(post, self._seq)
         while True:
-            lane, start = await self._acquire(job)
-            if not await self._staggered(lane, start):
-                continue  # the provider went out or cooled down meanwhile: no call, look again
+            lane = await self._acquire(job)
             name = lane.name
+            model = lane.model
             if job.last and job.last != name:
                 self.emit(Event("switch", post, name, f"from {job.last} ({job.last_reason})",
                                 {"from": job.last, "to": name, "reason": job.last_reason}))
             job.attempts[name] = job.attempts.get(name, 0) + 1
-            self.emit(Event("generating", post, name, data={"model": lane.settings.model, "attempt": job.attempts[name]}))
+            self.emit(Event("generating", post, name, data={"model": model, "attempt": job.attempts[name]}))
             st = lane.stats
             st.calls += 1
             t0 = self.clock.monotonic()
@@ -254,7 +276,10 @@ class Chain:
             image: GeneratedImage | None = None
             try:
                 try:
-                    image = await lane.provider.generate(prompt)
+                    if lane.takes_model:
+                        image = await lane.provider.generate(prompt, model=model)
+                    else:
+                        image = await lane.provider.generate(prompt)
                 except ProviderError as exc:
                     error = exc
                 except Exception as exc:  # an adapter bug must not take the whole run down
@@ -263,7 +288,7 @@ class Chain:
                 if error is None:
                     self._on_success(lane)
                 else:
-                    self._on_error(job, lane, error)
+                    self._on_error(job, lane, error, model)
             except BaseException:  # cancelled mid-call: count the time, give the slot back
                 if error is None and image is None:
                     st.seconds += self.clock.monotonic() - t0
@@ -274,24 +299,6 @@ class Chain:
             if image is not None:
                 return image
             job.last = name
-
-    async def _staggered(self, lane: _Lane, start: float) -> bool:
-        """Wait (holding the slot) until `start`; False (slot given back) if the provider can no
-        longer take the post by then."""
-        wait = start - self.clock.monotonic()
-        if wait <= 0:
-            return True
-        try:
-            await self.clock.sleep(wait)
-        except BaseException:
-            lane.in_flight -= 1
-            self._dispatch()
-            raise
-        if lane.out or lane.cool_until > self.clock.monotonic():
-            lane.in_flight -= 1
-            self._dispatch()
-            return False
-        return True
 
     async def aclose(self) -> None:
         if self._timer is not None and not self._timer.done():
@@ -311,10 +318,14 @@ class Chain:
 
     def _on_success(self, lane: _Lane) -> None:
         lane.stats.images += 1
+        if not lane.opened:
+            lane.opened = True  # the probe worked: every slot opens
+        if self.state is not None:
+            self.state.mark_worked(lane.name, self.clock.now())
         if lane.budget is not None and lane.stats.images >= lane.budget and not lane.out:
             self._set_out(lane, "budget", None, f"budget of {lane.budget} image(s) used")
 
-    def _on_error(self, job: _Job, lane: _Lane, exc: BaseException) -> None:
+    def _on_error(self, job: _Job, lane: _Lane, exc: BaseException, model: str = "") -> None:
         name, st = lane.name, lane.stats
         kind = exc.kind if isinstance(exc, ProviderError) else "error"
         message = str(exc) if isinstance(exc, ProviderError) else redact(f"unexpected {type(exc).__name__}: {exc}")
@@ -341,8 +352,23 @@ class Chain:
         if isinstance(exc, (AuthFailed, ProviderUnavailable)):
             # Out for this run; said once (provider_out), not per post.
             st.wasted_calls += 1
+            if self.state is not None:
+                self.state.worked.pop(name, None)
             if lane.out not in ("auth", "unavailable"):
                 self._set_out(lane, kind, None, message)
+            return
+        if isinstance(exc, ModelUnavailable):
+            # This model is out (remembered for days); the provider goes on with its next model and
+            # the post may try it at once. Calls that were in flight to the same model count once.
+            st.wasted_calls += 1
+            model = model or exc.model or lane.model
+            if model in lane.models:
+                lane.models.remove(model)
+                until = self.state.mark_retired(name, model, self.clock.now()) if self.state is not None else None
+                lane.opened = False  # probe the next model with one call
+                self._warn_retired(lane, model, until, reason=message)
+                if not lane.models and not lane.out:
+                    self._set_out(lane, "retired", None, f"no model left: {message}")
             return
 
         if isinstance(exc, RateLimited):
@@ -375,6 +401,18 @@ class Chain:
         # ContentRefused, BadImage, BadRequest (and adapter bugs): next provider, no identical retry.
         job.failed[name] = f"{kind}: {message}"
 
+    def _warn_retired(self, lane: _Lane, model: str, until: datetime | None, *, remembered: bool = False,
+                      reason: str = "") -> None:
+        nxt = lane.models[0] if lane.models else ""
+        how = f"remembered as retired until {_fmt(until)}" if remembered and until else "is retired or not served"
+        text = f"{lane.name} model {model} {how}; " + (f"using {nxt} instead" if nxt else "no other model is configured")
+        if reason and not remembered:
+            text += f" ({reason})"
+        if until is not None and not remembered:
+            text += f"; skipped until {_fmt(until)}"
+        self.emit(Event("warning", "", lane.name, text,
+                        {"source": "model", "retired_model": model, "replacement": nxt}))
+
     def _backoff(self, n: int) -> float:
         """Exponential backoff for the n-th retry (0-based): 5, 10, 20, 40, 60 s, +/-20% jitter."""
         base = min(self.backoff_max, self.backoff_base * (2 ** n))
@@ -392,7 +430,7 @@ class Chain:
 
     # ------------------------------------------------------------------ scheduling
 
-    async def _acquire(self, job: _Job) -> tuple[_Lane, float]:
+    async def _acquire(self, job: _Job) -> _Lane:
         loop = asyncio.get_running_loop()
         job.fut = loop.create_future()
         # Oldest first; a post coming back (rate limit, failure) keeps its place in the queue.
@@ -406,7 +444,7 @@ class Chain:
         except asyncio.CancelledError:
             fut = job.fut
             if fut.done() and not fut.cancelled() and fut.exception() is None:
-                fut.result()[0].in_flight -= 1  # a slot was given to us just as we were cancelled
+                fut.result().in_flight -= 1  # a slot was given to us just as we were cancelled
             if job in self._waiting:
                 self._waiting.remove(job)
             self._dispatch()
@@ -429,12 +467,9 @@ class Chain:
                 continue
             lane, at = self._pick(job, mono)
             if lane is not None:
-                stagger = lane.settings.limits.stagger if self.stagger is None else self.stagger
-                start = max(mono, lane.last_start + stagger) if lane.in_flight else mono
                 lane.in_flight += 1
-                lane.last_start = start
-                lane.next_start = start + lane.settings.limits.min_interval
-                fut.set_result((lane, start))
+                lane.next_start = mono + lane.settings.limits.min_interval
+                fut.set_result(lane)
             elif at is not None:
                 still.append(job)
                 wake = min(wake, at)
@@ -552,6 +587,14 @@ class Chain:
         self._timer = None
         self._timer_at = math.inf
         self._dispatch()
+
+
+def _takes_model(provider: Provider) -> bool:
+    """Whether `provider.generate` accepts `model=` (ours do; a minimal test double may not)."""
+    try:
+        return "model" in inspect.signature(provider.generate).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _fmt(t: datetime) -> str:

@@ -145,7 +145,8 @@ def cmd_providers(env: dict[str, str], out: TextIO) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, *, clock: object = None) -> int:
+    """The command. `clock` (tests, benchmarks) replaces real time in the run."""
     env = dict(os.environ if env is None else env)
     parser = build_parser()
     ns = parser.parse_args(argv)
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         return EXIT_SETTINGS
     printer = Printer(sys.stderr, quiet=ns.quiet, json_lines=ns.json_events)
     try:
-        report = run_sync(settings, emit=printer)
+        report = run_sync(settings, emit=printer, **({"clock": clock} if clock is not None else {}))
     except SettingsError as exc:
         print(f"imagegen: error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_SETTINGS
@@ -173,7 +174,12 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
     if settings.report is not None:
         write_report(report, settings)
     print(summary(report, settings))
-    return EXIT_CANCELLED if report.cancelled else EXIT_OK
+    if report.cancelled:
+        return EXIT_CANCELLED
+    if report.run_error:
+        print(f"imagegen: error: {redact(report.run_error)}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def write_report(report: Report, settings: Settings) -> None:

@@ -26,6 +26,7 @@ from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
 from imagegen.posts import Post, PostError, embed_line, slug
 from imagegen.prompts import make_describer, prompt_for, styled
+from imagegen.providers._http import new_client
 from imagegen.providers.base import GeneratedImage, Provider, ProviderContext
 from imagegen.report import Event, EventSink, Generated, ProviderStats, Report, null_sink
 from imagegen.secrets import redact
@@ -38,6 +39,28 @@ def image_base_name(post_rel: str) -> str:
     p = PurePosixPath(post_rel)
     parent = p.parent.name
     return slug(f"{parent}-{p.stem}" if parent else p.stem) or "cover"
+
+
+SETUP_KINDS = frozenset({"auth", "unavailable", "retired", "transient"})
+"""Error kinds that say 'this setup cannot work' (keys, account ids, models, the network)."""
+
+
+def _setup_failure(report: Report) -> str:
+    """One line when posts were tried, no cover was made, and every provider answered only with
+    auth / config / retired-model / network errors (no quota, no per-post refusal): the run then
+    exits non-zero. '' otherwise (a run stopped by quota is a normal run)."""
+    if report.generated or not report.providers:
+        return ""
+    tried = report.failed or any(p.get("reason") == "providers-out" for p in report.pending)
+    if not tried:
+        return ""
+    parts = []
+    for name, st in report.providers.items():
+        kinds = {k for k, n in st.errors.items() if n}
+        if st.status in ("quota", "budget") or not kinds or not kinds <= SETUP_KINDS:
+            return ""
+        parts.append(f"{name}: {st.status if st.status != 'ok' else '/'.join(sorted(kinds))}")
+    return "no cover could be made: every provider failed for setup or network reasons (" + ", ".join(parts) + ")"
 
 
 def utc_stamp(clock: Clock) -> str:
@@ -290,10 +313,10 @@ class Run:
         if s.state_file is not None:
             state = State.load(s.state_file, self.clock.now(),
                                warn=lambda msg: self.emit(Event("warning", message=msg)))
-        async with httpx.AsyncClient(follow_redirects=True) as http:
+        async with new_client() as http:  # follows no redirects: credentials stay with their provider
             members = list(self.given_providers) if self.given_providers is not None else self._build_members(http)
             chain = Chain(members, clock=self.clock, emit=self.emit, state=state)
-            describer = make_describer(s, clock=self.clock, emit=self.emit)
+            describer = make_describer(s, clock=self.clock, emit=self.emit, state=state)
             refs = _References(disc.posts)
             sem = asyncio.Semaphore(s.concurrency)
 
@@ -321,6 +344,8 @@ class Run:
                 if cand.post.rel not in settled:
                     self._pending(cand.post.rel, "cancelled" if self.cancelled else "not-run")
             self.report.providers = dict(chain.stats)
+            if not self.cancelled:
+                self.report.run_error = _setup_failure(self.report)
             if chain.exhausted:
                 self.report.stopped_by_quota = True
                 self.report.stop_reason = getattr(chain, "stop_reason", "") or "every provider is out"

@@ -4,24 +4,35 @@
         # source: "cached" | "describer:<model>" | "text"
     styled(prompt, settings)      # what is sent to the image providers (the stored prompt is unstyled)
 
-The describer asks a Gemini text model (`settings.describer_model`, default a flash-lite preview)
-for a short visual description, and walks a fallback list when a model fails: the configured
-`describer_fallbacks`, else a built-in mapping (`fallback_models`). A model that is out of quota
-or unknown is skipped for the rest of the run; a bad key switches the describer off for the run;
-a per-minute limit is waited out once (bounded, on the injected clock). When every model fails,
-the post falls back to its cleaned text: a describer failure never fails a post.
+The describer asks a Gemini text model (`settings.describer_model`, default `gemini-3.1-flash-lite`)
+for a short visual description, and walks its ordered fallbacks when a model fails
+(`describer_fallbacks`, default `gemini-3.5-flash-lite`, `gemini-3.5-flash`). It learns once per
+run, even with many posts asking at once: until a model has answered once, only one post asks it
+(the others wait for that answer), so a bad key, a used-up quota or a retired model costs one call,
+not one per post in flight. A bad key switches the describer off for the run; a model out of quota
+or retired is not asked again in the run, and a retired one is remembered in the state file
+(under "describer") for days; a per-minute limit is waited out once (bounded, on the injected
+clock). When every model fails, the post falls back to its cleaned text: a describer failure never
+fails a post. The one call to the model is `Describer._ask` (keep it the only one).
 
 Only a post's `prompt_text()`, `cached_prompt`, `title` and `rel` are used.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imagegen import secrets
 from imagegen.clock import Clock, SystemClock
 from imagegen.report import Event, EventSink, null_sink
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagegen.state import State
+
+STATE_KEY = "describer"
+"""The describer's retired models are kept under this name in the state file."""
 
 PREFIX = "generate an image to illustrate the following blog post: "
 
@@ -33,16 +44,14 @@ SYSTEM_INSTRUCTION = (
     "no quotes, no lists."
 )
 
-FALLBACKS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("flash-lite-preview", ("gemini-2.5-flash",)),
-)
-"""Built-in describer fallbacks: a primary model id containing the key -> models to try next."""
+FALLBACKS: tuple[str, ...] = ("gemini-3.5-flash-lite", "gemini-3.5-flash")
+"""Describer models tried after the primary when no list is configured (settings' default too)."""
 
 MAX_POST_CHARS = 12_000
 """Characters of post text sent to the describer (bounds tokens and latency)."""
 
 DESCRIBER_TIMEOUT = 60.0
-"""Seconds per describer request."""
+"""Overall deadline of one describer request, in seconds."""
 
 MAX_RATE_LIMIT_WAIT = 30.0
 """A per-minute limit with a delay up to this long is waited out once; longer: next model."""
@@ -101,16 +110,9 @@ def styled(prompt: str, settings: Any) -> str:
 
 
 def fallback_models(primary: str, configured: tuple[str, ...] | None) -> list[str]:
-    """Models to try after `primary`: the configured list if given, else the built-in mapping.
+    """Models to try after `primary`: the configured list if given, else FALLBACKS.
     Never `primary` itself, never a model twice."""
-    if configured is not None:
-        candidates: tuple[str, ...] = tuple(configured)
-    else:
-        candidates = ()
-        for key, models in FALLBACKS:
-            if key in primary:
-                candidates = models
-                break
+    candidates: tuple[str, ...] = tuple(configured) if configured is not None else FALLBACKS
     out: list[str] = []
     for m in candidates:
         m = m.strip()
@@ -139,7 +141,8 @@ def clean_description(text: str) -> str:
 class Describer:
     """Gemini text model -> image prompt, with model fallback. One per run; safe to share
     between concurrent posts. `client` may be injected (tests); otherwise a google-genai client
-    on its own httpx.AsyncClient is made on first use and closed by `aclose`."""
+    on its own httpx.AsyncClient (no redirects followed) is made on first use and closed by
+    `aclose`. `state` (optional) remembers retired describer models across runs."""
 
     def __init__(
         self,
@@ -153,6 +156,7 @@ class Describer:
         timeout: float = DESCRIBER_TIMEOUT,
         max_wait: float = MAX_RATE_LIMIT_WAIT,
         client: Any = None,
+        state: "State | None" = None,
     ) -> None:
         self.models: list[str] = [model, *[m for m in fallbacks if m != model]]
         self._api_key = api_key
@@ -163,17 +167,30 @@ class Describer:
         self.max_wait = max_wait
         self._client = client
         self._http: Any = None
+        self.state = state
+        self.calls = 0
+        """Requests sent to the describer this run (all models)."""
         self._out: dict[str, str] = {}
-        """model -> why it is skipped for the rest of the run (quota, unavailable)."""
+        """model -> why it is skipped for the rest of the run (quota, retired, unavailable)."""
         self._disabled = ""
+        self._proven: set[str] = set()
+        """Models that answered once this run: every post may ask them at once."""
+        self._probing: dict[str, asyncio.Future[None]] = {}
+        if state is not None:
+            now = self.clock.now()
+            for m in self.models:
+                until = state.retired_until(STATE_KEY, m, now)
+                if until is not None:
+                    self._out[m] = f"retired (remembered until {until:%Y-%m-%d})"
 
     def _genai(self) -> Any:
         if self._client is None:
-            import httpx
             from google import genai
             from google.genai import types
 
-            self._http = httpx.AsyncClient(follow_redirects=True)
+            from imagegen.providers._http import new_client
+
+            self._http = new_client()
             self._client = genai.Client(
                 api_key=self._api_key,
                 http_options=types.HttpOptions(
@@ -185,18 +202,23 @@ class Describer:
         return self._client
 
     async def _ask(self, model: str, contents: str) -> str:
+        """The one call to a describer model: `contents` -> its text answer (raises a shared
+        ProviderError class). Issue 11 extends this single place (structured output, alt text)."""
         from google.genai import types
 
+        from imagegen.providers import _http
         from imagegen.providers.base import ContentRefused, ProviderError
         from imagegen.providers.gemini import classify_exception
 
         config = types.GenerateContentConfig(system_instruction=SYSTEM_INSTRUCTION)
+        self.calls += 1
         try:
-            resp = await self._genai().aio.models.generate_content(model=model, contents=contents, config=config)
+            async with _http.deadline(self.timeout, f"describer {model}"):
+                resp = await self._genai().aio.models.generate_content(model=model, contents=contents, config=config)
         except ProviderError:
             raise
         except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a shared class
-            raise classify_exception(exc, f"describer {model}", self.clock.now(), self.timeout) from None
+            raise classify_exception(exc, f"describer {model}", self.clock.now(), self.timeout, model) from None
         feedback = getattr(resp, "prompt_feedback", None)
         block = getattr(feedback, "block_reason", None) if feedback else None
         if block:
@@ -209,25 +231,51 @@ class Describer:
                     texts.append(part.text)
         return "".join(texts)
 
+    async def _ask_once_learned(self, model: str, contents: str) -> str | None:
+        """`_ask`, but until `model` has answered once this run only one post asks it at a time;
+        the others wait for that answer. None: the model (or the describer) went out meanwhile."""
+        while model not in self._proven:
+            if self._disabled or model in self._out:
+                return None
+            probe = self._probing.get(model)
+            if probe is not None:
+                await asyncio.shield(probe)
+                continue
+            probe = asyncio.get_running_loop().create_future()
+            self._probing[model] = probe
+            try:
+                text = await self._ask(model, contents)
+                self._proven.add(model)
+                return text
+            finally:
+                del self._probing[model]
+                probe.set_result(None)
+        return await self._ask(model, contents)
+
     async def describe(self, post: PostLike) -> tuple[str, str]:
         """(sanitized prompt, model used). Raises DescriberFailed when every model failed."""
-        from imagegen.providers.base import AuthFailed, ProviderError, ProviderUnavailable, QuotaExhausted, RateLimited
+        from imagegen.providers.base import (
+            AuthFailed, ModelUnavailable, ProviderError, ProviderUnavailable, QuotaExhausted, RateLimited,
+        )
 
-        if self._disabled:
-            raise DescriberFailed(self._disabled)
         title = sanitize(post.title or "")
         body = post.prompt_text()[:MAX_POST_CHARS]
         contents = f"Title: {title}\n\n{body}" if title else body
         failures: list[str] = []
         for i, model in enumerate(self.models):
-            nxt = self.models[i + 1] if i + 1 < len(self.models) else ""
-            if model in self._out:
-                failures.append(f"{model}: {self._out[model]}")
-                continue
+            nxt = next((m for m in self.models[i + 1:] if m not in self._out), "")
             waited = False
             while True:
+                if self._disabled:
+                    raise DescriberFailed(self._disabled)
+                if model in self._out:
+                    failures.append(f"{model}: {self._out[model]}")
+                    break
                 try:
-                    prompt = clean_description(await self._ask(model, contents))
+                    text = await self._ask_once_learned(model, contents)
+                    if text is None:
+                        continue  # learned meanwhile (out, or the describer is off): look again
+                    prompt = clean_description(text)
                 except RateLimited as exc:
                     if not waited and exc.retry_after is not None and exc.retry_after <= self.max_wait:
                         waited = True
@@ -237,14 +285,20 @@ class Describer:
                     failures.append(f"{model}: {exc.kind}")
                     self._warn(post, self._failed(model, exc, nxt))
                 except AuthFailed as exc:
-                    self._disabled = f"describer off for this run: {exc}"
-                    self._warn(post, self._disabled)
+                    if not self._disabled:
+                        self._disabled = f"describer off for this run: {exc}"
+                        self._warn(post, self._disabled)
                     raise DescriberFailed(self._disabled) from None
                 except ProviderError as exc:
-                    if isinstance(exc, (QuotaExhausted, ProviderUnavailable)):
-                        self._out[model] = exc.kind
+                    if isinstance(exc, (QuotaExhausted, ProviderUnavailable, ModelUnavailable)):
+                        if model not in self._out:
+                            self._out[model] = exc.kind
+                            if isinstance(exc, ModelUnavailable) and self.state is not None:
+                                self.state.mark_retired(STATE_KEY, model, self.clock.now())
+                            self._warn(post, self._failed(model, exc, nxt))
+                    else:
+                        self._warn(post, self._failed(model, exc, nxt))
                     failures.append(f"{model}: {exc.kind}")
-                    self._warn(post, self._failed(model, exc, nxt))
                 else:
                     if prompt:
                         return prompt, model
@@ -256,7 +310,8 @@ class Describer:
     @staticmethod
     def _failed(model: str, exc: Exception, nxt: str) -> str:
         kind = getattr(exc, "kind", "error")
-        return f"describer {model} failed ({kind}): {exc}" + (f"; trying {nxt}" if nxt else "")
+        what = "is retired or not served" if kind == "retired" else f"failed ({kind})"
+        return f"describer {model} {what}: {exc}" + (f"; trying {nxt}" if nxt else "")
 
     def _warn(self, post: PostLike, message: str) -> None:
         self.emit(Event("warning", getattr(post, "rel", ""), "", secrets.redact(message), {"source": "describer"}))
@@ -273,7 +328,8 @@ class Describer:
             await http.aclose()
 
 
-def make_describer(settings: Any, *, clock: Clock | None = None, emit: EventSink = null_sink) -> Describer | None:
+def make_describer(settings: Any, *, clock: Clock | None = None, emit: EventSink = null_sink,
+                   state: "State | None" = None) -> Describer | None:
     """The run's describer, or None when it is off or there is no Gemini key."""
     key = getattr(settings, "gemini_api_key", "") or ""
     if getattr(settings, "describer", "auto") == "off" or not key:
@@ -287,6 +343,7 @@ def make_describer(settings: Any, *, clock: Clock | None = None, emit: EventSink
         base_url=getattr(settings, "gemini_base_url", "") or "",
         clock=clock,
         emit=emit,
+        state=state,
     )
 
 

@@ -22,7 +22,7 @@ class ProviderStats:
     seconds: float = 0.0
     wasted_calls: int = 0
     status: str = "ok"
-    """ok | quota | auth | unavailable | budget: why the provider stopped taking posts, if it did."""
+    """ok | quota | auth | unavailable | retired | budget: why the provider stopped taking posts, if it did."""
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -52,6 +52,9 @@ class Report:
     dry_run: bool = False
     providers: dict[str, ProviderStats] = field(default_factory=dict)
     stop_reason: str = ""
+    run_error: str = ""
+    """One line when no cover could be made because every provider failed for setup or network
+    reasons (auth, config, retired models, unreachable) -- not quota: the run then exits non-zero."""
 
     @property
     def posts_updated(self) -> list[str]:
@@ -67,6 +70,7 @@ class Report:
             "cancelled": self.cancelled,
             "dry_run": self.dry_run,
             "stop_reason": self.stop_reason,
+            "run_error": self.run_error,
             "providers": {k: v.to_json() for k, v in self.providers.items()},
         }
         return data

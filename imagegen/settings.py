@@ -12,6 +12,7 @@ file (`imagegen.config`: `.imagegen.toml` or `[tool.imagegen]` in pyproject.toml
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,7 +55,9 @@ class SettingDef:
 
 EMBED_STYLES = ("obsidian", "markdown", "frontmatter")
 DEFAULT_EXCLUDE = ("index.md", "AGENTS.md", "IDEAS.md", "README.md")
-DEFAULT_DESCRIBER_MODEL = "gemini-3.1-flash-lite-preview"
+DEFAULT_DESCRIBER_MODEL = "gemini-3.1-flash-lite"
+DEFAULT_DESCRIBER_FALLBACKS = ("gemini-3.5-flash-lite", "gemini-3.5-flash")
+"""The describer's models after DEFAULT_DESCRIBER_MODEL, in order (see providers.md)."""
 
 CORE: tuple[SettingDef, ...] = (
     SettingDef("paths", ".", "content paths to search for posts, relative to the repo", multi=True, metavar="PATH"),
@@ -73,13 +76,13 @@ CORE: tuple[SettingDef, ...] = (
     SettingDef("prompt-style", "", "text appended to every image prompt (e.g. 'watercolour, soft light')", metavar="TEXT"),
     SettingDef("describer", "auto", "prompt source: auto (Gemini describer when a key is set), off (cleaned post text)", metavar="MODE"),
     SettingDef("describer-model", DEFAULT_DESCRIBER_MODEL, "Gemini text model that writes image prompts", env="PROMPT_DESCRIBER_MODEL", metavar="MODEL"),
-    SettingDef("describer-fallbacks", "", "models tried when the describer model fails (default: built-in mapping)", env="PROMPT_DESCRIBER_FALLBACKS", multi=True, metavar="MODEL"),
+    SettingDef("describer-fallbacks", ",".join(DEFAULT_DESCRIBER_FALLBACKS), "models tried in order when the describer model fails (retired, out of quota)", env="PROMPT_DESCRIBER_FALLBACKS", multi=True, metavar="MODEL"),
     SettingDef("providers", ",".join(DEFAULT_ORDER), "provider priority order", multi=True, metavar="NAME"),
     SettingDef("reserve", ",".join(DEFAULT_RESERVE), "providers used only once every earlier one is out", multi=True, metavar="NAME"),
     SettingDef("provider-budget", "", "at most N images from a provider this run: NAME=N", multi=True, metavar="NAME=N"),
     SettingDef("provider-max-in-flight", "", "override a provider's concurrent requests: NAME=N", multi=True, metavar="NAME=N"),
     SettingDef("provider-min-interval", "", "override a provider's minimum seconds between requests: NAME=S", multi=True, metavar="NAME=S"),
-    SettingDef("provider-timeout", "", "override a provider's request timeout in seconds: NAME=S", multi=True, metavar="NAME=S"),
+    SettingDef("provider-timeout", "", "override a provider's overall deadline per call in seconds: NAME=S", multi=True, metavar="NAME=S"),
     SettingDef("concurrency", "8", "posts in flight at once (enough to keep every free provider's slots busy)", metavar="N"),
     SettingDef("state-file", "", "remember provider quotas across runs in this JSON file (off when empty)", metavar="FILE", file=True),
     SettingDef("width", "1200", "cover width in pixels (providers round to what they accept)", metavar="PX"),
@@ -107,8 +110,13 @@ class ProviderSettings:
         return self.spec.name
 
     @property
+    def models(self) -> tuple[str, ...]:
+        """The ordered model list (first = the one tried first)."""
+        return self.spec.models(self.opts)
+
+    @property
     def model(self) -> str:
-        return self.opts.get("model") or self.spec.default_model
+        return self.models[0]
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,8 @@ def parse_pairs(name: str, items: tuple[str, ...], known: Mapping[str, object], 
             n = number(val.strip())
         except ValueError:
             raise SettingsError(f"{name}: expected a number after '{key}=', got {val.strip()!r}") from None
+        if isinstance(n, float) and not math.isfinite(n):
+            raise SettingsError(f"{name}: {key} must be a finite number, got {val.strip()!r}")
         if n < 0:
             raise SettingsError(f"{name}: {key} must not be negative")
         out[key] = n
@@ -325,6 +335,9 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
     max_in_flight = parse_pairs("provider-max-in-flight", split_list(get("provider-max-in-flight")), SPECS)
     min_interval = parse_pairs("provider-min-interval", split_list(get("provider-min-interval")), SPECS, number=float)
     timeouts = parse_pairs("provider-timeout", split_list(get("provider-timeout")), SPECS, number=float)
+    for key, t in timeouts.items():
+        if t <= 0:
+            raise SettingsError(f"provider-timeout: {key} must be more than 0 seconds, got {t:g}")
 
     chosen: list[ProviderSettings] = []
     missing: list[str] = []
@@ -334,12 +347,17 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         if not spec.enabled(opts):
             missing.append(f"{name} ({spec.needs})")
             continue
+        if spec.check_model is not None:
+            for model in spec.models(opts):
+                why = spec.check_model(model)
+                if why:
+                    raise SettingsError(f"{name}-image-model: {why}")
         limits = spec.limits
         limits = Limits(
             max_in_flight=int(max_in_flight.get(name, limits.max_in_flight)) or 1,
             min_interval=float(min_interval.get(name, limits.min_interval)),
-            timeout=float(timeouts.get(name, limits.timeout)) or limits.timeout,
-            stagger=limits.stagger,
+            timeout=float(timeouts.get(name, limits.timeout)),
+            probe=limits.probe,
         )
         budget = budgets.get(name)
         chosen.append(
@@ -397,7 +415,7 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         prompt_style=get("prompt-style").strip(),
         describer=describer,
         describer_model=get("describer-model").strip() or DEFAULT_DESCRIBER_MODEL,
-        describer_fallbacks=split_list(get("describer-fallbacks")) or None,
+        describer_fallbacks=split_list(get("describer-fallbacks")),
         gemini_api_key=gemini_opts.get("api_key", ""),
         gemini_base_url=gemini_opts.get("base_url", ""),
         providers=tuple(chosen),

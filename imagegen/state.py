@@ -1,14 +1,21 @@
-"""What the chain remembers between runs: which providers are out of quota, and until when.
+"""What the chain remembers between runs: which providers are out of quota and until when, which
+models are retired, and which providers worked on their last run.
 
 The file is small JSON, meant to be cached between workflow runs (actions/cache) or kept next to a
 laptop's blog::
 
     {"version": 1,
-     "providers": {"cloudflare": {"out_until": "2026-11-25T00:00:00Z", "reason": "quota"}}}
+     "providers": {"cloudflare": {"out_until": "2026-11-25T00:00:00Z", "reason": "quota"}},
+     "retired_models": {"gemini": {"gemini-3.1-flash-image-preview": "2026-12-01T12:00:00Z"}},
+     "worked": {"cloudflare": "2026-11-24T12:03:10Z"}}
 
-Only a used-up quota with a known reset time is remembered: a bad key or a retired model is a
-per-run finding (the user may fix it before the next run). Entries whose reset has passed are
-dropped on load and on save, so a provider comes back on its own.
+A used-up quota with a known reset time is remembered until that reset. A model that answered
+"retired / not served" is remembered for `RETIRED_DAYS` days, so later runs make zero calls to it
+(the provider goes on with its next model; the describer's models are kept under "describer").
+`worked` says a provider made an image on its last run: the next run opens all its slots at once
+instead of probing it with one call first. A bad key is a per-run finding (the user may fix it
+before the next run) and is not remembered. Entries whose time has passed are dropped on load and
+on save, so a provider or model comes back on its own.
 
 The file is never a reason to fail a run: an unreadable or malformed file is ignored with one
 warning, and it is written atomically (temp file in the same folder, then `os.replace`), so a run
@@ -34,6 +41,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 VERSION = 1
+RETIRED_DAYS = 7
+"""How long a retired model is skipped without a call (then it gets one call again)."""
 MAX_AHEAD = timedelta(days=32)
 """No quota is remembered for longer than this (the longest documented reset is monthly): a
 bogus far-future time in the file cannot keep a provider out for good."""
@@ -81,6 +90,10 @@ class State:
         self.entries: dict[str, Entry] = dict(entries or {})
         self.now = now
         """The latest time this object was told about (drops expired entries on save)."""
+        self.retired: dict[str, dict[str, datetime]] = {}
+        """provider -> model -> until when it is skipped."""
+        self.worked: dict[str, datetime] = {}
+        """provider -> when it last made an image."""
 
     # ------------------------------------------------------------------ reading
 
@@ -123,8 +136,27 @@ class State:
             until = min(until, now + MAX_AHEAD)
             if until > now:
                 state.entries[str(name)] = Entry(until, reason)
+        retired = data.get("retired_models", {})
+        for name, models in (retired.items() if isinstance(retired, dict) else ()):
+            if not isinstance(models, dict):
+                bad.append(f"retired_models.{name}")
+                continue
+            for model, text in models.items():
+                try:
+                    until = min(parse_time(text), now + timedelta(days=RETIRED_DAYS))
+                except (TypeError, ValueError):
+                    bad.append(f"retired_models.{name}")
+                    continue
+                if until > now:
+                    state.retired.setdefault(str(name), {})[str(model)] = until
+        worked = data.get("worked", {})
+        for name, text in (worked.items() if isinstance(worked, dict) else ()):
+            try:
+                state.worked[str(name)] = parse_time(text)
+            except (TypeError, ValueError):
+                bad.append(f"worked.{name}")
         if bad:
-            warn(f"state file {str(path)!r}: ignoring malformed entries for {', '.join(sorted(bad))}")
+            warn(f"state file {str(path)!r}: ignoring malformed entries for {', '.join(sorted(set(bad)))}")
         return state
 
     def out_until(self, name: str, now: datetime | None = None) -> Entry | None:
@@ -153,12 +185,41 @@ class State:
     def clear(self, name: str) -> None:
         self.entries.pop(name, None)
 
+    def mark_retired(self, name: str, model: str, now: datetime) -> datetime:
+        """Remember that `name`'s `model` is retired for RETIRED_DAYS days; returns until when."""
+        self.now = now
+        until = now.astimezone(timezone.utc) + timedelta(days=RETIRED_DAYS)
+        self.retired.setdefault(name, {})[model] = until
+        return until
+
+    def retired_until(self, name: str, model: str, now: datetime | None = None) -> datetime | None:
+        """When `name`'s `model` comes back, if it is remembered as retired at `now`."""
+        now = now or self.now
+        until = self.retired.get(name, {}).get(model)
+        if until is None or (now is not None and until <= now):
+            return None
+        return until
+
+    def mark_worked(self, name: str, now: datetime) -> None:
+        self.worked[name] = now.astimezone(timezone.utc)
+
+    def worked_last_run(self, name: str) -> bool:
+        return name in self.worked
+
     # ------------------------------------------------------------------ writing
 
     def to_json(self, now: datetime | None = None) -> dict[str, Any]:
         now = now or self.now
         live = {k: e for k, e in sorted(self.entries.items()) if now is None or e.out_until > now}
-        return {"version": VERSION, "providers": {k: e.to_json() for k, e in live.items()}}
+        data: dict[str, Any] = {"version": VERSION, "providers": {k: e.to_json() for k, e in live.items()}}
+        retired = {name: {m: format_time(t) for m, t in sorted(models.items()) if now is None or t > now}
+                   for name, models in sorted(self.retired.items())}
+        retired = {k: v for k, v in retired.items() if v}
+        if retired:
+            data["retired_models"] = retired
+        if self.worked:
+            data["worked"] = {k: format_time(t) for k, t in sorted(self.worked.items())}
+        return data
 
     def save(self, path: Path | str | None = None, *, now: datetime | None = None) -> None:
         """Write atomically (temp file in the same folder + os.replace). Raises OSError."""

@@ -42,7 +42,8 @@ Script it::
 
 Outcome kinds (each rendered in that provider's own wire shape; dict items may carry
 `retry_after`, `latency`, `estimated_time`):
-    ok, quota, rate_limit, auth, forbidden, not_found, gone, bad_request, server_error,
+    ok, quota, rate_limit, auth, forbidden, not_found, gone, retired (the provider's real
+    model-retired answer; also `set_behaviour(name, retired_models=(...))`), bad_request, server_error,
     unavailable, garbage (200 HTML), not_image (200 without an image), truncated (200 with a cut
     image), reset (connection closed without an answer), echo (400 quoting the request path and
     headers back, for leak tests), raw ({"kind": "raw", "status": 400, "body": {...} | "text",
@@ -130,6 +131,9 @@ class Behaviour:
     default: str = "ok"
     token: str | None = None
     image_size: tuple[int, int] = (96, 54)
+    retired_models: tuple[str, ...] = ()
+    """Requests for these model ids answer 'retired' (each provider's real model-not-served
+    answer), whatever the script or the default says."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +253,28 @@ class _Renderer:
             return _json(500, {"error": "Internal Server Error"})
         if kind == "raw":
             return self._raw(req["params"])
+        if kind == "retired":
+            return self._retired(name, req)
         return None
+
+    @staticmethod
+    def _retired(name: str, req: dict[str, Any]) -> _Answer:
+        """Each provider's real 'this model is retired / not served' answer."""
+        if name == "cloudflare":
+            return _json(400, {"result": None, "success": False, "messages": [],
+                               "errors": [{"code": 5028, "message": "This model was deprecated on 2026-07-01"}]})
+        if name == "huggingface":
+            return _json(410, {"error": "The requested model is deprecated and no longer supported by provider "
+                                        "hf-inference"})
+        if name == "together":
+            return _json(404, {"error": {"message": "Unable to access model.", "type": "invalid_request_error",
+                                         "param": None, "code": "model_not_available"}})
+        if name == "pollinations":
+            return _json(400, {"success": False, "error": {"message": "Unknown model: not available"}})
+        model = req["path"].split("/models/", 1)[-1].split(":", 1)[0]
+        return _json(404, {"error": {"code": 404, "status": "NOT_FOUND",
+                                     "message": f"models/{model} is not found for API version v1, or is not "
+                                                "supported for generateContent."}})
 
     @staticmethod
     def _raw(params: dict[str, Any]) -> _Answer:
@@ -513,6 +538,22 @@ def _route(path: str) -> tuple[str | None, str]:
     return None, path
 
 
+def _model_of(name: str, path: str, query: dict[str, str], data: Any) -> str:
+    """The model id a request asks for, in each provider's own place."""
+    body = data if isinstance(data, dict) else {}
+    if name == "cloudflare":
+        return unquote(path.split("/ai/run/", 1)[-1]) if "/ai/run/" in path else ""
+    if name == "huggingface":
+        return unquote(path.split("/models/", 1)[-1]) if "/models/" in path else str(body.get("model", ""))
+    if name == "together":
+        return str(body.get("model", ""))
+    if name == "pollinations":
+        return query.get("model", "")
+    if name == "gemini":
+        return unquote(path.split("/models/", 1)[-1].split(":", 1)[0]) if "/models/" in path else ""
+    return ""
+
+
 def _prompt_of(name: str, path: str, data: Any) -> str:
     if name == "pollinations":
         return unquote(path.split("/", 2)[-1]) if path.count("/") >= 2 else ""
@@ -669,13 +710,15 @@ class FakeProviders:
         if name not in NAMES:
             raise KeyError(f"unknown provider {name!r} (known: {', '.join(NAMES)})")
 
-    def _decide(self, name: str, cred: str) -> tuple[str, dict[str, Any], Behaviour]:
+    def _decide(self, name: str, cred: str, model: str = "") -> tuple[str, dict[str, Any], Behaviour]:
         with self._lock:
             st = self._states[name]
             st.calls += 1
             b = st.behaviour
             if b.token is not None and cred != b.token:
                 return "auth", {}, b
+            if model and model in b.retired_models:
+                return "retired", {}, b
             if st.script:
                 item = st.script.popleft()
             elif b.quota_after is not None and st.images >= b.quota_after:
@@ -717,7 +760,7 @@ class FakeProviders:
         except ValueError:
             data = None
         query = dict(parse_qsl(split.query, keep_blank_values=True))
-        kind, params, behaviour = self._decide(name, _credential(headers))
+        kind, params, behaviour = self._decide(name, _credential(headers), _model_of(name, path, query, data))
         req = {"path": path, "raw_path": h.path, "headers": headers, "query": query, "json": data,
                "prompt": _prompt_of(name, path, data), "behaviour": behaviour, "params": params}
         rec = Recorded(provider=name, method=method, path=unquote(path), raw_path=h.path, query=query,
@@ -778,14 +821,31 @@ def _write(h: BaseHTTPRequestHandler, answer: _Answer) -> None:
         h.close_connection = True
 
 
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parent / "fixtures" / "provider-responses"
+"""Real provider answers (see fixtures/provider-responses/README.md)."""
+
+
+def fixture_outcome(path: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(provider, scripted outcome, the fixture) for one real answer: serve it with
+    `fp.script(provider, [outcome])`. A body-less 200 image (the Pollinations placeholder) is
+    served as a ~1.3 MB valid JPEG."""
+    data = json.loads(__import__("pathlib").Path(path).read_text(encoding="utf-8"))
+    provider = data["provider"]
+    headers = {k: v for k, v in (data.get("headers") or {}).items() if k.lower() != "content-type"}
+    ctype = (data.get("headers") or {}).get("content-type", "application/json")
+    if data.get("body") is None and int(data["status"]) == 200:
+        return provider, {"kind": "placeholder"}, data
+    body = data["body"]
+    return provider, {"kind": "raw", "status": int(data["status"]), "body": body, "headers": headers,
+                      "content_type": ctype}, data
+
+
 def generate_once(fp: FakeProviders, name: str, prompt: str = "a red fox in fresh snow", *,
                   clock: Any = None, transport: Any = None, **opts: str) -> Any:
     """Build provider `name` pointed at `fp` (opts override fp.opts(name); ctx_* keys set
     ProviderContext fields, e.g. ctx_timeout="0.1"), run one generate() and return the
     GeneratedImage or the ProviderError it raised. Blocking (runs its own event loop)."""
     import asyncio
-
-    import httpx
 
     from imagegen.clock import VirtualClock
     from imagegen.providers import get
@@ -794,8 +854,10 @@ def generate_once(fp: FakeProviders, name: str, prompt: str = "a red fox in fres
     ctx_fields = {k[4:]: v for k, v in opts.items() if k.startswith("ctx_")}
     opts = {k: v for k, v in opts.items() if not k.startswith("ctx_")}
 
+    from imagegen.providers._http import new_client
+
     async def go() -> Any:
-        async with httpx.AsyncClient(transport=transport) as http:
+        async with new_client(transport=transport) as http:  # the run's own client (no redirects)
             kw: dict[str, Any] = {}
             for key, value in ctx_fields.items():
                 kw[key] = float(value) if key == "timeout" else int(value)

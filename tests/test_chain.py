@@ -39,8 +39,10 @@ START = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 
 
 def settings(name: str, *, slots: int = 4, interval: float = 0.0, budget: int | None = None,
-             reserve: bool = False, reset: Callable[[datetime], datetime] | None = None) -> ProviderSettings:
-    limits = Limits(max_in_flight=slots, min_interval=interval)
+             reserve: bool = False, reset: Callable[[datetime], datetime] | None = None,
+             probe: bool = False) -> ProviderSettings:
+    """probe=False by default: exact timelines here; the probe has its own tests."""
+    limits = Limits(max_in_flight=slots, min_interval=interval, probe=probe)
     spec = ProviderSpec(name=name, options=(), default_model=f"{name}-model", default_base_url="",
                         model_env=f"{name.upper()}_MODEL", enabled=lambda o: True,
                         create=lambda o, c: None,  # type: ignore[arg-type,return-value]
@@ -103,7 +105,6 @@ class Fake:
 def make_chain(clock: VirtualClock, members: list[tuple[ProviderSettings, Fake]], events: list[Event] | None = None,
                **kw: Any) -> Chain:
     kw.setdefault("rng", random.Random(7))
-    kw.setdefault("stagger", 0.0)  # exact timelines here; the stagger has its own tests
     return Chain(members, clock=clock, emit=(events.append if events is not None else (lambda e: None)), **kw)
 
 
@@ -172,13 +173,32 @@ def test_max_in_flight_and_min_interval_are_respected() -> None:
     assert p.starts == [0, 10, 20]
 
 
-def test_starts_to_one_provider_are_staggered_while_a_call_is_in_flight() -> None:
+def test_the_first_call_probes_alone_then_every_slot_opens() -> None:
     clock = VirtualClock()
     a = Fake("a", clock, latency=2)
-    chain = make_chain(clock, [(settings("a", slots=4), a)], stagger=0.5)
+    chain = make_chain(clock, [(settings("a", slots=4, probe=True), a)])
     assert run(drive(chain, 8, concurrency=4)) == ["a"] * 8
-    assert a.starts == [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5]  # spread once, then steady: no cost per image
-    assert clock.monotonic() == 5.5
+    assert a.starts == [0, 2, 2, 2, 2, 4, 4, 4]  # one probe, then all four slots
+    assert clock.monotonic() == 6
+
+
+def test_the_state_file_saying_it_worked_last_run_opens_every_slot_at_once() -> None:
+    clock = VirtualClock()
+    a = Fake("a", clock, latency=2)
+    state = State(None, now=clock.now())
+    state.mark_worked("a", clock.now())
+    chain = make_chain(clock, [(settings("a", slots=4, probe=True), a)], state=state)
+    assert run(drive(chain, 8, concurrency=4)) == ["a"] * 8
+    assert a.starts == [0, 0, 0, 0, 2, 2, 2, 2] and clock.monotonic() == 4
+
+
+def test_a_probe_that_fails_keeps_the_provider_at_one_call() -> None:
+    clock = VirtualClock()
+    a = Fake("a", clock, [TransientError("a: 502")], latency=2, error_latency=0.5)
+    chain = make_chain(clock, [(settings("a", slots=4, probe=True), a)], backoff_base=1.0)
+    assert run(drive(chain, 3, concurrency=3)) == ["a"] * 3
+    # After the failed probe the next call probes again, alone; the slots open when it succeeds.
+    assert a.starts == [0, 0.5, 2.5, 2.5]
 
 
 def test_a_bad_key_costs_one_call_not_one_per_slot() -> None:
@@ -186,20 +206,21 @@ def test_a_bad_key_costs_one_call_not_one_per_slot() -> None:
     a = Fake("a", clock, default=AuthFailed("a: HTTP 401"), error_latency=0.2)
     b = Fake("b", clock, latency=2)
     events: list[Event] = []
-    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b", slots=4), b)], events, stagger=0.5)
+    chain = make_chain(clock, [(settings("a", slots=4, probe=True), a), (settings("b", slots=4, probe=True), b)],
+                       events)
     assert run(drive(chain, 4, concurrency=4)) == ["b"] * 4
     assert len(a.calls) == 1 and chain.stats["a"].wasted_calls == 1  # one wasted call, not four
     assert [e.provider for e in kinds(events, "provider_out")] == ["a"]
 
 
-def test_a_quota_running_out_mid_run_costs_one_call_with_the_stagger() -> None:
+def test_a_quota_running_out_mid_run_costs_at_most_the_calls_in_flight() -> None:
     clock = VirtualClock()
     a = Fake("a", clock, latency=2, error_latency=0.1, quota_after=9)
     b = Fake("b", clock, latency=2)
-    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b", slots=4), b)], stagger=0.5)
+    chain = make_chain(clock, [(settings("a", slots=4, probe=True), a), (settings("b", slots=4, probe=True), b)])
     got = run(drive(chain, 20, concurrency=4))
     assert got.count("a") == 9 and got.count("b") == 11
-    assert len(a.calls) == 10 and chain.stats["a"].wasted_calls == 1
+    assert 1 <= chain.stats["a"].wasted_calls <= 4 and len(a.calls) == 9 + chain.stats["a"].wasted_calls
 
 
 # --------------------------------------------------------------------------- rate limits
@@ -334,7 +355,7 @@ def test_auth_and_unavailable_take_the_provider_out_for_the_run_said_once(exc: E
     b = Fake("b", clock)
     events: list[Event] = []
     state = State(None, now=clock.now())
-    chain = make_chain(clock, [(settings("a"), a), (settings("b"), b)], events, state=state, stagger=0.5)
+    chain = make_chain(clock, [(settings("a", probe=True), a), (settings("b"), b)], events, state=state)
     assert run(drive(chain, 8, concurrency=4)) == ["b"] * 8
     assert len(a.calls) == 1
     assert [e.provider for e in kinds(events, "provider_out")] == ["a"]
@@ -575,17 +596,17 @@ def test_events_and_stats_tell_the_story() -> None:
     assert sa.status == "quota"
 
 
-def test_cancelling_a_post_during_its_stagger_gives_the_slot_back() -> None:
+def test_cancelling_a_post_waiting_behind_the_probe_leaves_no_slot_taken() -> None:
     clock = VirtualClock()
     a = Fake("a", clock, latency=10)
-    chain = make_chain(clock, [(settings("a", slots=4), a)], stagger=0.5)
+    chain = make_chain(clock, [(settings("a", slots=4, probe=True), a)])
     lane = chain._lanes[0]
 
     async def go() -> None:
         first = asyncio.create_task(chain.generate("p0", "x"))
         second = asyncio.create_task(chain.generate("p1", "x"))
-        await clock.sleep(0.2)  # p0 is on the wire, p1 waits for its staggered start at 0.5
-        assert lane.in_flight == 2 and len(a.calls) == 1
+        await clock.sleep(0.2)  # p0 is the probe on the wire, p1 waits for it
+        assert lane.in_flight == 1 and len(a.calls) == 1
         second.cancel()
         with pytest.raises(asyncio.CancelledError):
             await second
@@ -594,12 +615,3 @@ def test_cancelling_a_post_during_its_stagger_gives_the_slot_back() -> None:
         assert lane.in_flight == 0 and len(a.calls) == 1
 
     run(go())
-
-
-def test_a_post_waiting_out_its_stagger_moves_on_if_the_provider_cools_down_meanwhile() -> None:
-    clock = VirtualClock()
-    a = Fake("a", clock, [RateLimited("429", retry_after=30)], error_latency=0.2, latency=2)
-    b = Fake("b", clock, latency=2)
-    chain = make_chain(clock, [(settings("a", slots=4), a), (settings("b", slots=4), b)], stagger=0.5)
-    got = run(drive(chain, 2, concurrency=2))
-    assert got == ["b", "b"] and len(a.calls) == 1  # p1 never called the cooling provider

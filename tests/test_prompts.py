@@ -73,13 +73,11 @@ def test_styled() -> None:
 
 
 @pytest.mark.parametrize("primary,configured,expected", [
-    ("gemini-3.1-flash-lite-preview", None, ["gemini-2.5-flash"]),
-    ("gemini-2.5-flash-lite-preview-06-17", None, ["gemini-2.5-flash"]),
-    ("gemini-2.5-flash", None, []),
-    ("gemini-2.5-pro", None, []),
-    ("gemini-3.1-flash-lite-preview", ("gemini-2.0-flash", "gemini-3.1-flash-lite-preview", "gemini-2.0-flash"),
+    ("gemini-3.1-flash-lite", None, ["gemini-3.5-flash-lite", "gemini-3.5-flash"]),
+    ("gemini-3.5-flash-lite", None, ["gemini-3.5-flash"]),
+    ("gemini-3.1-flash-lite", ("gemini-2.0-flash", "gemini-3.1-flash-lite", "gemini-2.0-flash"),
      ["gemini-2.0-flash"]),
-    ("gemini-3.1-flash-lite-preview", (), []),
+    ("gemini-3.1-flash-lite", (), []),
     ("gemini-2.5-flash", ("gemini-2.5-flash",), []),
 ])
 def test_fallback_models(primary: str, configured: tuple[str, ...] | None, expected: list[str]) -> None:
@@ -123,7 +121,7 @@ def test_make_describer(tmp_path: Path) -> None:
     env = {"GEMINI_API_KEY": "gem-key-123456", "IMAGEGEN_GEMINI_BASE_URL": "http://127.0.0.1:9/gemini"}
     d = make_describer(load({}, env, repo=tmp_path))
     assert isinstance(d, Describer)
-    assert d.models == ["gemini-3.1-flash-lite-preview", "gemini-2.5-flash"]
+    assert d.models == ["gemini-3.1-flash-lite", "gemini-3.5-flash-lite", "gemini-3.5-flash"]
     d = make_describer(load({"describer-model": "gemini-2.5-pro", "describer-fallbacks": "a,b"}, env, repo=tmp_path))
     assert d is not None and d.models == ["gemini-2.5-pro", "a", "b"]
     assert make_describer(load({"describer": "off"}, env, repo=tmp_path)) is None
@@ -160,10 +158,10 @@ def _run(d: Describer, *posts: Post) -> list[Any]:
 def test_describer_request_shape(fake_providers: FakeProviders, tmp_path: Path) -> None:
     events: list[Event] = []
     [(prompt, model)] = _run(_describer(fake_providers, tmp_path, events), Post())
-    assert model == "gemini-3.1-flash-lite-preview"
+    assert model == "gemini-3.1-flash-lite"
     assert prompt and "\n" not in prompt
     [req] = fake_providers.requests("gemini")
-    assert req.path.endswith("/models/gemini-3.1-flash-lite-preview:generateContent")
+    assert req.path.endswith("/models/gemini-3.1-flash-lite:generateContent")
     assert req.headers["x-goog-api-key"] == "fake-gemini-0001"
     body = req.json
     text = body["contents"][0]["parts"][0]["text"]
@@ -177,11 +175,11 @@ def test_describer_falls_back_and_skips_a_spent_model(fake_providers: FakeProvid
     events: list[Event] = []
     fake_providers.script("gemini", ["quota"])
     results = _run(_describer(fake_providers, tmp_path, events), Post(), Post(rel="b.md"))
-    assert [m for _, m in results] == ["gemini-2.5-flash", "gemini-2.5-flash"]
+    assert [m for _, m in results] == ["gemini-3.5-flash-lite", "gemini-3.5-flash-lite"]
     paths = [r.path.rsplit("/", 1)[-1] for r in fake_providers.requests("gemini")]
-    assert paths == ["gemini-3.1-flash-lite-preview:generateContent", "gemini-2.5-flash:generateContent",
-                     "gemini-2.5-flash:generateContent"]  # the spent primary is not asked again
-    assert len(events) == 1 and events[0].kind == "warning" and "trying gemini-2.5-flash" in events[0].message
+    assert paths == ["gemini-3.1-flash-lite:generateContent", "gemini-3.5-flash-lite:generateContent",
+                     "gemini-3.5-flash-lite:generateContent"]  # the spent primary is not asked again
+    assert len(events) == 1 and events[0].kind == "warning" and "trying gemini-3.5-flash-lite" in events[0].message
 
 
 def test_describer_waits_out_a_short_per_minute_limit(fake_providers: FakeProviders, tmp_path: Path) -> None:
@@ -189,7 +187,7 @@ def test_describer_waits_out_a_short_per_minute_limit(fake_providers: FakeProvid
     clock = VirtualClock()
     fake_providers.script("gemini", [{"kind": "rate_limit", "retry_after": 20}])
     [(_, model)] = _run(_describer(fake_providers, tmp_path, events, clock), Post())
-    assert model == "gemini-3.1-flash-lite-preview" and clock.monotonic() == 20
+    assert model == "gemini-3.1-flash-lite" and clock.monotonic() == 20
     assert fake_providers.count("gemini") == 2
 
 
@@ -198,7 +196,7 @@ def test_describer_moves_on_after_a_long_limit(fake_providers: FakeProviders, tm
     clock = VirtualClock()
     fake_providers.script("gemini", [{"kind": "rate_limit", "retry_after": 300}])
     [(_, model)] = _run(_describer(fake_providers, tmp_path, events, clock), Post())
-    assert model == "gemini-2.5-flash" and clock.monotonic() == 0
+    assert model == "gemini-3.5-flash-lite" and clock.monotonic() == 0
 
 
 def test_bad_key_switches_the_describer_off(fake_providers: FakeProviders, tmp_path: Path) -> None:
@@ -211,7 +209,7 @@ def test_bad_key_switches_the_describer_off(fake_providers: FakeProviders, tmp_p
 
 def test_every_model_failing_falls_back_to_text(fake_providers: FakeProviders, tmp_path: Path) -> None:
     events: list[Event] = []
-    fake_providers.script("gemini", ["server_error", "blocked"])
+    fake_providers.script("gemini", ["server_error", "blocked", "server_error"])
     d = _describer(fake_providers, tmp_path, events)
 
     async def go() -> tuple[str, str]:
@@ -221,7 +219,7 @@ def test_every_model_failing_falls_back_to_text(fake_providers: FakeProviders, t
             await d.aclose()
 
     assert asyncio.run(go()) == (text_prompt(Post(), SETTINGS), "text")
-    assert len(events) == 2
+    assert len(events) == 3
 
 
 def test_empty_answer_tries_the_next_model(fake_providers: FakeProviders, tmp_path: Path) -> None:
@@ -229,7 +227,7 @@ def test_empty_answer_tries_the_next_model(fake_providers: FakeProviders, tmp_pa
     fake_providers.script("gemini", [{"kind": "raw", "status": 200, "body": {"candidates": [
         {"content": {"role": "model", "parts": [{"text": "  \n "}]}, "finishReason": "STOP"}]}}])
     [(_, model)] = _run(_describer(fake_providers, tmp_path, events), Post())
-    assert model == "gemini-2.5-flash"
+    assert model == "gemini-3.5-flash-lite"
 
 
 def test_describer_prompt_is_cut_to_the_limit() -> None:

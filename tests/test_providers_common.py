@@ -55,7 +55,7 @@ def test_describer_attached_when_a_gemini_key_is_set(tmp_path: Path) -> None:
     ("huggingface", "HUGGINGFACE_IMAGE_MODEL", "black-forest-labs/FLUX.1-schnell"),
     ("together", "TOGETHER_IMAGE_MODEL", "black-forest-labs/FLUX.1-schnell"),
     ("pollinations", "POLLINATIONS_IMAGE_MODEL", "flux"),
-    ("gemini", "IMAGE_GEMINI_MODEL", "gemini-3.1-flash-image-preview"),
+    ("gemini", "IMAGE_GEMINI_MODEL", "gemini-3.1-flash-image"),
 ])
 def test_model_and_base_url_come_from_env(tmp_path: Path, name: str, model_env: str, default_model: str) -> None:
     s = load({"providers": name}, ALL_SECRETS, repo=tmp_path)

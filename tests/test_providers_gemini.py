@@ -13,6 +13,7 @@ from imagegen.providers.base import (
     BadRequest,
     ContentRefused,
     GeneratedImage,
+    ModelUnavailable,
     ProviderUnavailable,
     QuotaExhausted,
     RateLimited,
@@ -42,24 +43,25 @@ def test_timeout_is_sent_in_seconds_from_milliseconds(fake_providers: FakeProvid
     assert fake_providers.requests(NAME)[0].headers.get("x-server-timeout") == "42"
 
 
-def test_imagen_uses_predict(fake_providers: FakeProviders) -> None:
-    img = generate_once(fake_providers, NAME, "a fox", model="imagen-4.0-generate-001")
-    assert isinstance(img, GeneratedImage) and img.model == "imagen-4.0-generate-001"
-    [req] = fake_providers.requests(NAME)
-    assert req.path == "/v1beta/models/imagen-4.0-generate-001:predict"
-    assert req.json["instances"] == [{"prompt": "a fox"}]
-    assert req.json["parameters"]["sampleCount"] == 1
-    assert req.headers["x-goog-api-key"] == "fake-gemini-0001"
+def test_imagen_ids_are_a_settings_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from imagegen.settings import SettingsError, load
+
+    with pytest.raises(SettingsError, match="Imagen model"):
+        load({"providers": "gemini"}, {"GEMINI_API_KEY": "k-123456", "IMAGE_GEMINI_MODEL": "imagen-4.0-generate-001"},
+             repo=tmp_path)
+    with pytest.raises(SettingsError, match="gemini-image-model"):
+        load({"providers": "gemini", "gemini-image-model": "gemini-3.1-flash-image, models/imagen-3.0"},
+             {"GEMINI_API_KEY": "k-123456"}, repo=tmp_path)
 
 
-@pytest.mark.parametrize("model", [gemini.DEFAULT_MODEL, "imagen-4.0-generate-001"])
+@pytest.mark.parametrize("model", [gemini.DEFAULT_MODEL])
 @pytest.mark.parametrize("outcome,cls", [
     ("quota", QuotaExhausted),
     ("rate_limit", RateLimited),
     ("auth", AuthFailed),
     ("forbidden", AuthFailed),
-    ("not_found", ProviderUnavailable),
-    ("gone", ProviderUnavailable),
+    ("not_found", ModelUnavailable),
+    ("gone", ModelUnavailable),
     ("bad_request", BadRequest),
     ("server_error", TransientError),
     ("unavailable", TransientError),
@@ -130,7 +132,7 @@ def test_thought_images_are_skipped() -> None:
 
 def test_nearest_aspect() -> None:
     assert gemini.nearest_aspect(1200, 630, gemini.ASPECT_RATIOS_GEMINI) == "16:9"
-    assert gemini.nearest_aspect(1000, 1000, gemini.ASPECT_RATIOS_IMAGEN) == "1:1"
+    assert gemini.nearest_aspect(1000, 1000, gemini.ASPECT_RATIOS_GEMINI) == "1:1"
     assert gemini.nearest_aspect(2100, 900, gemini.ASPECT_RATIOS_GEMINI) == "21:9"
     assert gemini.is_imagen("imagen-4.0-generate-001") and not gemini.is_imagen("gemini-2.5-flash-image")
 
@@ -139,5 +141,5 @@ def test_spec() -> None:
     spec = gemini.SPEC
     assert [(o.key, o.env, o.secret) for o in spec.options] == [("api_key", "GEMINI_API_KEY", True)]
     assert spec.model_env == "IMAGE_GEMINI_MODEL"
-    assert spec.default_model == "gemini-3.1-flash-image-preview"
+    assert spec.default_model == "gemini-3.1-flash-image"
     assert spec.default_base_url == "https://generativelanguage.googleapis.com"

@@ -12,6 +12,7 @@ from imagegen.providers.base import (
     BadImage,
     BadRequest,
     GeneratedImage,
+    ModelUnavailable,
     ProviderUnavailable,
     QuotaExhausted,
     RateLimited,
@@ -41,7 +42,7 @@ def test_success_and_request_shape(fake_providers: FakeProviders) -> None:
     ("rate_limit", RateLimited),
     ("auth", AuthFailed),
     ("forbidden", AuthFailed),
-    ("not_found", ProviderUnavailable),
+    ("not_found", ModelUnavailable),
     ("gone", ProviderUnavailable),
     ("bad_request", BadRequest),
     ("server_error", TransientError),
@@ -65,10 +66,10 @@ def test_rate_limit_delay_from_header_or_ratelimit_reset(fake_providers: FakePro
     assert generate_once(fake_providers, NAME).retry_after == 11
 
 
-def test_unknown_model_code_is_unavailable_even_on_400(fake_providers: FakeProviders) -> None:
+def test_unknown_model_code_is_retired_model_even_on_400(fake_providers: FakeProviders) -> None:
     fake_providers.script(NAME, [{"kind": "raw", "status": 400,
                                   "body": {"error": {"message": "no", "code": "model_not_available"}}}])
-    assert type(generate_once(fake_providers, NAME)) is ProviderUnavailable
+    assert type(generate_once(fake_providers, NAME)) is ModelUnavailable
 
 
 def test_default_model_and_override(tmp_path: Path) -> None:

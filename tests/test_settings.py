@@ -20,7 +20,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.max_images is None and s.dry_run is False and s.concurrency == 8
     assert (s.width, s.height) == (1200, 630)
     assert [p.name for p in s.providers] == ["local"]
-    assert s.describer_model == "gemini-3.1-flash-lite-preview"
+    assert s.describer_model == "gemini-3.1-flash-lite"
+    assert s.describer_fallbacks == ("gemini-3.5-flash-lite", "gemini-3.5-flash")
 
 
 def test_env_fallback_and_explicit_wins(tmp_path: Path) -> None:

@@ -182,7 +182,7 @@ def test_a_corrupt_state_file_does_not_stop_the_run(tmp_path: Path) -> None:
     a, b = Fake("a", clock), Fake("b", clock)
     got, _, warnings = _run(path, clock, a, b, n=2)
     assert got == ["a", "a"] and len(warnings) == 1
-    assert json.loads(path.read_text()) == {"version": 1, "providers": {}}
+    assert json.loads(path.read_text()) == {"version": 1, "providers": {}, "worked": {"a": "2026-11-24T12:00:02Z"}}
 
 
 def test_only_quota_is_persisted(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ exception message: messages quote at most a short, redacted excerpt of what the 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import email.utils
@@ -30,6 +31,7 @@ from imagegen.providers.base import (
     ProviderContext,
     ProviderError,
     ProviderUnavailable,
+    ModelUnavailable,
     QuotaExhausted,
     RateLimited,
     TransientError,
@@ -73,18 +75,62 @@ async def send(
 ) -> WireResponse:
     """One request on the shared client, body read up to `ctx.max_response_bytes`.
 
+    `ctx.timeout` is an overall deadline for the whole call (httpx's timeouts are per read: a
+    server dripping a byte a second would never trip them). Redirects are never followed: a
+    provider's credentials (Authorization, x-goog-api-key, a key in the URL) must not reach
+    another origin, and httpx strips only Authorization; a 3xx is ProviderUnavailable.
+
     Transport failures become TransientError (timeouts, resets, refused connections) or
     ProviderUnavailable (the host does not resolve, the URL is unusable). A body larger than the
     cap is BadImage: we stop reading instead of holding a runaway response in memory.
     """
     timeout = httpx.Timeout(ctx.timeout, connect=min(CONNECT_TIMEOUT, ctx.timeout))
     try:
-        async with ctx.http.stream(method, url, headers=headers, json=json_body, params=params,
-                                   timeout=timeout) as resp:
-            body = await read_capped(resp, ctx.max_response_bytes, provider)
-            return WireResponse(resp.status_code, resp.headers, body)
+        async with deadline(ctx.timeout, provider):
+            async with ctx.http.stream(method, url, headers=headers, json=json_body, params=params,
+                                       timeout=timeout, follow_redirects=False) as resp:
+                if 300 <= resp.status_code < 400:
+                    raise redirect_error(provider, resp.status_code)
+                body = await read_capped(resp, ctx.max_response_bytes, provider)
+                return WireResponse(resp.status_code, resp.headers, body)
     except httpx.HTTPError as exc:
         raise transport_error(provider, exc, ctx.timeout) from None
+
+
+def redirect_error(provider: str, status: int) -> ProviderUnavailable:
+    return ProviderUnavailable(f"{provider}: the API answered a redirect (HTTP {status}); redirects are not "
+                               "followed so that credentials never reach another host (check the base URL)",
+                               status=status)
+
+
+class deadline:  # noqa: N801 - used like asyncio.timeout
+    """`async with deadline(seconds, provider):` -- the whole block must finish in `seconds`,
+    else TransientError ('timed out after N s'). One place for the overall deadline of provider
+    and describer calls (HTTP here, the google-genai SDK in gemini.py and prompts.py)."""
+
+    def __init__(self, seconds: float, provider: str) -> None:
+        self.seconds = seconds
+        self.provider = provider
+        self._cm: Any = None
+
+    async def __aenter__(self) -> "deadline":
+        self._cm = asyncio.timeout(self.seconds)
+        await self._cm.__aenter__()
+        return self
+
+    async def __aexit__(self, et: Any, exc: Any, tb: Any) -> bool:
+        try:
+            await self._cm.__aexit__(et, exc, tb)
+        except TimeoutError:
+            raise TransientError(f"{self.provider}: no complete answer within the {self.seconds:g} s deadline "
+                                 "(timed out)") from None
+        return False
+
+
+def new_client(**kw: Any) -> httpx.AsyncClient:
+    """The run's shared HTTP client: no redirects followed (see `send`; the google-genai SDK uses
+    the client's default, so this is what keeps `x-goog-api-key` home on the SDK path)."""
+    return httpx.AsyncClient(**kw, follow_redirects=False)
 
 
 async def read_capped(resp: httpx.Response, limit: int, provider: str) -> bytes:

@@ -71,9 +71,23 @@ class AuthFailed(ProviderError):
 
 
 class ProviderUnavailable(ProviderError):
-    """Gone, unknown model, DNS failure: out for the run."""
+    """Gone, wrong endpoint, DNS failure, a redirect we will not follow: out for the run."""
 
     kind = "unavailable"
+
+
+class ModelUnavailable(ProviderError):
+    """This *model* is retired or not served on this route (HF 410/400 'not supported by
+    provider', Cloudflare 5007/3042/5028/5035, Gemini 404 NOT_FOUND, Together 404, Pollinations
+    400 unknown model). The provider goes on with its next model at once; the state file
+    remembers the model for `state.RETIRED_DAYS` days. Raised only on a structured signal that
+    names the model, never on a bare 404 (a wrong base URL must not retire good models)."""
+
+    kind = "retired"
+
+    def __init__(self, message: str, *, model: str = "", status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.model = model
 
 
 class TransientError(ProviderError):
@@ -112,6 +126,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "rate_limit",
     "auth",
     "unavailable",
+    "retired",
     "transient",
     "refused",
     "bad_image",
@@ -152,13 +167,18 @@ class ProviderContext:
 
 @runtime_checkable
 class Provider(Protocol):
-    """An image provider: small, stateless between calls, async."""
+    """An image provider: small, stateless between calls, async.
+
+    `model` is the first of its configured models. The chain passes the model to use as
+    `generate(prompt, model=...)` when the provider's `generate` takes a `model` argument (all of
+    ours do); a provider without one is called as `generate(prompt)` and has one model."""
 
     name: str
     model: str
 
-    async def generate(self, prompt: str) -> GeneratedImage:
-        """Return a checked image for `prompt`, or raise a `ProviderError` subclass."""
+    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
+        """Return a checked image for `prompt` made by `model` (default: `self.model`), or raise
+        a `ProviderError` subclass."""
         ...
 
     async def aclose(self) -> None:
@@ -193,10 +213,13 @@ class Limits:
     max_in_flight: int = 4
     min_interval: float = 0.0
     timeout: float = 120.0
-    stagger: float = 0.5
-    """While a call to this provider is in flight, the next one waits this long (holding its slot),
-    so a fast quota/auth answer stops the calls queued behind it: one wasted call, not one per
-    slot. Zero for a provider that cannot run out (the offline one), where it would only slow it."""
+    """Overall deadline of one call in seconds (connect, send, every read: a server dripping one
+    byte a second cannot hold a run past it)."""
+    probe: bool = True
+    """The first call of a run (and the first call to a model after a retired one) goes alone;
+    the full `max_in_flight` opens once it succeeded, or at once when the state file says the
+    provider worked on its last run. So a bad key, a used-up quota or a retired model costs one
+    call, not one per slot. False for a provider that cannot run out (the offline one)."""
 
 
 ResetRule = Callable[[datetime], datetime]
@@ -209,7 +232,8 @@ class ProviderSpec:
 
     `enabled(opts)` says whether the provider joins the chain with these settings; `create`
     builds it. `opts` maps option keys to strings (already resolved from CLI/inputs/env), plus
-    `model` and `base_url`, which every provider has.
+    `model` and `base_url`, which every provider has. `model` may be a comma list: the
+    provider's ordered models (see `models`).
     """
 
     name: str
@@ -224,6 +248,14 @@ class ProviderSpec:
     limits: Limits = field(default_factory=Limits)
     quota_reset: ResetRule | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    check_model: Callable[[str], str] | None = None
+    """Given one model id, a one-line reason why it can never work here ('' when fine): refused
+    as a settings error before any work (e.g. Gemini's `imagen-*` ids)."""
+
+    def models(self, opts: Mapping[str, str]) -> tuple[str, ...]:
+        """The ordered model list from `opts['model']` (comma- or newline-separated), else the
+        default list. Duplicates dropped, order kept."""
+        return split_models(opts.get("model") or "") or split_models(self.default_model)
 
     @property
     def base_url_env(self) -> str:
@@ -233,8 +265,9 @@ class ProviderSpec:
         """The provider's own options plus the model option every provider has and, for providers
         that talk to a server, the base-URL option. Inputs are named `<provider>-image-model` and
         `<provider>-base-url` whatever the env names are (e.g. IMAGE_GEMINI_MODEL)."""
-        extra = [Option("model", self.model_env, f"{self.name} image model id", default=self.default_model,
-                        input=f"{self.name}-image-model")]
+        extra = [Option("model", self.model_env,
+                        f"{self.name} image model ids, in the order tried (comma-separated; a retired one "
+                        "is skipped for the next)", default=self.default_model, input=f"{self.name}-image-model")]
         if self.default_base_url:
             extra.append(Option("base_url", self.base_url_env, f"{self.name} API base URL (tests, proxies)",
                                 default=self.default_base_url, input=f"{self.name}-base-url"))
@@ -242,3 +275,13 @@ class ProviderSpec:
 
     def secrets(self, opts: Mapping[str, str]) -> list[str]:
         return [opts.get(o.key, "") for o in self.options if o.secret and opts.get(o.key)]
+
+
+def split_models(value: str) -> tuple[str, ...]:
+    """'a, b,a' -> ('a', 'b'): a comma/newline model list, blanks and repeats dropped."""
+    out: list[str] = []
+    for part in value.replace("\n", ",").split(","):
+        part = part.strip()
+        if part and part not in out:
+            out.append(part)
+    return tuple(out)

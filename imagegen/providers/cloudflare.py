@@ -4,6 +4,11 @@ FLUX takes only a prompt (1..2048 characters) and `steps` (<= 8); it answers JSO
 JPEG in `result.image`. SDXL-style models answer raw PNG bytes instead, so the response's
 content type decides how to read it, never the model name. The account id is a secret: it is in
 every URL, so no URL ever reaches a message (see providers.md for the wire facts).
+
+Run-wide answers: 7003/7000 "Could not route to ..." (status 400, 403 or 404) is a wrong account
+id -- AuthFailed, out for the run after one call, never a per-post bad request. 5007/3042 (no such
+model), 5028 (deprecated) and 5035 (needs Workers Paid) are ModelUnavailable: the next model in
+the list is tried.
 """
 
 from __future__ import annotations
@@ -23,14 +28,16 @@ from imagegen.providers.base import (
     ProviderContext,
     ProviderError,
     ProviderSpec,
-    ProviderUnavailable,
+    ModelUnavailable,
     QuotaExhausted,
     RateLimited,
     TransientError,
 )
 
 NAME = "cloudflare"
-DEFAULT_MODEL = "@cf/black-forest-labs/flux-1-schnell"
+DEFAULT_MODELS = ("@cf/black-forest-labs/flux-1-schnell", "@cf/stabilityai/stable-diffusion-xl-base-1.0")
+"""FLUX schnell first; SDXL base (raw PNG answer) when FLUX is retired or paid-only."""
+DEFAULT_MODEL = DEFAULT_MODELS[0]
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 MAX_PROMPT_CHARS = 2048
 STEPS = 4
@@ -40,9 +47,11 @@ QUOTA_CODES = frozenset({3036, 4006})
 """'You have used up your daily free allocation of 10,000 neurons'."""
 RATE_CODES = frozenset({3040})
 """'Out of capacity': retry later."""
-UNKNOWN_MODEL_CODES = frozenset({5007, 3042})
-"""No such model / invalid model: the configured model will not work this run."""
+UNKNOWN_MODEL_CODES = frozenset({5007, 3042, 5028, 5035})
+"""No such model, invalid model id, model deprecated, model needs Workers Paid: this model is out."""
 AUTH_CODES = frozenset({10000, 9109})
+CONFIG_CODES = frozenset({7003, 7000})
+"""'Could not route to ...' / 'No route for that URI': a wrong account id (config, out for the run)."""
 
 
 def error_codes(data: Any) -> list[int]:
@@ -69,33 +78,38 @@ class CloudflareProvider:
         self._base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self._ctx = ctx
 
-    def url(self) -> str:
+    def url(self, model: str | None = None) -> str:
         # Model ids contain '@' and '/', which Cloudflare expects literally in the path.
-        return f"{self._base_url}/accounts/{quote(self._account_id, safe='')}/ai/run/{quote(self.model, safe='@/')}"
+        model = model or self.model
+        return f"{self._base_url}/accounts/{quote(self._account_id, safe='')}/ai/run/{quote(model, safe='@/')}"
 
-    def body(self, prompt: str) -> dict[str, Any]:
-        return {"prompt": prompt.strip()[:MAX_PROMPT_CHARS] or ".", "steps": STEPS}
+    def body(self, prompt: str, model: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"prompt": prompt.strip()[:MAX_PROMPT_CHARS] or "."}
+        if "flux" in (model or self.model).lower():
+            body["steps"] = STEPS  # FLUX's own parameter; other models use their defaults
+        return body
 
-    async def generate(self, prompt: str) -> GeneratedImage:
-        resp = await _http.send(self._ctx, NAME, "POST", self.url(), headers=_http.bearer(self._token),
-                                json_body=self.body(prompt))
+    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
+        model = model or self.model
+        resp = await _http.send(self._ctx, NAME, "POST", self.url(model), headers=_http.bearer(self._token),
+                                json_body=self.body(prompt, model))
         if resp.status == 200:
-            return self._image(resp)
-        raise self.classify(resp)
+            return self._image(resp, model)
+        raise self.classify(resp, model)
 
-    def _image(self, resp: _http.WireResponse) -> GeneratedImage:
+    def _image(self, resp: _http.WireResponse, model: str) -> GeneratedImage:
         # Raw bytes (SDXL) or anything that is not the JSON envelope: the bytes must prove themselves.
         data = None if resp.content_type.startswith("image/") else resp.json()
         if not isinstance(data, dict):
-            return checked_image(resp.body, provider=NAME, model=self.model)
+            return checked_image(resp.body, provider=NAME, model=model)
         if data.get("success") is False or data.get("errors"):
-            raise self.classify(resp)
+            raise self.classify(resp, model)
         result = data.get("result")
         image = result.get("image") if isinstance(result, dict) else None
         raw = _http.b64_field(image, provider=NAME, field="result.image")
-        return checked_image(raw, provider=NAME, model=self.model)
+        return checked_image(raw, provider=NAME, model=model)
 
-    def classify(self, resp: _http.WireResponse) -> ProviderError:
+    def classify(self, resp: _http.WireResponse, model: str | None = None) -> ProviderError:
         now = self._ctx.clock.now()
         data = resp.json()
         codes = error_codes(data)
@@ -108,10 +122,12 @@ class CloudflareProvider:
             return QuotaExhausted(msg, reset_at=_http.next_utc_midnight(now), status=status)
         if RATE_CODES & set(codes):
             return RateLimited(msg, retry_after=retry_after, status=status)
+        if CONFIG_CODES & set(codes):
+            return AuthFailed(msg + " -- check CLOUDFLARE_ACCOUNT_ID", status=status)
+        if UNKNOWN_MODEL_CODES & set(codes):
+            return ModelUnavailable(msg, model=model or self.model, status=status)
         if AUTH_CODES & set(codes) or status in (401, 403):
             return AuthFailed(msg, status=status)
-        if UNKNOWN_MODEL_CODES & set(codes):
-            return ProviderUnavailable(msg, status=status)
         if status == 429:
             # No known code: the message text is the last resort for the daily allocation.
             text = _http.error_message(data, resp.body).lower()
@@ -134,7 +150,7 @@ def _create(opts: Mapping[str, str], ctx: ProviderContext) -> CloudflareProvider
     return CloudflareProvider(
         token=opts.get("api_token", ""),
         account_id=opts.get("account_id", ""),
-        model=opts.get("model") or DEFAULT_MODEL,
+        model=SPEC.models(opts)[0],
         base_url=opts.get("base_url") or DEFAULT_BASE_URL,
         ctx=ctx,
     )
@@ -147,7 +163,7 @@ SPEC = ProviderSpec(
         Option("account_id", "CLOUDFLARE_ACCOUNT_ID", "Cloudflare account id (treated as a secret: it is in every URL)",
                secret=True),
     ),
-    default_model=DEFAULT_MODEL,
+    default_model=",".join(DEFAULT_MODELS),
     default_base_url=DEFAULT_BASE_URL,
     model_env="CLOUDFLARE_IMAGE_MODEL",
     enabled=lambda opts: bool(opts.get("api_token")) and bool(opts.get("account_id")),

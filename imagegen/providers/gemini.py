@@ -1,26 +1,26 @@
 """Gemini image models through the google-genai SDK (`client.aio`).
 
-`gemini-*` image models: `generate_content` with `response_modalities=["IMAGE"]`; the image is the
-first part with `inline_data`. `imagen-*` models: the `:predict` REST call that `generate_images`
-makes (google-genai 3.x refuses `generate_images` outside Vertex mode, so we send it ourselves on
-the shared client); an empty prediction list means the output was filtered. A safety refusal is not an exception but a 200 with a refusal finish reason,
-a `prompt_feedback.block_reason`, or only text parts: all ContentRefused.
+`generate_content` with `response_modalities=["IMAGE"]`; the image is the first non-thought part
+with `inline_data`. A safety refusal is not an exception but a 200 with a refusal finish reason,
+a `prompt_feedback.block_reason`, or only text parts: all ContentRefused. The Imagen path is gone:
+every Imagen model is shut down and google-genai refuses `generate_images` with an API key, so an
+`imagen-*` id is a settings error (`check_model`).
 
-The SDK sends its requests through the pipeline's shared `httpx.AsyncClient` (never closed here),
-with `HttpOptions(timeout=<milliseconds>)`, SDK retries off (the chain owns retries) and
-`base_url` from `IMAGEGEN_GEMINI_BASE_URL`. Errors are `google.genai.errors.APIError`, classified
-from `.code`, `.status` and the structured `details` (QuotaFailure `quotaId` PerDay/PerMinute,
-RetryInfo `retryDelay`, ErrorInfo `reason`), the message text only as a last resort.
-`classify_api_error` is shared with the describer (imagegen.prompts).
+The SDK sends its requests through the pipeline's shared `httpx.AsyncClient` (never closed here;
+it follows no redirects, so the `x-goog-api-key` header -- which httpx would not strip -- never
+reaches another host), with `HttpOptions(timeout=<milliseconds>)`, an overall deadline around
+the call, SDK retries off (the chain owns retries) and `base_url` from `IMAGEGEN_GEMINI_BASE_URL`.
+Errors are `google.genai.errors.APIError`, classified from `.code`, `.status` and the structured
+`details` (QuotaFailure `quotaId` PerDay/PerMinute, RetryInfo `retryDelay`, ErrorInfo `reason`),
+the message text only as a last resort (`limit: 0`: this key has no quota for the model at all,
+so it is out for the day, not a 17 s retry). `classify_api_error` is shared with the describer.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
-from urllib.parse import quote
 
 from imagegen import secrets
 from imagegen.images import checked_image
@@ -35,6 +35,7 @@ from imagegen.providers.base import (
     Option,
     ProviderContext,
     ProviderError,
+    ModelUnavailable,
     ProviderSpec,
     ProviderUnavailable,
     QuotaExhausted,
@@ -43,7 +44,8 @@ from imagegen.providers.base import (
 )
 
 NAME = "gemini"
-DEFAULT_MODEL = "gemini-3.1-flash-image-preview"
+DEFAULT_MODEL = "gemini-3.1-flash-image"
+"""GA since 2026-05-28 (the -preview id was shut down 2026-06-25; gemini-2.5-flash-image on 2026-10-02)."""
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 
 REFUSAL_FINISH = frozenset({
@@ -53,8 +55,6 @@ REFUSAL_FINISH = frozenset({
 """Finish reasons that mean 'this prompt will not get an image here'."""
 
 ASPECT_RATIOS_GEMINI = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-ASPECT_RATIOS_IMAGEN = ("1:1", "3:4", "4:3", "9:16", "16:9")
-IMAGEN_API_VERSION = "v1beta"
 
 _TYPE_QUOTA = "google.rpc.QuotaFailure"
 _TYPE_RETRY = "google.rpc.RetryInfo"
@@ -77,6 +77,17 @@ def is_imagen(model: str) -> bool:
     return model.rsplit("/", 1)[-1].lower().startswith("imagen")
 
 
+def check_model(model: str) -> str:
+    """Why `model` can never work here ('' when it may)."""
+    if is_imagen(model):
+        return (f"{model!r} is an Imagen model: every Imagen model is shut down and the Gemini API no longer "
+                f"serves them with an API key; use a Gemini image model such as {DEFAULT_MODEL!r}")
+    return ""
+
+
+_LIMIT_ZERO = re.compile(r"\blimit:\s*0\b")
+
+
 # --------------------------------------------------------------------------- error classification
 
 
@@ -95,7 +106,7 @@ def _typed(entries: Any, suffix: str) -> list[dict[str, Any]]:
     return [e for e in entries if isinstance(e, dict) and str(e.get("@type", "")).endswith(suffix)]
 
 
-def classify_api_error(exc: Any, provider: str, now: datetime) -> ProviderError:
+def classify_api_error(exc: Any, provider: str, now: datetime, model: str = "") -> ProviderError:
     """Turn a google.genai APIError (`.code`, `.status`, `.message`, `.details`) into a shared class."""
     code = getattr(exc, "code", None)
     code = code if isinstance(code, int) else 0
@@ -118,6 +129,10 @@ def classify_api_error(exc: Any, provider: str, now: datetime) -> ProviderError:
     if reasons & _AUTH_REASONS or code in (401, 403) or status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
         return AuthFailed(msg, status=http_code)
     if code == 429 or status == "RESOURCE_EXHAUSTED":
+        if _LIMIT_ZERO.search(message):
+            # 'limit: 0': this key has no quota for this model at all -- out for the day.
+            return QuotaExhausted(msg + " (no quota for this model on this key)",
+                                  reset_at=_http.next_pacific_midnight(now), status=http_code)
         if any("perday" in q.lower() for q in quota_ids):
             return QuotaExhausted(msg, reset_at=_http.next_pacific_midnight(now), status=http_code)
         if not quota_ids and re.search(r"\bper[ _-]?day\b", message, re.I):  # last resort: text
@@ -126,7 +141,9 @@ def classify_api_error(exc: Any, provider: str, now: datetime) -> ProviderError:
             retry = _http.retry_in_text(message)
         return RateLimited(msg, retry_after=retry, status=http_code)
     if code in (404, 410) or status == "NOT_FOUND":
-        return ProviderUnavailable(msg, status=http_code)
+        return ModelUnavailable(msg, model=model, status=http_code)
+    if 300 <= code < 400:
+        return _http.redirect_error(provider, code)
     if status == "FAILED_PRECONDITION":
         # e.g. 'User location is not supported' or billing required: nothing a retry can fix.
         return ProviderUnavailable(msg, status=http_code)
@@ -137,14 +154,15 @@ def classify_api_error(exc: Any, provider: str, now: datetime) -> ProviderError:
     return TransientError(msg, status=http_code)
 
 
-def classify_exception(exc: BaseException, provider: str, now: datetime, timeout: float | None = None) -> ProviderError:
+def classify_exception(exc: BaseException, provider: str, now: datetime, timeout: float | None = None,
+                       model: str = "") -> ProviderError:
     """Any exception out of the SDK call -> a shared class (APIError, transport errors, parse errors)."""
     from google.genai import errors as genai_errors
 
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, genai_errors.APIError):
-        return classify_api_error(exc, provider, now)
+        return classify_api_error(exc, provider, now, model)
     module = type(exc).__module__.split(".")[0]
     if module in ("httpx", "httpx2", "httpcore", "httpcore2") or isinstance(exc, (OSError, TimeoutError)):
         return _http.transport_error(provider, exc, timeout)
@@ -154,22 +172,6 @@ def classify_exception(exc: BaseException, provider: str, now: datetime, timeout
 
 
 # --------------------------------------------------------------------------- the provider
-
-
-@dataclass(frozen=True)
-class _RestError:
-    """The fields of google.genai.errors.APIError, for errors read off the REST API directly."""
-
-    code: int
-    status: str
-    message: str
-    details: Any
-
-    @classmethod
-    def of(cls, code: int, data: Any, body: bytes) -> "_RestError":
-        err = _error_body(data)
-        message = str(err.get("message") or "") if err else _http.error_message(data, body)
-        return cls(code, str(err.get("status") or "") if err else "", message, data)
 
 
 def _enum_name(value: Any) -> str:
@@ -203,22 +205,21 @@ class GeminiProvider:
             )
         return self._client
 
-    async def generate(self, prompt: str) -> GeneratedImage:
+    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
+        model = model or self.model
         now = self._ctx.clock.now
         try:
-            if is_imagen(self.model):
-                data = await self._imagen(prompt)
-            else:
-                data = await self._gemini(prompt)
+            async with _http.deadline(self._ctx.timeout, NAME):
+                data = await self._gemini(prompt, model)
         except ProviderError:
             raise
         except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a shared class
-            raise classify_exception(exc, NAME, now(), self._ctx.timeout) from None
+            raise classify_exception(exc, NAME, now(), self._ctx.timeout, model) from None
         if len(data) > self._ctx.max_response_bytes:
             raise BadImage(f"{NAME}: image of {len(data)} bytes is over the {self._ctx.max_response_bytes}-byte cap")
-        return checked_image(data, provider=NAME, model=self.model)
+        return checked_image(data, provider=NAME, model=model)
 
-    async def _gemini(self, prompt: str) -> bytes:
+    async def _gemini(self, prompt: str, model: str) -> bytes:
         from google.genai import types
 
         config = types.GenerateContentConfig(
@@ -226,7 +227,7 @@ class GeminiProvider:
             image_config=types.ImageConfig(
                 aspect_ratio=nearest_aspect(self._ctx.width, self._ctx.height, ASPECT_RATIOS_GEMINI)),
         )
-        resp = await self.client().aio.models.generate_content(model=self.model, contents=prompt, config=config)
+        resp = await self.client().aio.models.generate_content(model=model, contents=prompt, config=config)
         return self.image_from_content(resp)
 
     @staticmethod
@@ -257,29 +258,6 @@ class GeminiProvider:
             raise ContentRefused(f"{NAME}: answered with text only, no image")
         raise BadImage(f"{NAME}: 200 without an image part" + (f" (finish reason {finish})" if finish else ""))
 
-    async def _imagen(self, prompt: str) -> bytes:
-        """Imagen over REST `:predict`: google-genai 3.x serves `generate_images` only in Vertex
-        mode, while the Developer API (an API key) still answers `:predict` for imagen ids."""
-        url = f"{self._base_url}/{IMAGEN_API_VERSION}/models/{quote(self.model, safe='')}:predict"
-        body = {"instances": [{"prompt": prompt}],
-                "parameters": {"sampleCount": 1, "includeRaiReason": True,
-                               "aspectRatio": nearest_aspect(self._ctx.width, self._ctx.height, ASPECT_RATIOS_IMAGEN)}}
-        resp = await _http.send(self._ctx, NAME, "POST", url, headers={"x-goog-api-key": self._api_key},
-                                json_body=body)
-        data = resp.json()
-        if resp.status != 200:
-            raise classify_api_error(_RestError.of(resp.status, data, resp.body), NAME, self._ctx.clock.now())
-        if not isinstance(data, dict):
-            raise BadImage(f"{NAME}: 200 from :predict that is not JSON")
-        predictions = [p for p in data.get("predictions") or [] if isinstance(p, dict)]
-        if not predictions:
-            raise ContentRefused(f"{NAME}: no image returned (output filtered)")
-        first = predictions[0]
-        b64 = first.get("bytesBase64Encoded")
-        if (not isinstance(b64, str) or not b64) and first.get("raiFilteredReason"):
-            raise ContentRefused(f"{NAME}: image filtered ({_http.excerpt(str(first['raiFilteredReason']), 120)})")
-        return _http.b64_field(b64, provider=NAME, field="bytesBase64Encoded")
-
     async def aclose(self) -> None:
         client, self._client = self._client, None
         if client is None:
@@ -298,7 +276,7 @@ def _create(opts: Mapping[str, str], ctx: ProviderContext) -> GeminiProvider:
     secrets.register(opts.get("api_key"))
     return GeminiProvider(
         api_key=opts.get("api_key", ""),
-        model=opts.get("model") or DEFAULT_MODEL,
+        model=SPEC.models(opts)[0],
         base_url=opts.get("base_url") or DEFAULT_BASE_URL,
         ctx=ctx,
     )
@@ -315,4 +293,5 @@ SPEC = ProviderSpec(
     needs="GEMINI_API_KEY",
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=120.0),
     quota_reset=_http.next_pacific_midnight,
+    check_model=check_model,
 )

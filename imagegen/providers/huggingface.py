@@ -21,6 +21,7 @@ from imagegen.providers.base import (
     ProviderContext,
     ProviderError,
     ProviderSpec,
+    ModelUnavailable,
     QuotaExhausted,
     TransientError,
 )
@@ -33,6 +34,18 @@ MAX_LOADING_WAIT = 120.0
 """Upper bound on the 'model is loading' hint passed on to the chain (seconds)."""
 
 
+_NOT_SERVED = ("not supported by provider", "no longer supported", "deprecated", "model not supported")
+
+
+def is_model_unavailable(status: int, data: object, message: str) -> bool:
+    """410 (deprecated on this route), a JSON 404, and a 400 'Model not supported by provider X':
+    this model is not served here -- a run-wide fact, never a per-post bad request. A bare-text
+    404 is more likely a wrong base URL: that must not retire good models for a week."""
+    if status == 410 or (status == 404 and isinstance(data, dict)):
+        return True
+    return status == 400 and any(k in message.lower() for k in _NOT_SERVED)
+
+
 class HuggingFaceProvider:
     name = NAME
 
@@ -42,8 +55,8 @@ class HuggingFaceProvider:
         self._base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self._ctx = ctx
 
-    def url(self) -> str:
-        return f"{self._base_url}/hf-inference/models/{quote(self.model, safe='/')}"
+    def url(self, model: str | None = None) -> str:
+        return f"{self._base_url}/hf-inference/models/{quote(model or self.model, safe='/')}"
 
     def body(self, prompt: str) -> dict[str, Any]:
         return {
@@ -56,20 +69,23 @@ class HuggingFaceProvider:
             },
         }
 
-    async def generate(self, prompt: str) -> GeneratedImage:
+    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
+        model = model or self.model
         headers = {**_http.bearer(self._token), "Accept": "image/png, image/jpeg, image/webp, */*;q=0.5"}
-        resp = await _http.send(self._ctx, NAME, "POST", self.url(), headers=headers, json_body=self.body(prompt))
+        resp = await _http.send(self._ctx, NAME, "POST", self.url(model), headers=headers, json_body=self.body(prompt))
         if resp.status == 200:
-            return checked_image(resp.body, provider=NAME, model=self.model)
-        raise self.classify(resp)
+            return checked_image(resp.body, provider=NAME, model=model)
+        raise self.classify(resp, model)
 
-    def classify(self, resp: _http.WireResponse) -> ProviderError:
+    def classify(self, resp: _http.WireResponse, model: str | None = None) -> ProviderError:
         now = self._ctx.clock.now()
         data = resp.json()
         msg = _http.describe_status(NAME, resp)
         status = resp.status
         if status == 402:
             return QuotaExhausted(msg, reset_at=_http.next_month_utc(now), status=status)
+        if is_model_unavailable(status, data, _http.error_message(data, resp.body)):
+            return ModelUnavailable(msg, model=model or self.model, status=status)
         if status == 503:
             # Structured field first: a loading model says how long it needs.
             hint = data.get("estimated_time") if isinstance(data, dict) else None
@@ -87,7 +103,7 @@ def _create(opts: Mapping[str, str], ctx: ProviderContext) -> HuggingFaceProvide
     secrets.register(opts.get("api_token"))
     return HuggingFaceProvider(
         token=opts.get("api_token", ""),
-        model=opts.get("model") or DEFAULT_MODEL,
+        model=SPEC.models(opts)[0],
         base_url=opts.get("base_url") or DEFAULT_BASE_URL,
         ctx=ctx,
     )

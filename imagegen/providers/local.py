@@ -71,9 +71,9 @@ class LocalProvider:
         self.width = width
         self.height = height
 
-    async def generate(self, prompt: str) -> GeneratedImage:
+    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
         data = await asyncio.to_thread(render, prompt, self.width, self.height)
-        return checked_image(data, provider=self.name, model=self.model)
+        return checked_image(data, provider=self.name, model=model or self.model)
 
     async def aclose(self) -> None:
         return None
@@ -93,5 +93,5 @@ SPEC = ProviderSpec(
     enabled=lambda opts: True,
     create=_create,
     needs="nothing (name it in --providers)",
-    limits=Limits(max_in_flight=2, min_interval=0.0, timeout=60.0, stagger=0.0),
+    limits=Limits(max_in_flight=2, min_interval=0.0, timeout=60.0, probe=False),
 )

@@ -8,8 +8,12 @@ and `KEYED_BASE_URL` with one. Overridden (a proxy, the tests' fake server), the
 both: `/prompt/{prompt}` without a key, `/image/{prompt}` with one.
 
 A 200 is not proof of an image: rate-limited anonymous callers may get a placeholder JPEG far
-larger than a real one (about 1.3 MB against 40-80 KB). Anything at or over
-`PLACEHOLDER_MIN_BYTES` is treated as that placeholder (RateLimited), never as a cover.
+larger than a real one (about 1.3 MB against 40-80 KB). On the anonymous host anything at or over
+`PLACEHOLDER_MIN_BYTES` is treated as that placeholder (RateLimited), never as a cover; the keyed
+host does not send it, so the rule does not apply there.
+The anonymous host is best effort: since mid-2026 it answers 402 "Queue full for IP" even to a
+first request (the IP is a Cloudflare one). `QUEUE_FULL_OUT` such answers in a row take it out for
+the run (said once). A key (`sk_` secret or `pk_` publishable) is what makes it dependable.
 The key travels only in the Authorization header, never in the URL.
 """
 
@@ -26,6 +30,8 @@ from imagegen.providers.base import (
     AuthFailed,
     ContentRefused,
     GeneratedImage,
+    ModelUnavailable,
+    ProviderUnavailable,
     Limits,
     Option,
     ProviderContext,
@@ -36,7 +42,10 @@ from imagegen.providers.base import (
 )
 
 NAME = "pollinations"
-DEFAULT_MODEL = "flux"
+DEFAULT_MODELS = ("flux", "turbo")
+DEFAULT_MODEL = DEFAULT_MODELS[0]
+QUEUE_FULL_OUT = 3
+"""Anonymous 'Queue full' answers in a row after which Pollinations is out for the run."""
 DEFAULT_BASE_URL = "https://image.pollinations.ai"
 KEYED_BASE_URL = "https://gen.pollinations.ai"
 
@@ -54,11 +63,15 @@ MAX_PROMPT_CHARS = 1500
 _TRUE = {"1", "true", "yes", "on", "y"}
 REFUSAL_CODES = frozenset({"CONTENT_FILTERED", "CONTENT_POLICY", "CONTENT_POLICY_VIOLATION", "SAFETY", "NSFW",
                            "UNSAFE_CONTENT"})
+MODEL_CODES = frozenset({"INVALID_MODEL", "MODEL_NOT_FOUND", "UNKNOWN_MODEL", "MODEL_NOT_AVAILABLE"})
+_MODEL_TEXT = re.compile(r"\b(unknown|invalid|unsupported) model\b|\bmodel\b[^.]{0,60}\b(not found|not available|"
+                         r"not supported|does not exist|unknown)\b", re.I)
 _REFUSAL_TEXT = re.compile(r"\b(nsfw|unsafe content|content polic(?:y|ies)|safety filter|safe mode)\b", re.I)
 
 
 def enabled(opts: Mapping[str, str]) -> bool:
-    return (opts.get("enabled") or "").strip().lower() in _TRUE
+    """On with POLLINATIONS_ENABLED=true, or with a key (a key is a clear enough wish)."""
+    return (opts.get("enabled") or "").strip().lower() in _TRUE or bool((opts.get("api_key") or "").strip())
 
 
 class PollinationsProvider:
@@ -74,6 +87,7 @@ class PollinationsProvider:
         self._base_url = base
         self._ctx = ctx
         self.placeholder_min_bytes = placeholder_min_bytes or PLACEHOLDER_MIN_BYTES
+        self.queue_full_in_a_row = 0
 
     @property
     def keyed(self) -> bool:
@@ -84,20 +98,37 @@ class PollinationsProvider:
         text = prompt.strip()[:MAX_PROMPT_CHARS] or "."
         return f"{self._base_url}/{path}/{quote(text, safe='')}"
 
-    def params(self, prompt: str) -> dict[str, str]:
+    def params(self, prompt: str, model: str | None = None) -> dict[str, str]:
         return {
-            "model": self.model,
+            "model": model or self.model,
             "width": str(self._ctx.width),
             "height": str(self._ctx.height),
             "seed": str(_http.prompt_seed(prompt)),
             "nologo": "true",
         }
 
-    async def generate(self, prompt: str) -> GeneratedImage:
+    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
+        model = model or self.model
+        try:
+            image = await self._generate(prompt, model)
+        except RateLimited as exc:
+            if self.keyed or "queue full" not in str(exc).lower():
+                raise
+            self.queue_full_in_a_row += 1
+            if self.queue_full_in_a_row >= QUEUE_FULL_OUT:
+                raise ProviderUnavailable(
+                    f"{NAME}: the anonymous host answered 'Queue full' {self.queue_full_in_a_row} times in a row; "
+                    "out for this run (set POLLINATIONS_API_KEY for dependable covers)", status=exc.status) from None
+            raise
+        self.queue_full_in_a_row = 0
+        return image
+
+    async def _generate(self, prompt: str, model: str) -> GeneratedImage:
         headers = _http.bearer(self._key) if self._key else {}
-        resp = await _http.send(self._ctx, NAME, "GET", self.url(prompt), headers=headers, params=self.params(prompt))
+        resp = await _http.send(self._ctx, NAME, "GET", self.url(prompt), headers=headers,
+                                params=self.params(prompt, model))
         if resp.status == 200:
-            if len(resp.body) >= self.placeholder_min_bytes and sniff(resp.body) is not None:
+            if not self.keyed and len(resp.body) >= self.placeholder_min_bytes and sniff(resp.body) is not None:
                 retry = _http.header_retry_after(resp, self._ctx.clock.now())
                 raise RateLimited(
                     f"{NAME}: 200 with a {len(resp.body)}-byte image, the rate-limit placeholder "
@@ -105,10 +136,10 @@ class PollinationsProvider:
                     retry_after=retry if retry is not None else QUEUE_RETRY_AFTER,
                     status=200,
                 )
-            return checked_image(resp.body, provider=NAME, model=self.model)
-        raise self.classify(resp)
+            return checked_image(resp.body, provider=NAME, model=model)
+        raise self.classify(resp, model)
 
-    def classify(self, resp: _http.WireResponse) -> ProviderError:
+    def classify(self, resp: _http.WireResponse, model: str | None = None) -> ProviderError:
         now = self._ctx.clock.now()
         data = resp.json()
         err = data.get("error") if isinstance(data, dict) else None
@@ -123,6 +154,8 @@ class PollinationsProvider:
             return AuthFailed(msg, status=status)
         if code in REFUSAL_CODES:
             return ContentRefused(msg, status=status)
+        if code in MODEL_CODES or (status in (400, 404) and _MODEL_TEXT.search(_http.error_message(data, resp.body))):
+            return ModelUnavailable(msg, model=model or self.model, status=status)
         if status == 402 and isinstance(data, dict) and "x402Version" in data:
             # Anonymous 'Queue full for IP ...': a short-term limit, not a balance.
             return RateLimited(msg, retry_after=retry if retry is not None else QUEUE_RETRY_AFTER, status=status)
@@ -143,7 +176,7 @@ class PollinationsProvider:
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> PollinationsProvider:
     secrets.register(opts.get("api_key"))
     return PollinationsProvider(
-        model=opts.get("model") or DEFAULT_MODEL,
+        model=SPEC.models(opts)[0],
         base_url=opts.get("base_url") or DEFAULT_BASE_URL,
         api_key=opts.get("api_key", ""),
         ctx=ctx,
@@ -153,16 +186,17 @@ def _create(opts: Mapping[str, str], ctx: ProviderContext) -> PollinationsProvid
 SPEC = ProviderSpec(
     name=NAME,
     options=(
-        Option("enabled", "POLLINATIONS_ENABLED", "use Pollinations (no key needed): true or false", default="false"),
-        Option("api_key", "POLLINATIONS_API_KEY", "optional Pollinations key (sk_...): uses the keyed endpoint",
-               secret=True),
+        Option("enabled", "POLLINATIONS_ENABLED", "use anonymous Pollinations (best effort, no key): true or false",
+               default="false"),
+        Option("api_key", "POLLINATIONS_API_KEY", "Pollinations key (sk_... or pk_...): the keyed endpoint, needed for "
+               "dependable covers (enables Pollinations)", secret=True),
     ),
-    default_model=DEFAULT_MODEL,
+    default_model=",".join(DEFAULT_MODELS),
     default_base_url=DEFAULT_BASE_URL,
     model_env="POLLINATIONS_IMAGE_MODEL",
     enabled=enabled,
     create=_create,
-    needs="POLLINATIONS_ENABLED=true",
+    needs="POLLINATIONS_API_KEY (or POLLINATIONS_ENABLED=true for the anonymous host)",
     # Anonymous: about one request at a time per IP, 5-15 s apart; generations can take minutes.
     # A keyed account may raise these with --provider-max-in-flight / --provider-min-interval.
     limits=Limits(max_in_flight=1, min_interval=5.0, timeout=180.0),

@@ -19,8 +19,8 @@ from imagegen.providers.base import (
     Option,
     ProviderContext,
     ProviderError,
+    ModelUnavailable,
     ProviderSpec,
-    ProviderUnavailable,
     RateLimited,
 )
 
@@ -50,9 +50,9 @@ class TogetherProvider:
     def url(self) -> str:
         return f"{self._base_url}/v1/images/generations"
 
-    def body(self, prompt: str) -> dict[str, Any]:
+    def body(self, prompt: str, model: str | None = None) -> dict[str, Any]:
         return {
-            "model": self.model,
+            "model": model or self.model,
             "prompt": prompt,
             "width": _http.round_to(self._ctx.width),
             "height": _http.round_to(self._ctx.height),
@@ -62,31 +62,33 @@ class TogetherProvider:
             "response_format": "base64",
         }
 
-    async def generate(self, prompt: str) -> GeneratedImage:
+    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
+        model = model or self.model
         resp = await _http.send(self._ctx, NAME, "POST", self.url(), headers=_http.bearer(self._token),
-                                json_body=self.body(prompt))
+                                json_body=self.body(prompt, model))
         if resp.status == 200:
-            return self._image(resp)
-        raise self.classify(resp)
+            return self._image(resp, model)
+        raise self.classify(resp, model)
 
-    def _image(self, resp: _http.WireResponse) -> GeneratedImage:
+    def _image(self, resp: _http.WireResponse, model: str) -> GeneratedImage:
         data = resp.json()
         if not isinstance(data, dict):
-            return checked_image(resp.body, provider=NAME, model=self.model)  # raises BadImage unless an image
+            return checked_image(resp.body, provider=NAME, model=model)  # raises BadImage unless an image
         items = data.get("data")
         first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
         b64 = first.get("b64_json") if first else None
         raw = _http.b64_field(b64, provider=NAME, field="data[0].b64_json")
-        return checked_image(raw, provider=NAME, model=self.model)
+        return checked_image(raw, provider=NAME, model=model)
 
-    def classify(self, resp: _http.WireResponse) -> ProviderError:
+    def classify(self, resp: _http.WireResponse, model: str | None = None) -> ProviderError:
         now = self._ctx.clock.now()
         data = resp.json()
         code = _error_code(data)
         msg = _http.describe_status(NAME, resp, f"code {code}" if code else "")
         status = resp.status
-        if code in UNKNOWN_MODEL_CODES:
-            return ProviderUnavailable(msg, status=status)
+        if code in UNKNOWN_MODEL_CODES or (status == 404 and isinstance(data, dict) and "error" in data):
+            # Together's JSON 404 is 'Unable to access model ...': this model, not the endpoint.
+            return ModelUnavailable(msg, model=model or self.model, status=status)
         if status == 429:
             retry = _http.header_retry_after(resp, now)
             if retry is None:
@@ -106,7 +108,7 @@ def _create(opts: Mapping[str, str], ctx: ProviderContext) -> TogetherProvider:
     secrets.register(opts.get("api_token"))
     return TogetherProvider(
         token=opts.get("api_token", ""),
-        model=opts.get("model") or DEFAULT_MODEL,
+        model=SPEC.models(opts)[0],
         base_url=opts.get("base_url") or DEFAULT_BASE_URL,
         ctx=ctx,
     )
