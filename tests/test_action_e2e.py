@@ -243,7 +243,9 @@ PROVIDERS_WITH = {
 
 def providers_env(fp: FakeProviders) -> dict[str, str]:
     return {"TOGETHER_API_TOKEN": TG_TOKEN,  # ... and from the environment (a workflow's env:)
-            "IMAGEGEN_TOGETHER_BASE_URL": fp.base_url("together")}
+            # base URLs are not inputs (test and proxy knobs): environment only
+            "IMAGEGEN_TOGETHER_BASE_URL": fp.base_url("together"),
+            "IMAGEGEN_CLOUDFLARE_BASE_URL": fp.base_url("cloudflare")}
 
 
 def make_harness(tmp_path: Path, runner: Any, fp: FakeProviders, gh_factory: Callable[[Path], FakeGitHub]) -> Harness:
@@ -261,7 +263,7 @@ def scenario_push_generates_only_the_pushed_post_and_commits_it(h: Harness) -> N
     h.checkout()
     assert subprocess.run(["git", "-C", str(h.workspace), "cat-file", "-e", before],
                           capture_output=True).returncode != 0, "the checkout should be shallow"
-    res = h.run({**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare")}, event=event,
+    res = h.run({**PROVIDERS_WITH}, event=event,
                 env=providers_env(h.fp))
     assert res.code == 0, res.stdout + res.stderr
     o = res.outputs
@@ -302,7 +304,7 @@ def scenario_dispatch_backfill_with_a_cap_and_problem_posts(h: Harness) -> None:
     h.fp.set_behaviour("cloudflare", default="bad_request")
     h.fp.set_behaviour("together", default="bad_request")
     h.fp.script("cloudflare", ["ok"])
-    res = h.run({**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare"), "max-images": "2",
+    res = h.run({**PROVIDERS_WITH, "max-images": "2",
                  "commit": "git"}, event_name="workflow_dispatch",
                 event={"inputs": {}, "repository": {"full_name": h.gh.full_name, "private": True}},
                 env=providers_env(h.fp))
@@ -362,7 +364,7 @@ def scenario_fork_and_read_only_token_generate_nothing(h: Harness) -> None:
 def scenario_pull_request_mode_opens_then_updates_one_pull_request(h: Harness) -> None:
     h.checkout()
     base = h.gh.head()
-    with_ = {**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare"), "commit": "pull-request",
+    with_ = {**PROVIDERS_WITH, "commit": "pull-request",
              "report": "covers-report.json"}
     res = h.run(with_, event_name="workflow_dispatch", env=providers_env(h.fp))
     assert res.code == 0, res.stdout + res.stderr
@@ -405,7 +407,7 @@ def scenario_protected_branch_is_one_error_line_with_the_fix(h: Harness) -> None
     h.checkout()
     h.gh.protect("main", ruleset=True)
     head = h.gh.head()
-    res = h.run({**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare")}, event_name="workflow_dispatch",
+    res = h.run({**PROVIDERS_WITH}, event_name="workflow_dispatch",
                 env=providers_env(h.fp))
     assert res.code == 1
     errors = res.commands("error")
@@ -468,7 +470,7 @@ def test_push_to_a_new_branch_uses_the_event_commits(harness):
     event["before"] = "0" * 40
     event["created"] = True
     h.checkout()
-    res = h.run({**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare"), "commit": "none"},
+    res = h.run({**PROVIDERS_WITH, "commit": "none"},
                 event=event, env=providers_env(h.fp))
     assert res.code == 0, res.stdout + res.stderr
     assert res.outputs["posts-updated"] == NEW and res.outputs["commit-sha"] == ""
@@ -481,7 +483,7 @@ def test_before_missing_from_a_shallow_clone_falls_back_to_the_event(harness):
     _, _, event = h.push_from_elsewhere({NEW: post("Fallback")})
     event["before"] = "1234567" * 5 + "12345"  # a commit the remote does not have either
     h.checkout()
-    res = h.run({**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare"), "dry-run": "true"},
+    res = h.run({**PROVIDERS_WITH, "dry-run": "true"},
                 event=event, env=providers_env(h.fp))
     assert res.code == 0, res.stdout + res.stderr
     assert any("using the files listed in the event" in w for w in res.commands("warning"))
@@ -515,7 +517,7 @@ def test_protected_branch(harness):
 def test_a_run_with_nothing_to_do_writes_nothing_to_github(harness):
     h = harness
     h.checkout()
-    with_ = {**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare")}
+    with_ = {**PROVIDERS_WITH}
     res = h.run(with_, event_name="workflow_dispatch", env=providers_env(h.fp))
     assert res.code == 0 and res.outputs["images-generated"] == "2"
     h.checkout()
@@ -530,7 +532,7 @@ def test_report_file_outputs_and_summary_agree_after_a_concurrent_edit(harness):
     h.checkout()
     theirs = post("Alpha", "Edited by a human while the covers were made.")
     h.gh.before_ref_update.append(lambda g: g.commit_files({ALPHA: theirs}, "human edit"))
-    res = h.run({**PROVIDERS_WITH, "cloudflare-base-url": h.fp.base_url("cloudflare"), "report": "r.json"},
+    res = h.run({**PROVIDERS_WITH, "report": "r.json"},
                 event_name="workflow_dispatch", env=providers_env(h.fp))
     assert res.code == 0, res.stdout + res.stderr
     report = json.loads((h.workspace / "r.json").read_text())

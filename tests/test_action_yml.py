@@ -19,9 +19,18 @@ def action() -> dict:
 
 def test_inputs_are_exactly_the_settings_provider_options_and_action_inputs():
     expected = [d.name for d in CORE]
-    expected += [o.input_name for spec in REGISTRY for o in spec.all_options()]
+    expected += [o.input_name for spec in REGISTRY for o in spec.all_options() if o.key != "base_url"]
     expected += [i.name for i in ACTION_INPUTS]
     assert list(action()["inputs"]) == expected, f"action.yml inputs drifted from the code; {REGENERATE}"
+
+
+def test_test_only_base_urls_are_not_inputs_but_still_read_from_the_environment(tmp_path):
+    from imagegen.settings import load
+
+    assert not [n for n in action()["inputs"] if n.endswith("-base-url")]
+    s = load({"providers": "together", "together-api-token": "t"},
+             {"IMAGEGEN_TOGETHER_BASE_URL": "http://127.0.0.1:9"}, repo=tmp_path)
+    assert s.providers[0].opts["base_url"] == "http://127.0.0.1:9"
 
 
 def test_action_yml_is_the_generated_file():
@@ -39,7 +48,7 @@ def test_required_provider_secrets_and_settings_are_inputs():
         assert n in names, n
 
 
-def test_every_input_has_a_description_and_a_default_and_settings_default_to_empty():
+def test_every_input_shows_its_real_default_and_the_env_fallback():
     data = action()
     for name, spec in data["inputs"].items():
         assert spec.get("description"), name
@@ -49,12 +58,50 @@ def test_every_input_has_a_description_and_a_default_and_settings_default_to_emp
     for i in inputs():
         if i.name in action_only:
             continue
-        # empty, so the runner passes "" and settings.load falls back to the env var, then the default
-        assert data["inputs"][i.name]["default"] == "", i.name
+        # the real default (what GitHub shows), never "" with the default in prose; secrets stay empty
+        assert data["inputs"][i.name]["default"] == ("" if i.secret else i.effective_default), i.name
         assert i.env and f"`{i.env}`" in data["inputs"][i.name]["description"], i.name
+    assert data["inputs"]["providers"]["default"] == "cloudflare,huggingface,together,pollinations,gemini"
+    assert data["inputs"]["concurrency"]["default"] == "8"
     assert data["inputs"]["github-token"]["default"] == "${{ github.token }}"
     assert data["inputs"]["commit"]["default"] == "api"
     assert data["inputs"]["only-changed"]["default"] == "auto"
+    assert data["inputs"]["pull-request-branch"]["default"] == "imagegen/covers"
+
+
+def test_an_input_left_at_its_default_falls_back_to_the_environment(tmp_path):
+    """The runner passes every input, the defaults included: a workflow's `env:` must still win
+    over a default nobody chose."""
+    import io
+
+    from imagegen import action as act
+    from tests.helpers import commit_all, init_repo
+
+    repo = init_repo(tmp_path / "blog")
+    (repo / "2026-01-01-a.md").write_text("# A\n\nText.\n")
+    commit_all(repo)
+    env = {f"INPUT_{name.upper()}": spec["default"] for name, spec in action()["inputs"].items()}
+    env.update({"GITHUB_WORKSPACE": str(repo), "INPUT_COMMIT": "none", "IMAGEGEN_PROVIDERS": "local",
+                "IMAGEGEN_DRY_RUN": "true", "INPUT_GITHUB-TOKEN": ""})
+    out = io.StringIO()
+    assert act.main(env, out=out) == 0, out.getvalue()
+    assert "would_generate" in out.getvalue() or "2026-01-01-a.md" in out.getvalue()
+    assert not (repo / "attachments").exists()  # the env's dry-run won over the input's default "false"
+
+
+def test_release_action_yml_is_action_yml_with_the_prebuilt_image():
+    from imagegen.action import render_release_action_yml
+
+    image = "ghcr.io/octo/imagegen:1.2.3"
+    release = yaml.safe_load(render_release_action_yml(image))
+    main_ = action()
+    assert release["runs"] == {"using": "docker", "image": f"docker://{image}"}
+    assert {k: v for k, v in release.items() if k != "runs"} == {k: v for k, v in main_.items() if k != "runs"}
+    import pytest
+
+    for bad in ("ghcr.io/octo/imagegen", "Dockerfile", "ghcr.io/Octo/x:1 ; rm -rf /"):
+        with pytest.raises(ValueError):
+            render_release_action_yml(bad)
 
 
 def test_secret_inputs_are_the_provider_secrets():
@@ -69,7 +116,7 @@ def test_outputs_and_runs():
         "images-generated", "posts-updated", "pending", "stopped-by-quota", "commit-sha", "pull-request-url",
         "pull-request-number", "report"]
     assert all(v.get("description") for v in data["outputs"].values())
-    assert data["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert data["runs"] == {"using": "docker", "image": "Dockerfile"}  # main builds it; a release runs the prebuilt image
     assert data["name"] and data["description"] and data["branding"]["icon"] and data["branding"]["color"]
 
 

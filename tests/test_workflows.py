@@ -167,3 +167,22 @@ def test_blog_workflows_call_the_reusable_one_with_valid_inputs_and_no_provider_
         else:
             assert on["push"]["paths"] == [f"{blog}/**"]
             assert job["with"]["paths"] == blog
+
+
+# Node 24 majors (GitHub moved the runner off Node 20): the oldest major each action may be used at.
+CURRENT_MAJORS = {"actions/checkout": 5, "actions/cache": 5, "actions/cache/restore": 5, "actions/cache/save": 5,
+                  "actions/setup-python": 6}
+
+
+def test_workflows_and_readme_use_current_node24_majors_of_actions():
+    import re
+
+    texts = {p.name: p.read_text(encoding="utf-8") for p in WORKFLOWS.glob("*.yml")}
+    texts["README.md"] = (ROOT / "README.md").read_text(encoding="utf-8")
+    seen = 0
+    for name, text in texts.items():
+        for action, major in re.findall(r"uses:\s*(actions/[\w./-]+)@v(\d+)", text):
+            seen += 1
+            assert action in CURRENT_MAJORS, f"{name}: {action} has no known current major"
+            assert int(major) >= CURRENT_MAJORS[action], f"{name}: {action}@v{major} runs on Node 20; use v{CURRENT_MAJORS[action]}"
+    assert seen >= 6

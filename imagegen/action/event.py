@@ -1,0 +1,130 @@
+"""The event that started the job: which branch to commit to, a pull request from a fork, and which
+files a push (or pull request) added or changed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Mapping
+
+ZERO_SHA = "0" * 40
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, errors="replace")
+
+
+def load_event(env: Mapping[str, str]) -> dict[str, Any]:
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def fork_pull_request(event_name: str, event: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    """The fork's name when this is a pull request from a fork (no secrets, read-only token)."""
+    if not event_name.startswith("pull_request"):
+        return None
+    pr = event.get("pull_request") or {}
+    base = (event.get("repository") or {}).get("full_name") or env.get("GITHUB_REPOSITORY", "")
+    head = ((pr.get("head") or {}).get("repo") or {}).get("full_name")
+    if not pr:
+        return None
+    if not head:
+        return "(a deleted fork)"
+    return head if head != base else None
+
+
+def target_branch(explicit: str, env: Mapping[str, str]) -> str | None:
+    if explicit.strip():
+        return explicit.strip()
+    if env.get("GITHUB_HEAD_REF"):
+        return env["GITHUB_HEAD_REF"]
+    ref = env.get("GITHUB_REF", "")
+    if ref.startswith("refs/heads/"):
+        return ref[len("refs/heads/"):]
+    return None
+
+
+def _have_commit(repo: Path, sha: str) -> bool:
+    return _git(repo, "cat-file", "-e", f"{sha}^{{commit}}").returncode == 0
+
+
+def _fetch_commit(repo: Path, sha: str) -> bool:
+    if _have_commit(repo, sha):
+        return True
+    shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+    r = _git(repo, "fetch", "-q", "--no-tags", *(["--depth=1"] if shallow else []), "origin", sha)
+    return r.returncode == 0 and _have_commit(repo, sha)
+
+
+def _event_files(event: Mapping[str, Any]) -> list[str] | None:
+    commits = event.get("commits")
+    if not isinstance(commits, list):
+        return None
+    files: list[str] = []
+    for c in commits:
+        if isinstance(c, dict):
+            for key in ("added", "modified"):
+                files.extend(p for p in c.get(key) or [] if isinstance(p, str))
+    return files
+
+
+def changed_files(repo: Path, before: str, after: str, event: Mapping[str, Any],
+                  warn: Callable[[str], None]) -> list[str]:
+    """Files added or modified between two commits (deleted ones left out).
+
+    git first (fetching a commit a shallow checkout lacks); for a new branch (all-zero `before`)
+    or when git cannot answer, the files listed in the event's commits."""
+    if before and before != ZERO_SHA and after:
+        if _fetch_commit(repo, before) and _fetch_commit(repo, after):
+            r = _git(repo, "-c", "core.quotePath=false", "diff", "--name-only", "-z", "--diff-filter=ACMR",
+                     before, after, "--")
+            if r.returncode == 0:
+                return [p for p in r.stdout.split("\0") if p]
+        files = _event_files(event)
+        warn(f"only-changed: could not compare {before[:12]}..{after[:12]} with git; "
+             f"using the files listed in the event's commits")
+        return files or []
+    files = _event_files(event)
+    if files is not None:
+        return files
+    if after and _fetch_commit(repo, after):
+        r = _git(repo, "-c", "core.quotePath=false", "diff-tree", "--root", "--no-commit-id", "--name-only",
+                 "-z", "-r", "--diff-filter=ACMR", after)
+        if r.returncode == 0:
+            return [p for p in r.stdout.split("\0") if p]
+    return []
+
+
+def commit_range(event_name: str, event: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str] | None:
+    if event_name == "push":
+        return str(event.get("before") or ""), str(event.get("after") or env.get("GITHUB_SHA", ""))
+    if event_name.startswith("pull_request"):
+        pr = event.get("pull_request") or {}
+        return str((pr.get("base") or {}).get("sha") or ""), str((pr.get("head") or {}).get("sha") or "")
+    return None
+
+
+def looks_like_post(rel: str, settings: Any) -> bool:
+    """The same name rules discover applies to a walked file (dated .md, not hidden, not excluded,
+    under a content path, not in the attachments folder)."""
+    from imagegen.posts import date_prefix
+
+    p = PurePosixPath(rel)
+    if any(part.startswith(".") or part == "node_modules" for part in p.parts):
+        return False
+    name = p.name
+    if not name.lower().endswith(".md") or name.casefold() in {n.casefold() for n in settings.exclude}:
+        return False
+    if not settings.include_undated and date_prefix(name) is None:
+        return False
+    att = settings.attachments_dir.strip("/")
+    if rel == att or rel.startswith(att + "/"):
+        return False
+    return any(c == "." or rel == c or rel.startswith(c.rstrip("/") + "/") for c in settings.paths)

@@ -1,0 +1,171 @@
+"""The job summary (Markdown) and the compact `report` output, both kept under GitHub's size limits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Sequence
+from urllib.parse import quote
+
+from imagegen.report import Report
+
+BENIGN_SKIPS = frozenset({"has-image", "future", "not-found", "excluded", "not-a-post"})
+"""Skip reasons that are normal (no annotation): a cover already there, a post dated later, a
+changed file that is not a post."""
+
+MAX_ROWS = 50
+SUMMARY_BUDGET = 512 * 1024
+"""GitHub's limit is 1 MiB per step; stay well below it."""
+
+
+def _cell(s: object) -> str:
+    text = " ".join(str(s).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, noun: str) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows[:MAX_ROWS]]
+    if len(rows) > MAX_ROWS:
+        out += ["", f"… and {len(rows) - MAX_ROWS} more {noun} (see the `report` output)"]
+    return out + [""]
+
+
+@dataclass
+class SummaryContext:
+    server_url: str = "https://github.com"
+    repository: str = ""
+    commit_sha: str = ""
+    public: bool = False
+    mode: str = "api"
+    notes: list[str] = field(default_factory=list)
+    left: list[dict[str, str]] = field(default_factory=list)
+    pull_request_url: str = ""
+    pull_request_number: int = 0
+
+
+def summary_markdown(report: Report, ctx: SummaryContext) -> str:
+    gen = report.generated
+    dry = [p for p in report.pending if p.get("reason") == "dry-run"]
+    pending = [p for p in report.pending if p.get("reason") != "dry-run"]
+    problem_skips = [s for s in report.skipped if s.get("reason") not in BENIGN_SKIPS]
+    lines = ["## Cover images" + (" (dry run)" if report.dry_run else ""), ""]
+    counts = [f"**{len(gen)}** generated"] if not report.dry_run else [f"**{len(dry)}** would be generated"]
+    counts += [f"{len(report.skipped)} skipped", f"{len(report.failed)} failed", f"{len(pending)} pending"]
+    lines.append(" · ".join(counts))
+    lines.append("")
+    link_base = f"{ctx.server_url.rstrip('/')}/{ctx.repository}" if ctx.repository else ""
+    if ctx.pull_request_url:
+        lines += [f"Proposed in pull request [#{ctx.pull_request_number}]({ctx.pull_request_url})"
+                  + (f" (commit [`{ctx.commit_sha[:12]}`]({link_base}/commit/{ctx.commit_sha}))"
+                     if ctx.commit_sha and link_base else "") + ": merge it to publish the covers.", ""]
+    elif ctx.commit_sha and link_base:
+        lines += [f"Committed [`{ctx.commit_sha[:12]}`]({link_base}/commit/{ctx.commit_sha}).", ""]
+    elif gen and not report.dry_run:
+        lines += ["Not committed" + (" (commit: none: a later step commits the files)." if ctx.mode == "none" else "."), ""]
+    why = report.stop_reason or ""
+    if report.stopped_by_quota:
+        lines += [f"**Stopped:** every provider is out of quota or disabled ({_cell(why)}); the remaining posts are "
+                  "pending for the next run.", ""]
+    elif report.cancelled:
+        lines += ["**Cancelled:** in-flight writes finished; the remaining posts are pending.", ""]
+    elif why:
+        lines += [f"Run ended: {_cell(why)}.", ""]
+    for note in ctx.notes:
+        lines += [f"> {_cell(note)}", ""]
+
+    def file_link(path: str) -> str:
+        if ctx.commit_sha and link_base:
+            return f"[{_cell(path)}]({link_base}/blob/{ctx.commit_sha}/{quote(path)})"
+        return f"`{_cell(path)}`"
+
+    if gen:
+        lines += ["### Generated", ""]
+        thumbs = bool(ctx.public and ctx.commit_sha and link_base)
+        rows = []
+        for g in gen:
+            row = [file_link(g.post), _cell(g.provider), f"`{_cell(g.model)}`", file_link(g.image)]
+            if thumbs:  # a public repository: GitHub serves the committed image to anyone
+                row.insert(0, f'<img src="{link_base}/raw/{ctx.commit_sha}/{quote(g.image)}" width="96" alt="">')
+            rows.append(row)
+        lines += _table((["cover"] if thumbs else []) + ["post", "provider", "model", "image"], rows, noun="covers")
+    if dry:
+        lines += ["### Would generate", ""]
+        lines += _table(["post", "why", "image"], [[f"`{_cell(p['post'])}`", _cell(p.get("why", "")),
+                                                    f"`{_cell(p.get('would_write', ''))}`"] for p in dry], noun="posts")
+    if report.failed:
+        lines += ["### Failed", ""]
+        lines += _table(["post", "error"], [[f"`{_cell(f['post'])}`", _cell(f.get("error", ""))] for f in report.failed],
+                        noun="posts")
+    if pending:
+        lines += ["### Pending (for the next run)", ""]
+        lines += _table(["post", "reason"], [[f"`{_cell(p['post'])}`", _cell(p.get("reason", "")) +
+                                              (f": {_cell(p['message'])}" if p.get("message") else "")] for p in pending],
+                        noun="posts")
+    if report.skipped:
+        by_reason: dict[str, int] = {}
+        for s in report.skipped:
+            by_reason[s.get("reason", "")] = by_reason.get(s.get("reason", ""), 0) + 1
+        lines += ["### Skipped", "", ", ".join(f"{n} {_cell(r)}" for r, n in sorted(by_reason.items())), ""]
+        if problem_skips:
+            lines += _table(["post", "reason"], [[f"`{_cell(s['post'])}`", _cell(s.get("reason", "")) +
+                                                  (f": {_cell(s['message'])}" if s.get("message") else "")]
+                                                 for s in problem_skips], noun="posts")
+    if report.providers:
+        lines += ["### Providers", ""]
+        rows = []
+        for name, st in report.providers.items():
+            errs = ", ".join(f"{k} {v}" for k, v in st.errors.items() if v) or "none"
+            rows.append([_cell(name), str(st.calls), str(st.images), _cell(errs), f"{st.seconds:.1f}", _cell(st.status)])
+        lines += _table(["provider", "calls", "images", "errors", "seconds", "status"], rows, noun="providers")
+    text = "\n".join(lines) + "\n"
+    if len(text.encode("utf-8")) > SUMMARY_BUDGET:
+        cut = text.encode("utf-8")[:SUMMARY_BUDGET].decode("utf-8", errors="ignore")
+        text = cut.rsplit("\n", 1)[0] + "\n\n… (summary truncated; see the `report` output)\n"
+    return text
+
+
+OUTPUT_LIMIT = 900 * 1024
+
+
+def report_output(report: Report) -> str:
+    """The compact JSON report for the `report` output, kept under an output's size limit: a huge
+    backfill's report loses its prompts, long error texts and the skipped list first, then the
+    lists are cut (with their full lengths in `totals`); the complete report is the `report` file."""
+    text = report.dumps(indent=None)
+    if len(text.encode("utf-8")) <= OUTPUT_LIMIT:
+        return text
+    data = json.loads(text)
+    for g in data.get("generated", []):
+        g.pop("prompt", None)
+    for f in data.get("failed", []):
+        f.pop("reasons", None)
+        f["error"] = str(f.get("error", ""))[:300]
+    lists = ("generated", "failed", "pending", "skipped")
+    data["totals"] = {k: len(data.get(k, [])) for k in lists}
+    data["skipped"] = []
+    data["truncated"] = True
+    keep = max(len(data.get(k, [])) for k in lists)
+    while True:
+        out = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        if len(out.encode("utf-8")) <= OUTPUT_LIMIT or keep == 0:
+            return out
+        keep //= 2
+        for k in lists:
+            data[k] = data.get(k, [])[:keep]
+
+
+def _outputs(report: Report | None, sha: str = "", pr_url: str = "", pr_number: int = 0) -> dict[str, str]:
+    pr = {"pull-request-url": pr_url, "pull-request-number": str(pr_number) if pr_number else ""}
+    if report is None:
+        return {"images-generated": "0", "posts-updated": "", "pending": "0", "stopped-by-quota": "false",
+                "commit-sha": "", **pr, "report": ""}
+    return {
+        "images-generated": str(len(report.generated)),
+        "posts-updated": "\n".join(report.posts_updated),
+        "pending": str(len(report.pending)),
+        "stopped-by-quota": "true" if report.stopped_by_quota else "false",
+        "commit-sha": sha,
+        **pr,
+        "report": report_output(report),
+    }
