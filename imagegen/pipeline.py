@@ -24,6 +24,7 @@ from imagegen import images, writer
 from imagegen.chain import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
+from imagegen.hints import explain_no_posts
 from imagegen.posts import Post, PostError, embed_line, slug
 from imagegen.prompts import make_describer, prompt_for, styled
 from imagegen.providers._http import new_client
@@ -292,6 +293,8 @@ class Run:
         self.emit(Event("start", message=f"repo {s.repo}"))
         disc = discover(s, self.today)
         todo = self._plan(disc)
+        if not disc.posts and not disc.skipped:  # nothing looked like a post at all: say why
+            self.emit(Event("warning", message=explain_no_posts(s), data={"no_posts": True}))
         self.emit(Event("plan", message=f"{len(todo)} post(s) to do", data={"total": len(todo)}))
         if s.dry_run:
             self._dry_run(todo)

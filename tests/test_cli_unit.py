@@ -31,7 +31,7 @@ def test_repeatable_and_comma_lists_flatten(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     (tmp_path / "c").mkdir()
-    ns = cli.build_parser().parse_args(["run", str(tmp_path), "--providers", "local", "--paths", "a", "b", "--paths", "c"])
+    ns = cli.build_parser().parse_args(["run", str(tmp_path), "--providers", "local", "--paths", "a,b", "--paths", "c"])
     settings = cli.settings_from_args(ns, {})
     assert settings.paths == ("a", "b", "c")
 
@@ -65,7 +65,7 @@ def test_summary_table(tmp_path: Path) -> None:
     r.providers["local"] = ProviderStats(calls=2, images=1, errors={"quota": 1}, seconds=1.5, wasted_calls=1, status="quota")
     r.stopped_by_quota = True
     text = cli.summary(r, settings)
-    assert "generated 1 cover(s)" in text and "s/p.md -> attachments/s-p.png (local)" in text
+    assert "generated 1 cover(s)" in text and "s/p.md -> attachments/s-p.png (the offline provider)" in text
     assert "local" in text.splitlines()[-2] and "quota" in text.splitlines()[-2]
     assert "stopped: every provider is out" in text
 

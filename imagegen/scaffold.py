@@ -1,0 +1,194 @@
+"""`imagegen init`: a settings file for this blog (and, with --workflow, a workflow to copy).
+
+The settings file lists every setting from its declaration in settings.py (its help, its default),
+commented out, with what was detected in the repository written out: the blog engine (when
+`imagegen.sites` offers detection) and the folders that hold posts. Nothing existing is ever
+overwritten unless asked (--force), and the file is checked by loading it before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from imagegen.config import CONFIG_NAME, parse_table
+from imagegen.posts import date_prefix
+from imagegen.settings import CORE, SettingDef, split_list
+
+__all__ = ["ACTION_REF", "WORKFLOW_PATH", "Detected", "detect", "config_text", "workflow_text", "init"]
+
+ACTION_REF = "OWNER/REPO@v1"
+"""What a blog's workflow `uses:` (replace with where the action is published)."""
+WORKFLOW_PATH = ".github/workflows/covers.yml"
+CHECKOUT = "actions/checkout@v5"
+CACHE = "actions/cache"
+CACHE_MAJOR = "v5"
+STATE_FILE = ".imagegen-state/quota.json"
+
+
+class InitError(Exception):
+    """init cannot write what it would write. One line."""
+
+
+@dataclass(frozen=True)
+class Detected:
+    site: str = ""
+    why: str = ""
+    paths: tuple[str, ...] = ()
+    """Top-level folders holding dated posts (empty: posts are at the root, or none found)."""
+    posts: int = 0
+
+
+def _site(repo: Path) -> tuple[str, str]:
+    """(name, why) from `imagegen.sites.detect` when that module exists; ('', '') otherwise.
+    Kept loose on purpose: the sites package defines detection, this only reports it."""
+    try:
+        from imagegen import sites  # type: ignore[attr-defined]
+    except ImportError:
+        return "", ""
+    detect_fn = getattr(sites, "detect", None)
+    if detect_fn is None:
+        return "", ""
+    try:
+        found: Any = detect_fn(repo)
+    except Exception:  # noqa: BLE001 - a detection problem must not stop init; the run detects again
+        return "", ""
+    if isinstance(found, tuple) and found:
+        found, why = found[0], (found[1] if len(found) > 1 else "")
+    else:
+        why = getattr(found, "why", "") or ""
+    name = found if isinstance(found, str) else getattr(found, "name", "")
+    return str(name or ""), str(why or "")
+
+
+def detect(repo: Path) -> Detected:
+    """What init can tell about the blog: its engine and where the dated posts are."""
+    site, why = _site(repo)
+    tops: Counter[str] = Counter()
+    for d, dirs, files in os.walk(repo):
+        dirs[:] = [x for x in dirs if not x.startswith(".") and x != "node_modules"]
+        rel = Path(d).relative_to(repo).as_posix()
+        for f in files:
+            if f.lower().endswith(".md") and date_prefix(f) is not None:
+                tops["." if rel == "." else rel.split("/", 1)[0]] += 1
+    paths = tuple(sorted(tops)) if tops and "." not in tops else ()
+    return Detected(site, why, paths, sum(tops.values()))
+
+
+def _toml_value(d: SettingDef, value: str) -> str:
+    if d.flag:
+        return "true" if value.strip().lower() in ("1", "true", "yes", "on", "y") else "false"
+    if d.multi:
+        return "[" + ", ".join(json.dumps(v) for v in split_list(value)) + "]"
+    if value.isdigit():
+        return value
+    return json.dumps(value)  # a TOML basic string for anything a JSON string holds
+
+
+def config_text(found: Detected) -> str:
+    """The settings file: every setting, commented with its help and default; detected ones set."""
+    detected: dict[str, str] = {}
+    names = {d.name for d in CORE}
+    if found.site and "site" in names:
+        detected["site"] = found.site
+    if found.paths:
+        detected["paths"] = ",".join(found.paths)
+    lines = [
+        "# imagegen settings for this blog. Keys are the `imagegen run` flags without the dashes",
+        "# (and the action's inputs); a flag, an action input or an environment variable wins over",
+        "# what is written here. Provider keys and tokens never go in this file: set them as",
+        "# environment variables or repository secrets.",
+    ]
+    if found.site:
+        lines.append(f"# Detected: a {found.site} site" + (f" ({found.why})" if found.why else "") + ".")
+    if found.posts:
+        lines.append(f"# Found {found.posts} dated post(s)" +
+                     (f" in {', '.join(p + '/' for p in found.paths)}." if found.paths else "."))
+    lines.append("")
+    for d in CORE:
+        lines.append(f"# {d.help}")
+        if d.name in detected:
+            lines.append(f"{d.name} = {_toml_value(d, detected[d.name])}")
+        else:
+            lines.append(f"# {d.name} = {_toml_value(d, d.default)}")
+    lines += ["", "# Provider models and endpoints can be set here too, e.g.",
+              '# cloudflare-image-model = "@cf/black-forest-labs/flux-1-schnell"', ""]
+    return "\n".join(lines)
+
+
+def workflow_text(found: Detected, action: str = ACTION_REF) -> str:
+    """A ready workflow: on pushes to the post folders, nightly and by hand; quota state cached."""
+    watch = [f"{p}/**" for p in found.paths] or ["**.md"]
+    watch.append(CONFIG_NAME)
+    paths = ", ".join(json.dumps(w) for w in watch)
+    return f"""name: Blog cover images
+on:
+  push:
+    branches: [main]
+    paths: [{paths}]
+  schedule:
+    - cron: "17 3 * * *"
+  workflow_dispatch:
+permissions:
+  contents: write
+concurrency:
+  group: blog-cover-images
+  cancel-in-progress: false
+jobs:
+  covers:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: {CHECKOUT}
+      - uses: {CACHE}/restore@{CACHE_MAJOR}
+        with:
+          path: .imagegen-state
+          key: imagegen-state-${{{{ github.run_id }}}}
+          restore-keys: imagegen-state-
+      # Settings come from {CONFIG_NAME}; only secrets and the state file are given here.
+      - uses: {action}
+        with:
+          state-file: {STATE_FILE}
+          cloudflare-api-token: ${{{{ secrets.CLOUDFLARE_API_TOKEN }}}}
+          cloudflare-account-id: ${{{{ secrets.CLOUDFLARE_ACCOUNT_ID }}}}
+          huggingface-api-token: ${{{{ secrets.HUGGINGFACE_API_TOKEN }}}}
+          together-api-token: ${{{{ secrets.TOGETHER_API_TOKEN }}}}
+          pollinations-enabled: "true"
+          gemini-api-key: ${{{{ secrets.GEMINI_API_KEY }}}}
+      - uses: {CACHE}/save@{CACHE_MAJOR}
+        if: always()
+        with:
+          path: .imagegen-state
+          key: imagegen-state-${{{{ github.run_id }}}}
+"""
+
+
+def _write_new(path: Path, text: str, force: bool) -> None:
+    if path.exists() and not force:
+        raise InitError(f"{path.name} already exists at {path}; not overwritten (--force replaces it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from imagegen.writer import replace
+
+    replace(path, text.encode("utf-8"))
+
+
+def init(repo: Path, *, workflow: bool = False, force: bool = False, action: str = ACTION_REF) -> list[Path]:
+    """Write the settings file (and the workflow). Returns the files written."""
+    if not repo.is_dir():
+        raise InitError(f"repository folder {str(repo)!r} does not exist")
+    found = detect(repo)
+    text = config_text(found)
+    parse_table(tomllib.loads(text), CONFIG_NAME, repo)  # what we write must load
+    targets = [(repo / CONFIG_NAME, text)]
+    if workflow:
+        targets.append((repo / WORKFLOW_PATH, workflow_text(found, action)))
+    for path, _ in targets:  # refuse before writing anything
+        if path.exists() and not force:
+            raise InitError(f"{path.relative_to(repo)} already exists; not overwritten (--force replaces it)")
+    for path, body in targets:
+        _write_new(path, body, force)
+    return [p for p, _ in targets]

