@@ -117,6 +117,7 @@ class Run:
         self.taken: set[str] = set()
         self.tmp_dir: Path | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.state: State | None = None
         self.cancelled = False
 
     # ------------------------------------------------------------------ helpers
@@ -152,7 +153,15 @@ class Run:
         if chain.exhausted:
             self._pending(post.rel, "providers-out")
             return
-        prompt, source = await prompt_for(post, s, describer, regenerate=regenerate)
+        cached_alt = post.frontmatter.get(s.alt_field)
+        cached = self.state.prompts.get(post.rel) if self.state is not None and not s.prompt_in_frontmatter else None
+        if cached is not None and not post.cached_prompt:
+            cached_alt = cached.get("alt", "")
+        described = await prompt_for(post, s, describer, regenerate=regenerate,
+                                     cached_alt=cached_alt if isinstance(cached_alt, str) else "",
+                                     cached_prompt=cached["prompt"] if cached is not None else None)
+        prompt, source = described
+        alt = getattr(described, "alt", "")
         if chain.exhausted:
             self._pending(post.rel, "providers-out")
             return
@@ -176,10 +185,10 @@ class Run:
         if self.cancelled:
             self._pending(post.rel, "cancelled")
             return
-        self._write(post, image, prompt, source, regenerate, refs)
+        self._write(post, image, prompt, source, regenerate, refs, alt)
 
     def _write(self, post: Post, image: GeneratedImage, prompt: str, source: str, regenerate: bool,
-               refs: _References) -> None:
+               refs: _References, alt: str = "") -> None:
         """Image first, then the post, then (regenerating) the old image. Synchronous on purpose."""
         s = self.settings
         # The post may have changed while its image was generated (never clobber an edit): re-read
@@ -219,13 +228,16 @@ class Run:
             "image_date": utc_stamp(self.clock),
             "image_provider": image.provider,
             "image_model": image.model,
-            "image_prompt": prompt,
         }
+        if s.prompt_in_frontmatter:
+            fields["image_prompt"] = prompt
+        # Every cover has alt text: the describer's sentence about the picture, else the title.
+        alt = alt or fresh.title or PurePosixPath(fresh.rel).stem
+        fields[s.alt_field] = alt
         if s.embed_style == "frontmatter":
             fields = {s.frontmatter_field: image_rel, **fields}
         if regenerate:
             fields["regenerate_image"] = False
-        alt = fresh.title or PurePosixPath(fresh.rel).stem
         embed = embed_line(s.embed_style, image_rel, fresh.rel, alt)
         try:
             data = fresh.updated(embed=embed, fields=fields, remove_cover=regenerate and old is not None)
@@ -245,9 +257,11 @@ class Run:
             with contextlib.suppress(OSError):
                 old_file.unlink()
                 removed = old_file.relative_to(s.repo.resolve()).as_posix()
+        if not s.prompt_in_frontmatter and self.state is not None:
+            self.state.prompts[fresh.rel] = {"prompt": prompt, "alt": alt}
         self.report.generated.append(Generated(
             post=fresh.rel, image=image_rel, provider=image.provider, model=image.model,
-            prompt=prompt, prompt_source=source, removed_image=removed,
+            prompt=prompt, prompt_source=source, removed_image=removed, alt=alt,
         ))
         self.emit(Event("generated", fresh.rel, image.provider, image_rel,
                         {"image": image_rel, "model": image.model, "prompt_source": source}))
@@ -316,6 +330,7 @@ class Run:
         if s.state_file is not None:
             state = State.load(s.state_file, self.clock.now(),
                                warn=lambda msg: self.emit(Event("warning", message=msg)))
+        self.state = state
         async with new_client() as http:  # follows no redirects: credentials stay with their provider
             members = list(self.given_providers) if self.given_providers is not None else self._build_members(http)
             chain = Chain(members, clock=self.clock, emit=self.emit, state=state)

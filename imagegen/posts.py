@@ -633,9 +633,9 @@ class Post:
             out.extend(v.strip() for v in items if isinstance(v, str) and _is_image_path(v.strip()))
         return out
 
-    def prompt_text(self) -> str:
+    def prompt_text(self, social_headings: tuple[str, ...] = ()) -> str:
         """The body as plain prose for an image prompt; see `plain_text`."""
-        return plain_text(self.doc.body)
+        return plain_text(self.doc.body, social_headings)
 
     # ------------------------------------------------------------------ the edit
 
@@ -746,11 +746,15 @@ def date_prefix(name: str) -> dt.date | None:
 def embed_line(style: str, image_rel: str, post_rel: str, alt: str) -> str | None:
     """The line that embeds the cover, or None for style `frontmatter` (a field holds it instead).
 
-    obsidian: `![[attachments/x.png]]` (repo-relative, as Obsidian resolves it);
+    obsidian: `![[attachments/x.png|alt]]` (repo-relative, as Obsidian resolves it; the text after
+    `|` is the image's alt text, left out when it would read as a size such as `300` or `300x200`);
     markdown: `![alt](../attachments/x.png)`, relative to the post's folder and URL-encoded.
     """
     if style == "obsidian":
-        return f"![[{image_rel}]]"
+        alias = " ".join(re.sub(r"[\[\]|#^]", " ", alt).split())
+        if not alias or re.fullmatch(r"\d+(?:\s*x\s*\d+)?", alias):
+            return f"![[{image_rel}]]"
+        return f"![[{image_rel}|{alias}]]"
     if style == "markdown":
         rel = posixpath.relpath(image_rel, posixpath.dirname(post_rel) or ".")
         alt = " ".join(alt.split())
@@ -773,10 +777,20 @@ def slug(text: str) -> str:
 
 _HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*\Z")
 _SOCIAL_HEADING = re.compile(
-    r"(?:share|sharing|share (?:this|it)(?: post| article| page)?|social|socials|social media|social links|"
-    r"comments?|discussion|discuss(?: this)?(?: post)?|follow|follow (?:me|us|along)(?: on [a-z0-9 ]+)?|"
-    r"find (?:me|us) (?:on|online|elsewhere)[a-z0-9 ]*|connect|connect with (?:me|us)|subscribe|elsewhere)\Z"
+    r"(?:share|sharing|share (?:this|it)(?: post| article| page)?|share on [a-z0-9 ]+|social|socials|social media|"
+    r"social links|comments?|comment on [a-z0-9 ]+|leave a comment|discussion|discuss(?: this)?(?: post)?|"
+    r"discuss (?:this )?on [a-z0-9 ]+|follow|follow (?:me|us|along)(?: on [a-z0-9 ]+)?|"
+    r"find (?:me|us) (?:on|online|elsewhere)[a-z0-9 ]*|connect|connect with (?:me|us)|subscribe|elsewhere|"
+    r"tweet|tweets|tweet this|twitter|x|x twitter|bluesky|bsky|mastodon|toot|toots|fediverse|threads|linkedin|"
+    r"reddit|hacker news|webmentions?|reactions|likes and reposts)\Z"
 )
+"""Headings (lower-cased, emoji and punctuation dropped: `## 🐦 Tweet` is `tweet`) whose section is
+a social/share block, not the post: left out of image prompts."""
+
+
+def social_heading_name(heading: str) -> str:
+    """A heading's text as compared with social heading names: lower case, letters and digits only."""
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", heading.lower()).split())
 _SOCIAL_HOST = (r"(?:[\w-]+\.)*(?:twitter\.com|x\.com|[\w-]*mastodon[\w.-]*\.[a-z]+|bsky\.app|bsky\.social|"
                 r"linkedin\.com|youtube\.com|youtu\.be|instagram\.com|facebook\.com|fb\.com|reddit\.com|threads\.net)")
 _SOCIAL_URL = rf"(?:https?://)?{_SOCIAL_HOST}(?:[/?#][^\s)>\]]*)?"
@@ -801,7 +815,6 @@ _INLINE_SUBS: tuple[tuple[re.Pattern[str], Any, str], ...] = (
     (re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]"), r"\1", ']['),  # [text][ref]
     (re.compile(r"<(?:https?|mailto|ftp):[^>\s]*>", re.IGNORECASE), " ", '<'),  # autolinks
     (re.compile(r"\bhttps?://\S+", re.IGNORECASE), " ", '://'),  # bare URLs
-    (re.compile(r"<[A-Za-z/!][^>\n]*>"), " ", '<'),  # HTML tags
     (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1", "**"),
     (re.compile(r"__(?=\S)(.+?)(?<=\S)__"), r"\1", "__"),
     (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1", '*'),
@@ -824,17 +837,67 @@ def _social_line(line: str) -> bool:
     return not re.search(r"[^\W_]", rest)
 
 
-def plain_text(body: str) -> str:
+_RAW_BLOCK = re.compile(
+    r"<(script|style|iframe|noscript|template|object|video|audio|svg|canvas|textarea)\b.*?"
+    r"(?:</\1\s*>|(?=\n[ \t]*\n)|\Z)", re.IGNORECASE | re.DOTALL)
+"""Elements whose content is never prose; an unclosed one ends with its paragraph (a blank line)."""
+_EMBED_QUOTE = re.compile(
+    r"<blockquote\b[^>]*\bclass\s*=\s*[\"']?[^\"'>]*(?:embed|tweet|twitter|bluesky|mastodon|instagram|tiktok|"
+    r"reddit|threads|toot)[^>]*>.*?(?:</blockquote\s*>|(?=\n[ \t]*\n)|\Z)", re.IGNORECASE | re.DOTALL)
+"""`<blockquote class="twitter-tweet">`, `class="bluesky-embed"`, `class="mastodon-embed"` ...:
+the post someone else wrote, pasted for its embed script."""
+_COMMENT_BLOCK = re.compile(r"<!--.*?(?:-->|(?=\n[ \t]*\n)|\Z)", re.DOTALL)
+_TEMPLATE_TAG = re.compile(r"\{\{[<%].*?[%>]\}\}|\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
+"""Hugo shortcodes (`{{< tweet user="x" id="1" >}}`), Liquid/Jinja tags: markup, not prose."""
+_ANY_TAG = re.compile(
+    r"<[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)*\s*/?>"
+    r"|</[A-Za-z][A-Za-z0-9-]*\s*>")
+"""An HTML open or closing tag as CommonMark defines one (attributes may span lines), so prose
+such as `a<b then 3 > 2` is not taken for a tag."""
+_TAG_FRAGMENT = re.compile(r"</?[A-Za-z][\w:-]*(?=\s+[\w:.-]+\s*=|\s*(?:\n[ \t]*\n|\Z))(?:[^\n]|\n(?![ \t]*\n))*")
+"""What is left of a tag that never closes (`<script data-allowed-prefixes="...`, the last thing in
+its paragraph): from the `<` to the paragraph's end. `a<b then` is not one (no attribute follows)."""
+
+
+def strip_blocks(text: str) -> str:
+    """Embed blocks, raw HTML elements (with their content), comments and template tags removed.
+    Runs on the whole body before it is read line by line, so a block's closing tag can never be
+    lost with a line that is dropped for another reason."""
+    if "<" in text:
+        text = _COMMENT_BLOCK.sub(" ", text)
+        text = _EMBED_QUOTE.sub(" ", text)
+        text = _RAW_BLOCK.sub(" ", text)
+    if "{" in text:
+        text = _TEMPLATE_TAG.sub(" ", text)
+    return text
+
+
+def strip_tags(text: str) -> str:
+    """Every HTML tag removed, closed or not, so no tag fragment survives into a prompt."""
+    if "<" in text:
+        text = _ANY_TAG.sub(" ", text)
+        text = _TAG_FRAGMENT.sub(" ", text)
+    return text
+
+
+def plain_text(body: str, social_headings: tuple[str, ...] = ()) -> str:
     """Markdown body -> prose, whitespace collapsed to single spaces.
 
     Removed: fenced code blocks (code says little about a cover), social sections (a heading such
-    as Share / Social / Comments / Follow and everything up to the next heading of the same or a
-    higher level), lines that are only social-network links, image embeds, HTML tags and comments,
+    as Share / Comments / `🐦 Tweet` / `🦋 Bluesky` / `🐘 Mastodon`, or one named in
+    `social_headings`, and everything up to the next heading of the same or a higher level), lines
+    that are only social-network links, embed blocks (`<blockquote class="...-embed">`, `<iframe>`,
+    `<script>`, `<style>`), HTML tags (closed or not) and comments, template tags, image embeds,
     footnotes, link definitions, rules, table separator rows, URLs. Unwrapped: inline code (its
     text stays), links and wikilinks (their text), emphasis, headings, list/quote/table markers.
     """
+    extra = {social_heading_name(h) for h in social_headings} - {""}
     lines = _lines(body)
     flags = _fenced(lines)
+    if "<" in body or "{" in body:
+        prose = "".join("\n" if f else line for line, f in zip(lines, flags))
+        lines = _lines(strip_blocks(prose))
+        flags = [False] * len(lines)
     kept: list[str] = []
     social_level = 0
     for line, fenced in zip(lines, flags):
@@ -847,8 +910,8 @@ def plain_text(body: str) -> str:
             if social_level and level > social_level:
                 continue
             social_level = 0
-            name = " ".join(re.sub(r"[^a-z0-9 ]+", " ", (h.group(2) or "").lower()).split())
-            if _SOCIAL_HEADING.match(name):
+            name = social_heading_name(h.group(2) or "")
+            if _SOCIAL_HEADING.match(name) or name in extra:
                 social_level = level
                 continue
             kept.append(h.group(2) or "")
@@ -857,7 +920,7 @@ def plain_text(body: str) -> str:
                 or _DEFINITION.match(content):
             continue
         kept.append(_LINE_MARKERS.sub("", content, count=1))
-    text = "\n".join(kept)
+    text = strip_tags("\n".join(kept))
     spans = _code_spans(text) if "`" in text else []
     if spans:
         parts: list[str] = []

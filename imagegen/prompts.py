@@ -21,6 +21,7 @@ Only a post's `prompt_text()`, `cached_prompt`, `title` and `rel` are used.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,8 +42,23 @@ SYSTEM_INSTRUCTION = (
     "illustrates it: a concise, concrete, visual description of the scene, subject, composition, "
     "colours, light and style, in under 150 words. The image must contain no text, words, letters, "
     "numbers, captions, logos or watermarks. Answer with the description only: no preamble, no title, "
-    "no quotes, no lists."
+    "no quotes, no lists. Put it in the JSON field \"prompt\". In the field \"alt\" write the "
+    "picture's alt text: one plain sentence of at most 125 characters saying what the picture shows "
+    "(not what the post is about), without \"image of\" or \"picture of\"."
 )
+
+RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "OBJECT",
+    "properties": {"prompt": {"type": "STRING"}, "alt": {"type": "STRING"}},
+    "required": ["prompt", "alt"],
+}
+"""The describer's structured output: the image prompt and the cover's alt text in one call."""
+
+ALT_MAX_CHARS = 125
+"""Alt text longer than this is cut (screen readers and the accessibility guides' limit)."""
+
+TEMPLATE_FIELDS: tuple[str, ...] = ("title", "description", "tags", "body", "style")
+"""The fields a `--prompt-template` may use."""
 
 FALLBACKS: tuple[str, ...] = ("gemini-3.5-flash-lite", "gemini-3.5-flash")
 """Describer models tried after the primary when no list is configured (settings' default too)."""
@@ -67,6 +83,21 @@ class PostLike(Protocol):
 
 class DescriberFailed(Exception):
     """Every describer model failed for this post (the caller falls back to the post text)."""
+
+
+class Described(tuple):  # type: ignore[type-arg]
+    """A 2-tuple that also carries `alt` (the cover's alt text, or "" when none came with it).
+
+    `describe()` returns (prompt, model) and `prompt_for()` (prompt, source) as before; the alt
+    text that the same answer carried rides along as an attribute, so callers that only unpack
+    two values keep working."""
+
+    alt: str
+
+    def __new__(cls, first: str, second: str, alt: str = "") -> "Described":
+        obj = super().__new__(cls, (first, second))
+        obj.alt = alt
+        return obj
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -98,15 +129,86 @@ def cut(text: str, limit: int) -> str:
     return head.rstrip(" ,;:-") + "…"
 
 
+def _frontmatter_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(sanitize(str(v)) for v in value if isinstance(v, (str, int, float)) and str(v).strip())
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return sanitize(str(value))
+    return ""
+
+
+def post_fields(post: PostLike, settings: Any) -> dict[str, str]:
+    """What a prompt is made of: the title (frontmatter `title`, else the H1), the frontmatter
+    `description` (else `summary`), `tags` (a list or a string), the cleaned body (social sections,
+    embeds and markup removed, the title not repeated) and the blog's style."""
+    data = getattr(post, "frontmatter", None)
+    data = data if isinstance(data, dict) else {}
+    title = sanitize(post.title or "")
+    description = _frontmatter_text(data.get("description")) or _frontmatter_text(data.get("summary"))
+    tags = _frontmatter_text(data.get("tags"))
+    headings = tuple(getattr(settings, "social_headings", ()) or ())
+    body = sanitize(post.prompt_text(headings) if headings else post.prompt_text())
+    if title and body.startswith(title):  # the H1 repeats the title
+        body = body[len(title):].lstrip(" .:-—")
+    return {"title": title, "description": description, "tags": tags, "body": body,
+            "style": sanitize(getattr(settings, "prompt_style", "") or "")}
+
+
+def _sentence(text: str) -> str:
+    return text if not text or text[-1] in ".!?:;…" else text + "."
+
+
 def text_prompt(post: PostLike, settings: Any) -> str:
-    """The prompt without a describer: PREFIX + the cleaned post text, cut to prompt_max_chars."""
-    return cut(sanitize(PREFIX + post.prompt_text()), int(getattr(settings, "prompt_max_chars", 2048)))
+    """The prompt without a describer: PREFIX + title, description, tags and the cleaned body
+    (or `settings.prompt_template` filled with them), cut to prompt_max_chars. The body is what
+    gets cut, so a template's text after `{body}` survives."""
+    limit = int(getattr(settings, "prompt_max_chars", 2048))
+    fields = post_fields(post, settings)
+    template = getattr(settings, "prompt_template", "") or ""
+    if template:
+        render = lambda body: sanitize(template.format_map({**fields, "body": body}))  # noqa: E731
+    else:
+        head = " ".join(p for p in (_sentence(fields["title"]), _sentence(fields["description"]),
+                                    _sentence(f"Tags: {fields['tags']}") if fields["tags"] else "") if p)
+        render = lambda body: sanitize(PREFIX + " ".join(p for p in (head, body) if p))  # noqa: E731
+    room = limit - len(render(""))
+    body = fields["body"]
+    if len(body) > room:
+        body = cut(body, max(0, room - 1))
+    return cut(render(body), limit)
 
 
 def styled(prompt: str, settings: Any) -> str:
-    """What providers receive: the prompt plus the blog's style suffix, if one is set."""
+    """What providers receive: the prompt plus the blog's style suffix, if one is set (not again
+    when the prompt template already placed it with `{style}`)."""
     style = sanitize(getattr(settings, "prompt_style", "") or "")
+    if "{style}" in (getattr(settings, "prompt_template", "") or ""):
+        return prompt
     return f"{prompt}, {style}" if style else prompt
+
+
+def alt_from(text: str) -> str:
+    """Alt text as written into a post: one line, no wrapping quotes, at most ALT_MAX_CHARS."""
+    return cut(clean_description(text), ALT_MAX_CHARS)
+
+
+def parse_answer(text: str) -> tuple[str, str]:
+    """The describer's answer -> (prompt, alt). It asked for JSON; a model that answered with plain
+    text (older models, a cassette) still gives a prompt, with no alt text."""
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.strip("`").removeprefix("json").strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            prompt = data.get("prompt")
+            alt = data.get("alt")
+            return (clean_description(prompt) if isinstance(prompt, str) else "",
+                    alt_from(alt) if isinstance(alt, str) else "")
+    return clean_description(text), ""
 
 
 def fallback_models(primary: str, configured: tuple[str, ...] | None) -> list[str]:
@@ -210,7 +312,9 @@ class Describer:
         from imagegen.providers.base import ContentRefused, ProviderError
         from imagegen.providers.gemini import classify_exception
 
-        config = types.GenerateContentConfig(system_instruction=SYSTEM_INSTRUCTION)
+        config = types.GenerateContentConfig(system_instruction=SYSTEM_INSTRUCTION,
+                                             response_mime_type="application/json",
+                                             response_schema=RESPONSE_SCHEMA)
         self.calls += 1
         try:
             async with _http.deadline(self.timeout, f"describer {model}"):
@@ -252,15 +356,14 @@ class Describer:
                 probe.set_result(None)
         return await self._ask(model, contents)
 
-    async def describe(self, post: PostLike) -> tuple[str, str]:
-        """(sanitized prompt, model used). Raises DescriberFailed when every model failed."""
+    async def describe(self, post: PostLike, contents: str = "") -> tuple[str, str]:
+        """(sanitized prompt, model used), with `.alt` (see Described). Raises DescriberFailed when
+        every model failed. `contents`: the text to describe (default: title + cleaned body)."""
         from imagegen.providers.base import (
             AuthFailed, ModelUnavailable, ProviderError, ProviderUnavailable, QuotaExhausted, RateLimited,
         )
 
-        title = sanitize(post.title or "")
-        body = post.prompt_text()[:MAX_POST_CHARS]
-        contents = f"Title: {title}\n\n{body}" if title else body
+        contents = contents or describer_text(post_fields(post, None))
         failures: list[str] = []
         for i, model in enumerate(self.models):
             nxt = next((m for m in self.models[i + 1:] if m not in self._out), "")
@@ -275,7 +378,7 @@ class Describer:
                     text = await self._ask_once_learned(model, contents)
                     if text is None:
                         continue  # learned meanwhile (out, or the describer is off): look again
-                    prompt = clean_description(text)
+                    prompt, alt = parse_answer(text)
                 except RateLimited as exc:
                     if not waited and exc.retry_after is not None and exc.retry_after <= self.max_wait:
                         waited = True
@@ -301,7 +404,7 @@ class Describer:
                     failures.append(f"{model}: {exc.kind}")
                 else:
                     if prompt:
-                        return prompt, model
+                        return Described(prompt, model, alt)
                     failures.append(f"{model}: empty answer")
                     self._warn(post, f"describer {model} gave an empty answer" + (f"; trying {nxt}" if nxt else ""))
                 break
@@ -347,17 +450,30 @@ def make_describer(settings: Any, *, clock: Clock | None = None, emit: EventSink
     )
 
 
+def describer_text(fields: dict[str, str]) -> str:
+    """What the describer reads: the same cleaned text as the text prompt, labelled, capped."""
+    head = "\n".join(f"{label}: {fields[key]}" for key, label in
+                     (("title", "Title"), ("description", "Description"), ("tags", "Tags")) if fields.get(key))
+    body = fields.get("body", "")[:MAX_POST_CHARS]
+    return f"{head}\n\n{body}" if head else body
+
+
 async def prompt_for(post: PostLike, settings: Any, describer: Describer | None, *,
-                     regenerate: bool) -> tuple[str, str]:
-    """(prompt, source): the cached prompt verbatim unless regenerating, else the describer's,
-    else the cleaned post text."""
-    if post.cached_prompt and not regenerate:
-        return post.cached_prompt, "cached"
+                     regenerate: bool, cached_alt: str = "", cached_prompt: str | None = None) -> tuple[str, str]:
+    """(prompt, source), with `.alt`: the cached prompt verbatim (and `cached_alt`) unless
+    regenerating, else the describer's prompt and alt text, else the cleaned post text. The alt
+    text is "" when none came with the prompt: the caller then uses the post's title.
+    `cached_prompt`: a cached prompt kept outside the post (the state file), used when the post's
+    frontmatter has none."""
+    cached = post.cached_prompt or cached_prompt
+    if cached and not regenerate:
+        return Described(cached, "cached", alt_from(cached_alt) if cached_alt else "")
     limit = int(getattr(settings, "prompt_max_chars", 2048))
     if describer is not None:
         try:
-            prompt, model = await describer.describe(post)
-            return cut(prompt, limit), f"describer:{model}"
+            described = await describer.describe(post, describer_text(post_fields(post, settings)))
+            prompt, model = described
+            return Described(cut(prompt, limit), f"describer:{model}", getattr(described, "alt", ""))
         except DescriberFailed:
             pass
-    return text_prompt(post, settings), "text"
+    return Described(text_prompt(post, settings), "text", "")

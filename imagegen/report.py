@@ -39,6 +39,7 @@ class Generated:
     prompt: str
     prompt_source: str = "text"
     removed_image: str | None = None
+    alt: str = ""
 
 
 @dataclass

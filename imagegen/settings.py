@@ -24,6 +24,7 @@ from imagegen import secrets
 from imagegen.images import CROPS, FORMATS, Output, format_supported
 from imagegen.config import EMPTY as NO_CONFIG
 from imagegen.config import Config, ConfigError, load_config
+from imagegen.prompts import TEMPLATE_FIELDS
 from imagegen.providers import DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS
 from imagegen.providers.base import Limits, ProviderSpec
 
@@ -74,6 +75,9 @@ CORE: tuple[SettingDef, ...] = (
     SettingDef("timezone", "UTC", "timezone that decides 'today' for future-dated posts", metavar="TZ"),
     SettingDef("max-post-bytes", str(2 * 1024 * 1024), "posts larger than this are skipped", metavar="BYTES"),
     SettingDef("prompt-style", "", "text appended to every image prompt (e.g. 'watercolour, soft light')", metavar="TEXT"),
+    SettingDef("prompt-template", "", "replaces the built-in text prompt; may use {title} {description} {tags} {body} {style}", metavar="TEXT"),
+    SettingDef("social-headings", "", "more section headings (besides Share, Comments, Tweet, Bluesky, Mastodon ...) whose sections are left out of prompts", multi=True, metavar="HEADING"),
+    SettingDef("prompt-in-frontmatter", "true", "store image_prompt and image_alt in the post's frontmatter (false: cache them in the state file)", flag=True),
     SettingDef("describer", "auto", "prompt source: auto (Gemini describer when a key is set), off (cleaned post text)", metavar="MODE"),
     SettingDef("describer-model", DEFAULT_DESCRIBER_MODEL, "Gemini text model that writes image prompts", env="PROMPT_DESCRIBER_MODEL", metavar="MODEL"),
     SettingDef("describer-fallbacks", ",".join(DEFAULT_DESCRIBER_FALLBACKS), "models tried in order when the describer model fails (retired, out of quota)", env="PROMPT_DESCRIBER_FALLBACKS", multi=True, metavar="MODEL"),
@@ -137,6 +141,10 @@ class Settings:
     max_post_bytes: int = 2 * 1024 * 1024
     prompt_style: str = ""
     prompt_max_chars: int = 2048
+    prompt_template: str = ""
+    social_headings: tuple[str, ...] = ()
+    prompt_in_frontmatter: bool = True
+    alt_field: str = "image_alt"
     describer: str = "auto"
     describer_model: str = DEFAULT_DESCRIBER_MODEL
     describer_fallbacks: tuple[str, ...] | None = None
@@ -392,6 +400,17 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
     image_quality = parse_int("image-quality", quality_raw, minimum=1) if quality_raw else None
     if image_quality is not None and image_quality > 100:
         raise SettingsError(f"image-quality: must be at most 100, got {image_quality}")
+    prompt_template = get("prompt-template").strip()
+    if prompt_template:
+        import string
+
+        try:
+            names = {f for _, f, _, _ in string.Formatter().parse(prompt_template) if f is not None}
+        except ValueError as exc:
+            raise SettingsError(f"prompt-template: {exc} (write a literal brace as {{{{ or }}}})") from None
+        unknown = sorted(n for n in names if n not in TEMPLATE_FIELDS)
+        if unknown:
+            raise SettingsError(f"prompt-template: unknown field {{{unknown[0]}}} (use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)})")
     crop = get("crop").strip().lower() or "center"
     crop = {"centre": "center"}.get(crop, crop)
     if crop not in CROPS:
@@ -413,6 +432,9 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         timezone=tz,
         max_post_bytes=parse_int("max-post-bytes", get("max-post-bytes"), minimum=1),
         prompt_style=get("prompt-style").strip(),
+        prompt_template=prompt_template,
+        social_headings=split_list(get("social-headings")),
+        prompt_in_frontmatter=parse_bool("prompt-in-frontmatter", get("prompt-in-frontmatter")),
         describer=describer,
         describer_model=get("describer-model").strip() or DEFAULT_DESCRIBER_MODEL,
         describer_fallbacks=split_list(get("describer-fallbacks")),

@@ -94,6 +94,9 @@ class State:
         """provider -> model -> until when it is skipped."""
         self.worked: dict[str, datetime] = {}
         """provider -> when it last made an image."""
+        self.prompts: dict[str, dict[str, str]] = {}
+        """post (repo-relative) -> {"prompt": ..., "alt": ...}: the prompt cache of a blog that keeps
+        image_prompt out of its frontmatter (`--no-prompt-in-frontmatter`)."""
 
     # ------------------------------------------------------------------ reading
 
@@ -157,6 +160,12 @@ class State:
                 bad.append(f"worked.{name}")
         if bad:
             warn(f"state file {str(path)!r}: ignoring malformed entries for {', '.join(sorted(set(bad)))}")
+        prompts = data.get("prompts", {})
+        if isinstance(prompts, dict):
+            for post, item in prompts.items():
+                if isinstance(item, dict) and isinstance(item.get("prompt"), str) and item["prompt"].strip():
+                    alt = item.get("alt")
+                    state.prompts[str(post)] = {"prompt": item["prompt"], "alt": alt if isinstance(alt, str) else ""}
         return state
 
     def out_until(self, name: str, now: datetime | None = None) -> Entry | None:
@@ -219,6 +228,8 @@ class State:
             data["retired_models"] = retired
         if self.worked:
             data["worked"] = {k: format_time(t) for k, t in sorted(self.worked.items())}
+        if self.prompts:
+            data["prompts"] = dict(sorted(self.prompts.items()))
         return data
 
     def save(self, path: Path | str | None = None, *, now: datetime | None = None) -> None:

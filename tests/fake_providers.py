@@ -66,7 +66,8 @@ Inspect it::
     fp.max_concurrency("pollinations")   # most requests in flight at once
 
 Gemini text requests (no IMAGE response modality: the describer) answer "ok" with a short text
-description derived from the post; image requests answer a PNG; `:predict` (imagen) answers
+description derived from the post (as JSON `{"prompt": ..., "alt": ...}` when the request asks for
+`responseMimeType: application/json`); image requests answer a PNG; `:predict` (imagen) answers
 `predictions[0].bytesBase64Encoded`.
 """
 
@@ -512,6 +513,9 @@ class _Renderer:
         topic = " ".join(words[:8]) or "a quiet scene"
         text = (f"A soft, luminous illustration about {topic}, layered shapes and warm light, "
                 f"no text or lettering, wide composition (ref {hashlib.sha1(req['prompt'].encode()).hexdigest()[:8]}).")
+        config = (req.get("json") or {}).get("generationConfig") or {}
+        if config.get("responseMimeType") == "application/json":  # structured output: prompt + alt text
+            text = json.dumps({"prompt": text, "alt": f"Layered shapes in warm light about {' '.join(words[:4])}."[:125]})
         return {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}],
                 "usageMetadata": {"promptTokenCount": len(words), "candidatesTokenCount": 40}}
 

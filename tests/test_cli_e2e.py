@@ -59,9 +59,9 @@ def test_demo_blog_end_to_end_twice(tmp_path: Path) -> None:
     crlf = (repo / "systems-for-public-good/2026-03-18-notes-written-on-windows.md").read_bytes()
     assert b"\n" not in crlf.replace(b"\r\n", b"") and not crlf.endswith(b"\n")
     assert crlf.startswith(b"---\r\ntitle: Notes written on Windows\r\ndate: 2026-03-18\r\n")
-    assert b"# Notes written on Windows\r\n![[attachments/systems-for-public-good-2026-03-18-notes-written-on-windows.jpg]]\r\n" in crlf
+    assert b"# Notes written on Windows\r\n![[attachments/systems-for-public-good-2026-03-18-notes-written-on-windows.jpg|Notes written on Windows]]\r\n" in crlf
     nofm = (repo / "chickie-loo/2026-03-15-first-chicks.md").read_text()
-    assert nofm.startswith("---\n") and "# First chicks of spring\n![[attachments/chickie-loo-2026-03-15-first-chicks.jpg]]\n" in nofm
+    assert nofm.startswith("---\n") and "# First chicks of spring\n![[attachments/chickie-loo-2026-03-15-first-chicks.jpg|First chicks of spring]]\n" in nofm
     assert_consistent(repo, before)
 
     # untouched posts are byte-identical

@@ -65,7 +65,8 @@ def test_image_name_and_obsidian_embed(tmp_path: Path) -> None:
     (g,) = report.generated
     assert g.image == "attachments/my-series-2026-01-02-hello-world.jpg"
     text = (repo / g.post).read_text()
-    assert "# A post\n![[attachments/my-series-2026-01-02-hello-world.jpg]]\n" in text
+    assert "# A post\n![[attachments/my-series-2026-01-02-hello-world.jpg|A post]]\n" in text
+    assert 'image_alt: "A post"' in text and g.alt == "A post"  # no describer: the title
     assert 'image_provider: "local"' in text and "image_date: " in text
 
 

@@ -493,7 +493,12 @@ def test_nothing_to_do_returns_the_same_bytes() -> None:
 
 
 def test_embed_line_styles() -> None:
-    assert embed_line("obsidian", "attachments/a b.png", "blog/2026-x.md", "T") == "![[attachments/a b.png]]"
+    assert embed_line("obsidian", "attachments/a b.png", "blog/2026-x.md", "T") == "![[attachments/a b.png|T]]"
+    # the alias is Obsidian's alt text: no brackets, pipes or anchors in it, and never one that reads as a size
+    assert embed_line("obsidian", "a.png", "p.md", "A [[wiki]] | #tag ^b\nx") == "![[a.png|A wiki tag b x]]"
+    assert embed_line("obsidian", "a.png", "p.md", "2026") == "![[a.png]]"
+    assert embed_line("obsidian", "a.png", "p.md", "300 x 200") == "![[a.png]]"
+    assert embed_line("obsidian", "a.png", "p.md", "  ") == "![[a.png]]"
     assert embed_line("markdown", "attachments/a b(1).png", "blog/sub/2026-x.md", "A [big]\\ title\n2") == \
         "![A \\[big\\]\\\\ title 2](../../attachments/a%20b%281%29.png)"
     assert embed_line("markdown", "attachments/a.png", "2026-x.md", "T") == "![T](attachments/a.png)"

@@ -53,8 +53,9 @@ def test_sanitize() -> None:
     assert sanitize("") == ""
 
 
-def test_text_prompt_is_prefix_plus_clean_text() -> None:
-    assert text_prompt(Post(), SETTINGS) == PREFIX + "Foxes in the snow. They jump into drifts to catch mice."
+def test_text_prompt_is_prefix_plus_title_and_clean_text() -> None:
+    assert text_prompt(Post(), SETTINGS) == PREFIX + "Winter foxes. Foxes in the snow. They jump into drifts to catch mice."
+    assert text_prompt(Post(title=None), SETTINGS) == PREFIX + "Foxes in the snow. They jump into drifts to catch mice."
 
 
 def test_text_prompt_is_cut_with_an_ellipsis() -> None:
@@ -63,8 +64,8 @@ def test_text_prompt_is_cut_with_an_ellipsis() -> None:
     assert len(p) <= 2048 and p.endswith("…") and p.startswith(PREFIX)
     short = text_prompt(long, SETTINGS.with_(prompt_max_chars=100))
     assert len(short) <= 100 and short.endswith("…")
-    assert text_prompt(Post(text="x" * 3000), SETTINGS.with_(prompt_max_chars=80)) == PREFIX + "x" * (
-        80 - len(PREFIX) - 1) + "…"
+    assert text_prompt(Post(text="x" * 3000), SETTINGS.with_(prompt_max_chars=80)) == PREFIX + "Winter foxes. " + "x" * (
+        80 - len(PREFIX) - len("Winter foxes. ") - 1) + "…"
 
 
 def test_styled() -> None:
@@ -98,7 +99,7 @@ class StubDescriber:
         self.result = result
         self.calls = 0
 
-    async def describe(self, post: Any) -> tuple[str, str]:
+    async def describe(self, post: Any, contents: str = "") -> tuple[str, str]:
         self.calls += 1
         if self.result is None:
             raise DescriberFailed("no")
