@@ -78,8 +78,10 @@ GROUPS: tuple[tuple[str, str], ...] = (
 _GROUP_OF = {
     **dict.fromkeys(("paths", "posts", "changed-since", "exclude", "include-undated", "max-images", "timezone",
                      "max-post-bytes", "only-changed", "dry-run"), "cover"),
-    **dict.fromkeys(("providers", "reserve", "concurrency", "state-file", "prompt-style", "describer"), "providers"),
-    **dict.fromkeys(("attachments-dir", "embed-style", "frontmatter-field", "width", "height", "report"), "output"),
+    **dict.fromkeys(("providers", "reserve", "concurrency", "state-file", "prompt-style", "describer",
+                     "social-headings"), "providers"),
+    **dict.fromkeys(("attachments-dir", "embed-style", "frontmatter-field", "width", "height", "report", "crop"),
+                    "output"),
     **dict.fromkeys(("github-token", "commit", "pull-request-branch", "commit-message", "branch"), "commit"),
 }
 
