@@ -355,6 +355,10 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         if not spec.enabled(opts):
             missing.append(f"{name} ({spec.needs})")
             continue
+        if spec.check_opts is not None:
+            why = spec.check_opts(opts)
+            if why:
+                raise SettingsError(f"{name}: {why}")
         if spec.check_model is not None:
             for model in spec.models(opts):
                 why = spec.check_model(model)

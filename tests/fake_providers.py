@@ -105,7 +105,7 @@ FAKE_CREDENTIALS: dict[str, str] = {
 SENTINELS: dict[str, str] = {
     "CLOUDFLARE_API_TOKEN": "SENTINEL-cf-token-7f3a",
     "CLOUDFLARE_ACCOUNT_ID": "SENTINEL-cf-account-7f3a",
-    "HUGGINGFACE_API_TOKEN": "SENTINEL-hf-token-7f3a",
+    "HUGGINGFACE_API_TOKEN": "hf_SENTINEL-hf-token-7f3a",
     "TOGETHER_API_TOKEN": "SENTINEL-together-token-7f3a",
     "POLLINATIONS_API_KEY": "SENTINEL-pollinations-key-7f3a",
     "GEMINI_API_KEY": "SENTINEL-gemini-key-7f3a",
@@ -135,6 +135,9 @@ class Behaviour:
     retired_models: tuple[str, ...] = ()
     """Requests for these model ids answer 'retired' (each provider's real model-not-served
     answer), whatever the script or the default says."""
+    hub_mapping: tuple[tuple[str, str], ...] | None = None
+    """Hugging Face Hub: (model, partner) pairs the mapping endpoint knows; None: every model is
+    served by `together` under its own id. A model not listed answers 404 (unknown to the Hub)."""
 
 
 @dataclass(frozen=True)
@@ -333,6 +336,12 @@ class _Renderer:
     # ---- Hugging Face
     def _huggingface(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
         model = req["path"].split("/models/", 1)[-1]
+        partner = req["path"].split("/", 2)[1] if req["path"].count("/") >= 2 else ""
+        if kind == "ok" and partner not in ("hf-inference", "models", ""):
+            # A partner route through the router answers in the partner's own shape (together,
+            # nscale: OpenAI-style JSON with base64 in data[0].b64_json).
+            data = self._ok_image(req, "jpeg")
+            return _json(200, {"data": [{"b64_json": base64.b64encode(data).decode()}]})
         if kind == "ok":
             return _Answer(200, self._ok_image(req, "jpeg"), "image/jpeg")
         if kind == "truncated":
@@ -523,6 +532,15 @@ class _Renderer:
 # --------------------------------------------------------------------------- the server
 
 
+def _forget_hub_mappings() -> None:
+    """huggingface_hub caches each model's provider mapping for the process: forget it between tests."""
+    try:
+        from huggingface_hub.inference._providers import _common
+    except ImportError:  # pragma: no cover
+        return
+    _common._fetch_inference_provider_mapping.cache_clear()
+
+
 def _route(path: str) -> tuple[str | None, str]:
     """(provider, path after the prefix) for a request path."""
     for name in NAMES:
@@ -610,6 +628,8 @@ class FakeProviders:
         self._rng = random.Random(0)
         self._thread: threading.Thread | None = None
         self._t0 = time.monotonic()
+        self.hub_calls: list[str] = []
+        """Models asked for at the Hugging Face Hub mapping endpoint."""
 
     # ---- lifecycle
     @property
@@ -648,6 +668,8 @@ class FakeProviders:
         for name in names:
             self._check(name)
             env[f"IMAGEGEN_{name.upper()}_BASE_URL"] = self.base_url(name)
+            if name == "huggingface":
+                env["IMAGEGEN_HUGGINGFACE_HUB_URL"] = self.base_url(name)  # the Hub's mapping endpoint
             for env_name in _OPT_KEYS[name].values():
                 env[env_name] = FAKE_CREDENTIALS[env_name]
             if name == "pollinations":
@@ -660,6 +682,8 @@ class FakeProviders:
         self._check(name)
         out = {key: FAKE_CREDENTIALS[env] for key, env in _OPT_KEYS[name].items()}
         out["base_url"] = self.base_url(name)
+        if name == "huggingface":
+            out["hub_url"] = self.base_url(name)
         if name == "pollinations":
             out["enabled"] = "true"
         out.update(overrides)
@@ -689,6 +713,8 @@ class FakeProviders:
     def reset(self) -> None:
         with self._lock:
             self._states = {n: _State() for n in NAMES}
+            self.hub_calls = []
+        _forget_hub_mappings()
 
     # ---- inspection
     def requests(self, name: str | None = None) -> list[Recorded]:
@@ -736,6 +762,19 @@ class FakeProviders:
                 st.images += 1
             return kind, {k: v for k, v in item.items() if k != "kind"}, b
 
+    def _hub_model_info(self, model: str) -> _Answer:
+        """The Hub's `GET /api/models/{model}?expand[]=inferenceProviderMapping` (not counted as a
+        provider call; see `hub_calls`)."""
+        with self._lock:
+            self.hub_calls.append(model)
+            mapping = self._states["huggingface"].behaviour.hub_mapping
+        pairs = [("together", model)] if mapping is None else [(p, m) for m, p in mapping if m == model]
+        if not pairs:
+            return _json(404, {"error": "Repository not found"}, **{"X-Error-Code": "RepoNotFound"})
+        return _json(200, {"id": model, "_id": "fake" + hashlib.sha1(model.encode()).hexdigest()[:12],
+                           "inferenceProviderMapping": {p: {"status": "live", "providerId": m, "task": "text-to-image"}
+                                                        for p, m in pairs}})
+
     def _enter(self, name: str, rec: Recorded) -> _State:
         with self._lock:
             st = self._states[name]
@@ -764,6 +803,9 @@ class FakeProviders:
         except ValueError:
             data = None
         query = dict(parse_qsl(split.query, keep_blank_values=True))
+        if name == "huggingface" and path.startswith("/api/models/"):
+            _write(h, self._hub_model_info(unquote(path[len("/api/models/"):])))
+            return
         kind, params, behaviour = self._decide(name, _credential(headers), _model_of(name, path, query, data))
         req = {"path": path, "raw_path": h.path, "headers": headers, "query": query, "json": data,
                "prompt": _prompt_of(name, path, data), "behaviour": behaviour, "params": params}

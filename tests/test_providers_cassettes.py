@@ -101,8 +101,6 @@ def _error(kind: str) -> Check:
 SCENARIOS: dict[str, list[tuple[str, str, dict[str, str], Check]]] = {
     "cloudflare": [("ok", "a lighthouse at dusk", {}, _image("image/jpeg")),
                    ("quota", "a harbour at noon", {}, _error("quota"))],
-    "huggingface": [("ok", "a lighthouse at dusk", {}, _image("image/jpeg")),
-                    ("loading", "a harbour at noon", {}, _error("transient"))],
     "together": [("ok", "a lighthouse at dusk", {}, _image("image/jpeg")),
                  ("rate_limit", "a harbour at noon", {}, _error("rate_limit"))],
     "pollinations": [("ok", "a lighthouse at dusk", {}, _image("image/jpeg")),

@@ -23,25 +23,57 @@ from tests.fake_providers import FakeProviders, fake_providers, generate_once  #
 NAME = "huggingface"
 
 
-def test_success_sniffs_raw_bytes_and_sends_the_documented_request(fake_providers: FakeProviders) -> None:
+def test_auto_routes_through_the_hub_mapping_to_a_partner(fake_providers: FakeProviders) -> None:
     img = generate_once(fake_providers, NAME, "a lighthouse at dusk")
-    assert isinstance(img, GeneratedImage) and img.mime == "image/jpeg" and img.model == huggingface.DEFAULT_MODEL
+    assert isinstance(img, GeneratedImage) and img.model == huggingface.DEFAULT_MODEL
+    assert fake_providers.hub_calls == [huggingface.DEFAULT_MODEL]  # the Hub's inferenceProviderMapping
     [req] = fake_providers.requests(NAME)
-    assert (req.method, req.path) == ("POST", "/hf-inference/models/black-forest-labs/FLUX.1-schnell")
+    # The partner (together) through the router, with the partner's own payload built by huggingface_hub.
+    assert (req.method, req.path) == ("POST", "/together/v1/images/generations")
     assert req.headers["authorization"] == "Bearer hf_fake0001"
     body = req.json
-    assert body["inputs"] == "a lighthouse at dusk"
-    p = body["parameters"]
-    assert (p["width"], p["height"]) == (1200, 624)  # 1200x630 rounded to multiples of 16
-    assert p["num_inference_steps"] == 4 and isinstance(p["seed"], int)
+    assert body["prompt"] == "a lighthouse at dusk" and body["model"] == huggingface.DEFAULT_MODEL
+    assert body["response_format"] == "base64" and (body["width"], body["height"]) == (1200, 624)
     generate_once(fake_providers, NAME, "a lighthouse at dusk")
-    assert fake_providers.requests(NAME)[1].json["parameters"]["seed"] == p["seed"]  # deterministic
+    assert fake_providers.requests(NAME)[1].json["seed"] == body["seed"]  # deterministic
+
+
+def test_the_mapping_picks_the_partner_and_its_model_id(fake_providers: FakeProviders) -> None:
+    fake_providers.set_behaviour(NAME, hub_mapping=(("org/model", "nscale"),))
+    img = generate_once(fake_providers, NAME, "a fox", model="org/model")
+    assert isinstance(img, GeneratedImage) and img.model == "org/model"
+    [req] = fake_providers.requests(NAME)
+    assert req.path == "/nscale/v1/images/generations" and req.json["response_format"] == "b64_json"
+
+
+def test_a_pinned_partner_is_used_instead_of_the_first_in_the_mapping(fake_providers: FakeProviders) -> None:
+    model = huggingface.DEFAULT_MODEL
+    fake_providers.set_behaviour(NAME, hub_mapping=((model, "together"), (model, "nscale")))
+    img = generate_once(fake_providers, NAME, "a fox", partner="nscale")
+    assert isinstance(img, GeneratedImage)
+    [req] = fake_providers.requests(NAME)
+    assert req.path == "/nscale/v1/images/generations" and req.json["prompt"] == "a fox"
+
+
+def test_a_model_the_hub_does_not_know_or_no_partner_serves_is_retired_here(fake_providers: FakeProviders) -> None:
+    fake_providers.set_behaviour(NAME, hub_mapping=(("org/other", "together"),))
+    err = generate_once(fake_providers, NAME, "a fox", model="org/unknown")
+    assert isinstance(err, ModelUnavailable) and err.model == "org/unknown"
+    assert fake_providers.count(NAME) == 0  # no inference call at all
+
+
+def test_a_token_that_is_not_hf_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from imagegen.settings import SettingsError, load
+
+    with pytest.raises(SettingsError, match="hf_"):
+        load({"providers": "huggingface"}, {"HUGGINGFACE_API_TOKEN": "sk-not-a-hub-token"}, repo=tmp_path)
 
 
 def test_default_base_url_is_the_router() -> None:
     assert huggingface.SPEC.default_base_url == "https://router.huggingface.co"
-    assert huggingface.SPEC.default_model == "black-forest-labs/FLUX.1-schnell"
+    assert huggingface.SPEC.models({}) == ("black-forest-labs/FLUX.1-schnell", "black-forest-labs/FLUX.1-dev")
     assert huggingface.SPEC.model_env == "HUGGINGFACE_IMAGE_MODEL"
+    assert [o.input_name for o in huggingface.SPEC.options][1:] == ["huggingface-provider", "huggingface-hub-url"]
 
 
 @pytest.mark.parametrize("outcome,cls", [

@@ -117,3 +117,64 @@ def test_joins_only_when_enabled(tmp_path: Path) -> None:
     names = [p.name for p in load({}, {**env, "POLLINATIONS_ENABLED": "true"}, repo=tmp_path).providers]
     assert names == ["cloudflare", "pollinations"]
     assert pollinations.enabled({"enabled": "yes"}) and not pollinations.enabled({"enabled": ""})
+
+
+# --------------------------------------------------------------------------- keyed vs anonymous (issue 8)
+
+
+def _provider(fp: FakeProviders, **opts: str):  # type: ignore[no-untyped-def]
+    import httpx
+
+    from imagegen.clock import VirtualClock
+    from imagegen.providers import get
+    from imagegen.providers.base import ProviderContext
+
+    http = httpx.AsyncClient()
+    return http, get(NAME).create(fp.opts(NAME, **opts), ProviderContext(http=http, clock=VirtualClock()))
+
+
+def test_three_anonymous_queue_full_answers_in_a_row_take_it_out_for_the_run(fake_providers: FakeProviders) -> None:  # noqa: F811
+    import asyncio
+
+    from imagegen.providers.base import ProviderError
+
+    fake_providers.script(NAME, ["queue_full", "queue_full", "ok", "queue_full", "queue_full", "queue_full"])
+
+    async def go() -> list[str]:
+        http, p = _provider(fake_providers)
+        out = []
+        try:
+            for _ in range(6):
+                try:
+                    await p.generate("a fox")
+                    out.append("ok")
+                except ProviderError as exc:
+                    out.append(type(exc).__name__)
+        finally:
+            await http.aclose()
+        return out
+
+    # An image in between resets the count; the third in a row is 'out for the run'.
+    assert asyncio.run(go()) == ["RateLimited", "RateLimited", "ok", "RateLimited", "RateLimited",
+                                 "ProviderUnavailable"]
+
+
+def test_a_key_uses_the_keyed_host_and_the_placeholder_rule_is_anonymous_only(fake_providers: FakeProviders) -> None:  # noqa: F811
+    from imagegen.providers import pollinations
+
+    p = pollinations.PollinationsProvider(model="flux", base_url=pollinations.DEFAULT_BASE_URL, api_key="sk_x",
+                                          ctx=None)  # type: ignore[arg-type]
+    assert p.url("a fox").startswith("https://gen.pollinations.ai/image/")
+    fake_providers.script(NAME, ["placeholder", "placeholder"])
+    keyed = generate_once(fake_providers, NAME, api_key="pk_test_key_0001")
+    assert isinstance(keyed, GeneratedImage)  # the keyed host sends no placeholder: a big image is an image
+    anonymous = generate_once(fake_providers, NAME)
+    assert isinstance(anonymous, RateLimited)
+
+
+def test_a_key_alone_enables_pollinations(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from imagegen.settings import load
+
+    s = load({"providers": "pollinations"}, {"POLLINATIONS_API_KEY": "sk_test_key_0001"}, repo=tmp_path)
+    assert [p.name for p in s.providers] == ["pollinations"]
+    assert s.providers[0].models == ("flux", "turbo")

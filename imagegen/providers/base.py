@@ -248,6 +248,9 @@ class ProviderSpec:
     limits: Limits = field(default_factory=Limits)
     quota_reset: ResetRule | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    check_opts: Callable[[Mapping[str, str]], str] | None = None
+    """Given the resolved options, a one-line reason why they must not be used ('' when fine):
+    refused as a settings error before any work (e.g. a Hugging Face token that is not hf_...)."""
     check_model: Callable[[str], str] | None = None
     """Given one model id, a one-line reason why it can never work here ('' when fine): refused
     as a settings error before any work (e.g. Gemini's `imagen-*` ids)."""
