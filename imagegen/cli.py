@@ -406,6 +406,8 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, *
             print(f"hint: {hint}", file=sys.stderr)
         return EXIT_SETTINGS
     printer = Printer(sys.stderr, quiet=ns.quiet, json_lines=ns.json_events)
+    if settings.config_file and not (ns.quiet or ns.json_events):
+        print(f"settings from {settings.config_file} (options and environment variables win over it)", file=sys.stderr)
     try:
         report = run_sync(settings, emit=printer, **({"clock": clock} if clock is not None else {}))
     except SettingsError as exc:

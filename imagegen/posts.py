@@ -194,8 +194,8 @@ def _blank(segment: str) -> str:
 
 
 _PARAGRAPHS = re.compile(r"(\n(?:[ \t]*\r?\n)+)")
-EMBED_NEEDLES = ("![", "<", "#")
-"""Substrings without which a paragraph cannot hold an image embed or an H1."""
+EMBED_NEEDLES = ("![", "<")
+"""Substrings without which a paragraph cannot hold an image embed (the H1 comes from the parser)."""
 
 
 def _mask_spans(text: str) -> str:

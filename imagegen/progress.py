@@ -86,7 +86,7 @@ class Narrator:
         k, post, msg, data = ev.kind, ev.post, ev.message, ev.data
         who = provider_name(ev.provider) if ev.provider else ""
         if k == "start":
-            return None
+            return f"looking for posts in {msg[5:]}" if msg.startswith("repo ") else (msg or None)
         if k == "plan":
             n = int(data.get("total", 0))
             return f"{n} post{'s' if n != 1 else ''} to give a cover" if n else None

@@ -107,6 +107,7 @@ def test_the_cli_reads_the_file_and_a_bad_one_is_one_line(tmp_path: Path, capsys
     (repo / "2026-01-01-a.md").write_text("# A\n\nText.\n")
     (repo / ".imagegen.toml").write_text('providers = ["local"]\ndry-run = true\nreport = "out.json"\n')
     assert cli.main(["run", str(repo)], env={}) == 0
+    assert "settings from .imagegen.toml" in capsys.readouterr().err
     report = json.loads((repo / "out.json").read_text())
     assert report["dry_run"] is True and report["pending"][0]["post"] == "2026-01-01-a.md"
     assert not (repo / "attachments").exists()
