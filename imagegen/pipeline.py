@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections import Counter
 from dataclasses import replace
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -20,7 +19,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from imagegen import images, writer
+from imagegen import images, references, writer
 from imagegen.chain import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
@@ -68,34 +67,6 @@ def utc_stamp(clock: Clock) -> str:
     return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class _References:
-    """Which image files posts refer to, by file name, so a regenerated cover's old image is only
-    deleted when no other post uses it. Matching by name (not path) is deliberately conservative:
-    Obsidian resolves `![[name.png]]` anywhere in the vault."""
-
-    def __init__(self, posts: Sequence[Post]) -> None:
-        self.by_post: dict[str, set[str]] = {}
-        self.count: Counter[str] = Counter()
-        for p in posts:
-            names = {self.key(t) for t in p.image_targets()}
-            self.by_post[p.rel] = names
-            self.count.update(names)
-
-    @staticmethod
-    def key(target: str) -> str:
-        return PurePosixPath(unquote(target.split("|", 1)[0].strip())).name.lower()
-
-    def used_elsewhere(self, name: str, post_rel: str) -> bool:
-        key = name.lower()
-        mine = 1 if key in self.by_post.get(post_rel, set()) else 0
-        return self.count[key] - mine > 0
-
-    def update(self, post_rel: str, names: set[str]) -> None:
-        self.count.subtract(self.by_post.get(post_rel, set()))
-        self.by_post[post_rel] = names
-        self.count.update(names)
-
-
 class Run:
     """The state of one run. Build with `Run(settings, ...)`, then `await run.execute()`."""
 
@@ -116,6 +87,8 @@ class Run:
         self.report = Report(dry_run=settings.dry_run)
         self.taken: set[str] = set()
         self.tmp_dir: Path | None = None
+        self.journal: writer.Journal | None = None
+        self.scanner = references.Scanner(settings.repo, ignore=_own_files(settings))
         self._tasks: list[asyncio.Task[None]] = []
         self.state: State | None = None
         self.cancelled = False
@@ -146,7 +119,7 @@ class Run:
 
     # ------------------------------------------------------------------ one post
 
-    async def _one(self, cand: Candidate, chain: Chain, describer: object, refs: _References) -> None:
+    async def _one(self, cand: Candidate, chain: Chain, describer: object) -> None:
         s = self.settings
         post = cand.post
         regenerate = cand.why == "regenerate"
@@ -185,14 +158,18 @@ class Run:
         if self.cancelled:
             self._pending(post.rel, "cancelled")
             return
-        self._write(post, image, prompt, source, regenerate, refs, alt)
+        self._write(post, image, prompt, source, regenerate, alt)
+
+    WRITE_ATTEMPTS = 5
+    """How often a post saved by someone else during the write is re-read and tried again."""
 
     def _write(self, post: Post, image: GeneratedImage, prompt: str, source: str, regenerate: bool,
-               refs: _References, alt: str = "") -> None:
-        """Image first, then the post, then (regenerating) the old image. Synchronous on purpose."""
+               alt: str = "") -> None:
+        """Image first, then the post (only if it is still what the edit was based on), then
+        (regenerating) the old image if nothing mentions it any more. Synchronous on purpose."""
         s = self.settings
-        # The post may have changed while its image was generated (never clobber an edit): re-read
-        # it unless its inode, size and mtime are still those it was read with.
+        # The post may have changed while its image was generated: re-read it unless its inode,
+        # size and mtime are still those it was read with. The replace below checks again.
         fresh = post
         try:
             st = os.stat(post.path)
@@ -205,66 +182,127 @@ class Run:
             except PostError as exc:
                 self._fail(post.rel, f"{exc.reason}: {exc}")
                 return
-        if fresh.has_cover(s.embed_style, s.frontmatter_field) and not (regenerate and fresh.regenerate):
-            self.report.skipped.append({"post": post.rel, "reason": "has-image", "message": "a cover appeared during the run"})
-            self.emit(Event("skip", post.rel, message="has-image (appeared during the run)"))
+        if self._cover_appeared(fresh, regenerate):
             return
-        old = fresh.cover() if regenerate else None
-        old_file = self._resolve_cover(fresh, old.target) if old is not None else None
-        if regenerate and s.embed_style == "frontmatter" and old is None:
-            value = fresh.frontmatter.get(s.frontmatter_field)
-            if isinstance(value, str) and value.strip():
-                old_file = self._resolve_cover(fresh, value.strip())
         try:
             folder = writer.ensure_dir(s.attachments_path, s.repo)
             target = writer.safe_target(fresh.path, s.repo)
             image_path = writer.write_image(folder, image_base_name(fresh.rel), image.ext, image.data,
-                                            taken=self.taken, tmp_dir=self.tmp_dir)
+                                            taken=self.taken, tmp_dir=self.tmp_dir, journal=self.journal)
         except (writer.WriteError, OSError) as exc:
             self._fail(post.rel, f"could not write the image: {exc}")
             return
         image_rel = image_path.relative_to(s.repo.resolve()).as_posix()
-        fields: dict[str, str | bool] = {
-            "image_date": utc_stamp(self.clock),
-            "image_provider": image.provider,
-            "image_model": image.model,
-        }
-        if s.prompt_in_frontmatter:
-            fields["image_prompt"] = prompt
-        # Every cover has alt text: the describer's sentence about the picture, else the title.
-        alt = alt or fresh.title or PurePosixPath(fresh.rel).stem
-        fields[s.alt_field] = alt
-        if s.embed_style == "frontmatter":
-            fields = {s.frontmatter_field: image_rel, **fields}
-        if regenerate:
-            fields["regenerate_image"] = False
-        embed = embed_line(s.embed_style, image_rel, fresh.rel, alt)
-        try:
-            data = fresh.updated(embed=embed, fields=fields, remove_cover=regenerate and old is not None)
-            writer.replace(target, data, tmp_dir=self.tmp_dir)
-        except Exception as exc:  # the post is untouched: take the new image back
+
+        def take_back() -> None:
             with contextlib.suppress(OSError):
                 image_path.unlink()
             self.taken.discard(image_path.name)
-            self._fail(post.rel, f"could not update the post: {type(exc).__name__}: {exc}")
+            if self.journal is not None:
+                self.journal.done(image_path)
+
+        outcome = ""
+        old = None
+        old_file: Path | None = None
+        for _attempt in range(self.WRITE_ATTEMPTS):
+            old = fresh.cover() if regenerate else None
+            old_file = self._resolve_cover(fresh, old.target) if old is not None else None
+            if regenerate and s.embed_style == "frontmatter" and old is None:
+                value = fresh.frontmatter.get(s.frontmatter_field)
+                if isinstance(value, str) and value.strip():
+                    old_file = self._resolve_cover(fresh, value.strip())
+            fields: dict[str, str | bool] = {
+                "image_date": utc_stamp(self.clock),
+                "image_provider": image.provider,
+                "image_model": image.model,
+            }
+            if s.prompt_in_frontmatter:
+                fields["image_prompt"] = prompt
+            # Every cover has alt text: the describer's sentence about the picture, else the title.
+            cover_alt = alt or fresh.title or PurePosixPath(fresh.rel).stem
+            fields[s.alt_field] = cover_alt
+            if s.embed_style == "frontmatter":
+                fields = {s.frontmatter_field: image_rel, **fields}
+            if regenerate:
+                fields["regenerate_image"] = False
+            embed = embed_line(s.embed_style, image_rel, fresh.rel, cover_alt)
+            try:
+                data = fresh.updated(embed=embed, fields=fields, remove_cover=regenerate and old is not None)
+                outcome = writer.replace_if_unchanged(target, data, fresh.text.encode("utf-8"), tmp_dir=self.tmp_dir)
+            except Exception as exc:  # the post is untouched: take the new image back
+                take_back()
+                self._fail(post.rel, f"could not update the post: {type(exc).__name__}: {exc}")
+                return
+            if outcome == writer.REPLACED:
+                break
+            # Saved by someone else meanwhile (or open for writing): start again from their version.
+            try:
+                fresh = Post.load(post.path, s.repo, max_bytes=s.max_post_bytes)
+            except PostError as exc:
+                take_back()
+                self._fail(post.rel, f"{exc.reason}: {exc}")
+                return
+            if self._cover_appeared(fresh, regenerate):
+                take_back()
+                return
+        if outcome != writer.REPLACED:
+            take_back()
+            why = "post-busy" if outcome == writer.BUSY else "changed-during-write"
+            self._pending(post.rel, why)
             return
+        if self.journal is not None:
+            self.journal.done(image_path)
         removed: str | None = None
-        new_names = {image_path.name.lower()} | {refs.key(t) for t in fresh.image_targets()}
-        if old is not None:
-            new_names.discard(refs.key(old.target))
-        refs.update(fresh.rel, new_names)
-        if old_file is not None and old_file != image_path.resolve() and not refs.used_elsewhere(old_file.name, fresh.rel):
-            with contextlib.suppress(OSError):
-                old_file.unlink()
-                removed = old_file.relative_to(s.repo.resolve()).as_posix()
         if not s.prompt_in_frontmatter and self.state is not None:
-            self.state.prompts[fresh.rel] = {"prompt": prompt, "alt": alt}
+            self.state.prompts[fresh.rel] = {"prompt": prompt, "alt": cover_alt}
+        kept: str | None = None
+        kept_because: str | None = None
+        if old_file is not None and old_file != image_path.resolve():
+            mention = self.scanner.find(old_file.name, skip={old_file})
+            old_rel = old_file.relative_to(s.repo.resolve()).as_posix()
+            if mention is None:
+                try:
+                    old_file.unlink()
+                    removed = old_rel
+                except OSError as exc:
+                    kept, kept_because = old_rel, f"could not be deleted: {exc.strerror or exc}"
+            else:
+                kept, kept_because = old_rel, f"still mentioned by {mention}"
+            if kept is not None:
+                self.emit(Event("warning", fresh.rel, message=f"kept the old cover {kept}: {kept_because}"))
         self.report.generated.append(Generated(
             post=fresh.rel, image=image_rel, provider=image.provider, model=image.model,
-            prompt=prompt, prompt_source=source, removed_image=removed, alt=alt,
+            prompt=prompt, prompt_source=source, removed_image=removed, alt=cover_alt,
+            kept_image=kept, kept_because=kept_because,
         ))
         self.emit(Event("generated", fresh.rel, image.provider, image_rel,
                         {"image": image_rel, "model": image.model, "prompt_source": source}))
+
+    def _cover_appeared(self, fresh: Post, regenerate: bool) -> bool:
+        s = self.settings
+        if fresh.has_cover(s.embed_style, s.frontmatter_field) and not (regenerate and fresh.regenerate):
+            self.report.skipped.append({"post": fresh.rel, "reason": "has-image", "message": "a cover appeared during the run"})
+            self.emit(Event("skip", fresh.rel, message="has-image (appeared during the run)"))
+            return True
+        return False
+
+    def _remove_orphans(self) -> None:
+        """Images a killed run wrote for posts it never updated (see writer.Journal): removed when
+        nothing mentions them, so the post's new cover takes the same name."""
+        if self.tmp_dir is None:
+            return
+        for path in writer.Journal.recover(self.tmp_dir):
+            try:
+                if not path.is_file() or path.is_symlink():
+                    continue
+                rel = path.resolve().relative_to(self.settings.attachments_path.resolve())
+            except (OSError, ValueError):
+                continue
+            if self.scanner.find(path.name, skip={path}) is None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    self.emit(Event("cleanup", message=f"removed {self.settings.attachments_dir}/{rel.as_posix()}, "
+                                                        "left unreferenced by an interrupted run"))
 
     def _fail(self, rel: str, error: str) -> None:
         error = redact(error)
@@ -319,6 +357,16 @@ class Run:
         if self.tmp_dir is not None:
             folders.add(self.tmp_dir)
         writer.clean_stale_temps(sorted(folders))
+        self._remove_orphans()
+        try:
+            return await self._execute(disc, todo)
+        finally:
+            if self.journal is not None:
+                self.journal.close()
+            writer.drop_scratch(s.repo, self.tmp_dir)
+
+    async def _execute(self, disc: Discovery, todo: list[Candidate]) -> Report:
+        s = self.settings
         if not todo:
             self.report.stop_reason = "nothing to do"
             for ps in s.providers:
@@ -331,16 +379,18 @@ class Run:
             state = State.load(s.state_file, self.clock.now(),
                                warn=lambda msg: self.emit(Event("warning", message=msg)))
         self.state = state
+        if self.tmp_dir is not None:
+            with contextlib.suppress(OSError):
+                self.journal = writer.Journal(self.tmp_dir)
         async with new_client() as http:  # follows no redirects: credentials stay with their provider
             members = list(self.given_providers) if self.given_providers is not None else self._build_members(http)
             chain = Chain(members, clock=self.clock, emit=self.emit, state=state)
             describer = make_describer(s, clock=self.clock, emit=self.emit, state=state)
-            refs = _References(disc.posts)
             sem = asyncio.Semaphore(s.concurrency)
 
             async def guarded(cand: Candidate) -> None:
                 async with sem:
-                    await self._one(cand, chain, describer, refs)
+                    await self._one(cand, chain, describer)
 
             self._tasks = [asyncio.create_task(guarded(c)) for c in todo]
             try:
@@ -385,6 +435,12 @@ class Run:
         self.cancelled = True
         for t in self._tasks:
             t.cancel()
+
+
+def _own_files(settings: Settings) -> set[Path]:
+    """Files of this tool that may mention image names but never count as a use of one."""
+    own = {settings.state_file, settings.report}
+    return {p if p.is_absolute() else Path.cwd() / p for p in own if p is not None}
 
 
 async def run(

@@ -40,6 +40,9 @@ class Generated:
     prompt_source: str = "text"
     removed_image: str | None = None
     alt: str = ""
+    kept_image: str | None = None
+    """The old cover, kept because something may still use it (see `kept_because`)."""
+    kept_because: str | None = None
 
 
 @dataclass

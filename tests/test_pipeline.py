@@ -103,7 +103,7 @@ def test_post_write_failure_removes_new_image(tmp_path: Path, monkeypatch: pytes
     def fail(*a: object, **k: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(writer, "replace", fail)
+    monkeypatch.setattr(writer, "replace_if_unchanged", fail)
     report = run(repo, Scripted())
     assert report.generated == [] and "disk full" in report.failed[0]["error"]
     assert snapshot(repo) == before
