@@ -84,7 +84,6 @@ def test_regenerate_still_deletes_an_old_cover_nothing_mentions(tmp_path: Path) 
     g = regenerated(run(repo, Scripted()))
     assert g.removed_image == "attachments/s-2026-01-02-a.jpg" and g.kept_image is None
     assert not (repo / "attachments/s-2026-01-02-a.jpg").exists()
-    assert g.image == "attachments/s-2026-01-02-a.png"
 
 
 def test_regenerate_keeps_the_cover_when_a_file_cannot_be_read(tmp_path: Path) -> None:
@@ -111,13 +110,13 @@ def test_an_image_orphaned_by_a_killed_run_is_removed_and_its_name_reused(tmp_pa
     scratch = writer.scratch_dir(repo)
     assert scratch is not None
     journal = writer.Journal(scratch)
-    image = writer.write_image(repo / "attachments", "s-2026-01-02-a", "png", b"half-done run", journal=journal)
+    image = writer.write_image(repo / "attachments", "s-2026-01-02-a", "jpg", b"half-done run", journal=journal)
     import os
     os.close(journal.fd)  # the process died: its lock goes, its journal stays
     # ... and an unrelated unreferenced image the user keeps there is not ours: it stays.
     (repo / "attachments/s-2026-01-02-a-draft.png").write_bytes(b"user's")
     g = regenerated(run(repo, Scripted()))
-    assert g.image == "attachments/s-2026-01-02-a.png"  # not -2
+    assert g.image == "attachments/s-2026-01-02-a.jpg"  # not -2
     assert image.read_bytes() != b"half-done run"
     assert (repo / "attachments/keep.png").exists() and (repo / "attachments/s-2026-01-02-a-draft.png").exists()
     assert [p.name for p in scratch.iterdir()] == []
@@ -128,7 +127,7 @@ def test_a_live_runs_journal_is_left_alone(tmp_path: Path) -> None:
     scratch = writer.scratch_dir(repo)
     other = writer.Journal(scratch)  # another run, still going
     (repo / "attachments").mkdir()
-    image = writer.write_image(repo / "attachments", "s-2026-01-02-a", "png", b"theirs", journal=other)
+    image = writer.write_image(repo / "attachments", "s-2026-01-02-a", "jpg", b"theirs", journal=other)
     g = regenerated(run(repo, Scripted()))
-    assert image.read_bytes() == b"theirs" and g.image == "attachments/s-2026-01-02-a-2.png"
+    assert image.read_bytes() == b"theirs" and g.image == "attachments/s-2026-01-02-a-2.jpg"
     other.close()
