@@ -536,8 +536,8 @@ class Post:
         line_start = body.rfind("\n", 0, start) + 1
         prefix = body[line_start:start]
         rest = prefix.lstrip(" ")
-        if len(prefix) - len(rest) > 3 or rest[:1] in ("\t", ">", "-", "*", "+") or rest[:1].isdigit():
-            return False
+        if len(prefix) - len(rest) > 3 or "\r" in prefix or rest[:1] in ("\t", ">", "-", "*", "+") or rest[:1].isdigit():
+            return False  # a lone CR is a line break to the parser: what follows may be indented code
         if heading and body.find("<", 0, start) != -1:
             return False
         if "`" not in body:

@@ -5,7 +5,7 @@ footnotes — and that the scan's raw-text shortcuts still give the parser's ans
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from imagegen.posts import Post, mask_code, parse_structure, plain_text
@@ -174,6 +174,8 @@ PIECES = st.sampled_from([
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(PIECES, max_size=25))
+@example(["\n", "\r", "    ", "![[a.png]]"])  # a lone CR is a line break: indented code follows
+@example(["\n", "text", "\r", "\r", "    ", "![[a.png]]"])
 def test_quick_answers_match_the_parser(pieces: list[str]) -> None:
     body = "x\n" + "".join(pieces)
     assert Post.from_text(body).quick_has_image() == Post.from_text(body).has_image()
