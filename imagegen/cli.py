@@ -32,6 +32,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_SETTINGS = 2
 EXIT_CANCELLED = 130
+EXIT_REPORT = 3
+"""The run worked (covers written, summary printed) but the --report file could not be written."""
 
 
 def _add_setting_flags(p: argparse.ArgumentParser) -> None:
@@ -312,7 +314,7 @@ def _named(rel: str, titles: dict[str, str]) -> str:
     return f"\"{title}\" ({rel})" if title else rel
 
 
-def summary(report: Report, settings: Settings, elapsed: float | None = None) -> str:
+def summary(report: Report, settings: Settings, elapsed: float | None = None, *, report_written: bool = True) -> str:
     lines = []
     took = f" in {fmt_duration(elapsed)}" if elapsed is not None else ""
     nothing_seen = not (report.generated or report.skipped or report.failed or report.pending)
@@ -342,9 +344,14 @@ def summary(report: Report, settings: Settings, elapsed: float | None = None) ->
         lines.append("stopped: every provider is out (quota/auth); the remaining posts are pending for the next run")
     if report.cancelled:
         lines.append("cancelled: in-flight writes finished; the remaining posts are pending")
-    if settings.report is not None:
-        lines.append(f"report written to {settings.report}")
+    if settings.report is not None and report_written:
+        lines.append(f"report written to {printable(settings.report)}")
     return redact("\n".join(lines))
+
+
+def printable(path: object) -> str:
+    """A path as text any terminal can print (a non-UTF-8 file name is shown escaped)."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
 def cmd_providers(env: dict[str, str], out: TextIO, repo: str = ".") -> int:
@@ -424,9 +431,11 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, *
         print(f"imagegen: error: {type(exc).__name__}: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     printer.close()
-    if settings.report is not None:
-        write_report(report, settings)
-    print(summary(report, settings, timer() - started))
+    report_problem = write_report(report, settings) if settings.report is not None else None
+    print(summary(report, settings, timer() - started, report_written=report_problem is None))
+    if report_problem is not None:  # the covers are written; only the report file is missing
+        print(f"imagegen: error: {redact(report_problem)}", file=sys.stderr)
+        return EXIT_REPORT
     if report.cancelled:
         return EXIT_CANCELLED
     if report.run_error:
@@ -435,12 +444,9 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, *
     return EXIT_OK
 
 
-def write_report(report: Report, settings: Settings) -> None:
-    """Write the JSON report atomically (a reader never sees half a report)."""
-    from pathlib import Path
+def write_report(report: Report, settings: Settings) -> str | None:
+    """Write the JSON report atomically (a reader never sees half a report); None, or one line
+    saying why it could not be written."""
+    from imagegen.safety import write_report_file
 
-    from imagegen.writer import replace
-
-    path = settings.report if settings.report.is_absolute() else Path.cwd() / settings.report  # type: ignore[union-attr]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    replace(path, (report.dumps() + "\n").encode("utf-8"))
+    return write_report_file(report.dumps() + "\n", settings.report)  # type: ignore[arg-type]

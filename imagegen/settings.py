@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from imagegen import secrets
+from imagegen import safety, secrets
 from imagegen.images import CROPS, FORMATS, Output, format_supported
 from imagegen.config import EMPTY as NO_CONFIG
 from imagegen.config import Config, ConfigError, load_config
@@ -200,14 +200,31 @@ def split_list(value: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in re.split(r"[,\n]", value or "") if p.strip())
 
 
-def parse_int(name: str, value: str, *, minimum: int = 0) -> int:
+def parse_int(name: str, value: str, *, minimum: int = 0, maximum: int | None = None) -> int:
     try:
-        n = int(value.strip())
+        text = value.strip()
+        if len(text) > 30:
+            raise ValueError(text)
+        n = int(text)
     except ValueError:
-        raise SettingsError(f"{name}: expected a whole number, got {value!r}") from None
+        raise SettingsError(f"{name}: expected a whole number, got {value[:40]!r}") from None
     if n < minimum:
         raise SettingsError(f"{name}: must be at least {minimum}, got {n}")
+    if maximum is not None and n > maximum:
+        raise SettingsError(f"{name}: must be at most {maximum}, got {n}")
     return n
+
+
+# Bounds of every number a user can set (issue 9: an unbounded number is a crash or a hang).
+MIN_SIDE, MAX_SIDE = 64, 4096
+MAX_POST_BYTES = 64 * 1024 * 1024
+MAX_CONCURRENCY = 64
+MAX_COUNT = 1_000_000
+"""max-images and provider budgets."""
+MAX_SECONDS = 3600.0
+"""provider-timeout and provider-min-interval."""
+PAIR_BOUNDS: dict[str, float] = {"provider-budget": MAX_COUNT, "provider-max-in-flight": MAX_CONCURRENCY,
+                                 "provider-min-interval": MAX_SECONDS, "provider-timeout": MAX_SECONDS}
 
 
 def parse_pairs(name: str, items: tuple[str, ...], known: Mapping[str, object], *, number: type = int) -> dict[str, float]:
@@ -221,13 +238,18 @@ def parse_pairs(name: str, items: tuple[str, ...], known: Mapping[str, object], 
         if key not in known:
             raise SettingsError(f"{name}: unknown provider {key!r} (known: {', '.join(known)})")
         try:
+            if len(val.strip()) > 30:
+                raise ValueError(val)
             n = number(val.strip())
-        except ValueError:
+        except (ValueError, OverflowError):
             raise SettingsError(f"{name}: expected a number after '{key}=', got {val.strip()!r}") from None
         if isinstance(n, float) and not math.isfinite(n):
             raise SettingsError(f"{name}: {key} must be a finite number, got {val.strip()!r}")
         if n < 0:
             raise SettingsError(f"{name}: {key} must not be negative")
+        bound = PAIR_BOUNDS.get(name)
+        if bound is not None and n > bound:
+            raise SettingsError(f"{name}: {key} must be at most {bound:g}, got {val.strip()[:40]}")
         out[key] = n
     return out
 
@@ -312,18 +334,33 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
     if describer not in ("auto", "off"):
         raise SettingsError(f"describer: expected auto or off, got {describer!r}")
 
-    attachments = inside(repo_path, get("attachments-dir").strip() or "attachments", "attachments-dir")
+    attachments_given = get("attachments-dir").strip() or "attachments"
+    attachments = inside(repo_path, attachments_given, "attachments-dir")
     if attachments == ".":
         raise SettingsError("attachments-dir: must be a folder inside the repository, not its root")
+    frontmatter_field = get("frontmatter-field").strip() or "image"
+    try:
+        safety.check_attachments(repo_path, attachments_given, attachments)
+        safety.check_frontmatter_field(frontmatter_field)
+    except safety.Refusal as exc:
+        raise SettingsError(str(exc)) from None
 
     paths = tuple(inside(repo_path, p, "paths") for p in split_list(get("paths"))) or (".",)
     posts = tuple(inside(repo_path, p, "posts") for p in split_list(get("posts")))
 
     max_images_raw = get("max-images").strip()
-    max_images = parse_int("max-images", max_images_raw) if max_images_raw else None
+    max_images = parse_int("max-images", max_images_raw, maximum=MAX_COUNT) if max_images_raw else None
 
     report_raw = get("report").strip()
     state_raw = get("state-file").strip()
+    try:
+        if state_raw:
+            safety.check_state_file(Path(state_raw).expanduser())
+        if report_raw:
+            safety.check_report(Path(report_raw).expanduser(), repo_path,
+                                state_file=Path(state_raw).expanduser() if state_raw else None)
+    except safety.Refusal as exc:
+        raise SettingsError(str(exc)) from None
 
     # ---- providers
     order = split_list(get("providers"))
@@ -372,6 +409,9 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
             probe=limits.probe,
         )
         budget = budgets.get(name)
+        if budget is not None and budget == 0:  # a zero budget: the provider is not used at all
+            missing.append(f"{name} has provider-budget 0")
+            continue
         chosen.append(
             ProviderSettings(
                 spec=spec,
@@ -383,7 +423,7 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         )
     if not chosen:
         if explicit and order:
-            raise SettingsError("no image provider is configured: " + "; ".join(f"{m} is not set" for m in missing))
+            raise SettingsError("no image provider is configured: " + "; ".join(m if "provider-budget" in m else f"{m} is not set" for m in missing))
         hints = "; ".join(f"{SPECS[n].name}: {SPECS[n].needs}" for n in DEFAULT_ORDER if n in SPECS)
         raise SettingsError(
             "no image provider is configured: set at least one of "
@@ -429,12 +469,12 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         include_undated=parse_bool("include-undated", get("include-undated")),
         attachments_dir=attachments,
         embed_style=embed_style,
-        frontmatter_field=get("frontmatter-field").strip() or "image",
+        frontmatter_field=frontmatter_field,
         max_images=max_images,
         dry_run=parse_bool("dry-run", get("dry-run")),
         report=Path(report_raw).expanduser() if report_raw else None,
         timezone=tz,
-        max_post_bytes=parse_int("max-post-bytes", get("max-post-bytes"), minimum=1),
+        max_post_bytes=parse_int("max-post-bytes", get("max-post-bytes"), minimum=1, maximum=MAX_POST_BYTES),
         prompt_style=get("prompt-style").strip(),
         prompt_template=prompt_template,
         social_headings=split_list(get("social-headings")),
@@ -445,10 +485,10 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         gemini_api_key=gemini_opts.get("api_key", ""),
         gemini_base_url=gemini_opts.get("base_url", ""),
         providers=tuple(chosen),
-        concurrency=parse_int("concurrency", get("concurrency"), minimum=1),
+        concurrency=parse_int("concurrency", get("concurrency"), minimum=1, maximum=MAX_CONCURRENCY),
         state_file=Path(state_raw).expanduser() if state_raw else None,
-        width=parse_int("width", get("width"), minimum=64),
-        height=parse_int("height", get("height"), minimum=64),
+        width=parse_int("width", get("width"), minimum=MIN_SIDE, maximum=MAX_SIDE),
+        height=parse_int("height", get("height"), minimum=MIN_SIDE, maximum=MAX_SIDE),
         crop=crop,
         image_format=image_format,
         image_quality=image_quality,

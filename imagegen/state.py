@@ -63,13 +63,50 @@ def format_time(t: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """'2026-11-25T00:00:00Z' (or any ISO 8601 time with an offset) -> aware UTC datetime."""
-    if not isinstance(text, str):
-        raise ValueError("not a string")
+    """'2026-11-25T00:00:00Z' (or any ISO 8601 time with an offset) -> aware UTC datetime.
+    Raises ValueError, also for a time that cannot be moved to UTC (year 1 with a positive offset)."""
+    if not isinstance(text, str) or len(text) > 64:
+        raise ValueError("not a time")
     t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     if t.tzinfo is None:
         raise ValueError("time without a timezone")
-    return t.astimezone(timezone.utc)
+    try:
+        return t.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("time out of range") from None
+
+
+MAX_BYTES = 8 * 1024 * 1024
+"""Ours are small (a prompt cache is ~2 KiB per post); a larger file is not ours: see safety."""
+
+
+class _NotOurs(OSError):
+    pass
+
+
+def _read_bounded(path: Path) -> bytes:
+    """Read a regular file of at most MAX_BYTES without ever blocking (a FIFO opened non-blocking
+    is refused by its type) or reading a huge file into memory."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotOurs("is not a regular file")
+        if st.st_size > MAX_BYTES:
+            raise _NotOurs(f"is larger than {MAX_BYTES // (1024 * 1024)} MiB, so not one imagegen wrote")
+        data = os.read(fd, MAX_BYTES + 1)
+        chunks = [data]
+        while data and sum(map(len, chunks)) <= MAX_BYTES:
+            data = os.read(fd, MAX_BYTES + 1)
+            chunks.append(data)
+        raw = b"".join(chunks)
+        if len(raw) > MAX_BYTES:
+            raise _NotOurs(f"is larger than {MAX_BYTES // (1024 * 1024)} MiB, so not one imagegen wrote")
+        return raw
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -94,6 +131,8 @@ class State:
         """provider -> model -> until when it is skipped."""
         self.worked: dict[str, datetime] = {}
         """provider -> when it last made an image."""
+        self.writable = True
+        """False when the file at `path` is not ours (a FIFO, a huge file): `save` leaves it alone."""
         self.prompts: dict[str, dict[str, str]] = {}
         """post (repo-relative) -> {"prompt": ..., "alt": ...}: the prompt cache of a blog that keeps
         image_prompt out of its frontmatter (`--no-prompt-in-frontmatter`)."""
@@ -108,15 +147,29 @@ class State:
         path = Path(path)
         state = cls(path, now=now)
         try:
-            raw = path.read_bytes()
+            raw = _read_bounded(path)
         except FileNotFoundError:
+            return state
+        except _NotOurs as exc:  # never overwrite what we did not write
+            state.writable = False
+            warn(f"state file {str(path)!r} {exc}; ignoring it (and leaving it as it is)")
             return state
         except OSError as exc:
             warn(f"state file {str(path)!r} could not be read ({exc.strerror or exc}); ignoring it")
             return state
         try:
+            return cls._parse(state, path, raw, now, warn)
+        except Exception as exc:  # noqa: BLE001 - a hostile file is a warning, never a crash
+            warn(f"state file {str(path)!r} is not valid ({type(exc).__name__}); ignoring it")
+            return cls(path, now=now)
+
+    @classmethod
+    def _parse(cls, state: "State", path: Path, raw: bytes, now: datetime, warn: Warn) -> "State":
+        if not raw.strip():
+            return state
+        try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             warn(f"state file {str(path)!r} is not valid JSON ({type(exc).__name__}); ignoring it")
             return state
         if not isinstance(data, dict) or not isinstance(data.get("providers", {}), dict):
@@ -237,6 +290,8 @@ class State:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("State.save: no path")
+        if path is None and not self.writable:
+            return
         text = json.dumps(self.to_json(now), indent=2) + "\n"
         folder = target.parent
         folder.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,8 @@ class Action:
     clock: Any = None
     sleep: Callable[[float], None] = time.sleep
     runner: Runner = field(init=False)
+    report_failed: bool = field(default=False, init=False)
+    """The report file could not be written (the run itself worked): exit status 3."""
 
     def __post_init__(self) -> None:
         self.runner = Runner(self.env, self.out)
@@ -285,7 +287,7 @@ class Action:
         self._annotate(report)
         self.finish(report, sha=ctx.commit_sha, markdown=summary_markdown(report, ctx),
                     pr_url=ctx.pull_request_url, pr_number=ctx.pull_request_number, report_file=settings.report)
-        return code
+        return code or (3 if self.report_failed else 0)
 
     def _annotate(self, report: Report) -> None:
         for f in report.failed:
@@ -312,13 +314,15 @@ class Action:
     def _repository(self) -> str:
         return self.env.get("GITHUB_REPOSITORY", "")
 
-    @staticmethod
-    def _write_report(report: Report, path: Path) -> None:
-        from imagegen.writer import replace
+    def _write_report(self, report: Report, path: Path) -> None:
+        """Atomically; a failure is one error line (the outputs and summary still follow) and
+        the step's exit status 3 (see safety.EXIT_REPORT)."""
+        from imagegen.safety import write_report_file
 
-        target = path if path.is_absolute() else Path.cwd() / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        replace(target, (report.dumps() + "\n").encode("utf-8"))
+        problem = write_report_file(report.dumps() + "\n", path)
+        if problem is not None:
+            self.runner.error(problem)
+            self.report_failed = True
 
 
 def _post_title(workspace: Path, rel: str) -> str:
