@@ -180,3 +180,26 @@ def test_quick_answers_match_the_parser(pieces: list[str]) -> None:
     body = "x\n" + "".join(pieces)
     assert Post.from_text(body).quick_has_image() == Post.from_text(body).has_image()
     assert Post.from_text(body).quick_has_h1() == (Post.from_text(body)._h1 is not None)
+
+
+def test_a_no_op_scan_never_reaches_the_parser(tmp_path, monkeypatch) -> None:
+    """The scan's budget (10,000 posts < 0.5 s) holds only while posts with a plain cover and title
+    are settled from their raw text: the parser costs about six times that budget."""
+    import datetime as dt
+
+    from imagegen import discover as discover_mod
+    from imagegen import posts as posts_mod
+    from imagegen.settings import load
+
+    for i in range(50):
+        (tmp_path / f"2025-01-{1 + i % 28:02d}-post-{i}.md").write_text(
+            f"---\ntitle: Post {i}\ntags: [a]\n---\n# Post {i}\n![[attachments/p{i}.png]]\n\n" + "Words. " * 50 + "\n")
+    calls: list[int] = []
+    real = posts_mod.parse_structure
+    monkeypatch.setattr(posts_mod, "parse_structure", lambda body: calls.append(1) or real(body))
+    d = discover_mod.discover(load({"providers": "local"}, {}, repo=tmp_path), dt.date(2026, 1, 1))
+    assert len(d.skipped) == 50 and not d.todo
+    assert calls == []
+    (tmp_path / "2025-02-01-indented.md").write_text("# T\n\n    ![[code.png]]\n")  # not plain: parsed
+    d = discover_mod.discover(load({"providers": "local"}, {}, repo=tmp_path), dt.date(2026, 1, 1))
+    assert len(d.todo) == 1 and len(calls) >= 1
