@@ -29,9 +29,11 @@ import posixpath
 import subprocess
 from dataclasses import dataclass, field
 
+from imagegen import covers, sites
 from imagegen import frontmatter as fm
 from imagegen.posts import Post, PostError, date_prefix
 from imagegen.settings import Settings
+from imagegen.sites.base import OPT_OUT_FIELDS, Site
 
 __all__ = ["Candidate", "Discovery", "DiscoveryError", "Skip", "discover"]
 
@@ -61,6 +63,8 @@ class Discovery:
     """Newest first (by date, undated last), ties by path. The caller applies max_images."""
     skipped: list[Skip] = field(default_factory=list)
     """Sorted by path."""
+    site: Site | None = None
+    """The site whose conventions were followed."""
     posts: list[Post] = field(default_factory=list)
     """Every post that could be read, to count which images are still referenced. When a post is to
     be regenerated (the only case where an old image may be deleted), this also holds every other
@@ -86,20 +90,27 @@ def _inside(real: str, repo_real: str) -> bool:
 
 
 class _Walker:
-    def __init__(self, settings: Settings, repo: str, repo_real: str) -> None:
+    def __init__(self, site: Site, repo: str, repo_real: str, *, any_markdown: bool = False) -> None:
         self.repo = repo
         self.repo_real = repo_real
-        self.attachments = posixpath.normpath(settings.attachments_dir.replace(os.sep, "/")).strip("/")
-        self.exclude = {n.casefold() for n in settings.exclude}
-        self.include_undated = settings.include_undated
+        self.site = site
+        self.exclude = {n.casefold() for n in site.exclude}
+        self.any_markdown = any_markdown
+        """Every Markdown file (reference counting), not only the site's posts."""
         self.entries: list[_Entry] = []
         self.seen_dirs: set[str] = set()
         self.linked_dirs: list[tuple[str, str]] = []
 
     def is_post_name(self, name: str) -> bool:
-        if name.startswith(".") or not name.lower().endswith(".md") or name.casefold() in self.exclude:
-            return False
-        return self.include_undated or date_prefix(name) is not None
+        if self.any_markdown:
+            return not name.startswith(".") and name.lower().endswith((".md", ".markdown", ".mdx"))
+        return self.site.is_post_name(name)
+
+    def is_post(self, rel: str, name: str) -> bool:
+        return self.is_post_name(name) and (self.any_markdown or self.site.is_post_path(rel))
+
+    def skip_dir(self, rel: str, name: str) -> bool:
+        return self.site.skip_dir(rel, name)
 
     def walk(self, rel_dir: str) -> None:
         """Walk one content path's real folders; folders reached through a symlink wait for
@@ -143,7 +154,7 @@ class _Walker:
                     except OSError:
                         continue
                     if is_dir:
-                        if name.startswith(".") or name == "node_modules" or e_rel == self.attachments:
+                        if self.skip_dir(e_rel, name):
                             continue
                         stack.append((e.path, e_rel, f"{d_real}{os.sep}{name}"))
                         continue
@@ -153,10 +164,10 @@ class _Walker:
                         except OSError:
                             points_to_dir = False
                         if points_to_dir:
-                            if not (name.startswith(".") or name == "node_modules" or e_rel == self.attachments):
+                            if not self.skip_dir(e_rel, name):
                                 self.linked_dirs.append((e.path, e_rel))
                             continue
-                    if self.is_post_name(name):
+                    if self.is_post(e_rel, name):
                         self.entries.append(_Entry(e_rel, e.path, None if is_link else f"{d_real}{os.sep}{name}",
                                                    linked or is_link))
 
@@ -210,36 +221,55 @@ def _explicit(settings: Settings, walker: _Walker, skipped: list[Skip]) -> None:
             skipped.append(Skip(rel, "not-found", f"{rel} does not exist"))
         elif os.path.isdir(path):
             skipped.append(Skip(rel, "not-a-post", f"{rel} is a folder, not a post"))
-        elif not name.lower().endswith(".md"):
-            skipped.append(Skip(rel, "not-a-post", f"{rel} is not a Markdown (.md) file"))
+        elif not name.lower().endswith(walker.site.extensions):
+            skipped.append(Skip(rel, "not-a-post", f"{rel} is not a Markdown ({', '.join(walker.site.extensions)}) file"))
         elif name.casefold() in walker.exclude:
             skipped.append(Skip(rel, "excluded", f"{name} is in the exclude list"))
         else:
             walker.entries.append(_Entry(rel, path, None))
 
 
-def _classify(post: Post, settings: Settings, today: dt.date) -> Candidate | Skip:
+def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
     keys = (fm.quick_keys(post.doc.block) if post.doc.kind == "yaml" else None) if post.doc.has_frontmatter \
         else frozenset()
     if keys is None:
-        post.frontmatter  # noqa: B018 - the real parse: raises PostError for invalid YAML
-    if post.date is not None and post.date > today:
-        return Skip(post.rel, "future", f"dated {post.date.isoformat()}, after today ({today.isoformat()})")
+        post.frontmatter  # noqa: B018 - the real parse: raises PostError for invalid frontmatter
+    date = site.date(post)
+    if date is not None and date > today:
+        return Skip(post.rel, "future", f"dated {date.isoformat()}, after today ({today.isoformat()})")
+    # Drafts and opt-outs need a look at the frontmatter only when one of their keys is there.
+    if keys is None or keys & _DECIDING_KEYS or site.settings.frontmatter_field in keys:
+        if site.is_draft(post):
+            return Skip(post.rel, "draft", "a draft: the engine does not publish it")
+        field = site.opted_out(post)
+        if field is not None:
+            return Skip(post.rel, "opted-out", f"{field}: false")
     if keys is not None and "regenerate_image" not in keys and post.quick_has_image() and post.quick_has_h1():
         return Skip(post.rel, "has-image")  # the common no-op case, decided without YAML
+    if site.needs_frontmatter and not post.doc.has_frontmatter:
+        return Skip(post.rel, "no-frontmatter",
+                    f"no frontmatter: {site.name} keeps the cover there, so the post is left alone")
     if post.title is None:
         return Skip(post.rel, "no-title", "no title in the frontmatter and no '# ' heading")
     if post.regenerate:
-        return Candidate(post, "regenerate")
-    if post.has_cover(settings.embed_style, settings.frontmatter_field):
+        verdict = Candidate(post, "regenerate")
+    elif site.has_cover(post):
         return Skip(post.rel, "has-image")
-    return Candidate(post, "missing")
+    else:
+        verdict = Candidate(post, "missing")
+    try:
+        covers.check(site, post, regenerate=verdict.why == "regenerate")
+    except fm.FrontmatterError as exc:
+        return Skip(post.rel, exc.reason, str(exc))
+    return verdict
 
 
-def _other_markdown(settings: Settings, repo: str, repo_real: str, seen_real: set[str]) -> list[Post]:
-    """Every readable .md file in the repo not loaded yet (for image reference counting only)."""
-    walker = _Walker(settings, repo, repo_real)
-    walker.include_undated = True
+_DECIDING_KEYS = frozenset({"draft", "published", "imagegen", *OPT_OUT_FIELDS})
+
+
+def _other_markdown(settings: Settings, site: Site, repo: str, repo_real: str, seen_real: set[str]) -> list[Post]:
+    """Every readable Markdown file in the repo not loaded yet (for image reference counting only)."""
+    walker = _Walker(site, repo, repo_real, any_markdown=True)
     walker.exclude = set()
     walker.walk(".")
     walker.walk_links()
@@ -256,20 +286,22 @@ def _other_markdown(settings: Settings, repo: str, repo_real: str, seen_real: se
     return out
 
 
-def discover(settings: Settings, today: dt.date) -> Discovery:
-    """Find the posts to do (see the module docstring). `today` is in the configured timezone."""
+def discover(settings: Settings, today: dt.date, site: Site | None = None) -> Discovery:
+    """Find the posts to do (see the module docstring). `today` is in the configured timezone;
+    `site` defaults to the one the settings name or the repository looks like."""
     repo = os.path.abspath(settings.repo)
     repo_real = os.path.realpath(repo)
     if not os.path.isdir(repo_real):
         raise DiscoveryError(f"repository folder {repo!r} does not exist")
-    walker = _Walker(settings, repo, repo_real)
+    site = site or sites.for_settings(settings)
+    walker = _Walker(site, repo, repo_real)
     skipped: list[Skip] = []
     changed = changed_files(repo, settings.changed_since) if settings.changed_since else None
 
     if settings.posts:
         _explicit(settings, walker, skipped)
     else:
-        for raw in settings.paths or (".",):
+        for raw in site.paths or (".",):
             rel = posixpath.normpath(raw.replace(os.sep, "/")).strip("/") or "."
             full = os.path.join(repo, rel)
             if rel.startswith("../") or rel == ".." or not _inside(os.path.realpath(full), repo_real):
@@ -309,7 +341,7 @@ def discover(settings: Settings, today: dt.date) -> Discovery:
             continue
         posts.append(post)
         try:
-            verdict = _classify(post, settings, today)
+            verdict = _classify(post, site, today)
         except PostError as exc:
             verdict = Skip(e.rel, exc.reason, str(exc))
         if isinstance(verdict, Candidate):
@@ -319,15 +351,15 @@ def discover(settings: Settings, today: dt.date) -> Discovery:
 
     def newest_first(c: Candidate) -> tuple[int, str]:
         try:
-            d = c.post.sort_date
+            d = site.sort_date(c.post)
         except PostError:
             d = None
         return (-(d.toordinal() if d else 0), c.post.rel)
 
     if any(c.why == "regenerate" for c in todo):
-        posts.extend(_other_markdown(settings, repo, repo_real, seen_real))
+        posts.extend(_other_markdown(settings, site, repo, repo_real, seen_real))
 
     todo.sort(key=newest_first)
     skipped.sort(key=lambda s: (s.post, s.reason))
     posts.sort(key=lambda p: p.rel)
-    return Discovery(todo=todo, skipped=skipped, posts=posts)
+    return Discovery(todo=todo, skipped=skipped, posts=posts, site=site)

@@ -46,6 +46,11 @@ def explain_no_posts(settings: Settings) -> str:
     repo = settings.repo
     where = ", ".join(settings.paths) if settings.paths != (".",) else "the repository"
     site = getattr(settings, "site", "")
+    if site == "auto":  # say which engine was detected, when it is not the plain-notes default
+        from imagegen import sites
+
+        site = sites.detect(repo)[0]
+        site = "" if site == "obsidian" else site
     prefix = f"found no posts in {where}" + (f" (site: {site})" if site else "")
     if settings.posts:
         return f"{prefix}: none of the files given with --posts is a post"

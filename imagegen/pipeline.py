@@ -19,18 +19,19 @@ from urllib.parse import unquote
 
 import httpx
 
-from imagegen import images, references, writer
+from imagegen import covers, images, references, sites, writer
 from imagegen.chain import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
 from imagegen.hints import explain_no_posts
-from imagegen.posts import Post, PostError, embed_line, slug
+from imagegen.posts import Post, PostError, slug
 from imagegen.prompts import make_describer, prompt_for, styled
 from imagegen.providers._http import new_client
 from imagegen.providers.base import GeneratedImage, Provider, ProviderContext
 from imagegen.report import Event, EventSink, Generated, ProviderStats, Report, null_sink
 from imagegen.secrets import redact
 from imagegen.settings import ProviderSettings, Settings
+from imagegen.sites.hugo import Hugo, bundle_cover_value
 from imagegen.state import State
 
 
@@ -92,6 +93,7 @@ class Run:
         self._tasks: list[asyncio.Task[None]] = []
         self.state: State | None = None
         self.cancelled = False
+        self.site = sites.for_settings(settings)
 
     # ------------------------------------------------------------------ helpers
 
@@ -100,20 +102,21 @@ class Run:
         self.emit(Event("pending", rel, message=reason))
 
     def _resolve_cover(self, post: Post, target: str) -> Path | None:
-        """The old cover's file, only if it is a file inside the attachments folder."""
+        """The old cover's file, only if it is a file the site lets us delete (inside the folder
+        covers go to: the attachments folder for Obsidian)."""
         s = self.settings
-        attachments = s.attachments_path.resolve()
+        site = self.site
         clean = unquote(target.split("|", 1)[0].strip())
         if not clean or "://" in clean:
             return None
-        candidates = [s.repo / clean.lstrip("/"), post.path.parent / clean, s.attachments_path / PurePosixPath(clean).name]
-        for c in candidates:
+        repo_real = s.repo.resolve()
+        for rel in site.old_cover_candidates(post, clean):
             try:
-                real = c.resolve()
-                real.relative_to(attachments)
+                real = (s.repo / rel).resolve()
+                real_rel = real.relative_to(repo_real).as_posix()
             except (ValueError, OSError):
                 continue
-            if real.is_file():
+            if site.may_delete(post, real_rel) and real.is_file():
                 return real
         return None
 
@@ -184,10 +187,12 @@ class Run:
                 return
         if self._cover_appeared(fresh, regenerate):
             return
+        site = self.site
+        where = covers.placement(site, fresh)
         try:
-            folder = writer.ensure_dir(s.attachments_path, s.repo)
+            folder = writer.ensure_dir(s.repo / where.folder, s.repo)
             target = writer.safe_target(fresh.path, s.repo)
-            image_path = writer.write_image(folder, image_base_name(fresh.rel), image.ext, image.data,
+            image_path = writer.write_image(folder, where.name, image.ext, image.data,
                                             taken=self.taken, tmp_dir=self.tmp_dir, journal=self.journal)
         except (writer.WriteError, OSError) as exc:
             self._fail(post.rel, f"could not write the image: {exc}")
@@ -205,12 +210,14 @@ class Run:
         old = None
         old_file: Path | None = None
         for _attempt in range(self.WRITE_ATTEMPTS):
-            old = fresh.cover() if regenerate else None
+            old = fresh.cover() if covers.removes_body_cover(site, fresh, regenerate) else None
             old_file = self._resolve_cover(fresh, old.target) if old is not None else None
-            if regenerate and s.embed_style == "frontmatter" and old is None:
-                value = fresh.frontmatter.get(s.frontmatter_field)
-                if isinstance(value, str) and value.strip():
-                    old_file = self._resolve_cover(fresh, value.strip())
+            if regenerate and old is None:
+                value = site.cover_value(fresh)
+                if value is None and isinstance(site, Hugo) and site.is_bundle(fresh):
+                    value = bundle_cover_value(site, fresh)
+                if value is not None:
+                    old_file = self._resolve_cover(fresh, value)
             fields: dict[str, str | bool] = {
                 "image_date": utc_stamp(self.clock),
                 "image_provider": image.provider,
@@ -220,14 +227,10 @@ class Run:
                 fields["image_prompt"] = prompt
             # Every cover has alt text: the describer's sentence about the picture, else the title.
             cover_alt = alt or fresh.title or PurePosixPath(fresh.rel).stem
-            fields[s.alt_field] = cover_alt
-            if s.embed_style == "frontmatter":
-                fields = {s.frontmatter_field: image_rel, **fields}
-            if regenerate:
-                fields["regenerate_image"] = False
-            embed = embed_line(s.embed_style, image_rel, fresh.rel, cover_alt)
+            fields[site.alt_field(fresh)] = cover_alt
             try:
-                data = fresh.updated(embed=embed, fields=fields, remove_cover=regenerate and old is not None)
+                data = covers.post_bytes(site, fresh, image_rel, alt=cover_alt, provenance=fields,
+                                         regenerate=regenerate)
                 outcome = writer.replace_if_unchanged(target, data, fresh.text.encode("utf-8"), tmp_dir=self.tmp_dir)
             except Exception as exc:  # the post is untouched: take the new image back
                 take_back()
@@ -279,8 +282,7 @@ class Run:
                         {"image": image_rel, "model": image.model, "prompt_source": source}))
 
     def _cover_appeared(self, fresh: Post, regenerate: bool) -> bool:
-        s = self.settings
-        if fresh.has_cover(s.embed_style, s.frontmatter_field) and not (regenerate and fresh.regenerate):
+        if self.site.has_cover(fresh) and not (regenerate and fresh.regenerate):
             self.report.skipped.append({"post": fresh.rel, "reason": "has-image", "message": "a cover appeared during the run"})
             self.emit(Event("skip", fresh.rel, message="has-image (appeared during the run)"))
             return True
@@ -295,13 +297,13 @@ class Run:
             try:
                 if not path.is_file() or path.is_symlink():
                     continue
-                rel = path.resolve().relative_to(self.settings.attachments_path.resolve())
+                rel = path.resolve().relative_to(self.settings.repo.resolve())  # journaled: ours
             except (OSError, ValueError):
                 continue
             if self.scanner.find(path.name, skip={path}) is None:
                 with contextlib.suppress(OSError):
                     path.unlink()
-                    self.emit(Event("cleanup", message=f"removed {self.settings.attachments_dir}/{rel.as_posix()}, "
+                    self.emit(Event("cleanup", message=f"removed {rel.as_posix()}, "
                                                         "left unreferenced by an interrupted run"))
 
     def _fail(self, rel: str, error: str) -> None:
@@ -326,12 +328,14 @@ class Run:
     def _dry_run(self, todo: list[Candidate]) -> Report:
         s = self.settings
         for cand in todo:
-            name = writer.free_name(s.attachments_path, image_base_name(cand.post.rel), s.output.ext(), self.taken)
+            where = covers.placement(self.site, cand.post)
+            name = writer.free_name(s.repo / where.folder, where.name, s.output.ext(), self.taken)
             source = "cached" if (cand.post.cached_prompt and cand.why != "regenerate") else "describer-or-text"
+            would = f"{where.folder}/{name}"
             self.report.pending.append({"post": cand.post.rel, "reason": "dry-run",
-                                        "would_write": f"{s.attachments_dir}/{name}", "why": cand.why,
+                                        "would_write": would, "why": cand.why,
                                         "prompt_source": source})
-            self.emit(Event("would_generate", cand.post.rel, message=f"{cand.why} -> {s.attachments_dir}/{name}"))
+            self.emit(Event("would_generate", cand.post.rel, message=f"{cand.why} -> {would}"))
         self.report.stop_reason = "dry run: nothing written"
         return self.report
 
@@ -342,8 +346,8 @@ class Run:
 
     async def execute(self) -> Report:
         s = self.settings
-        self.emit(Event("start", message=f"repo {s.repo}"))
-        disc = discover(s, self.today)
+        self.emit(Event("start", message=f"repo {s.repo}; {self.site.describe()}", data={"site": self.site.name}))
+        disc = discover(s, self.today, self.site)
         todo = self._plan(disc)
         if not disc.posts and not disc.skipped:  # nothing looked like a post at all: say why
             self.emit(Event("warning", message=explain_no_posts(s), data={"no_posts": True}))
@@ -353,7 +357,8 @@ class Run:
             self.emit(Event("done", message=self.report.stop_reason))
             return self.report
         self.tmp_dir = writer.scratch_dir(s.repo)
-        folders = {c.post.path.parent for c in todo} | {s.attachments_path}
+        folders = {c.post.path.parent for c in todo} | {s.repo / covers.placement(self.site, c.post).folder for c in todo} \
+            | {s.attachments_path}
         if self.tmp_dir is not None:
             folders.add(self.tmp_dir)
         writer.clean_stale_temps(sorted(folders))

@@ -55,6 +55,9 @@ class SettingDef:
 
 
 EMBED_STYLES = ("obsidian", "markdown", "frontmatter")
+SITES = ("auto", "obsidian", "hugo", "jekyll", "astro")
+SITE_OVERRIDABLE = ("paths", "exclude", "attachments-dir", "embed-style", "frontmatter-field", "image-url-prefix")
+"""Settings whose default is the site's own choice: `Settings.explicit` says which the user set."""
 DEFAULT_EXCLUDE = ("index.md", "AGENTS.md", "IDEAS.md", "README.md")
 DEFAULT_DESCRIBER_MODEL = "gemini-3.1-flash-lite"
 DEFAULT_DESCRIBER_FALLBACKS = ("gemini-3.5-flash-lite", "gemini-3.5-flash")
@@ -66,9 +69,17 @@ CORE: tuple[SettingDef, ...] = (
     SettingDef("changed-since", "", "only posts changed since this git ref (plus uncommitted and untracked)", metavar="REF"),
     SettingDef("exclude", ",".join(DEFAULT_EXCLUDE), "file names that are never posts", multi=True, metavar="NAME"),
     SettingDef("include-undated", "false", "also treat .md files without a YYYY-MM-DD name prefix as posts", flag=True),
-    SettingDef("attachments-dir", "attachments", "folder for cover images, relative to the repo", metavar="DIR"),
-    SettingDef("embed-style", "obsidian", "how the cover is embedded: " + "|".join(EMBED_STYLES), metavar="STYLE"),
-    SettingDef("frontmatter-field", "image", "frontmatter field holding the cover path (embed style 'frontmatter')", metavar="FIELD"),
+    SettingDef("site", "auto", "blog engine whose conventions to follow: " + "|".join(SITES)
+               + " (auto: detected from the repository)", metavar="SITE"),
+    SettingDef("attachments-dir", "", "folder for cover images, relative to the repo (empty: the site's; "
+               "obsidian: attachments, hugo: static/images/covers or the page bundle, jekyll: assets/images/covers, "
+               "astro: src/assets/covers)", metavar="DIR"),
+    SettingDef("embed-style", "", "how the post refers to its cover: " + "|".join(EMBED_STYLES)
+               + " (empty: the site's; obsidian: obsidian, the others: frontmatter)", metavar="STYLE"),
+    SettingDef("frontmatter-field", "", "frontmatter field naming the cover, dotted for a nested key such as "
+               "cover.image (empty: the site's; obsidian: image, hugo: images or cover.image, jekyll: image, "
+               "astro: heroImage)", metavar="FIELD"),
+    SettingDef("image-url-prefix", "", "URL prefix for site-absolute cover paths in the post, e.g. /blog/ (default: the site's)", metavar="PREFIX"),
     SettingDef("max-images", "", "generate at most N images this run (the rest are reported pending)", metavar="N"),
     SettingDef("dry-run", "false", "write nothing; show what would happen", flag=True),
     SettingDef("report", "", "write the JSON report to this file", metavar="FILE", file=True),
@@ -131,9 +142,14 @@ class Settings:
     changed_since: str | None = None
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     include_undated: bool = False
+    site: str = "auto"
     attachments_dir: str = "attachments"
     embed_style: str = "obsidian"
     frontmatter_field: str = "image"
+    image_url_prefix: str = ""
+    explicit: frozenset[str] = frozenset()
+    """Which of SITE_OVERRIDABLE were set (flag, input, environment or settings file): those
+    override the site's conventions; the others are the Obsidian defaults the site may replace."""
     max_images: int | None = None
     dry_run: bool = False
     report: Path | None = None
@@ -320,9 +336,17 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         for s in spec.secrets(all_opts[spec.name]):
             secrets.register(s)
 
-    embed_style = get("embed-style").strip().lower()
+    embed_style = get("embed-style").strip().lower() or "obsidian"
     if embed_style not in EMBED_STYLES:
         raise SettingsError(f"embed-style: unknown style {embed_style!r} (choose one of: {', '.join(EMBED_STYLES)})")
+
+    site = get("site").strip().lower() or "auto"
+    if site not in SITES:
+        raise SettingsError(f"site: unknown site {site!r} (choose one of: {', '.join(SITES)})")
+    # Given = set to something other than its declared default (as the action treats inputs).
+    given = frozenset(n for n in SITE_OVERRIDABLE
+                      if split_list(raw_value(raw, env, n, CORE_BY_NAME[n].env_name, "", config))
+                      not in ((), split_list(CORE_BY_NAME[n].default)))
 
     tz = get("timezone").strip()
     try:
@@ -470,6 +494,9 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         attachments_dir=attachments,
         embed_style=embed_style,
         frontmatter_field=frontmatter_field,
+        site=site,
+        image_url_prefix=get("image-url-prefix").strip(),
+        explicit=given,
         max_images=max_images,
         dry_run=parse_bool("dry-run", get("dry-run")),
         report=Path(report_raw).expanduser() if report_raw else None,

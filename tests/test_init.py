@@ -23,7 +23,8 @@ def test_init_writes_a_settings_file_that_loads_with_the_detected_folders(tmp_pa
     out = capsys.readouterr().out
     assert f"wrote {repo / '.imagegen.toml'}" in out and "next: imagegen run --dry-run" in out
     text = (repo / ".imagegen.toml").read_text()
-    assert tomllib.loads(text) == {"paths": ["auto-blog-zero", "chickie-loo", "systems-for-public-good"]}
+    assert tomllib.loads(text) == {"paths": ["auto-blog-zero", "chickie-loo", "systems-for-public-good"],
+                                   "site": "obsidian"}
     for d in CORE:  # every setting is listed, with its help
         assert re.search(rf"^#? ?{re.escape(d.name)} = ", text, re.MULTILINE), d.name
         assert f"# {d.help}" in text
@@ -86,4 +87,4 @@ def test_init_without_dated_posts_leaves_paths_to_the_default(tmp_path: Path) ->
     (tmp_path / "2026-01-01-root-post.md").write_text("# A\n")
     found = scaffold.detect(tmp_path)
     assert found.paths == () and found.posts == 1
-    assert tomllib.loads(scaffold.config_text(found)) == {}
+    assert tomllib.loads(scaffold.config_text(found)) == {"site": "obsidian"}

@@ -112,19 +112,15 @@ def commit_range(event_name: str, event: Mapping[str, Any], env: Mapping[str, st
 
 
 def looks_like_post(rel: str, settings: Any) -> bool:
-    """The same name rules discover applies to a walked file (dated .md, not hidden, not excluded,
-    under a content path, not in the attachments folder)."""
-    from imagegen.posts import date_prefix
+    """The same rules discover applies to a walked file, from the site's conventions (which
+    folders are skipped, which names and paths are posts, the content paths)."""
+    from imagegen import sites
 
+    site = sites.for_settings(settings)
     p = PurePosixPath(rel)
-    if any(part.startswith(".") or part == "node_modules" for part in p.parts):
+    folders = p.parts[:-1]
+    if any(site.skip_dir("/".join(folders[: i + 1]), part) for i, part in enumerate(folders)):
         return False
-    name = p.name
-    if not name.lower().endswith(".md") or name.casefold() in {n.casefold() for n in settings.exclude}:
+    if not site.is_post_name(p.name) or not site.is_post_path(rel):
         return False
-    if not settings.include_undated and date_prefix(name) is None:
-        return False
-    att = settings.attachments_dir.strip("/")
-    if rel == att or rel.startswith(att + "/"):
-        return False
-    return any(c == "." or rel == c or rel.startswith(c.rstrip("/") + "/") for c in settings.paths)
+    return any(c == "." or rel == c or rel.startswith(c.rstrip("/") + "/") for c in site.paths)

@@ -76,7 +76,7 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("other", "Other settings"),
 )
 _GROUP_OF = {
-    **dict.fromkeys(("paths", "posts", "changed-since", "exclude", "include-undated", "max-images", "timezone",
+    **dict.fromkeys(("site", "paths", "posts", "changed-since", "exclude", "include-undated", "max-images", "timezone",
                      "max-post-bytes", "only-changed", "dry-run"), "cover"),
     **dict.fromkeys(("providers", "reserve", "concurrency", "state-file", "prompt-style", "describer",
                      "social-headings"), "providers"),

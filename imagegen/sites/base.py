@@ -1,0 +1,297 @@
+"""What a blog engine decides, and the rules every engine shares.
+
+A `Site` answers, for one repository, following its engine's own conventions: which files are
+posts, a post's date, whether it is a draft or opted out, whether it already has a cover, where a
+new cover file goes and how the post refers to it (a line in the body, or a frontmatter field, with
+a path the engine resolves), and which field holds the cover's alt text. Each engine is one module
+next to this one; `imagegen.sites` holds the registry and `detect()`.
+
+Every path setting the user gives overrides the engine's choice (`Settings.explicit` says which
+were given): `paths`, `exclude`, `attachments-dir`, `embed-style`, `frontmatter-field` (dotted for a
+nested key) and `image-url-prefix`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from imagegen import frontmatter as fm
+from imagegen.images import IMAGE_EXTENSIONS
+from imagegen.posts import Post, date_prefix, embed_line, slug
+from imagegen.settings import Settings
+
+__all__ = ["COVER_FIELDS", "OPT_OUT_FIELDS", "Reference", "Site", "get_dotted", "present"]
+
+OPT_OUT_FIELDS = ("image", "cover", "cover_image", "imagegen")
+"""Set to `false`, any of these means "no cover for this post, thank you" (reason `opted-out`)."""
+
+COVER_FIELDS = ("image", "images", "cover", "cover_image", "heroImage", "featured_image", "thumbnail")
+"""Fields that, when set, mean the post already has a cover (frontmatter-based engines)."""
+
+_IMAGE_SUFFIXES = tuple("." + e for e in IMAGE_EXTENSIONS)
+
+
+def get_dotted(data: Any, name: str) -> Any:
+    """`data["cover"]["image"]` for `cover.image`; None when any step is missing."""
+    for part in name.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def present(value: Any) -> bool:
+    """A cover field that names a cover: a non-blank text, a list holding one, or a map whose
+    `image`, `path` or `src` does."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list):
+        return any(present(v) for v in value)
+    if isinstance(value, dict):
+        return any(present(value.get(k)) for k in ("image", "path", "src", "url"))
+    return False
+
+
+@dataclass(frozen=True)
+class Reference:
+    """How a post will refer to its new cover."""
+
+    embed: str | None
+    """A line for the body, after the first H1 (None: the body is not touched)."""
+    fields: dict[str, fm.Value] = field(default_factory=dict)
+    """Frontmatter fields naming the cover (dotted names for nested keys)."""
+
+
+class Site:
+    """Base class: the shared rules, and the hooks each engine module fills in."""
+
+    name: ClassVar[str] = ""
+    default_paths: ClassVar[tuple[str, ...]] = (".",)
+    default_exclude: ClassVar[tuple[str, ...]] = ()
+    extensions: ClassVar[tuple[str, ...]] = (".md",)
+    dated_names: ClassVar[bool] = False
+    """Only files named YYYY-MM-DD-... are posts."""
+    default_style: ClassVar[str] = "frontmatter"
+    has_drafts: ClassVar[bool] = True
+    date_fields: ClassVar[tuple[str, ...]] = ("date",)
+    needs_frontmatter: ClassVar[bool] = True
+    """A post without frontmatter is left alone (reason `no-frontmatter`): the engine keeps the
+    cover there, and creating a block could shadow one the engine reads differently."""
+    skip_dirs: ClassVar[frozenset[str]] = frozenset({"node_modules"})
+    cover_dir: ClassVar[str] = "attachments"
+    """Where cover files go (repo-relative) unless the engine says otherwise for a post."""
+
+    def __init__(self, settings: Settings, why: str = "") -> None:
+        self.settings = settings
+        self.repo = settings.repo
+        self.why = why
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.why!r}>"
+
+    def describe(self) -> str:
+        """The run's first line: which site, and why."""
+        return f"site: {self.name} ({self.why})" if self.why else f"site: {self.name}"
+
+    # ------------------------------------------------------------------ settings with site defaults
+
+    def given(self, name: str) -> bool:
+        return name in self.settings.explicit
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return self.settings.paths if self.given("paths") else self.default_paths
+
+    @property
+    def exclude(self) -> tuple[str, ...]:
+        return self.settings.exclude if self.given("exclude") else self.default_exclude
+
+    @property
+    def embed_style(self) -> str:
+        return self.settings.embed_style if self.given("embed-style") else self.default_style
+
+    @property
+    def include_undated(self) -> bool:
+        return self.settings.include_undated or not self.dated_names
+
+    # ------------------------------------------------------------------ which files are posts
+
+    def is_post_name(self, name: str) -> bool:
+        """A file name that can be a post (the walker asks before reading anything)."""
+        low = name.lower()
+        if name.startswith(".") or not low.endswith(self.extensions):
+            return False
+        if low.casefold() in {n.casefold() for n in self.exclude}:
+            return False
+        return self.include_undated or date_prefix(name) is not None
+
+    def is_post_path(self, rel: str) -> bool:
+        """The whole repo-relative path (folders too) fits the engine's content layout."""
+        return True
+
+    def skip_dir(self, rel: str, name: str) -> bool:
+        """A folder the walker never enters."""
+        return name.startswith(".") or name in self.skip_dirs
+
+    # ------------------------------------------------------------------ facts about a post
+
+    def date(self, post: Post) -> dt.date | None:
+        """The post's date: the file name's YYYY-MM-DD, else the first date field that has one."""
+        if post.date is not None:
+            return post.date
+        if not post.doc.has_frontmatter:
+            return None
+        for key in self.date_fields:
+            value = post.frontmatter.get(key)
+            if isinstance(value, str) and date_prefix(value.strip()) is not None:
+                return date_prefix(value.strip())
+        return None
+
+    def sort_date(self, post: Post) -> dt.date | None:
+        """The date posts are ordered by (newest first)."""
+        return self.date(post)
+
+    def is_draft(self, post: Post) -> bool:
+        if not self.has_drafts or not post.doc.has_frontmatter:
+            return False
+        value = post.frontmatter.get("draft")
+        return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes"))
+
+    def opted_out(self, post: Post) -> str | None:
+        """The field that says "no cover" (`image: false` ...), or None."""
+        if not post.doc.has_frontmatter:
+            return None
+        data = post.frontmatter
+        for name in dict.fromkeys(OPT_OUT_FIELDS + (self.settings.frontmatter_field,)):
+            if get_dotted(data, name) is False:
+                return name
+        return None
+
+    def cover_fields(self, post: Post) -> tuple[str, ...]:
+        """Frontmatter fields whose value means the post has a cover."""
+        return tuple(dict.fromkeys(COVER_FIELDS + (self.field(post),)))
+
+    def has_cover(self, post: Post) -> bool:
+        """An image in the body outside code, or any cover field set."""
+        if post.has_image():
+            return True
+        data = post.frontmatter if post.doc.has_frontmatter else {}
+        return any(present(get_dotted(data, f)) for f in self.cover_fields(post))
+
+    def cover_value(self, post: Post) -> str | None:
+        """The path the cover field holds now (regenerating: the old cover to replace)."""
+        value = get_dotted(post.frontmatter, self.field(post)) if post.doc.has_frontmatter else None
+        if isinstance(value, list):
+            value = next((v for v in value if isinstance(v, str) and v.strip()), None)
+        if isinstance(value, dict):
+            value = next((value[k] for k in ("image", "path", "src") if isinstance(value.get(k), str)), None)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    # ------------------------------------------------------------------ where the cover goes
+
+    def field(self, post: Post) -> str:
+        """The frontmatter field that names the cover (dotted: nested)."""
+        return self.settings.frontmatter_field if self.given("frontmatter-field") else self.default_field(post)
+
+    def default_field(self, post: Post) -> str:
+        return "image"
+
+    def alt_field(self, post: Post) -> str:
+        """The frontmatter field for the cover's alt text (written by the alt-text step)."""
+        return "image_alt"
+
+    def cover_folder(self, post: Post) -> str:
+        """Repo-relative folder for this post's cover file."""
+        if self.given("attachments-dir"):
+            return self.settings.attachments_dir
+        return self.default_cover_folder(post)
+
+    def default_cover_folder(self, post: Post) -> str:
+        return self.cover_dir
+
+    def cover_name(self, post: Post) -> str:
+        """The cover file's name without extension (the writer adds -2, -3 ... when taken)."""
+        p = PurePosixPath(post.rel)
+        stem = p.parent.name if p.stem.lower() == "index" and p.parent.name else p.stem
+        return slug(stem) or "cover"
+
+    def url(self, post: Post, image_rel: str) -> str:
+        """How the post names the cover file: by default a site-absolute URL, the prefix plus the
+        path under the folder the engine serves as the site root."""
+        return self.prefix() + self.served_path(image_rel)
+
+    def prefix(self) -> str:
+        p = self.settings.image_url_prefix if self.given("image-url-prefix") else self.default_prefix()
+        return p if p.endswith("/") else p + "/"
+
+    def default_prefix(self) -> str:
+        return "/"
+
+    def served_path(self, image_rel: str) -> str:
+        """The repo path of a file as the built site serves it (no leading slash)."""
+        return image_rel
+
+    def reference(self, post: Post, image_rel: str, alt: str) -> Reference:
+        style = self.embed_style
+        if style == "obsidian":
+            return Reference(embed_line("obsidian", image_rel, post.rel, alt))
+        if style == "markdown":
+            url = self.body_url(post, image_rel)
+            if url == posixpath.relpath(image_rel, posixpath.dirname(post.rel) or "."):
+                return Reference(embed_line("markdown", image_rel, post.rel, alt))
+            alt = " ".join(alt.split()).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+            return Reference(f"![{alt}]({quote(url)})")
+        name = self.field(post)
+        if name is None:
+            return Reference(None)
+        return Reference(None, {name: self.field_value(post, name, self.url(post, image_rel))})
+
+    def body_url(self, post: Post, image_rel: str) -> str:
+        """The URL a Markdown image in the body uses."""
+        return self.url(post, image_rel)
+
+    def field_value(self, post: Post, name: str, url: str) -> fm.Value:
+        """The value for the cover field: a list when the field is one (`images`), the old cover
+        replaced in it when regenerating; else the URL."""
+        current = get_dotted(post.frontmatter, name) if post.doc.has_frontmatter else None
+        if isinstance(current, list) or (current is None and name.rsplit(".", 1)[-1] == "images"):
+            items = [v for v in (current or []) if isinstance(v, str)] if isinstance(current, list) else []
+            if items and len(items) == len(current or []):
+                old = self.cover_value(post) if post.regenerate else None
+                if old is not None and old in [i.strip() for i in items]:
+                    return [url if i.strip() == old else i for i in items]
+                return items + [url]
+            return [url]
+        return url
+
+    def may_delete(self, post: Post, rel: str) -> bool:
+        """Whether a regenerated cover's old file (repo-relative) is ours to delete: only inside the
+        folder covers go to."""
+        folder = posixpath.normpath(self.cover_folder(post))
+        return rel.startswith(folder.rstrip("/") + "/") and rel.lower().endswith(_IMAGE_SUFFIXES)
+
+    def old_cover_candidates(self, post: Post, target: str) -> list[str]:
+        """Repo-relative paths an old cover reference may name (the caller keeps existing ones)."""
+        clean = target.split("#", 1)[0].split("?", 1)[0].strip()
+        out = [clean.lstrip("/")]
+        prefix = self.prefix()
+        if clean.startswith(prefix) and prefix != "/":
+            out.append(clean[len(prefix):])
+        post_dir = posixpath.dirname(post.rel)
+        out.append(posixpath.normpath(posixpath.join(post_dir, clean)))
+        out.append(posixpath.join(self.cover_folder(post), posixpath.basename(clean)))
+        return [o for o in out if o and not o.startswith("..")]
+
+
+def exists(repo: os.PathLike[str] | str, *names: str) -> str | None:
+    """The first of `names` that exists in the repository."""
+    for n in names:
+        if os.path.exists(os.path.join(repo, n)):
+            return n
+    return None
