@@ -135,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--force", action="store_true", help="replace files that already exist")
     i.add_argument("--action", default=None, metavar="OWNER/REPO@REF",
                    help="what the workflow's step uses (default: a placeholder to replace)")
+    d = sub.add_parser("doctor", help="check keys, models, the state file and the describer (no image is made)",
+                       allow_abbrev=False, prog="imagegen doctor", usage="imagegen doctor [REPO] [options]",
+                       formatter_class=_Formatter,
+                       description="Will this setup work? Checks each configured provider's key and models through "
+                                   "cheap endpoints (model lists, whoami, the Hub's provider mapping), the state file "
+                                   "and the describer, without spending quota or making an image. Exit 0 when at "
+                                   "least one image provider is usable, 1 otherwise.")
+    d.add_argument("repo", nargs="?", default=".", help="the blog repository (default: the current folder)")
+    _add_setting_flags(d)
     return p
 
 
@@ -222,7 +231,7 @@ def usage_hint(err: UsageError, argv: Sequence[str], parser: argparse.ArgumentPa
         word = msg.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'")
         match = difflib.get_close_matches(word, ["run", "providers", "init"], n=1, cutoff=0.5)
         return (f"unknown command {word!r}" + (f" (did you mean {match[0]!r}?)" if match else ""),
-                "commands: run, init, providers; `imagegen --help` shows examples")
+                "commands: run, init, providers, doctor; `imagegen --help` shows examples")
     if "the following arguments are required: COMMAND" in msg:
         return ("no command given", "try `imagegen run --providers local` in a blog's folder; `imagegen --help` shows more")
     if msg.startswith("argument --") and "expected one argument" in msg:
@@ -412,6 +421,10 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, *
         if hint:
             print(f"hint: {hint}", file=sys.stderr)
         return EXIT_SETTINGS
+    if ns.command == "doctor":
+        from imagegen import doctor
+
+        return doctor.main(settings, sys.stdout, **({"clock": clock} if clock is not None else {}))
     printer = Printer(sys.stderr, quiet=ns.quiet, json_lines=ns.json_events)
     if settings.config_file and not (ns.quiet or ns.json_events):
         print(f"settings from {settings.config_file} (options and environment variables win over it)", file=sys.stderr)

@@ -630,6 +630,8 @@ class FakeProviders:
         self._t0 = time.monotonic()
         self.hub_calls: list[str] = []
         """Models asked for at the Hugging Face Hub mapping endpoint."""
+        self.catalog_calls: list[tuple[str, str]] = []
+        """(provider, path) of the cheap list/get/whoami requests (`imagegen doctor`)."""
 
     # ---- lifecycle
     @property
@@ -714,6 +716,7 @@ class FakeProviders:
         with self._lock:
             self._states = {n: _State() for n in NAMES}
             self.hub_calls = []
+            self.catalog_calls = []
         _forget_hub_mappings()
 
     # ---- inspection
@@ -762,6 +765,51 @@ class FakeProviders:
                 st.images += 1
             return kind, {k: v for k, v in item.items() if k != "kind"}, b
 
+    CATALOG: dict[str, tuple[str, ...]] = {
+        "together": ("black-forest-labs/FLUX.1-schnell", "black-forest-labs/FLUX.1-dev"),
+        "pollinations": ("flux", "turbo", "kontext"),
+    }
+    """Models the fake's list endpoints name (besides what a search asks for)."""
+
+    def _catalog(self, name: str, path: str, query: dict[str, str], headers: dict[str, str]) -> _Answer | None:
+        """The cheap endpoints `imagegen doctor` uses (model list/get, whoami): recorded in
+        `catalog_calls`, never counted as image calls. None: not a catalog request."""
+        kind = ""
+        if name == "cloudflare" and path.endswith("/ai/models/search"):
+            kind = "search"
+        elif name == "huggingface" and path == "/api/whoami-v2":
+            kind = "whoami"
+        elif name == "together" and path == "/v1/models":
+            kind = "list"
+        elif name == "pollinations" and path in ("/models", "/image/models"):
+            kind = "list"
+        elif name == "gemini" and "/models/" in path and ":" not in path:
+            kind = "get"
+        if not kind:
+            return None
+        with self._lock:
+            self.catalog_calls.append((name, path))
+            b = self._states[name].behaviour
+        cred = _credential(headers)
+        bad_key = (b.token is not None and cred != b.token) or b.default in ("auth", "forbidden")
+        req = {"path": path, "raw_path": path, "headers": headers, "query": query, "json": None, "prompt": "",
+               "behaviour": b, "params": {}}
+        if bad_key and not (name == "pollinations" and not cred):
+            return self._renderer.render(name, "auth" if b.default != "forbidden" else "forbidden", {}, req)
+        if kind == "search":
+            wanted = query.get("search", "")
+            found = [] if wanted in b.retired_models else [{"name": wanted, "task": {"name": "Text-to-Image"}}]
+            return _json(200, {"success": True, "errors": [], "messages": [], "result": found})
+        if kind == "whoami":
+            return _json(200, {"type": "user", "name": "fake-user"})
+        if kind == "list":
+            names = [m for m in self.CATALOG[name] if m not in b.retired_models]
+            return _json(200, [{"id": m, "type": "image"} for m in names] if name == "together" else names)
+        model = unquote(path.split("/models/", 1)[-1])
+        if model in b.retired_models:
+            return self._renderer._retired(name, req)
+        return _json(200, {"name": f"models/{model}", "supportedGenerationMethods": ["generateContent"]})
+
     def _hub_model_info(self, model: str) -> _Answer:
         """The Hub's `GET /api/models/{model}?expand[]=inferenceProviderMapping` (not counted as a
         provider call; see `hub_calls`)."""
@@ -806,6 +854,11 @@ class FakeProviders:
         if name == "huggingface" and path.startswith("/api/models/"):
             _write(h, self._hub_model_info(unquote(path[len("/api/models/"):])))
             return
+        if method == "GET":
+            catalog = self._catalog(name, path, query, headers)
+            if catalog is not None:
+                _write(h, catalog)
+                return
         kind, params, behaviour = self._decide(name, _credential(headers), _model_of(name, path, query, data))
         req = {"path": path, "raw_path": h.path, "headers": headers, "query": query, "json": data,
                "prompt": _prompt_of(name, path, data), "behaviour": behaviour, "params": params}

@@ -418,3 +418,32 @@ def b64_field(value: object, *, provider: str, field: str) -> bytes:
         return base64.b64decode(value, validate=False)
     except (binascii.Error, ValueError):
         raise BadImage(f"{provider}: {field} is not base64") from None
+
+
+# --------------------------------------------------------------------------- doctor helpers
+
+
+def fix_for(error: ProviderError, key_env: str, model_env: str) -> str:
+    """The one-line fix `imagegen doctor` prints for an error class."""
+    kind = error.kind
+    if kind == "auth":
+        if "ACCOUNT_ID" in str(error):
+            return "set CLOUDFLARE_ACCOUNT_ID to your account id (dashboard > Workers AI)"
+        return f"set {key_env} to a valid key with access to this API"
+    if kind == "retired":
+        return f"remove it from {model_env} or put a served model first"
+    if kind == "quota":
+        return "wait for the quota to reset, or add another provider"
+    if kind in ("transient", "rate_limit"):
+        return "try again later; check the network and the base URL"
+    if kind == "unavailable":
+        return "check the base URL (and that the host is reachable)"
+    return "see the message"
+
+
+def key_check(error: ProviderError | None, what: str, key_env: str, model_env: str) -> "Any":
+    from imagegen.providers.base import Check
+
+    if error is None:
+        return Check(what, True)
+    return Check(what, False, str(error), fix_for(error, key_env, model_env))

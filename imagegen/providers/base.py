@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -222,6 +222,23 @@ class Limits:
     call, not one per slot. False for a provider that cannot run out (the offline one)."""
 
 
+@dataclass(frozen=True)
+class Check:
+    """One line of `imagegen doctor`: what was checked, whether it is fine, what is wrong, the fix."""
+
+    what: str
+    ok: bool
+    problem: str = ""
+    fix: str = ""
+    usable: bool = True
+    """For a model line: the provider can make images with it (the key line must be ok too)."""
+
+
+DoctorCheck = Callable[[Mapping[str, str], "ProviderContext", tuple[str, ...]], Awaitable[list[Check]]]
+"""A provider's cheap checks (model list/get, whoami, the Hub's mapping): never generates an image.
+Gets the resolved options, a context and the configured models; returns the key line first."""
+
+
 ResetRule = Callable[[datetime], datetime]
 """Given 'now' (aware UTC), when does a used-up quota come back (aware UTC)."""
 
@@ -248,6 +265,8 @@ class ProviderSpec:
     limits: Limits = field(default_factory=Limits)
     quota_reset: ResetRule | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    doctor: DoctorCheck | None = None
+    """Cheap 'will this work?' checks for `imagegen doctor` (None: nothing to check, e.g. local)."""
     check_opts: Callable[[Mapping[str, str]], str] | None = None
     """Given the resolved options, a one-line reason why they must not be used ('' when fine):
     refused as a settings error before any work (e.g. a Hugging Face token that is not hf_...)."""

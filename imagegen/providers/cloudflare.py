@@ -21,6 +21,7 @@ from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
     AuthFailed,
+    Check,
     BadRequest,
     GeneratedImage,
     Limits,
@@ -144,6 +145,33 @@ class CloudflareProvider:
         return None
 
 
+async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[str, ...]) -> list[Check]:
+    """Key and account id, then each model, through the model search (no image is made)."""
+    p = _create(opts, ctx)
+    base = f"{p._base_url}/accounts/{quote(p._account_id, safe='')}/ai/models/search"
+    out: list[Check] = []
+    for i, model in enumerate(models):
+        resp = await _http.send(ctx, NAME, "GET", base, headers=_http.bearer(p._token), params={"search": model})
+        if resp.status != 200:
+            err = p.classify(resp, model)
+            if i == 0:
+                out.append(_http.key_check(err, "token and account id", "CLOUDFLARE_API_TOKEN", SPEC.model_env))
+            if err.kind in ("auth", "unavailable"):
+                break
+            out.append(Check(f"model {model}", False, str(err), _http.fix_for(err, "", SPEC.model_env), usable=False))
+            continue
+        if i == 0:
+            out.append(Check("token and account id", True))
+        data = resp.json()
+        result = data.get("result") if isinstance(data, dict) else None
+        names = {str(m.get("name")) for m in result or [] if isinstance(m, dict)}
+        if model in names:
+            out.append(Check(f"model {model}", True))
+        else:
+            out.append(Check(f"model {model}", False, "not in Workers AI's model list (retired or misspelt)",
+                             f"remove it from {SPEC.model_env} or put a listed model first", usable=False))
+    return out
+
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> CloudflareProvider:
     secrets.register(opts.get("api_token"))
     secrets.register(opts.get("account_id"))
@@ -168,6 +196,7 @@ SPEC = ProviderSpec(
     model_env="CLOUDFLARE_IMAGE_MODEL",
     enabled=lambda opts: bool(opts.get("api_token")) and bool(opts.get("account_id")),
     create=_create,
+    doctor=doctor,
     needs="CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID",
     # FLUX schnell answers in a few seconds; the free allocation is daily, not per minute.
     limits=Limits(max_in_flight=4, min_interval=0.0, timeout=60.0),

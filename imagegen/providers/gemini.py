@@ -26,6 +26,7 @@ from imagegen import secrets
 from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
+    Check,
     AuthFailed,
     BadImage,
     BadRequest,
@@ -272,6 +273,40 @@ class GeminiProvider:
             pass
 
 
+async def check_models(api_key: str, base_url: str, ctx: ProviderContext, models: tuple[str, ...], *,
+                       what: str, model_env: str) -> list[Check]:
+    """Key, then each model, through `GET {base}/v1beta/models/{m}` (no generation). Shared with
+    the describer's check."""
+    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    out: list[Check] = []
+    for i, model in enumerate(models):
+        resp = await _http.send(ctx, NAME, "GET", f"{base}/v1beta/models/{model}",
+                                headers={"x-goog-api-key": api_key})
+        if resp.status == 200:
+            if i == 0:
+                out.append(Check(what, True))
+            out.append(Check(f"model {model}", True))
+            continue
+        data = resp.json()
+        err_body = _error_body(data)
+        shim = type("E", (), {"code": resp.status, "status": str(err_body.get("status") or ""),
+                              "message": str(err_body.get("message") or _http.error_message(data, resp.body)),
+                              "details": data})()
+        err = classify_api_error(shim, NAME, ctx.clock.now(), model)
+        if err.kind in ("auth", "unavailable"):
+            return [*out, _http.key_check(err, what, "GEMINI_API_KEY", model_env)] if i == 0 or err.kind == "auth" \
+                else [*out, Check(f"model {model}", False, str(err), _http.fix_for(err, "", model_env), usable=False)]
+        if i == 0:
+            out.append(Check(what, True))
+        out.append(Check(f"model {model}", False, str(err), _http.fix_for(err, "GEMINI_API_KEY", model_env),
+                         usable=False))
+    return out
+
+
+async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[str, ...]) -> list[Check]:
+    return await check_models(opts.get("api_key", ""), opts.get("base_url") or DEFAULT_BASE_URL, ctx, models,
+                              what="API key", model_env=SPEC.model_env)
+
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> GeminiProvider:
     secrets.register(opts.get("api_key"))
     return GeminiProvider(
@@ -290,6 +325,7 @@ SPEC = ProviderSpec(
     model_env="IMAGE_GEMINI_MODEL",
     enabled=lambda opts: bool(opts.get("api_key")),
     create=_create,
+    doctor=doctor,
     needs="GEMINI_API_KEY",
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=120.0),
     quota_reset=_http.next_pacific_midnight,

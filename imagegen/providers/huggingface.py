@@ -28,6 +28,7 @@ from imagegen import secrets
 from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
+    Check,
     AuthFailed,
     BadImage,
     BadRequest,
@@ -243,6 +244,39 @@ def _mapping(model: str) -> Any:
     return _common._fetch_inference_provider_mapping(model)
 
 
+async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[str, ...]) -> list[Check]:
+    """Token (the Hub's whoami), then each model's partner mapping (no image is made)."""
+    hub = (opts.get("hub_url") or DEFAULT_HUB_URL).rstrip("/")
+    token = opts.get("api_token", "")
+    partner = (opts.get("partner") or "auto").strip()
+    p = _create(opts, ctx)
+    resp = await _http.send(ctx, NAME, "GET", f"{hub}/api/whoami-v2", headers=_http.bearer(token))
+    if resp.status != 200:
+        return [_http.key_check(p.classify(resp), "token", "HUGGINGFACE_API_TOKEN", SPEC.model_env)]
+    out = [Check("token", True)]
+    for model in models:
+        r = await _http.send(ctx, NAME, "GET", f"{hub}/api/models/{model}",
+                             params={"expand[]": "inferenceProviderMapping"})
+        data = r.json() if r.status == 200 else None
+        mapping = data.get("inferenceProviderMapping") if isinstance(data, dict) else None
+        if isinstance(mapping, list):
+            mapping = {str(m.get("provider")): m for m in mapping if isinstance(m, dict)}
+        live = sorted(k for k, v in (mapping or {}).items()
+                      if isinstance(v, dict) and v.get("status") == "live" and v.get("task") == "text-to-image")
+        if partner != "auto":
+            live = [k for k in live if k == partner]
+        if live:
+            out.append(Check(f"model {model}", True, f"served by {', '.join(live)}"))
+        elif r.status not in (200, 404):
+            err = p.classify(r, model)
+            out.append(Check(f"model {model}", False, str(err), _http.fix_for(err, "", SPEC.model_env), usable=False))
+        else:
+            where = f"by {partner}" if partner != "auto" else "by any inference provider"
+            out.append(Check(f"model {model}", False, f"not served {where} (Hub mapping)",
+                             f"remove it from {SPEC.model_env}" + (" or set HUGGINGFACE_PROVIDER=auto"
+                                                                   if partner != "auto" else ""), usable=False))
+    return out
+
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> HuggingFaceProvider:
     secrets.register(opts.get("api_token"))
     return HuggingFaceProvider(
@@ -271,6 +305,7 @@ SPEC = ProviderSpec(
     model_env="HUGGINGFACE_IMAGE_MODEL",
     enabled=lambda opts: bool(opts.get("api_token")),
     create=_create,
+    doctor=doctor,
     needs="HUGGINGFACE_API_TOKEN",
     # Partners answer in seconds; the monthly credits are small, so no stampede.
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=120.0),

@@ -27,6 +27,7 @@ from imagegen import secrets
 from imagegen.images import checked_image, sniff
 from imagegen.providers import _http
 from imagegen.providers.base import (
+    Check,
     AuthFailed,
     ContentRefused,
     GeneratedImage,
@@ -173,6 +174,25 @@ class PollinationsProvider:
         return None
 
 
+async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[str, ...]) -> list[Check]:
+    """Key (keyed host) and each model, through the image model list (no image is made)."""
+    p = _create(opts, ctx)
+    url = f"{p._base_url}/image/models" if p.keyed else f"{p._base_url}/models"
+    resp = await _http.send(ctx, NAME, "GET", url, headers=_http.bearer(p._key) if p._key else {})
+    what = "API key" if p.keyed else "anonymous host (best effort; a key makes it dependable)"
+    if resp.status != 200:
+        return [_http.key_check(p.classify(resp), what, "POLLINATIONS_API_KEY", SPEC.model_env)]
+    data = resp.json()
+    names = set()
+    for m in data if isinstance(data, list) else []:
+        names.add(str(m.get("name")) if isinstance(m, dict) else str(m))
+    out = [Check(what, True)]
+    for model in models:
+        out.append(Check(f"model {model}", True) if model in names else
+                   Check(f"model {model}", False, "not in Pollinations' model list (retired or misspelt)",
+                         f"remove it from {SPEC.model_env} or put a listed model first", usable=False))
+    return out
+
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> PollinationsProvider:
     secrets.register(opts.get("api_key"))
     return PollinationsProvider(
@@ -196,6 +216,7 @@ SPEC = ProviderSpec(
     model_env="POLLINATIONS_IMAGE_MODEL",
     enabled=enabled,
     create=_create,
+    doctor=doctor,
     needs="POLLINATIONS_API_KEY (or POLLINATIONS_ENABLED=true for the anonymous host)",
     # Anonymous: about one request at a time per IP, 5-15 s apart; generations can take minutes.
     # A keyed account may raise these with --provider-max-in-flight / --provider-min-interval.

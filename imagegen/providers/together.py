@@ -14,6 +14,7 @@ from imagegen import secrets
 from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
+    Check,
     GeneratedImage,
     Limits,
     Option,
@@ -104,6 +105,23 @@ class TogetherProvider:
         return None
 
 
+async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[str, ...]) -> list[Check]:
+    """Key, then each model, through `GET /v1/models` (no image is made)."""
+    p = _create(opts, ctx)
+    resp = await _http.send(ctx, NAME, "GET", f"{p._base_url}/v1/models", headers=_http.bearer(p._token))
+    if resp.status != 200:
+        err = p.classify(resp)
+        return [_http.key_check(err, "API key", "TOGETHER_API_TOKEN", SPEC.model_env)]
+    data = resp.json()
+    items = data.get("data") if isinstance(data, dict) else data
+    ids = {str(m.get("id")) for m in items or [] if isinstance(m, dict)}
+    out = [Check("API key", True)]
+    for model in models:
+        out.append(Check(f"model {model}", True) if model in ids else
+                   Check(f"model {model}", False, "not in Together's model list (retired or misspelt)",
+                         f"remove it from {SPEC.model_env} or put a listed model first", usable=False))
+    return out
+
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> TogetherProvider:
     secrets.register(opts.get("api_token"))
     return TogetherProvider(
@@ -122,6 +140,7 @@ SPEC = ProviderSpec(
     model_env="TOGETHER_IMAGE_MODEL",
     enabled=lambda opts: bool(opts.get("api_token")),
     create=_create,
+    doctor=doctor,
     needs="TOGETHER_API_TOKEN",
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=90.0),
     # A spending limit has no published reset: try again the next UTC day (conservative).

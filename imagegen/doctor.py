@@ -1,0 +1,152 @@
+"""`imagegen doctor`: will this setup work? Answered without spending quota or making an image.
+
+For each configured provider: is the key accepted, is each configured model served (through the
+providers' cheap endpoints: model list/get, the Hub's whoami and provider mapping); what the state
+file says (quota out until ..., retired models); whether the describer's key and models work.
+Prints one table (ok / what is wrong / how to fix it). Exit 0 when at least one image provider is
+usable now, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from typing import TextIO
+
+from imagegen.clock import Clock, SystemClock
+from imagegen.providers._http import fix_for, new_client
+from imagegen.providers.base import Check, ProviderContext, ProviderError
+from imagegen.secrets import redact
+from imagegen.settings import Settings
+from imagegen.state import State
+
+
+@dataclass(frozen=True)
+class Row:
+    subject: str
+    check: Check
+
+
+@dataclass
+class Diagnosis:
+    rows: list[Row]
+    usable: list[str]
+    """Image providers that can make a cover now."""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.usable)
+
+
+async def _provider_rows(settings: Settings, state: State | None, clock: Clock) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
+    usable: list[str] = []
+    now = clock.now()
+    async with new_client() as http:
+        base = ProviderContext(http=http, clock=clock, width=settings.width, height=settings.height)
+        for ps in settings.providers:
+            name = ps.name
+            checks: list[Check]
+            if ps.spec.doctor is None:
+                checks = [Check("needs nothing", True)]
+            else:
+                ctx = replace(base, timeout=min(ps.limits.timeout, 30.0))
+                try:
+                    checks = await ps.spec.doctor(ps.opts, ctx, ps.models)
+                except ProviderError as exc:
+                    checks = [Check("reachable", False, str(exc), fix_for(exc, ps.spec.needs, ps.spec.model_env))]
+            key_ok = bool(checks) and checks[0].ok
+            served = [c for c in checks[1:] if c.what.startswith("model ") and c.ok] if ps.spec.doctor else checks
+            out_now = ""
+            if state is not None:
+                entry = state.out_until(name, now)
+                if entry is not None:
+                    out_now = f"{entry.reason} used up until {entry.out_until:%Y-%m-%d %H:%M} UTC (state file)"
+                    checks.append(Check("quota", False, out_now, "nothing to do: it comes back by itself", usable=False))
+                for model, until in sorted(state.retired.get(name, {}).items()):
+                    if until > now:
+                        checks.append(Check(f"model {model}", False,
+                                            f"remembered as retired until {until:%Y-%m-%d} (state file): not called",
+                                            f"remove it from {ps.spec.model_env}", usable=False))
+            rows.extend(Row(name, c) for c in checks)
+            if key_ok and served and not out_now:
+                usable.append(name)
+    from imagegen.providers import DEFAULT_ORDER, SPECS
+
+    configured = {ps.name for ps in settings.providers}
+    for name in DEFAULT_ORDER:
+        if name in SPECS and name not in configured:
+            rows.append(Row(name, Check("not configured", True, "", f"set {SPECS[name].needs} to add it",
+                                             usable=False)))
+    return rows, usable
+
+
+async def _describer_rows(settings: Settings, state: State | None, clock: Clock) -> list[Row]:
+    if settings.describer == "off":
+        return [Row("describer", Check("describer", True, "off: prompts come from the post text", usable=False))]
+    if not settings.gemini_api_key:
+        return [Row("describer", Check("no GEMINI_API_KEY", True, "prompts come from the post text",
+                                       "set GEMINI_API_KEY for described prompts", usable=False))]
+    from imagegen.prompts import STATE_KEY, fallback_models
+    from imagegen.providers import gemini
+
+    models = (settings.describer_model, *fallback_models(settings.describer_model, settings.describer_fallbacks))
+    async with new_client() as http:
+        ctx = ProviderContext(http=http, clock=clock, timeout=30.0)
+        try:
+            checks = await gemini.check_models(settings.gemini_api_key, settings.gemini_base_url, ctx, models,
+                                               what="API key", model_env="PROMPT_DESCRIBER_MODEL / _FALLBACKS")
+        except ProviderError as exc:
+            checks = [Check("reachable", False, str(exc), fix_for(exc, "GEMINI_API_KEY", "PROMPT_DESCRIBER_MODEL"))]
+    if state is not None:
+        for model, until in sorted(state.retired.get(STATE_KEY, {}).items()):
+            if until > clock.now():
+                checks.append(Check(f"model {model}", False, f"remembered as retired until {until:%Y-%m-%d}",
+                                    "remove it from PROMPT_DESCRIBER_MODEL / _FALLBACKS", usable=False))
+    return [Row("describer", c) for c in checks]
+
+
+def _state_rows(settings: Settings, clock: Clock) -> tuple[list[Row], State | None]:
+    if settings.state_file is None:
+        return [Row("state file", Check("not set", True, "nothing is remembered between runs",
+                                        "set --state-file (and cache it) to skip used-up quotas", usable=False))], None
+    warnings: list[str] = []
+    state = State.load(settings.state_file, clock.now(), warn=warnings.append)
+    if warnings:
+        return [Row("state file", Check(str(settings.state_file), False, "; ".join(warnings),
+                                        "delete the file; the next run writes a fresh one"))], state
+    out = len(state.entries)
+    retired = sum(len(m) for m in state.retired.values())
+    return [Row("state file", Check(str(settings.state_file), True,
+                                    f"{out} provider(s) out of quota, {retired} retired model(s) remembered"))], state
+
+
+async def diagnose(settings: Settings, *, clock: Clock | None = None) -> Diagnosis:
+    clock = clock or SystemClock()
+    state_rows, state = _state_rows(settings, clock)
+    provider_rows, usable = await _provider_rows(settings, state, clock)
+    describer_rows = await _describer_rows(settings, state, clock)
+    return Diagnosis(provider_rows + describer_rows + state_rows, usable)
+
+
+def render(d: Diagnosis) -> str:
+    """The table: subject | check | ok / what is wrong | how to fix it."""
+    lines = [f"{'':<13}{'check':<48}{'result':<8}what is wrong / how to fix it"]
+    for row in d.rows:
+        c = row.check
+        result = ("ok" if c.usable else "off") if c.ok else "PROBLEM"
+        detail = (c.problem or (f"({c.fix})" if c.fix else "")) if c.ok else \
+            (f"{c.problem} -> {c.fix}" if c.fix else c.problem)
+        lines.append(f"{row.subject:<13}{c.what[:47]:<48}{result:<8}{detail}".rstrip())
+    lines.append("")
+    if d.usable:
+        lines.append(f"usable image providers: {', '.join(d.usable)}")
+    else:
+        lines.append("no image provider is usable: fix a PROBLEM line above")
+    return redact("\n".join(lines))
+
+
+def main(settings: Settings, out: TextIO, *, clock: Clock | None = None) -> int:
+    d = asyncio.run(diagnose(settings, clock=clock))
+    print(render(d), file=out)
+    return 0 if d.ok else 1
