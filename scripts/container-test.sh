@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Build the action's real image (the repository's Dockerfile) with buildah and run the end-to-end
 # action tests inside it. Docker is not needed: buildah builds the Dockerfile as `docker build`
-# would, against a local Debian base image made with debootstrap (no registry needed).
+# would, against a local base image made with debootstrap (no registry needed).
+#
+# The base is built like the shipped one (python:3.13.x-slim-trixie) as far as Debian packages
+# allow: Debian 13 "trixie", minbase, Debian's Python 3.13, no git (so the Dockerfile's git
+# install runs in every test build, as it does on python:slim), and the docs, man pages and
+# locales left out as Debian's slim images leave them out.
 #
 #   bash scripts/container-test.sh          # base (cached) + build + the `container` tests
 #   bash scripts/container-test.sh base     # only make sure the local base image exists
@@ -16,9 +21,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 IMAGE="${IMAGEGEN_CONTAINER_IMAGE:-localhost/imagegen:test}"
-BASE_IMAGE="localhost/pybase:bookworm"
+SUITE=trixie
+BASE_IMAGE="localhost/pybase:$SUITE-slim"
 CACHE="${IMAGEGEN_CONTAINER_CACHE:-/var/cache/imagegen-container}"
-BASE_PACKAGES="python3,python3-venv,git,ca-certificates"
+BASE_PACKAGES="python3,python3-venv,ca-certificates"
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 B=(buildah --storage-driver vfs)
 
@@ -29,8 +35,8 @@ ensure_base() {
         return
     fi
     local tarball key
-    key="$(echo "$BASE_PACKAGES" | sha256sum | cut -c1-12)"
-    tarball="$CACHE/pybase-bookworm-$key.tar"
+    key="$(echo "$SUITE $BASE_PACKAGES slim-1" | sha256sum | cut -c1-12)"
+    tarball="$CACHE/pybase-$SUITE-$key.tar"
     if [ ! -s "$tarball" ]; then
         local mirror rootfs start
         mirror="$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
@@ -38,9 +44,18 @@ ensure_base() {
         rootfs="$(mktemp -d /tmp/imagegen-rootfs.XXXXXX)"
         start=$(date +%s)
         log "making the Debian base image with debootstrap from $mirror (cached in $CACHE) ..."
-        debootstrap --variant=minbase --include="$BASE_PACKAGES" bookworm "$rootfs" "$mirror" >/tmp/imagegen-debootstrap.log 2>&1 \
+        debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$rootfs" "$mirror" >/tmp/imagegen-debootstrap.log 2>&1 \
             || { tail -20 /tmp/imagegen-debootstrap.log >&2; exit 1; }
-        rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+        # what Debian's slim images leave out (their dpkg path-exclude list), and no caches
+        mkdir -p "$rootfs/etc/dpkg/dpkg.cfg.d"
+        printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+            'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
+            >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-slim"
+        find "$rootfs/usr/share/doc" -mindepth 2 ! -name copyright -delete 2>/dev/null || true
+        rm -rf "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/* \
+            "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/* \
+            "$rootfs"/var/log/*.log "$rootfs"/var/log/apt/*
+        echo "deb $mirror $SUITE main" >"$rootfs/etc/apt/sources.list"
         mkdir -p "$CACHE"
         tar -C "$rootfs" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
         rm -rf "$rootfs"
@@ -66,7 +81,7 @@ build() {
     log "building $IMAGE from $ROOT/Dockerfile ..."
     "${B[@]}" bud --isolation chroot --layers "${args[@]}" \
         --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >&2
-    log "built $IMAGE in $(( $(date +%s) - start ))s; size $("${B[@]}" images --format '{{.Size}}' "$IMAGE" | head -1)"
+    log "built $IMAGE in $(( $(date +%s) - start ))s; size $("${B[@]}" images --format '{{.Size}}' "$IMAGE" | head -1) (base $BASE_IMAGE: $("${B[@]}" images --format '{{.Size}}' "$BASE_IMAGE" | head -1))"
     # vfs stores every layer as a full copy: drop the layers of earlier builds (this build's stay as cache)
     "${B[@]}" rmi --prune >/dev/null 2>&1 || true
 }

@@ -58,6 +58,7 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -82,6 +83,8 @@ class Request:
     path: str
     body: Any
     token: str
+    at: float = 0.0
+    """time.time() when it arrived (the image benchmark's "first request")."""
 
 
 class FakeGitHub:
@@ -516,7 +519,7 @@ class FakeGitHub:
                     body = json.loads(raw) if raw else {}
                 except ValueError:
                     body = None
-                fake.requests.append(Request(method, path, body, token))
+                fake.requests.append(Request(method, path, body, token, time.time()))
                 try:
                     if fake.prefix:
                         if not path.startswith(fake.prefix + "/"):

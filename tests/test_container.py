@@ -1,7 +1,9 @@
 """The end-to-end action scenarios again, inside the real image.
 
-The repository's Dockerfile is built with buildah (scripts/container-test.sh; no Docker needed) and
-each scenario of tests/test_action_e2e.py runs the image's own ENTRYPOINT the way the runner starts a
+The repository's Dockerfile is built with buildah (scripts/container-test.sh; no Docker needed) on a
+base made like the shipped one (Debian 13 trixie, Debian's Python 3.13, no git, no docs: what
+python:3.13-slim-trixie is, as far as Debian packages allow), so the Dockerfile's git install runs
+in every test build. Each scenario of tests/test_action_e2e.py runs the image's own ENTRYPOINT the way the runner starts a
 Docker action: workspace mounted at /github/workspace (and made the working directory), the event,
 output and summary files under /github/, INPUT_* and GITHUB_* in the environment. The workspace
 belongs to another user (uid 1001, like the runner's), as it does on GitHub's runners.
@@ -28,6 +30,8 @@ from tests.test_action_e2e import (GH_TOKEN, READ_TOKEN, Harness, Paths, make_ha
                                    scenario_bad_settings_fail_with_one_error_line,
                                    scenario_dispatch_backfill_with_a_cap_and_problem_posts,
                                    scenario_fork_and_read_only_token_generate_nothing,
+                                   scenario_protected_branch_is_one_error_line_with_the_fix,
+                                   scenario_pull_request_mode_opens_then_updates_one_pull_request,
                                    scenario_push_generates_only_the_pushed_post_and_commits_it)
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
@@ -35,6 +39,7 @@ pytestmark = [pytest.mark.container, pytest.mark.slow]
 BUILDAH = shutil.which("buildah")
 B = [BUILDAH or "buildah", "--storage-driver", "vfs"]
 IMAGE = os.environ.get("IMAGEGEN_CONTAINER_IMAGE", "localhost/imagegen:test")
+BASE = "localhost/pybase:trixie-slim"  # scripts/container-test.sh makes it
 RUNNER_UID = 1001
 
 
@@ -135,12 +140,57 @@ def harness(tmp_path: Path, container, monkeypatch):
 def test_image_runs_on_its_python_with_the_locked_dependencies(container):
     c, _ = container
     r = subprocess.run(B + ["run", "--isolation", "chroot", c, "--", "python", "-c",
-                            "import sys, github, httpx, google.genai, PIL, yaml, imagegen.action; "
+                            "import sys, github, httpx, google.genai, PIL, yaml, imagegen.action, huggingface_hub; "
+                            "from huggingface_hub import AsyncInferenceClient; "
                             "print(sys.version_info[:2])"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     git = subprocess.run(B + ["run", "--isolation", "chroot", c, "--", "git", "--version"],
                          capture_output=True, text=True, timeout=60)
     assert git.returncode == 0 and "git version" in git.stdout
+
+
+def _run(c: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(B + ["run", "--isolation", "chroot", c, "--", *argv], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_dockerfile_installed_git_on_a_base_without_it(container):
+    """The test base has no git, like python:*-slim: the image's git comes from the Dockerfile's
+    install step, so that step ran in this build."""
+    base = subprocess.run(B + ["from", "--quiet", BASE], capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        assert _run(base, "sh", "-c", "command -v git").returncode != 0, "the test base must not have git"
+        py = _run(base, "python3", "-c", "import sys; print(sys.version_info[:2])")
+        assert py.returncode == 0 and py.stdout.strip() == "(3, 13)", py.stdout + py.stderr
+    finally:
+        subprocess.run(B + ["rm", base], capture_output=True)
+    c, _ = container
+    git = _run(c, "git", "--version")
+    assert git.returncode == 0 and "git version" in git.stdout
+
+
+def test_only_what_runs_is_in_the_image(container):
+    c, _ = container
+    script = ("import importlib.util as u, glob, os, sys\n"
+              "bad = [m for m in ('pip', 'setuptools', 'wheel', 'pytest', 'hypothesis', 'vcr') if u.find_spec(m)]\n"
+              "bad += glob.glob('/opt/venv/lib/python3*/site-packages/*/tests')\n"
+              "bad += glob.glob('/var/lib/apt/lists/*_Packages') + glob.glob('/root/.cache/pip')\n"
+              "bad += glob.glob('/usr/share/perl/*') + glob.glob('/app/tests')\n"
+              "print('\\n'.join(bad))\n"
+              "sys.exit(1 if bad else 0)\n")
+    r = _run(c, "python", "-c", script)
+    assert r.returncode == 0, f"left in the image:\n{r.stdout}{r.stderr}"
+    compiled = _run(c, "python", "-c", "import glob; print(len(glob.glob('/app/imagegen/**/__pycache__/*.pyc', "
+                                       "recursive=True)))")
+    assert int(compiled.stdout.strip() or 0) > 10, "the code is compiled at build time (fast start)"
+
+
+def test_pull_request_mode_in_the_image(harness):
+    scenario_pull_request_mode_opens_then_updates_one_pull_request(harness)
+
+
+def test_protected_branch_in_the_image(harness):
+    scenario_protected_branch_is_one_error_line_with_the_fix(harness)
 
 
 def test_push_in_the_image(harness):
