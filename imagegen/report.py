@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from imagegen.providers.base import ERROR_KINDS
-from imagegen.secrets import redact
+from imagegen.secrets import redact, redact_json
 
 
 @dataclass
@@ -82,7 +82,7 @@ class Report:
     def dumps(self, *, indent: int | None = 2) -> str:
         """The JSON report, secrets scrubbed."""
         separators = (",", ":") if indent is None else None
-        return redact(json.dumps(self.to_json(), indent=indent, ensure_ascii=False, separators=separators))
+        return json.dumps(redact_json(self.to_json()), indent=indent, ensure_ascii=False, separators=separators)
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,9 @@ class Event:
         return redact(" ".join(parts))
 
     def to_json(self) -> str:
-        return redact(json.dumps({"event": self.kind, "post": self.post, "provider": self.provider,
-                                  "message": self.message, **self.data}, ensure_ascii=False, default=str))
+        data = json.loads(json.dumps({"event": self.kind, "post": self.post, "provider": self.provider,
+                                      "message": self.message, **self.data}, ensure_ascii=False, default=str))
+        return json.dumps(redact_json(data), ensure_ascii=False)
 
 
 EventSink = Callable[[Event], None]

@@ -8,14 +8,17 @@ URL-encoded forms are scrubbed too, because a key can end up in a query string.
 from __future__ import annotations
 
 import threading
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
 MASK = "***"
-_MIN_LEN = 4
-"""Shorter values are not treated as secrets (masking 'a' would shred every message)."""
+MIN_LEN = 8
+"""Shorter values cannot be masked safely (masking 'null' or 'a' would shred every message and
+JSON document): settings refuse a secret shorter than this, and `register` ignores one."""
+_MIN_LEN = MIN_LEN
 
 
 def register(value: str | None) -> None:
@@ -47,3 +50,16 @@ def redact(text: str) -> str:
         if s in text:
             text = text.replace(s, MASK)
     return text
+
+
+def redact_json(value: Any) -> Any:
+    """`value` (JSON-like) with secrets scrubbed from its string values only: the structure
+    (keys, `null`, numbers, punctuation) is never touched, so the result still dumps to valid
+    JSON of the same shape."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_json(v) for v in value]
+    return value

@@ -313,6 +313,19 @@ def read_config(repo: Path) -> Config:
         raise SettingsError(str(exc)) from None
 
 
+def _refuse_short_secrets(raw: Mapping[str, str | None], env: Mapping[str, str], config: Config = NO_CONFIG) -> None:
+    """A secret shorter than secrets.MIN_LEN cannot be masked without shredding every message
+    (a key 'null' would turn each JSON null into ***): refuse it, naming the setting, never the value."""
+    for spec in REGISTRY:
+        for o in spec.all_options():
+            if not o.secret:
+                continue
+            value = raw_value(raw, env, o.input_name, o.env, o.default, config).strip()
+            if 0 < len(value) < secrets.MIN_LEN:
+                raise SettingsError(f"{o.input_name}: {len(value)} characters is too short for a real key or token "
+                                    f"(at least {secrets.MIN_LEN}); check the secret's value")
+
+
 def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | Path = ".") -> Settings:
     """Build validated Settings. `raw` maps setting names (kebab-case) to strings or None."""
     repo_path = Path(repo).expanduser()
@@ -324,6 +337,7 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
     for spec in REGISTRY:
         for s in spec.secrets(provider_opts(spec, raw, env)):
             secrets.register(s)
+    _refuse_short_secrets(raw, env)
     config = read_config(repo_path)
 
     def get(name: str) -> str:

@@ -269,3 +269,101 @@ def test_report_write_failure_is_one_line_summary_still_printed_exit_3(repo: Pat
     errors = [ln for ln in done.stderr.splitlines() if ln.startswith("imagegen: error:")]
     assert len(errors) == 1 and "could not write the report" in errors[0]
     assert "generated 1 cover" in done.stdout or "1 cover" in done.stdout, done.stdout
+
+
+# --------------------------------------------------------------------------- 12-14. providers, DNS, secrets
+
+
+def test_deeply_nested_json_from_a_provider_is_a_bad_image_not_a_recursion_error() -> None:
+    import httpx
+
+    from imagegen.providers import _http, together
+    from imagegen.providers.base import BadImage
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert _http.json_or_none(deep) is None
+    resp = _http.WireResponse(200, httpx.Headers({"content-type": "application/json"}), b'{"data": ' + deep + b"}")
+    with pytest.raises(BadImage):
+        together.TogetherProvider._image(None, resp, "m")  # type: ignore[arg-type]
+
+
+def test_dns_failure_without_a_resolver_says_could_not_resolve_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import socket
+
+    import httpx
+
+    from imagegen.providers import _http
+    from imagegen.providers.base import TransientError
+
+    def no_resolver(*a: object, **k: object) -> None:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_resolver)
+
+    async def call() -> BaseException:
+        async with httpx.AsyncClient() as client:
+            try:
+                await client.get("https://api.together.xyz/v1/images/generations?key=sekret")
+            except httpx.HTTPError as exc:
+                return exc
+        raise AssertionError("no error")
+
+    err = _http.transport_error("together", asyncio.run(call()))
+    assert isinstance(err, TransientError)
+    assert "could not resolve api.together.xyz" in str(err) and "sekret" not in str(err)
+
+
+def test_a_secret_shorter_than_8_characters_is_refused(repo: Path) -> None:
+    with pytest.raises(SettingsError, match="too short") as info:
+        load({"providers": "together", "together-api-token": "null"}, {}, repo=repo)
+    assert "null" not in str(info.value).replace("too short", "")
+
+
+def test_redaction_touches_text_values_never_json_structure() -> None:
+    from imagegen import secrets
+    from imagegen.report import Event, Generated, Report
+
+    secrets.register("generated")  # a (silly) secret that is also a key of the report
+    secrets.register("sk-abcdefgh-1234")
+    try:
+        r = Report(generated=[Generated(post="a.md", image="x.png", provider="p", model="m",
+                                        prompt="uses sk-abcdefgh-1234 here")])
+        r.failed.append({"post": "b.md", "error": "boom", "reasons": None})
+        data = json.loads(r.dumps())
+        assert set(data) >= {"generated", "failed", "providers"}
+        assert data["generated"][0]["prompt"] == "uses *** here"
+        assert data["failed"][0]["reasons"] is None
+        ev = json.loads(Event("failed", "b.md", message="key sk-abcdefgh-1234", data={"n": None}).to_json())
+        assert ev["message"] == "key ***" and ev["n"] is None
+    finally:
+        secrets.clear()
+
+
+# --------------------------------------------------------------------------- 9. deadlines in the action
+
+
+def test_the_actions_git_calls_have_a_deadline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`git fetch` of the pushed commits runs over the network: it may never hang the job."""
+    import subprocess
+
+    from imagegen.action import event
+
+    seen: list[object] = []
+
+    def stalled(cmd: list[str], **kw: object) -> None:
+        seen.append(kw.get("timeout"))
+        raise subprocess.TimeoutExpired(cmd, kw.get("timeout") or 0)
+
+    monkeypatch.setattr(subprocess, "run", stalled)
+    r = event._git(tmp_path, "fetch", "origin", "abc")
+    assert seen == [event.GIT_DEADLINE] and r.returncode == 124 and "timed out" in r.stderr
+
+
+def test_publish_api_client_has_a_timeout() -> None:
+    import inspect
+
+    from imagegen import publish
+
+    assert 0 < publish.API_TIMEOUT <= 120 and 0 < publish.GIT_TIMEOUT <= 600
+    assert inspect.signature(publish.ApiPublisher.__init__).parameters["timeout"].default == publish.API_TIMEOUT

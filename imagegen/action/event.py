@@ -11,8 +11,17 @@ from typing import Any, Callable, Mapping
 ZERO_SHA = "0" * 40
 
 
+GIT_DEADLINE = 300
+"""Seconds any git command here may take (a `git fetch` over a stalled network would hang the job)."""
+
+
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, errors="replace")
+    """Run git; a command over GIT_DEADLINE counts as failed (exit 124), never hangs the job."""
+    cmd = ["git", "-C", str(repo), *args]
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=GIT_DEADLINE)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(cmd, 124, "", f"git {args[0] if args else ''} timed out after {GIT_DEADLINE} s")
 
 
 def load_event(env: Mapping[str, str]) -> dict[str, Any]:

@@ -147,24 +147,40 @@ async def read_capped(resp: httpx.Response, limit: int, provider: str) -> bytes:
     return b"".join(chunks)
 
 
-def _is_dns_failure(exc: BaseException) -> bool:
-    """True when the exception chain holds a name-resolution failure that will not fix itself."""
+def _dns_failure(exc: BaseException) -> socket.gaierror | None:
+    """The name-resolution failure in the exception chain, if any."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, socket.gaierror):
-            # EAI_AGAIN is "temporary failure in name resolution": a flaky resolver, not a gone host.
-            return cur.errno != getattr(socket, "EAI_AGAIN", -3)
+            return cur
         cur = cur.__cause__ or cur.__context__
-    return False
+    return None
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    """True when the exception chain holds a name-resolution failure that will not fix itself."""
+    gai = _dns_failure(exc)
+    # EAI_AGAIN is "temporary failure in name resolution": a flaky resolver, not a gone host.
+    return gai is not None and gai.errno != getattr(socket, "EAI_AGAIN", -3)
+
+
+def _host(exc: BaseException) -> str:
+    """The host an httpx exception was about (never the path or query: they may hold secrets)."""
+    try:
+        return str(exc.request.url.host) or "the API host"  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - no request attached
+        return "the API host"
 
 
 def transport_error(provider: str, exc: BaseException, timeout: float | None = None) -> ProviderError:
     """Map an httpx (or httpx2) transport exception to a shared class. Never quotes the URL."""
     name = type(exc).__name__
     if _is_dns_failure(exc):
-        return ProviderUnavailable(f"{provider}: the API host does not resolve (DNS failure)")
+        return ProviderUnavailable(f"{provider}: could not resolve {_host(exc)} (the API host does not resolve: DNS failure)")
+    if _dns_failure(exc) is not None:  # no reachable resolver, or a flaky one: may pass
+        return TransientError(f"{provider}: could not resolve {_host(exc)} (temporary DNS failure)")
     if name in ("InvalidURL", "UnsupportedProtocol", "LocalProtocolError") or isinstance(
         exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)
     ):
@@ -183,7 +199,7 @@ def json_or_none(body: bytes | str) -> Any:
         return None
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting is a malformed answer
         return None
 
 
