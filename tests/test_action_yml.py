@@ -28,7 +28,7 @@ def test_test_only_base_urls_are_not_inputs_but_still_read_from_the_environment(
     from imagegen.settings import load
 
     assert not [n for n in action()["inputs"] if n.endswith("-base-url")]
-    s = load({"providers": "together", "together-api-token": "t"},
+    s = load({"providers": "together", "together-api-token": "tok-12345678"},
              {"IMAGEGEN_TOGETHER_BASE_URL": "http://127.0.0.1:9"}, repo=tmp_path)
     assert s.providers[0].opts["base_url"] == "http://127.0.0.1:9"
 
