@@ -13,7 +13,7 @@ from typing import Mapping
 
 from imagegen import frontmatter as fm
 from imagegen.posts import Post
-from imagegen.sites.base import Site
+from imagegen.sites.base import Site, get_dotted
 
 __all__ = ["Placement", "check", "placement", "post_bytes", "removes_body_cover"]
 
@@ -43,6 +43,10 @@ def post_bytes(site: Site, post: Post, image_rel: str, *, alt: str, provenance: 
     regenerating."""
     ref = site.reference(post, image_rel, alt)
     fields: dict[str, fm.Value] = {**ref.fields, **provenance}
+    alt_name = site.alt_field(post)
+    current = get_dotted(post.frontmatter, alt_name) if post.doc.has_frontmatter else None
+    if alt_name in fields and not regenerate and isinstance(current, str) and current.strip():
+        del fields[alt_name]  # the author's own alt text stays
     if regenerate:
         fields["regenerate_image"] = False
     return post.updated(embed=ref.embed, fields=fields, remove_cover=removes_body_cover(site, post, regenerate))
