@@ -1,9 +1,10 @@
 """Why a run found no posts at all, in one sentence a new user can act on.
 
 "found 0 posts" alone sends people guessing; the usual causes are a wrong `--paths`, files not
-named `YYYY-MM-DD-title.md`, or every post excluded by name. This looks at the repository the way a
-person would (a plain walk that skips hidden folders and node_modules) and says which one it is.
-It only explains; it decides nothing (discover.py does).
+named `YYYY-MM-DD-title.md`, every post excluded by name, or a site detected other than the user
+thought. This looks at the repository the way a person would (a plain walk that skips hidden
+folders and node_modules), with the site's folders, extensions and exclusions (imagegen.sites),
+and says which one it is. It only explains; it decides nothing (discover.py and the site do).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from imagegen import sites
 from imagegen.posts import date_prefix
 from imagegen.settings import Settings
 
@@ -42,47 +44,51 @@ def _top(paths: list[str]) -> str:
 
 
 def explain_no_posts(settings: Settings) -> str:
-    """'found no posts: ...' — why, and what to try."""
+    """'found no posts: ...' — why, and what to try, following the site's rules (imagegen.sites)."""
     repo = settings.repo
-    where = ", ".join(settings.paths) if settings.paths != (".",) else "the repository"
-    site = getattr(settings, "site", "")
-    if site == "auto":  # say which engine was detected, when it is not the plain-notes default
-        from imagegen import sites
-
-        site = sites.detect(repo)[0]
-        site = "" if site == "obsidian" else site
-    prefix = f"found no posts in {where}" + (f" (site: {site})" if site else "")
+    site = sites.for_settings(settings)
+    paths = site.paths
+    where = ", ".join(paths) if paths != (".",) else "the repository"
+    why = site.why[len("detected: "):] if site.why.startswith("detected: ") else site.why
+    prefix = f"found no posts in {where} ({site.name} site" + (f": {why})" if why else ")")
     if settings.posts:
         return f"{prefix}: none of the files given with --posts is a post"
     files: list[str] = []
-    for p in settings.paths:
-        files.extend(_walk(repo / p if p != "." else repo, settings.attachments_dir, repo))
-    md = [f for f in files if f.lower().endswith(".md")]
+    for p in paths:
+        root = repo / p if p != "." else repo
+        if root.exists():
+            files.extend(_walk(root, settings.attachments_dir, repo))
+    exts = tuple(e.lower() for e in site.extensions)
+    md = [f for f in files if f.lower().endswith(exts)]
+    kinds = "/".join(exts)
     other = len(files) - len(md)
-    exclude = {n.casefold() for n in settings.exclude}
+    others_note = (f" ({other} {'/'.join(e for e in MARKDOWN if e not in exts)} file{'s' if other != 1 else ''} "
+                   f"there {'is' if other == 1 else 'are'} not read as posts by this site)") if other else ""
+    exclude = {n.casefold() for n in site.exclude}
     named = [f for f in md if f.rsplit("/", 1)[-1].casefold() not in exclude]
-    dated = [f for f in named if date_prefix(f.rsplit("/", 1)[-1]) is not None]
-    others_note = (f" ({other} .markdown/.mdx file{'s' if other != 1 else ''} there {'is' if other == 1 else 'are'} "
-                   "not read as posts)") if other else ""
-    if settings.changed_since and (dated or (settings.include_undated and named)):
+    undated_ok = site.include_undated
+    dated = [f for f in named if undated_ok or date_prefix(f.rsplit("/", 1)[-1]) is not None]
+    if settings.changed_since and dated:
         return f"{prefix}: no post changed since {settings.changed_since}"
     if not md:
-        reason = f"{prefix}: there is no .md file there{others_note}"
-        if settings.paths != (".",):
+        reason = f"{prefix}: there is no {kinds} file there{others_note}"
+        if paths != (".",):
             elsewhere = [f for f in _walk(repo, settings.attachments_dir, repo)
-                         if f.lower().endswith(".md") and date_prefix(f.rsplit("/", 1)[-1]) is not None]
+                         if f.lower().endswith(exts) and date_prefix(f.rsplit("/", 1)[-1]) is not None]
             if elsewhere:
                 top = _top(elsewhere)
                 n = len(elsewhere)
                 reason += (f"; the repository has {n} dated post{'s' if n != 1 else ''} elsewhere, most in "
-                           f"{top}/ (try --paths {top}, or leave --paths out to search everything)")
+                           f"{top}/ (try --paths {top}" + (", or leave --paths out to search everything)"
+                                                          if site.given("paths") else ")"))
         return reason
     if not named:
-        return (f"{prefix}: all {len(md)} .md file{'s' if len(md) != 1 else ''} there are excluded by name "
-                f"(--exclude {','.join(settings.exclude)})")
-    if not dated and not settings.include_undated:
+        return (f"{prefix}: all {len(md)} {kinds} file{'s' if len(md) != 1 else ''} there are excluded by name "
+                f"(--exclude {','.join(site.exclude)})")
+    if not dated:
         n = len(named)
-        example = named[0]
-        return (f"{prefix}: {n} .md file{'s' if n != 1 else ''} there, but none is named like "
-                f"YYYY-MM-DD-title.md (e.g. {example}); add --include-undated to treat them as posts{others_note}")
-    return f"{prefix}: {len(named)} .md file(s) there, none readable as a post"
+        return (f"{prefix}: {n} {kinds} file{'s' if n != 1 else ''} there, but none is named like "
+                f"YYYY-MM-DD-title.md (e.g. {named[0]}); add --include-undated to treat them as posts{others_note}")
+    n = len(dated)
+    return (f"{prefix}: {n} {kinds} file{'s' if n != 1 else ''} there, none of them a post by the {site.name} "
+            "site's rules (section pages such as _index.md and files outside its content folders are not posts)")

@@ -1,8 +1,9 @@
 """`imagegen init`: a settings file for this blog (and, with --workflow, a workflow to copy).
 
 The settings file lists every setting from its declaration in settings.py (its help, its default),
-commented out, with what was detected in the repository written out: the blog engine (when
-`imagegen.sites` offers detection) and the folders that hold posts. Nothing existing is ever
+commented out, with what was detected in the repository written out: the blog engine
+(`imagegen.sites.detect`) and, where the engine's posts are dated files anywhere (Obsidian), the
+folders that hold them. Nothing existing is ever
 overwritten unless asked (--force), and the file is checked by loading it before it is written.
 """
 
@@ -14,8 +15,8 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from imagegen import sites
 from imagegen.config import CONFIG_NAME, parse_table
 from imagegen.posts import date_prefix
 from imagegen.settings import CORE, SettingDef, split_list
@@ -40,44 +41,34 @@ class Detected:
     site: str = ""
     why: str = ""
     paths: tuple[str, ...] = ()
-    """Top-level folders holding dated posts (empty: posts are at the root, or none found)."""
+    """Where the posts are: the engine's content folders, or the top-level folders holding dated
+    posts (empty: the whole repository)."""
     posts: int = 0
-
-
-def _site(repo: Path) -> tuple[str, str]:
-    """(name, why) from `imagegen.sites.detect` when that module exists; ('', '') otherwise.
-    Kept loose on purpose: the sites package defines detection, this only reports it."""
-    try:
-        from imagegen import sites  # type: ignore[attr-defined]
-    except ImportError:
-        return "", ""
-    detect_fn = getattr(sites, "detect", None)
-    if detect_fn is None:
-        return "", ""
-    try:
-        found: Any = detect_fn(repo)
-    except Exception:  # noqa: BLE001 - a detection problem must not stop init; the run detects again
-        return "", ""
-    if isinstance(found, tuple) and found:
-        found, why = found[0], (found[1] if len(found) > 1 else "")
-    else:
-        why = getattr(found, "why", "") or ""
-    name = found if isinstance(found, str) else getattr(found, "name", "")
-    return str(name or ""), str(why or "")
+    own_paths: bool = False
+    """`paths` are the engine's own default: the settings file need not repeat them."""
+    extensions: tuple[str, ...] = (".md",)
+    """The engine's post file extensions (for the workflow's push filter)."""
 
 
 def detect(repo: Path) -> Detected:
-    """What init can tell about the blog: its engine and where the dated posts are."""
-    site, why = _site(repo)
+    """What init can tell about the blog: its engine (imagegen.sites) and where its posts are: the
+    engine's own content folders, or, for an engine without a layout of its own whose posts are
+    dated files (Obsidian), the top-level folders that hold them."""
+    name, why = sites.detect(repo)
+    cls = sites.ENGINES[name][0]
+    own = tuple(p for p in cls.default_paths if p != ".")
+    exts = tuple(cls.extensions)
+    if own or not cls.dated_names or cls.is_post_path is not sites.Site.is_post_path:
+        return Detected(name, why, own, 0, own_paths=True, extensions=exts)
     tops: Counter[str] = Counter()
     for d, dirs, files in os.walk(repo):
         dirs[:] = [x for x in dirs if not x.startswith(".") and x != "node_modules"]
         rel = Path(d).relative_to(repo).as_posix()
         for f in files:
-            if f.lower().endswith(".md") and date_prefix(f) is not None:
+            if f.lower().endswith(exts) and date_prefix(f) is not None:
                 tops["." if rel == "." else rel.split("/", 1)[0]] += 1
     paths = tuple(sorted(tops)) if tops and "." not in tops else ()
-    return Detected(site, why, paths, sum(tops.values()))
+    return Detected(name, why, paths, sum(tops.values()), extensions=exts)
 
 
 def _toml_value(d: SettingDef, value: str) -> str:
@@ -93,10 +84,9 @@ def _toml_value(d: SettingDef, value: str) -> str:
 def config_text(found: Detected) -> str:
     """The settings file: every setting, commented with its help and default; detected ones set."""
     detected: dict[str, str] = {}
-    names = {d.name for d in CORE}
-    if found.site and "site" in names:
+    if found.site:
         detected["site"] = found.site
-    if found.paths:
+    if found.paths and not found.own_paths:
         detected["paths"] = ",".join(found.paths)
     lines = [
         "# imagegen settings for this blog. Keys are the `imagegen run` flags without the dashes",
@@ -109,6 +99,8 @@ def config_text(found: Detected) -> str:
     if found.posts:
         lines.append(f"# Found {found.posts} dated post(s)" +
                      (f" in {', '.join(p + '/' for p in found.paths)}." if found.paths else "."))
+    elif found.own_paths and found.paths:
+        lines.append(f"# Posts are read from {', '.join(p + '/' for p in found.paths)} (the {found.site} site's folders).")
     lines.append("")
     for d in CORE:
         lines.append(f"# {d.help}")
@@ -123,7 +115,7 @@ def config_text(found: Detected) -> str:
 
 def workflow_text(found: Detected, action: str = ACTION_REF) -> str:
     """A ready workflow: on pushes to the post folders, nightly and by hand; quota state cached."""
-    watch = [f"{p}/**" for p in found.paths] or ["**.md"]
+    watch = [f"{p}/**" for p in found.paths] or [f"**{ext}" for ext in found.extensions]
     watch.append(CONFIG_NAME)
     paths = ", ".join(json.dumps(w) for w in watch)
     return f"""name: Blog cover images

@@ -22,6 +22,9 @@ from tests.helpers import init_repo
 from tests.test_chain import Fake, drive, make_chain, run, settings
 
 
+OBSIDIAN = "(obsidian site: no Hugo, Jekyll or Astro site found: dated Markdown notes, Obsidian style)"
+
+
 def blog(tmp_path: Path, files: dict[str, str]) -> Path:
     repo = init_repo(tmp_path / "blog")
     for rel, text in files.items():
@@ -105,16 +108,16 @@ def test_help_opens_with_examples(capsys: pytest.CaptureFixture[str], argv: list
 
 @pytest.mark.parametrize("files, argv, why", [
     ({"posts/hello.md": "# Hello\n", "posts/about.md": "# About\n"}, [],
-     "found no posts in the repository: 2 .md files there, but none is named like YYYY-MM-DD-title.md "
+     "found no posts in the repository " + OBSIDIAN + ": 2 .md files there, but none is named like YYYY-MM-DD-title.md "
      "(e.g. posts/about.md); add --include-undated to treat them as posts"),
     ({"posts/2026-01-01-a.md": "# A\n", "posts/2026-01-02-b.md": "# B\n", "Blog/.keep": ""}, ["--paths", "Blog"],
-     "found no posts in Blog: there is no .md file there; the repository has 2 dated posts elsewhere, "
+     "found no posts in Blog " + OBSIDIAN + ": there is no .md file there; the repository has 2 dated posts elsewhere, "
      "most in posts/ (try --paths posts, or leave --paths out to search everything)"),
     ({"README.md": "# Readme\n", "index.md": "# Index\n"}, [],
-     "found no posts in the repository: all 2 .md files there are excluded by name "
+     "found no posts in the repository " + OBSIDIAN + ": all 2 .md files there are excluded by name "
      "(--exclude index.md,AGENTS.md,IDEAS.md,README.md)"),
     ({"notes.txt": "x", "page.mdx": "# P\n"}, [],
-     "found no posts in the repository: there is no .md file there (1 .markdown/.mdx file there is not read as posts)"),
+     "found no posts in the repository " + OBSIDIAN + ": there is no .md file there (1 .markdown/.mdx file there is not read as posts by this site)"),
 ])
 def test_found_no_posts_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                  files: dict[str, str], argv: list[str], why: str) -> None:
@@ -131,7 +134,7 @@ def test_no_changed_post_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[s
     repo = blog(tmp_path, {"2026-01-01-a.md": "# A\n"})
     commit_all(repo)
     code, out, _ = cli_run(["run", str(repo), "--providers", "local", "--changed-since", "HEAD"], capsys)
-    assert code == 0 and out.startswith("found no posts in the repository: no post changed since HEAD")
+    assert code == 0 and out.startswith(f"found no posts in the repository {OBSIDIAN}: no post changed since HEAD")
 
 
 def test_the_action_log_says_why_too(tmp_path: Path) -> None:
@@ -219,3 +222,23 @@ def test_progress_bar_is_cleared_before_the_summary_and_the_summary_has_titles_a
     assert text.splitlines()[0] == "generated 2 cover(s) in 1 min 12 s; skipped 0; failed 0; pending 0"
     assert '"The First Post" (posts/2026-01-01-a.md) -> ' in text
     assert '"Second, from the H1" (posts/2026-01-02-b.md) -> ' in text
+
+
+@pytest.mark.parametrize("files, argv, why", [
+    ({"hugo.toml": "title = 'x'\n", "content/_index.md": "+++\ntitle = 'Home'\n+++\n"}, [],
+     "found no posts in content (hugo site: "),
+    ({"hugo.toml": "title = 'x'\n", "content/.keep": "", "posts/2026-01-01-a.md": "# A\n"}, [],
+     "found no posts in content (hugo site: "),
+])
+def test_found_no_posts_names_the_detected_engine_and_its_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 files: dict[str, str], argv: list[str], why: str) -> None:
+    repo = blog(tmp_path, files)
+    code, out, err = cli_run(["run", str(repo), "--providers", "local", *argv], capsys)
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith(why), first
+    if (repo / "posts").exists():  # dated posts outside the engine's folder: where they are
+        assert first.endswith("the repository has 1 dated post elsewhere, most in posts/ (try --paths posts) (took "
+                              + first.rsplit("(took ", 1)[1])
+    else:
+        assert "none of them a post by the hugo site's rules (section pages such as _index.md" in first

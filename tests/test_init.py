@@ -88,3 +88,28 @@ def test_init_without_dated_posts_leaves_paths_to_the_default(tmp_path: Path) ->
     found = scaffold.detect(tmp_path)
     assert found.paths == () and found.posts == 1
     assert tomllib.loads(scaffold.config_text(found)) == {"site": "obsidian"}
+
+
+@pytest.mark.parametrize("files, site, push, comment", [
+    ({"hugo.toml": "title = 'A blog'\n", "content/posts/2026-01-01-dated.md": "+++\ntitle = 'x'\n+++\n"},
+     "hugo", ["content/**"], "# Posts are read from content/ (the hugo site's folders)."),
+    ({"_config.yml": "title: A blog\n", "_posts/2026-01-01-hello.md": "---\ntitle: x\n---\n"},
+     "jekyll", ["**.md", "**.markdown"], None),
+    ({"astro.config.mjs": "export default {}\n", "src/content/blog/first.mdx": "---\ntitle: x\n---\n"},
+     "astro", ["src/content/**"], "# Posts are read from src/content/ (the astro site's folders)."),
+])
+def test_init_follows_the_detected_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str],
+                                          site: str, push: list[str], comment: str | None) -> None:
+    repo = tmp_path / "site"
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    assert cli.main(["init", str(repo), "--workflow"], env={}) == 0
+    text = (repo / ".imagegen.toml").read_text()
+    assert f"# Detected: a {site} site" in text
+    assert tomllib.loads(text) == {"site": site}  # the engine's folders are its default: not repeated
+    if comment:
+        assert comment in text
+    wf = yaml.safe_load((repo / scaffold.WORKFLOW_PATH).read_text())
+    assert wf[True]["push"]["paths"] == push + [".imagegen.toml"]
+    assert load({"providers": "local"}, {}, repo=repo).site == site
