@@ -90,6 +90,8 @@ RATE_LIMIT_RETRIES = 3
 """Rate-limit retries per post and provider before the post moves on."""
 TRANSIENT_RETRIES = 2
 """Retries per post and provider after transient errors (5xx, timeouts, loading) before moving on."""
+DEFAULT_LATENCY = 10.0
+"""Seconds a provider is assumed to take to answer before it made its first image this run."""
 BACKOFF_BASE = 5.0
 BACKOFF_MAX = 60.0
 MAX_QUOTA_OUT = timedelta(days=32)
@@ -143,6 +145,21 @@ class _Lane:
     """Full slot count open (the probe succeeded, or the state file says it worked last run)."""
     takes_model: bool = True
     """Its generate() accepts `model=` (else it has one model and is called without)."""
+    latency: float | None = None
+    """Moving average of its successful calls' durations this run (None: none yet)."""
+    call_starts: list[float] = field(default_factory=list)
+    """Monotonic starts of its calls in flight."""
+
+    def expected_latency(self) -> float:
+        return self.latency if self.latency is not None else DEFAULT_LATENCY
+
+    def free_at(self, mono: float) -> float:
+        """When a slot is expected to free up (now when one is free)."""
+        if self.in_flight < self.slots:
+            return mono
+        if not self.call_starts:
+            return mono + self.expected_latency()
+        return min(self.call_starts) + self.expected_latency()
 
     @property
     def name(self) -> str:
@@ -203,6 +220,7 @@ class Chain:
         backoff_base: float = BACKOFF_BASE,
         backoff_max: float = BACKOFF_MAX,
         rng: random.Random | None = None,
+        patient: bool = True,
     ) -> None:
         self.members = [Member(s, p) for s, p in members]
         self.clock = clock or SystemClock()
@@ -214,6 +232,9 @@ class Chain:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.rng = rng or random.Random()
+        self.patient = patient
+        """Wait for a busy higher-priority provider that frees up sooner than a lower one would
+        answer, instead of spilling down the chain (daily quota before monthly or paid)."""
         self.stats: dict[str, ProviderStats] = {m.settings.name: ProviderStats() for m in self.members}
         self._lanes = [_Lane(i, m.settings, m.provider, self.stats[m.settings.name]) for i, m in enumerate(self.members)]
         self._waiting: list[_Job] = []
@@ -272,6 +293,7 @@ class Chain:
             st = lane.stats
             st.calls += 1
             t0 = self.clock.monotonic()
+            lane.call_starts.append(t0)
             error: BaseException | None = None
             image: GeneratedImage | None = None
             try:
@@ -284,8 +306,10 @@ class Chain:
                     error = exc
                 except Exception as exc:  # an adapter bug must not take the whole run down
                     error = exc
-                st.seconds += self.clock.monotonic() - t0
+                took = self.clock.monotonic() - t0
+                st.seconds += took
                 if error is None:
+                    lane.latency = took if lane.latency is None else 0.7 * lane.latency + 0.3 * took
                     self._on_success(lane)
                 else:
                     self._on_error(job, lane, error, model)
@@ -295,6 +319,7 @@ class Chain:
                 raise
             finally:
                 lane.in_flight -= 1
+                lane.call_starts.remove(t0)
                 self._dispatch()
             if image is not None:
                 return image
@@ -492,6 +517,8 @@ class Chain:
         """(provider that takes the post now, None) or (None, when to look again) or (None, None)
         when nothing can ever take it. `when` may be +inf: wait for a call to end."""
         wait_for: float | None = None
+        busy_above = math.inf
+        """When the soonest busy higher-priority provider is expected to free a slot."""
         for lane in self._lanes:
             if lane.out or lane.name in job.failed:
                 continue
@@ -505,8 +532,15 @@ class Chain:
                 busy = True  # budget may come back if a call in flight fails
             if busy:
                 wait_for = math.inf if wait_for is None else wait_for
+                if self.patient and not lane.reserve and lane.in_flight >= lane.slots:
+                    busy_above = min(busy_above, max(lane.free_at(mono), ready))
                 continue
             if ready <= mono:
+                soon = busy_above - mono
+                if -lane.expected_latency() < soon <= lane.expected_latency():
+                    # A higher provider frees up sooner than this one would answer: wait for it
+                    # (a call ending wakes the queue) rather than spend this one's quota.
+                    return None, math.inf
                 return lane, None
             wait_for = ready if wait_for is None else min(wait_for, ready)
         return None, wait_for

@@ -153,11 +153,37 @@ def test_highest_priority_provider_takes_every_post_it_can_without_pauses() -> N
 def test_a_busy_provider_spills_to_the_next_one_and_priority_comes_back() -> None:
     clock = VirtualClock()
     a, b = Fake("a", clock, latency=2), Fake("b", clock, latency=3)
-    chain = make_chain(clock, [(settings("a", slots=2), a), (settings("b", slots=2), b)])
+    chain = make_chain(clock, [(settings("a", slots=2), a), (settings("b", slots=2), b)], patient=False)
     got = run(drive(chain, 6, concurrency=4))
     assert got.count("a") == 4 and got.count("b") == 2
     assert a.max_in_flight == 2 and b.max_in_flight == 2
     assert clock.monotonic() == 4
+
+
+def test_posts_wait_for_a_busy_daily_quota_rather_than_spend_a_monthly_one() -> None:
+    # Issue 8: 16 posts, Cloudflare (daily quota, 2 s, 4 slots) and Hugging Face (monthly, 4 s,
+    # 2 slots) both with quota: Cloudflare frees a slot sooner than Hugging Face would answer.
+    clock = VirtualClock()
+    cf, hf = Fake("cf", clock, latency=2), Fake("hf", clock, latency=4)
+    members = [(settings("cf", slots=4, probe=True), cf), (settings("hf", slots=2, probe=True), hf)]
+    assert run(drive(make_chain(clock, members), 16, concurrency=8)) == ["cf"] * 16
+    assert len(hf.calls) == 0
+    # The old behaviour, for comparison: the posts that find Cloudflare busy spill down.
+    clock2 = VirtualClock()
+    cf2, hf2 = Fake("cf", clock2, latency=2), Fake("hf", clock2, latency=4)
+    members2 = [(settings("cf", slots=4, probe=True), cf2), (settings("hf", slots=2, probe=True), hf2)]
+    got = run(drive(make_chain(clock2, members2, patient=False), 16, concurrency=8))
+    assert got.count("hf") >= 2
+
+
+def test_a_slow_busy_provider_is_not_waited_for_when_the_next_answers_sooner() -> None:
+    clock = VirtualClock()
+    a, b = Fake("a", clock, latency=30), Fake("b", clock, latency=1)
+    chain = make_chain(clock, [(settings("a", slots=1), a), (settings("b", slots=4), b)])
+    got = run(drive(chain, 12, concurrency=4))
+    # Until a's first answer its latency is unknown (both assumed alike): posts wait for it. Once it
+    # is known to take 30 s, b (1 s) takes the posts that find a busy.
+    assert got.count("b") >= 8 and clock.monotonic() <= 60
 
 
 def test_max_in_flight_and_min_interval_are_respected() -> None:
