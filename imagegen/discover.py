@@ -1,15 +1,20 @@
 """Which posts need a cover, in which order, and why every other post is skipped.
 
-A post is a `.md` file under the content paths whose name starts with YYYY-MM-DD (any `.md` with
-`include_undated`), outside hidden folders, `node_modules` and the attachments folder, and not
-named in `exclude`. Each is read exactly once. A post is then, in this order of checks:
+Which files are posts is the site's decision (imagegen.sites: Obsidian's dated `.md` notes,
+Hugo's `content/**`, Jekyll's `_posts/`, Astro's `src/content/`), as are dates, drafts, opt-outs
+and what counts as a cover already. Each file is read exactly once. A post is then, in this order
+of checks:
 
-    unreadable/invalid  -> Skip(PostError reason)
-    dated after today   -> Skip("future")
-    without a title     -> Skip("no-title")
-    regenerate_image    -> Candidate("regenerate")
-    with a cover        -> Skip("has-image")
-    otherwise           -> Candidate("missing")
+    unreadable/invalid      -> Skip(PostError reason)
+    dated after today       -> Skip("future")
+    a draft                 -> Skip("draft")
+    image/cover/... : false -> Skip("opted-out")
+    no frontmatter where the site keeps the cover there -> Skip("no-frontmatter")
+    without a title         -> Skip("no-title")
+    regenerate_image        -> Candidate("regenerate")
+    with a cover            -> Skip("has-image")
+    the edit cannot be made -> Skip("cannot-edit") (covers.check, before any image is paid for)
+    otherwise               -> Candidate("missing")
 
 Selection: every post; or `settings.posts` (an explicit list: a named file counts as a post even
 when undated, because someone asked for it, but an excluded name stays excluded and is reported);

@@ -215,7 +215,7 @@ class Run:
             if regenerate and old is None:
                 value = site.cover_value(fresh)
                 if value is None and isinstance(site, Hugo) and site.is_bundle(fresh):
-                    value = bundle_cover_value(site, fresh)
+                    value = bundle_cover_value(site, fresh, image_path.name)
                 if value is not None:
                     old_file = self._resolve_cover(fresh, value)
             fields: dict[str, str | bool] = {

@@ -160,9 +160,9 @@ class Hugo(Site):
         return out
 
 
-def bundle_cover_value(site: Hugo, post: Post) -> str | None:
-    """A bundle's current cover file (regenerating a bundle with no field)."""
-    covers = site.bundle_covers(post)
+def bundle_cover_value(site: Hugo, post: Post, new: str = "") -> str | None:
+    """A bundle's current cover file other than the `new` one (regenerating a bundle with no field)."""
+    covers = [c for c in site.bundle_covers(post) if c != new]
     return covers[0] if covers else None
 
 
