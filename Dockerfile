@@ -57,9 +57,10 @@ FROM ${BASE_IMAGE}
 # rebase, diff, reset are built in), git's server and mail programs, glibc's iconv charset modules
 # (8 MB; Python has its own codecs, and commits are UTF-8), and the base's pip (nothing is
 # installed at run time). The container tests run every git path through this image.
+# fonts-dejavu-core: the font the `card` provider sets titles in (never downloaded at run time).
 # hadolint ignore=DL3008,SC2046
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates \
+    && apt-get install -y --no-install-recommends git ca-certificates fonts-dejavu-core \
     && dpkg --purge --force-depends $(dpkg-query -W -f '${Package}\n' 'perl' 'perl-modules-*' 'libperl5*' \
         'liberror-perl' 2>/dev/null) \
     && apt-get clean \

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError, features
 
@@ -205,11 +206,13 @@ def _to_srgb(im: Image.Image) -> Image.Image:
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-def finish(image: GeneratedImage, out: Output) -> GeneratedImage:
+def finish(image: GeneratedImage, out: Output,
+           overlay: Callable[[Image.Image], Image.Image] | None = None) -> GeneratedImage:
     """Crop, scale, convert to sRGB, strip metadata and encode `image` as `out` says.
 
     The result is exactly `out.width x out.height`; its `ext`/`mime` follow the format.
-    Raises FinishError if the (already checked) image still cannot be processed.
+    `overlay`, if given, draws on the finished pixels before they are encoded (the title band of
+    `--title-overlay`). Raises FinishError if the (already checked) image still cannot be processed.
     """
     fmt = out.resolved_format(image.ext)
     try:
@@ -229,6 +232,8 @@ def finish(image: GeneratedImage, out: Output) -> GeneratedImage:
                 im = flat
             elif im.mode == "RGBA" and im.getchannel("A").getextrema() == (255, 255):
                 im = im.convert("RGB")  # an alpha channel that is all opaque only costs bytes
+            if overlay is not None:
+                im = overlay(im.convert("RGB") if im.mode != "RGB" else im)
             im.info.clear()  # nothing of the source's metadata travels with the pixels
             data = encode(im, fmt, out.quality)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from functools import partial
 from dataclasses import replace
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -26,6 +27,8 @@ from imagegen.discover import Candidate, Discovery, discover
 from imagegen.hints import explain_no_posts
 from imagegen.posts import Post, PostError, slug
 from imagegen.prompts import make_describer, prompt_for, styled
+from imagegen.providers import card, local
+from imagegen.providers.card import COVER_TEXT, CoverText
 from imagegen.providers._http import new_client
 from imagegen.providers.base import GeneratedImage, Provider, ProviderContext
 from imagegen.report import Event, EventSink, Generated, ProviderStats, Report, null_sink
@@ -62,6 +65,30 @@ def _setup_failure(report: Report) -> str:
             return ""
         parts.append(f"{name}: {st.status if st.status != 'ok' else '/'.join(sorted(kinds))}")
     return "no cover could be made: every provider failed for setup or network reasons (" + ", ".join(parts) + ")"
+
+
+_GENERIC_FOLDERS = {"posts", "_posts", "post", "blog", "content", "src", "pages", "articles", "notes", "docs",
+                    "drafts", "_drafts", "en", "data"}
+
+
+def series_name(post: Post) -> str:
+    """The small line above a card's title: the frontmatter `series` (or `blog`), else the post's
+    folder when it names something (`chickie-loo` -> `Chickie Loo`; not `posts` or `content`)."""
+    try:
+        data = post.frontmatter
+    except PostError:
+        data = {}
+    for key in ("series", "blog"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            return " ".join(value[0].split())
+    folder = PurePosixPath(post.rel).parent.name
+    if not folder or folder.lower() in _GENERIC_FOLDERS or folder.isdigit():
+        return ""
+    words = folder.replace("_", " ").replace("-", " ").split()
+    return " ".join(w if w.isupper() else w.capitalize() for w in words)
 
 
 def utc_stamp(clock: Clock) -> str:
@@ -141,6 +168,8 @@ class Run:
         if chain.exhausted:
             self._pending(post.rel, "providers-out")
             return
+        text = CoverText(post.title or PurePosixPath(post.rel).stem, series_name(post))
+        COVER_TEXT.set(text)  # what a title card writes (this task's context only)
         try:
             image = await chain.generate(post.rel, styled(prompt, s))
         except ChainExhausted:
@@ -154,7 +183,10 @@ class Run:
             self._pending(post.rel, "cancelled")
             return
         try:  # crop, scale, encode, strip: in a thread, so other posts keep moving meanwhile
-            image = await asyncio.to_thread(images.finish, image, s.output)
+            band = None
+            if s.title_overlay and image.provider not in (card.NAME, local.NAME):
+                band = partial(card.draw_band, text=text)
+            image = await asyncio.to_thread(images.finish, image, s.output, band)
         except images.FinishError as exc:
             self._fail(post.rel, str(exc))
             return

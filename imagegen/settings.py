@@ -104,6 +104,7 @@ CORE: tuple[SettingDef, ...] = (
     SettingDef("height", "630", "cover height in pixels", metavar="PX"),
     SettingDef("crop", "center", "how a picture of another shape is cropped to width x height: center|smart (keeps the most detailed part)", metavar="MODE"),
     SettingDef("image-format", "jpeg", "cover file format: jpeg|webp|png|avif|original (the provider's own)", metavar="FORMAT"),
+    SettingDef("title-overlay", "false", "set the post's title in a band over AI covers too (an OpenGraph card; the card provider always has it)", flag=True),
     SettingDef("image-quality", "", "encoder quality 1-100 for jpeg/webp/avif (default: jpeg 82, webp 80, avif 60)", metavar="N"),
 )
 
@@ -174,6 +175,7 @@ class Settings:
     crop: str = "center"
     image_format: str = "jpeg"
     image_quality: int | None = None
+    title_overlay: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
     config_file: str = ""
     """The settings file that was read (`.imagegen.toml`, `pyproject.toml [tool.imagegen]`), or ''."""
@@ -466,7 +468,7 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         raise SettingsError(
             "no image provider is configured: set at least one of "
             + (hints or "the provider secrets")
-            + " (or use --providers local for offline covers)"
+            + " (or use --providers card for offline title-card covers)"
         )
 
     gemini_opts = all_opts.get("gemini", {})
@@ -533,5 +535,6 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         crop=crop,
         image_format=image_format,
         image_quality=image_quality,
+        title_overlay=parse_bool("title-overlay", get("title-overlay")),
         config_file=config.source,
     )

@@ -42,7 +42,7 @@ def test_demo_blog_end_to_end_twice(tmp_path: Path) -> None:
     assert report["providers"]["local"]["images"] == 8
 
     for g in report["generated"]:
-        assert g["provider"] == "local" and g["model"] == "abstract-v1"
+        assert g["provider"] == "local" and g["model"] == "title-card-v1"
         img = repo / g["image"]
         assert img.is_file() and g["image"].startswith("attachments/")
         with Image.open(img) as im:

@@ -30,7 +30,7 @@ ALL_SECRETS = {
 
 
 def test_registry_order() -> None:
-    assert [s.name for s in REGISTRY] == ["local", "cloudflare", "huggingface", "together", "pollinations", "gemini"]
+    assert [s.name for s in REGISTRY] == ["card", "local", "cloudflare", "huggingface", "together", "pollinations", "gemini"]
 
 
 def test_full_chain_order_with_all_secrets(tmp_path: Path) -> None:

@@ -63,7 +63,7 @@ def test_nothing_configured_names_what_to_set(tmp_path: Path) -> None:
         load({}, {}, repo=tmp_path)
     msg = str(e.value)
     assert msg.startswith("no image provider is configured")
-    assert "--providers local" in msg
+    assert "--providers card" in msg
 
 
 def test_budgets_and_pacing_overrides(tmp_path: Path) -> None:

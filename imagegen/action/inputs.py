@@ -80,7 +80,8 @@ _GROUP_OF = {
                      "max-post-bytes", "only-changed", "dry-run"), "cover"),
     **dict.fromkeys(("providers", "reserve", "concurrency", "state-file", "prompt-style", "describer",
                      "social-headings"), "providers"),
-    **dict.fromkeys(("attachments-dir", "embed-style", "frontmatter-field", "width", "height", "report", "crop"),
+    **dict.fromkeys(("attachments-dir", "embed-style", "frontmatter-field", "width", "height", "report", "crop",
+                     "title-overlay"),
                     "output"),
     **dict.fromkeys(("github-token", "commit", "pull-request-branch", "commit-message", "branch"), "commit"),
 }

@@ -16,15 +16,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEFAULT_ORDER: tuple[str, ...] = ("cloudflare", "huggingface", "together", "pollinations", "gemini")
 """Default priority when the user names no order: the free tiers first, Gemini (precious) last.
-Names not registered are ignored; `local` joins only when asked for explicitly."""
+Names not registered are ignored; `card` (and its alias `local`) joins only when asked for explicitly."""
 
 DEFAULT_RESERVE: tuple[str, ...] = ("gemini",)
 
 
 def _registry() -> "tuple[ProviderSpec, ...]":
-    from imagegen.providers import cloudflare, gemini, huggingface, local, pollinations, together
+    from imagegen.providers import card, cloudflare, gemini, huggingface, local, pollinations, together
 
     return (
+        card.SPEC,
         local.SPEC,
         cloudflare.SPEC,
         huggingface.SPEC,
