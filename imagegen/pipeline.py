@@ -29,6 +29,7 @@ from imagegen.posts import Post, PostError, slug
 from imagegen.prompts import make_describer, prompt_for, styled
 from imagegen.providers import card, local
 from imagegen.providers.card import COVER_TEXT, CoverText
+from imagegen.sites.base import get_dotted
 from imagegen.providers._http import new_client
 from imagegen.providers.base import GeneratedImage, Provider, ProviderContext
 from imagegen.report import Event, EventSink, Generated, ProviderStats, Report, null_sink
@@ -156,7 +157,7 @@ class Run:
         if chain.exhausted:
             self._pending(post.rel, "providers-out")
             return
-        cached_alt = post.frontmatter.get(s.alt_field)
+        cached_alt = get_dotted(post.frontmatter, self.site.alt_field(post))  # `cover.alt` for a Hugo cover map
         cached = self.state.prompts.get(post.rel) if self.state is not None and not s.prompt_in_frontmatter else None
         if cached is not None and not post.cached_prompt:
             cached_alt = cached.get("alt", "")

@@ -161,7 +161,6 @@ class Settings:
     prompt_template: str = ""
     social_headings: tuple[str, ...] = ()
     prompt_in_frontmatter: bool = True
-    alt_field: str = "image_alt"
     describer: str = "auto"
     describer_model: str = DEFAULT_DESCRIBER_MODEL
     describer_fallbacks: tuple[str, ...] | None = None
