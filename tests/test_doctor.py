@@ -104,3 +104,31 @@ def test_the_state_file_is_read_and_a_provider_out_of_quota_is_not_usable_now(
     assert "PROBLEM" in line(out, "cloudflare", "quota")
     assert "@cf/gone" in out and "1 provider(s) out of quota, 1 retired model(s)" in line(out, "state file", "")
     no_images(fake_providers)
+
+
+def test_the_action_mode_doctor_prints_the_table_makes_no_image_and_fails_when_nothing_is_usable(
+        fake_providers: FakeProviders, tmp_path: Path) -> None:  # noqa: F811
+    import io
+
+    from imagegen import action
+
+    repo = init_repo(tmp_path / "blog")
+    (repo / "2026-01-01-a.md").write_text("# A\n\nText.\n")
+    summary = tmp_path / "summary.md"
+    base = {"GITHUB_WORKSPACE": str(repo), "INPUT_MODE": "doctor", "INPUT_PROVIDERS": "cloudflare",
+            "INPUT_COMMIT": "none", "GITHUB_STEP_SUMMARY": str(summary), **fake_providers.env(names=["cloudflare"])}
+    try:
+        out = io.StringIO()
+        assert action.main(base, out=out) == 0
+        assert "token and account id" in out.getvalue() and "usable image providers: cloudflare" in out.getvalue()
+        assert "imagegen doctor" in summary.read_text()
+        fake_providers.set_behaviour("cloudflare", token="the-right-key")
+        out = io.StringIO()
+        assert action.main(base, out=out) == 1
+        assert [ln for ln in out.getvalue().splitlines() if ln.startswith("::error::")]
+        out = io.StringIO()
+        assert action.main({**base, "INPUT_MODE": "sometimes"}, out=out) == 1
+    finally:
+        secrets.clear()
+    no_images(fake_providers)
+    assert not (repo / "attachments").exists()

@@ -36,6 +36,10 @@ class Input:
 
 
 ACTION_INPUTS: tuple[Input, ...] = (
+    Input("mode", "`run`: give posts covers; `doctor`: only check the setup (each provider's key and models, "
+          "the state file, the describer) through cheap endpoints, without making an image or committing; the "
+          "step fails when no image provider is usable (for a manual workflow_dispatch workflow).", "run",
+          kind="action"),
     Input("github-token", "Token used to commit the covers back (needs `permissions: contents: write`).",
           "${{ github.token }}", env="GITHUB_TOKEN", secret=True, kind="action"),
     Input("commit", "How to commit the covers: `api` (Git Data API; the commit is made and verified as the "

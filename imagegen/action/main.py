@@ -122,6 +122,12 @@ class Action:
                                  "so no covers were generated", code=0)
             return self.stop(str(exc), code=1)
 
+        run_mode = self.resolved(by_name["mode"]).strip().lower() or "run"
+        if run_mode not in ("run", "doctor"):
+            return self.stop(f"mode: expected run or doctor, got {run_mode!r}", code=1)
+        if run_mode == "doctor":
+            return self._doctor(settings)
+
         committing = mode != "none" and not settings.dry_run
         branch = target_branch(self.value(by_name["branch"]), self.env) if committing else None
         if committing and not branch:
@@ -288,6 +294,22 @@ class Action:
         self.finish(report, sha=ctx.commit_sha, markdown=summary_markdown(report, ctx),
                     pr_url=ctx.pull_request_url, pr_number=ctx.pull_request_number, report_file=settings.report)
         return code or (3 if self.report_failed else 0)
+
+    def _doctor(self, settings: Any) -> int:
+        """`mode: doctor`: the `imagegen doctor` table in the log and the job summary; no image, no commit."""
+        import asyncio
+
+        from imagegen import doctor
+
+        d = asyncio.run(doctor.diagnose(settings))
+        table = doctor.render(d)
+        for line in table.splitlines():
+            self.runner.print(line)
+        self.runner.summary("## imagegen doctor\n\n```\n" + table + "\n```\n")
+        if not d.ok:
+            self.runner.error("no image provider is usable: see the PROBLEM lines of the doctor table")
+            return 1
+        return 0
 
     def _annotate(self, report: Report) -> None:
         for f in report.failed:
