@@ -92,6 +92,8 @@ class Narrator:
             return f"{n} post{'s' if n != 1 else ''} to give a cover" if n else None
         if k == "skip":
             reason, _, detail = msg.partition(": ")
+            if reason == "opted-out":
+                return f"skipped {post}: opted out" + (f" ({detail})" if detail else "")
             return f"skipped {post}: {SKIPS.get(reason, detail or reason)}"
         if k == "generating":
             attempt = int(data.get("attempt", 1) or 1)

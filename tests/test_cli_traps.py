@@ -169,6 +169,7 @@ def test_a_switch_after_a_quota_is_told_in_words() -> None:
 def test_other_events_in_words() -> None:
     n = Narrator(now=lambda: datetime(2026, 11, 30, 20, 0, tzinfo=timezone.utc))
     assert n.line(Event("skip", "a.md", message="has-image")) == "skipped a.md: already has a cover"
+    assert n.line(Event("skip", "c.md", message="opted-out: image: false")) == "skipped c.md: opted out (image: false)"
     assert n.line(Event("skip", "b.md", message="future: dated 2099-01-01, after today (2026-11-30)")) == \
         "skipped b.md: dated 2099-01-01, after today (2026-11-30)"
     assert n.line(Event("generated", "a.md", "huggingface", "attachments/a.jpg")) == \
