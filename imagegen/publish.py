@@ -335,6 +335,41 @@ class ApiPublisher:
             return str(self._fail(f"could not reach the GitHub API for {self.repository}", exc))
         return None
 
+    BLOCKING_RULES = {"pull_request": "changes must be made through a pull request",
+                      "update": "the branch may not be updated",
+                      "required_status_checks": "status checks must pass before the branch is updated"}
+
+    def ruleset_refusal(self) -> str | None:
+        """A repository ruleset that will refuse our update of the branch, found before any cover is
+        made (reads only; a verdict only when GitHub says this token cannot bypass it). Classic branch
+        protection is not readable without admin rights: that refusal comes with the update."""
+        from github import GithubException
+        from urllib.parse import quote
+
+        req = self.gh.requester
+        base = f"/repos/{self.repository}"
+        try:
+            _, rules = req.requestJsonAndCheck("GET", f"{base}/rules/branches/{quote(self.branch, safe='')}")
+        except Exception:  # not a verdict (old GHES, no access, network): the update will say
+            return None
+        for rule in rules if isinstance(rules, list) else []:
+            kind = rule.get("type") if isinstance(rule, dict) else None
+            if kind not in self.BLOCKING_RULES:
+                continue
+            name, bypass = str(rule.get("ruleset_source") or ""), ""
+            try:
+                _, ruleset = req.requestJsonAndCheck("GET", f"{base}/rulesets/{int(rule.get('ruleset_id') or 0)}")
+                name = str(ruleset.get("name") or name)
+                bypass = str(ruleset.get("current_user_can_bypass") or "")
+            except (GithubException, Exception):
+                continue
+            if bypass in ("always", "exempt"):
+                continue
+            return (f"{self.branch} is protected by the ruleset {name!r}: {self.BLOCKING_RULES[kind]}, and this token "
+                    "may not bypass it; use `commit: pull-request` to propose the covers in a pull request, or pass a "
+                    f"`github-token` that is allowed to push to {self.branch}")
+        return None
+
     def _listing(self, root: str, folder: str) -> dict[str, tuple[str, str, str]] | None:
         key = f"{root}:{folder}"
         if key in self._trees:

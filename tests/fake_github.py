@@ -28,7 +28,9 @@ with GitHub's semantics, implemented with git plumbing on the bare repository:
 Branch protection: `gh.protect("main")` makes every update of that branch through the API answer
 422 with GitHub's message for a classic protected branch ("Protected branch update failed for
 refs/heads/main."), `gh.protect("main", ruleset=True)` with a ruleset's ("Repository rule
-violations found ... Changes must be made through a pull request."); `gh.protect_pushes("main")`
+violations found ... Changes must be made through a pull request."), readable before any update
+through GET /rules/branches/{branch} and GET /rulesets/42 (`gh.ruleset_bypass`: never, always, ...,
+GitHub's current_user_can_bypass); `gh.protect_pushes("main")`
 installs a pre-receive hook in the bare repository so a git push is refused the way GitHub refuses
 it (`! [remote rejected] main -> main (protected branch hook declined)`, GH006).
 `gh.actions_can_open_pull_requests = False`: creating a pull request answers 403 "GitHub Actions
@@ -100,6 +102,7 @@ class FakeGitHub:
         self.before_ref_update: list[Callable[["FakeGitHub"], None]] = []
         self.protected: dict[str, str] = {}
         self.actions_can_open_pull_requests = True
+        self.ruleset_bypass = "never"
         self.pulls: list[dict[str, Any]] = []
         self.injected: list[tuple[str, str, int, str, bool]] = []
         self.requests: list[Request] = []
@@ -290,6 +293,16 @@ class FakeGitHub:
             return 200, {"id": 1, "name": self.name, "full_name": self.full_name, "private": self.private,
                          "default_branch": self.default_branch, "url": f"{self.url}{base}",
                          "owner": {"login": self.owner}}
+        if path.startswith(base + "/rules/branches/") and method == "GET":
+            branch = unquote(path[len(base + "/rules/branches/"):])
+            if self.protected.get(branch) != self.RULESET:
+                return 200, []
+            return 200, [{"type": "pull_request", "ruleset_source_type": "Repository",
+                          "ruleset_source": self.full_name, "ruleset_id": 42,
+                          "parameters": {"required_approving_review_count": 1}}]
+        if path == base + "/rulesets/42" and method == "GET":
+            return 200, {"id": 42, "name": "protect main", "target": "branch", "enforcement": "active",
+                         "current_user_can_bypass": self.ruleset_bypass}
         if path.startswith(base + "/pulls"):
             return self._pulls(method, path[len(base + "/pulls"):], query, body, level)
         if path.startswith(base + "/compare/") and method == "GET":
@@ -375,6 +388,8 @@ class FakeGitHub:
     def _check_protection(self, ref: str) -> None:
         branch = ref[len("heads/"):] if ref.startswith("heads/") else ref
         if branch in self.protected:
+            if self.protected[branch] == self.RULESET and self.ruleset_bypass in ("always", "exempt"):
+                return  # the token is a bypass actor of the ruleset
             raise _HTTPError(422, self.protected[branch])
 
     def _create_ref(self, body: dict[str, Any]) -> tuple[int, Any]:

@@ -405,16 +405,33 @@ def scenario_pull_request_mode_opens_then_updates_one_pull_request(h: Harness) -
 
 def scenario_protected_branch_is_one_error_line_with_the_fix(h: Harness) -> None:
     h.checkout()
-    h.gh.protect("main", ruleset=True)
     head = h.gh.head()
-    res = h.run({**PROVIDERS_WITH}, event_name="workflow_dispatch",
-                env=providers_env(h.fp))
+    # a ruleset the token may not bypass is readable: refused before any cover is made
+    h.gh.protect("main", ruleset=True)
+    res = h.run(PROVIDERS_WITH, event_name="workflow_dispatch", env=providers_env(h.fp))
     assert res.code == 1
     errors = res.commands("error")
     assert len(errors) == 1, res.stdout
-    assert "Repository rule violations found" in errors[0] and "commit: pull-request" in errors[0]
+    assert "protect main" in errors[0] and "through a pull request" in errors[0] and "commit: pull-request" in errors[0]
+    assert h.fp.count("cloudflare") == 0 and not [r for r in h.gh.requests if r.method == "PATCH"]
+    assert git(h.workspace, "status", "--porcelain").strip() == ""
+    # classic branch protection is not readable without admin rights: GitHub refuses the update
+    h.gh.protected.clear()
+    h.gh.protect("main")
+    res = h.run(PROVIDERS_WITH, event_name="workflow_dispatch", env=providers_env(h.fp))
+    assert res.code == 1
+    errors = res.commands("error")
+    assert len(errors) == 1, res.stdout
+    assert "Protected branch update failed for refs/heads/main." in errors[0] and "commit: pull-request" in errors[0]
     assert sum(1 for r in h.gh.requests if r.method == "PATCH") == 1 and h.gh.head() == head
     assert res.outputs["commit-sha"] == "" and "Not committed" in res.summary
+    # a ruleset this token may bypass is no refusal
+    h.gh.protected.clear()
+    h.gh.protect("main", ruleset=True)
+    h.gh.ruleset_bypass = "always"  # (and GitHub lets the bypassing token's update through)
+    h.checkout()
+    res = h.run(PROVIDERS_WITH, event_name="workflow_dispatch", env=providers_env(h.fp))
+    assert res.code == 0 and res.outputs["commit-sha"] == h.gh.head(), res.stdout
     res.assert_no_secret()
 
 

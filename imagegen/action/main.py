@@ -216,6 +216,10 @@ class Action:
             why = pub.can_write() if pub is not None else can_push(workspace, branch or "")
             if why:
                 return self.stop(f"nothing generated: {why}", code=0)
+            if pub is not None and mode == "api":
+                refusal = pub.ruleset_refusal()
+                if refusal:
+                    return self.stop(f"nothing generated: {refusal}", code=1)
 
         # 4. The run.
         from imagegen.pipeline import run_sync
