@@ -161,3 +161,16 @@ def test_title_overlay_on_an_ai_cover(fake_providers: FakeProviders, tmp_path: P
     assert plain.size == card.size == (1200, 630)
     assert ImageChops.difference(plain.crop((0, 0, 1200, 200)), card.crop((0, 0, 1200, 200))).getbbox() is None
     assert ImageChops.difference(plain.crop((0, 430, 1200, 630)), card.crop((0, 430, 1200, 630))).getbbox()
+
+
+def test_card_is_the_last_resort_of_a_chain(fake_providers: FakeProviders, tmp_path: Path) -> None:  # noqa: F811
+    fake_providers.set_behaviour("huggingface", default="quota")
+    repo = _blog(tmp_path)
+    report = tmp_path / "r.json"
+    r = run_cli("run", str(repo), "--providers", "huggingface,card", "--describer", "off", "--report", str(report),
+                env=fake_providers.env(["huggingface"]))
+    assert r.returncode == 0, r.stderr
+    data = json.loads(report.read_text())
+    (g,) = data["generated"]
+    assert g["provider"] == "card" and data["providers"]["huggingface"]["errors"]["quota"] >= 1
+    assert data["stopped_by_quota"] is False and data["pending"] == []
