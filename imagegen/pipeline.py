@@ -326,18 +326,21 @@ class Run:
         nothing mentions them, so the post's new cover takes the same name."""
         if self.tmp_dir is None:
             return
-        for path in writer.Journal.recover(self.tmp_dir):
+
+        def remove(path: Path) -> None:
             try:
                 if not path.is_file() or path.is_symlink():
-                    continue
-                rel = path.resolve().relative_to(self.settings.repo.resolve())  # journaled: ours
+                    return
+                rel = path.resolve().relative_to(self.settings.attachments_path.resolve())
             except (OSError, ValueError):
-                continue
+                return
             if self.scanner.find(path.name, skip={path}) is None:
                 with contextlib.suppress(OSError):
                     path.unlink()
-                    self.emit(Event("cleanup", message=f"removed {rel.as_posix()}, "
+                    self.emit(Event("cleanup", message=f"removed {self.settings.attachments_dir}/{rel.as_posix()}, "
                                                         "left unreferenced by an interrupted run"))
+
+        writer.Journal.recover(self.tmp_dir, remove)
 
     def _fail(self, rel: str, error: str) -> None:
         error = redact(error)

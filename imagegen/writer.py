@@ -35,7 +35,7 @@ import signal
 import stat
 import subprocess
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 TMP_PREFIX = ".imagegen-tmp-"
 SCRATCH_NAME = "imagegen-tmp"
@@ -307,8 +307,14 @@ def write_image(folder: Path, base: str, ext: str, data: bytes, *, taken: set[st
             journal.begin(folder / name)
         try:
             write_new(folder / name, data, tmp_dir=tmp_dir)
-        except FileExistsError:  # created by someone else since we looked
+        except FileExistsError:  # created by someone else since we looked: not ours
+            if journal is not None:
+                journal.done(folder / name)
             continue
+        except BaseException:
+            if journal is not None:
+                journal.done(folder / name)
+            raise
         taken.add(name)
         return folder / name
     raise AssertionError("unreachable: the name sequence is endless")
@@ -355,15 +361,16 @@ class Journal:
             self.fd = -1
 
     @staticmethod
-    def recover(scratch: Path) -> list[Path]:
-        """Images noted by killed runs as written but never followed by their post (absolute
-        paths; they may no longer exist). Their journals are removed; a live run's (still
-        locked) journal is left alone."""
-        found: list[Path] = []
+    def recover(scratch: Path, handle: "Callable[[Path], None]") -> int:
+        """Call `handle` with each image a killed run noted as written but never followed by its
+        post (absolute paths; they may no longer exist); returns how many. A journal is removed
+        only after all its images were handled, so a run killed while recovering leaves it for
+        the next one; a live run's (still locked) journal is left alone."""
+        count = 0
         try:
             entries = [e for e in os.scandir(scratch) if e.name.startswith(JOURNAL_PREFIX)]
         except OSError:
-            return found
+            return count
         for entry in entries:
             try:
                 fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
@@ -381,12 +388,15 @@ class Journal:
                         open_[line[1:]] = None
                     elif line[:1] == b"-":
                         open_.pop(line[1:], None)
-                found.extend(Path(os.fsdecode(p)) for p in open_ if p)
+                for p in open_:
+                    if p:
+                        handle(Path(os.fsdecode(p)))
+                        count += 1
                 with _suppress():
                     os.unlink(entry.path)
             finally:
                 os.close(fd)
-        return found
+        return count
 
 
 def clean_stale_temps(folders: list[Path]) -> list[Path]:

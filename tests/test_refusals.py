@@ -367,3 +367,17 @@ def test_publish_api_client_has_a_timeout() -> None:
 
     assert 0 < publish.API_TIMEOUT <= 120 and 0 < publish.GIT_TIMEOUT <= 600
     assert inspect.signature(publish.ApiPublisher.__init__).parameters["timeout"].default == publish.API_TIMEOUT
+
+
+def test_report_write_on_a_full_disk_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import errno
+
+    from imagegen import safety
+
+    def full(*a: object, **k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safety, "replace", full)
+    problem = safety.write_report_file("{}", tmp_path / "r.json")
+    assert problem is not None and "No space left on device" in problem and "\n" not in problem
+    assert not (tmp_path / "r.json").exists()
