@@ -49,18 +49,19 @@ def main() -> int:
                                    extra_wait=lambda rng: rng.uniform(0, 0.005),
                                    log=lambda m: print("  " + m, flush=True))
                 results.append(res)
-                print(f"{kind}/{provider}: {res.kills} kills, {res.inconsistent} inconsistent, "
+                print(f"{kind}/{provider}: {res.kills} kills, {res.covered} covers between kills, "
+                      f"{res.inconsistent} inconsistent, "
                       f"{res.temps_among_posts} with temp files among posts, final run complete "
                       f"{res.final_complete}, run after unchanged {res.rerun_unchanged} "
                       f"({res.seconds:.0f} s)", flush=True)
                 for p in res.problems[:10]:
                     print("    " + p, flush=True)
-    rows = ["| repository | provider | kills | inconsistent states | temp files among posts | runs that finished first "
+    rows = ["| repository | provider | kills | covers made between kills | inconsistent states | temp files among posts "
             "| next run completed everything | run after changed nothing |",
             "|---|---|---:|---:|---:|---:|---|---|"]
     for r in results:
-        rows.append(f"| {r.kind} | {r.provider} | {r.kills} | {r.inconsistent} | {r.temps_among_posts} | "
-                    f"{r.finished_runs} | {'yes' if r.final_complete else 'NO'} | {'yes' if r.rerun_unchanged else 'NO'} |")
+        rows.append(f"| {r.kind} | {r.provider} | {r.kills} | {r.covered} | {r.inconsistent} | {r.temps_among_posts} | "
+                    f"{'yes' if r.final_complete else 'NO'} | {'yes' if r.rerun_unchanged else 'NO'} |")
     text = (f"# Kill benchmark\n\n{args.posts} posts, {args.kills} SIGKILLs per configuration; "
             f"{time.monotonic() - started:.0f} s in all.\n\n" + "\n".join(rows) + "\n")
     Path(args.out).write_text(text)

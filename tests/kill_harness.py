@@ -57,6 +57,8 @@ class Result:
     """The run after the last kill completed every post, with no orphan and no temp file left."""
     rerun_unchanged: bool = False
     """The run after that changed nothing at all."""
+    covered: int = 0
+    """Posts that got their cover during the kill phase (shows the kills landed mid-run)."""
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -209,11 +211,13 @@ def campaign(root: Path, kind: str, provider: str, *, kills: int, posts: int, se
                 res.problems.append(f"a run ended with exit {rc}")
             done_problems, _ = check(repo, originals, final=True)
             if not done_problems:  # this blog is done: start afresh, so kills keep landing mid-run
+                res.covered += len(originals)
                 generation += 1
                 repo = make_blog(root, kind, posts, generation)
                 originals = posts_of(repo)
         if log is not None and res.kills and res.kills % 10 == 0 and killed:
             log(f"{kind}/{provider}: {res.kills} kills, {res.inconsistent} inconsistent")
+    res.covered += sum((repo / rel).read_bytes() != data for rel, data in originals.items())
     done = subprocess.run(command(repo, provider), capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
     problems, temps = check(repo, originals, final=True)
     res.final_complete = done.returncode == 0 and not problems and not temps

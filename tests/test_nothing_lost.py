@@ -131,3 +131,24 @@ def test_a_live_runs_journal_is_left_alone(tmp_path: Path) -> None:
     g = regenerated(run(repo, Scripted()))
     assert image.read_bytes() == b"theirs" and g.image == "attachments/s-2026-01-02-a-2.jpg"
     other.close()
+
+
+def test_a_run_killed_while_recovering_leaves_the_journal_for_the_next(tmp_path: Path) -> None:
+    import os
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    dead = writer.Journal(scratch)
+    dead.begin(tmp_path / "a.jpg")
+    dead.begin(tmp_path / "b.jpg")
+    dead.done(tmp_path / "b.jpg")
+    os.close(dead.fd)  # killed
+
+    def killed_midway(path: Path) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        writer.Journal.recover(scratch, killed_midway)
+    seen: list[Path] = []
+    assert writer.Journal.recover(scratch, seen.append) == 1
+    assert seen == [tmp_path / "a.jpg"] and list(scratch.iterdir()) == []

@@ -381,3 +381,30 @@ def test_report_write_on_a_full_disk_is_one_line(monkeypatch: pytest.MonkeyPatch
     problem = safety.write_report_file("{}", tmp_path / "r.json")
     assert problem is not None and "No space left on device" in problem and "\n" not in problem
     assert not (tmp_path / "r.json").exists()
+
+
+def test_the_action_says_so_in_one_line_when_its_report_file_cannot_be_written(tmp_path: Path) -> None:
+    """Item 10 in the action: covers made and outputs set, one error line, exit status 3."""
+    from tests.fake_github import FakeGitHub
+    from tests.fake_providers import FakeProviders
+    from tests.test_action_e2e import GH_TOKEN, PROVIDERS_WITH, READ_TOKEN, HostRunner, make_harness, providers_env
+
+    with FakeProviders(time_scale=0.001) as fp:
+        holder: list[FakeGitHub] = []
+
+        def factory(origin: Path) -> FakeGitHub:
+            holder.append(FakeGitHub(origin, tokens={GH_TOKEN: "write", READ_TOKEN: "read"}).start())
+            return holder[0]
+
+        h = make_harness(tmp_path, HostRunner(), fp, factory)
+        try:
+            h.checkout()
+            res = h.run({**PROVIDERS_WITH, "commit": "none", "report": "/proc/imagegen-report.json"},
+                        event_name="workflow_dispatch", env=providers_env(h.fp))
+        finally:
+            for gh in holder:
+                gh.stop()
+    assert res.code == 3, res.stdout + res.stderr
+    errors = res.commands("error")
+    assert len(errors) == 1 and "could not write the report" in errors[0]
+    assert int(res.outputs["images-generated"]) >= 1 and "Traceback" not in res.stderr
