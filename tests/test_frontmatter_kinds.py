@@ -305,3 +305,66 @@ def test_post_with_toml_frontmatter_gets_embed_and_toml_fields_not_a_yaml_block(
     assert tomllib.loads(split(new).block) == {"title": "Spring", "date": tomllib.loads('d = 2026-03-02')["d"],
                                                "image_provider": "local"}
     assert "# Spring\n![[attachments/x.png]]\n" in new
+
+
+# property: random YAML frontmatter, nested and list fields set with only the expected lines changing
+
+_yaml_scalar = st.one_of(
+    st.integers(-1000, 1000).map(str), st.sampled_from(["true", "no", "~", "''", "2026-03-02", "a: b#c"]).map(
+        lambda v: json.dumps(v) if ":" in v else v),
+    st.text(alphabet=string.ascii_letters + " #'\"[]{}", max_size=12).map(json.dumps),
+    st.just("[a, b]"), st.just("{x: 1}"), st.just("|\n    two\n    lines"),
+)
+
+
+@st.composite
+def yaml_docs(draw: st.DrawFn) -> tuple[str, bool, bool]:
+    lines: list[str] = []
+    used = {"cover", "images", "image_date", "image_prompt"}
+    for _ in range(draw(st.integers(0, 5))):
+        key = draw(_word.filter(lambda k: k not in used))
+        used.add(key)
+        lines.append(f"{key}: {draw(_yaml_scalar)}" + draw(st.sampled_from(["", "  # note"])))
+        if draw(st.booleans()):
+            lines.append(draw(st.sampled_from(["", "# a comment"])))
+    has_cover = draw(st.booleans())
+    if has_cover:
+        lines.append("cover:")
+        for key in draw(st.lists(_word, max_size=3, unique=True)):
+            if key not in ("image", "alt"):
+                lines.append(f"  {key}: {draw(_yaml_scalar)}")
+        if lines[-1] == "cover:":
+            lines[-1] = "cover: {}" if draw(st.booleans()) else "cover:"
+    has_images = draw(st.booleans())
+    if has_images:
+        lines.insert(draw(st.integers(0, len(lines))) if not has_cover else 0,
+                     draw(st.sampled_from(["images: []", "images:", "images: [ ]"])))
+    nl = draw(st.sampled_from(["\n", "\r\n"]))
+    return "---" + nl + nl.join(lines) + (nl if lines else "") + "---" + nl + "Body" + nl, has_cover, has_images
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(yaml_docs(), st.text(max_size=30))
+def test_yaml_property_nested_and_list_fields(doc: tuple[str, bool, bool], prompt: str) -> None:
+    text, _, _ = doc
+    _, before = fm.load(text)
+    fields: dict[str, fm.Value] = {"images": ["/images/covers/x.jpg"], "image_prompt": prompt}
+    cover = before.get("cover")
+    if cover is None or isinstance(cover, dict) and not (cover == {} and "cover: {}" in text):
+        fields["cover.image"] = "x.jpg"
+        fields["cover.alt"] = "Alt"
+    try:
+        out = set_fields(text, fields)
+    except UnsafeEdit:
+        assert "cover: {}" in text  # a flow map is the one shape refused here
+        return
+    removed, _ = changed_lines(text, out)
+    # only the lines of the keys written may go: `images:`, `cover:` (null) and nothing else
+    assert all(line.startswith(("images:", "cover:")) for line in removed), removed
+    _, after = fm.load(out)
+    expected = dict(before)
+    expected.update(images=["/images/covers/x.jpg"], image_prompt=fm.normalize_value(prompt))
+    if "cover.image" in fields:
+        expected["cover"] = {**(cover or {}), "image": "x.jpg", "alt": "Alt"}
+    assert after == expected
+    assert split(out).body == split(text).body
