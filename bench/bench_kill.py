@@ -7,8 +7,8 @@ plain folder and a git worktree, each with the offline `local` provider and with
 Counts per configuration: kills that landed, kills after which a post was neither untouched nor
 complete, kills after which a temp file lay among the posts, whether the next run completed
 everything (no orphaned image, no temp file left), and whether the run after that changed
-nothing. The kill moment is a random number of the child's progress lines (0-30) plus a random
-0-5 ms, so kills land inside image writes, post swaps and everything between. Results go to
+nothing. The kill moment is after a random number (0-20) of the child's "generated" lines plus a
+random 0-5 ms, so kills land inside image writes, post swaps and everything between. Results go to
 stdout and bench/kill_results.md. See tests/kill_harness.py for the checks.
 """
 

@@ -6,9 +6,10 @@ repository, a plain folder, a git worktree; the offline `local` provider or a sl
 the loopback fake server) it:
 
 1. makes a blog of N posts;
-2. starts the real CLI, reads a random number of its progress lines (the child keeps writing
-   meanwhile, so the kill lands at an arbitrary point of some write), optionally waits a random
-   fraction of a millisecond more (benchmark only), and sends SIGKILL;
+2. starts the real CLI, reads its progress lines until a random number (0-20) of covers were
+   reported written (the child keeps writing meanwhile, so the kill lands at an arbitrary point
+   of some write), optionally waits a random few milliseconds more (benchmark only), and sends
+   SIGKILL;
 3. after every kill checks the repository: each post byte-identical or complete (frontmatter
    whole, image fields set, every embed resolving to an existing image), and no temp file among
    the posts (the scratch folder in the git directory, or the one hidden `.imagegen-tmp/` at the
@@ -171,7 +172,7 @@ def command(repo: Path, provider: str) -> list[str]:
 
 
 def campaign(root: Path, kind: str, provider: str, *, kills: int, posts: int, seed: int,
-             env: dict[str, str], max_lines: int = 30,
+             env: dict[str, str], max_covers: int = 20,
              extra_wait: Callable[[random.Random], float] | None = None,
              log: Callable[[str], None] | None = None) -> Result:
     """Kill `kills` runs at random moments; see the module docstring."""
@@ -190,9 +191,13 @@ def campaign(root: Path, kind: str, provider: str, *, kills: int, posts: int, se
         proc = subprocess.Popen(command(repo, provider), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 env=env, cwd=ROOT)
         assert proc.stderr is not None
-        for _ in range(rng.randint(0, max_lines)):
-            if not proc.stderr.readline():
+        want = rng.randint(0, max_covers)  # kill after this many covers were reported written
+        seen = 0
+        while seen < want:
+            line = proc.stderr.readline()
+            if not line:
                 break
+            seen += line.startswith(b"generated ")
         if extra_wait is not None:
             time.sleep(extra_wait(rng))
         killed = proc.poll() is None

@@ -15,7 +15,7 @@ from tests.kill_harness import base_env, campaign
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["git", "plain", "worktree"])
 def test_kills_with_the_local_provider_leave_nothing_inconsistent(tmp_path: Path, kind: str) -> None:
-    res = campaign(tmp_path, kind, "local", kills=10, posts=60, seed=9, env=base_env(), max_lines=12)
+    res = campaign(tmp_path, kind, "local", kills=10, posts=60, seed=9, env=base_env(), max_covers=8)
     assert res.kills == 10
     assert res.ok, res.problems[:10]
 
@@ -25,6 +25,6 @@ def test_kills_with_a_slow_provider_leave_nothing_inconsistent(tmp_path: Path) -
     with FakeProviders(time_scale=0.02) as fp:
         fp.set_behaviour("together", latency=1.0)
         env = base_env(fp.env(names=["together"]))
-        res = campaign(tmp_path, "worktree", "slow", kills=5, posts=40, seed=10, env=env, max_lines=10)
+        res = campaign(tmp_path, "worktree", "slow", kills=5, posts=40, seed=10, env=env, max_covers=6)
     assert res.kills == 5
     assert res.ok, res.problems[:10]
