@@ -1,6 +1,6 @@
 """One run: discover posts -> prompt -> provider chain -> write image and post -> Report.
 
-Data flows one way (see ../shared/design.md). Posts are worked on concurrently (settings.concurrency),
+Data flows one way (settings -> site -> discover -> prompt -> chain -> finish -> write -> report). Posts are worked on concurrently (settings.concurrency),
 newest first; the file writes themselves are synchronous on the event loop, so they never interleave
 and a cancellation (Ctrl-C, a cancelled workflow) can only land between posts' writes, never inside one.
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -210,5 +210,26 @@ def test_hugo_bundle_regenerate_replaces_cover_file(tmp_path: Path) -> None:
     commit_all(repo)
     rep = run(repo, tmp_path)
     (g,) = rep["generated"]
-    assert g["image"] == "content/posts/b/cover-2.jpg" and g["removed_image"] == "content/posts/b/cover.jpg"
+    assert g["image"] == "content/posts/b/b-cover.jpg" and g["removed_image"] == "content/posts/b/cover.jpg"
     assert fm.load((repo / "content/posts/b/index.md").read_text())[1]["regenerate_image"] is False
+
+
+def test_hugo_bundle_regenerate_leaves_one_cover_when_the_word_cover_is_everywhere(tmp_path: Path) -> None:
+    """Hugo takes a bundle's cover by the pattern `*cover*`: an old cover kept beside the new one
+    could stay the page's picture. The bundle cover's name is one that prose and config (which say
+    `cover` all the time) do not mention, so regenerating replaces it; twice in a row."""
+    repo = init_repo(hugo(tmp_path))
+    write(repo, "README.md", "Every post gets a cover. See cover.image in the theme; cover: true.\n")
+    write(repo, "content/posts/walk/index.md", "---\ntitle: Walk\n---\nA cover story.\n")
+    commit_all(repo)
+    first = run(repo, tmp_path)["generated"][0]["image"]
+    assert first == "content/posts/walk/walk-cover.jpg"
+    for _ in range(2):
+        post = repo / "content/posts/walk/index.md"
+        post.write_text(post.read_text().replace("title: Walk\n", "title: Walk\nregenerate_image: true\n", 1)
+                        .replace("regenerate_image: false\n", ""))
+        rep = run(repo, tmp_path)
+        (g,) = rep["generated"]
+        assert g.get("removed_image") and not g.get("kept_image")
+        bundle = sorted(p.name for p in (repo / "content/posts/walk").iterdir() if p.suffix == ".jpg")
+        assert bundle == [PurePosixPath(g["image"]).name]

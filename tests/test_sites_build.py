@@ -137,14 +137,14 @@ def test_hugo_site_gets_covers_that_reach_the_page(tmp_path: Path) -> None:
                        allowed_keys=("images", "image", "alt", "cover"), removable=("alt:",))
     assert "site: hugo (detected: hugo.toml and content/ found)" in report["log"].splitlines()[0]
     images = {g["post"]: g["image"] for g in report["generated"]}
-    assert images["content/posts/winter-walk/index.md"] == "content/posts/winter-walk/cover.jpg"
+    assert images["content/posts/winter-walk/index.md"] == "content/posts/winter-walk/winter-walk-cover.jpg"
     assert images["content/posts/spring-planting.md"] == "static/images/covers/spring-planting.jpg"
 
     # TOML: every other key and table stays (tomllib), the cover is an `images` list
     toml_after = tomllib.loads(fm.split((repo / "content/posts/spring-planting.md").read_text()).block)
     assert toml_after["images"] == ["/images/covers/spring-planting.jpg"]
     assert {k: v for k, v in toml_after.items() if k not in ("images", *PROVENANCE)} == toml_before
-    # a post with a cover map gets cover.image; the bundle gets no field (Hugo finds cover.jpg)
+    # a post with a cover map gets cover.image; the bundle gets no field (Hugo finds *cover*)
     paper = fm.load((repo / "content/posts/papermod-style.md").read_text())[1]
     assert paper["cover"]["image"] == "/images/covers/papermod-style.jpg" and paper["cover"]["relative"] is False
     assert "images" not in fm.load((repo / "content/posts/winter-walk/index.md").read_text())[1]
@@ -153,7 +153,7 @@ def test_hugo_site_gets_covers_that_reach_the_page(tmp_path: Path) -> None:
     base = "https://example.org/"
     for page, expected in (("posts/spring-planting", "images/covers/spring-planting.jpg"),
                            ("posts/json-frontmatter", "images/covers/json-frontmatter.jpg"),
-                           ("posts/winter-walk", "posts/winter-walk/cover.jpg")):
+                           ("posts/winter-walk", "posts/winter-walk/winter-walk-cover.jpg")):
         url = og_image(public / page / "index.html")
         assert resolves(url, public, base) == public / expected
         assert (public / expected).read_bytes() == (repo / images["content/" + page + (

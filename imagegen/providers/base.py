@@ -1,7 +1,7 @@
 """What every image provider shares: the error hierarchy, the result type, the protocol, the spec.
 
 A provider translates its own wire errors into the classes below; the chain only ever sees these
-(see ../shared/providers.md for the mapping table). Keeping the hierarchy small and documented, like
+(the mapping table is in the README's provider section). Keeping the hierarchy small and documented, like
 httpx's, is what lets the chain treat five very different APIs the same way.
 """
 

@@ -11,7 +11,7 @@ Conventions followed:
   (https://gohugo.io/templates/embedded/#open-graph): they read the `images` list (each entry goes
   through `absURL`; a plain string crashes Hugo 0.111's template, so it is always a list) or, for a
   page bundle without `images`, a bundle image named like `*feature*`, `*cover*` or `*thumbnail*`.
-  So a page bundle gets `cover.<ext>` beside its `index.md` and no field (a bundle-relative
+  So a page bundle gets `<bundle>-cover.<ext>` beside its `index.md` and no field (a bundle-relative
   `images` entry would become a wrong site-root URL through `absURL`); a single-file page gets
   `static/images/covers/<name>.<ext>` (files under `static/` are served from the site root,
   https://gohugo.io/content-management/static-files/) and `images: ["/images/covers/<name>.<ext>"]`.
@@ -20,7 +20,11 @@ Conventions followed:
   (https://gohugo.io/functions/urls/absurl/).
 - Themes with a `cover:` map (PaperMod and its kin: `cover.image`, `cover.alt`) get `cover.image`
   when the post already has a `cover:` map or the site config has `params.cover`/`theme = PaperMod`;
-  PaperMod looks the value up among the bundle's resources first, so a bundle's value is `cover.<ext>`.
+  PaperMod looks the value up among the bundle's resources first, so a bundle's value is the file name.
+- Why `<bundle>-cover` and not plain `cover`: a regenerated cover's old file is deleted only when
+  its name appears in no text file of the repository (imagegen/references.py), and the bare word
+  `cover` appears in almost every blog; kept, the old `cover.jpg` would go on matching `*cover*`
+  beside the new file, and the page could keep showing the old picture.
 """
 
 from __future__ import annotations
@@ -119,7 +123,10 @@ class Hugo(Site):
         return self.cover_dir
 
     def cover_name(self, post: Post) -> str:
-        return "cover" if self.is_bundle(post) and not self.given("attachments-dir") else super().cover_name(post)
+        if self.is_bundle(post) and not self.given("attachments-dir"):
+            # Matches Hugo's `*cover*` lookup and is unlikely to be mentioned elsewhere (see above).
+            return super().cover_name(post) + "-cover"
+        return super().cover_name(post)
 
     def default_prefix(self) -> str:
         base = self.config.get("baseURL") or self.config.get("baseurl")
