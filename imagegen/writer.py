@@ -252,16 +252,8 @@ def _via_temp(path: Path, data: bytes, *, mode: int, fsync: bool, tmp_dir: Path 
     """Write a complete temp file, then link or rename it into place; the temp never survives
     a failure. The scratch dir is tried first; a cross-device error falls back to `path`'s folder."""
     for folder in ([tmp_dir] if tmp_dir is not None else []) + [path.parent]:
-        tmp = _tmp_name(folder)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        tmp = _temp_for(path, data, mode=mode, fsync=fsync, folder=folder)
         try:
-            try:
-                _write_all(fd, data)
-                if fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.chmod(tmp, mode)
             try:
                 _move(tmp, path, link=link)
             except OSError as exc:
