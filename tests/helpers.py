@@ -104,3 +104,17 @@ def assert_consistent(repo: Path, originals: dict[str, bytes]) -> None:
         assert targets, f"{rel}: changed but no embed"
         for t in targets:
             assert (repo / t).is_file() or (repo / rel).parent.joinpath(t).is_file(), f"{rel}: embed {t} does not resolve"
+
+
+SMALL_POST = "---\ntitle: {title}\n---\n# {title}\n\nA post about {title}.\n"
+
+
+def small_blog(tmp_path: Path, n: int = 2) -> Path:
+    """A committed git repository with `n` dated posts titled "Post 0", "Post 1", ..."""
+    repo = init_repo(tmp_path / "blog")
+    for i in range(n):
+        p = repo / "series" / f"2026-01-{i + 1:02d}-post-{i}.md"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(SMALL_POST.format(title=f"Post {i}"))
+    commit_all(repo)
+    return repo

@@ -12,19 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.fake_providers import SENTINELS, FakeProviders, fake_providers  # noqa: F401
-from tests.helpers import assert_consistent, commit_all, init_repo, run_cli, snapshot
+from tests.helpers import assert_consistent, run_cli, small_blog, snapshot
 
-POST = "---\ntitle: {title}\n---\n# {title}\n\nA post about {title}.\n"
-
-
-def _blog(tmp_path: Path, n: int = 2) -> Path:
-    repo = init_repo(tmp_path / "blog")
-    for i in range(n):
-        p = repo / "series" / f"2026-01-{i + 1:02d}-post-{i}.md"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(POST.format(title=f"Post {i}"))
-    commit_all(repo)
-    return repo
+_blog = small_blog
 
 
 def _env(fp: FakeProviders) -> dict[str, str]:

@@ -11,20 +11,10 @@ import pytest
 from PIL import Image, features
 
 from tests.fake_providers import FakeProviders, fake_providers  # noqa: F401
-from tests.helpers import commit_all, embeds, init_repo, run_cli
+from tests.helpers import embeds, run_cli, small_blog
 from tests.test_finish import _meta_jpeg
 
-POST = "---\ntitle: {title}\n---\n# {title}\n\nA post about {title}.\n"
-
-
-def _blog(tmp_path: Path, n: int = 2) -> Path:
-    repo = init_repo(tmp_path / "blog")
-    for i in range(n):
-        p = repo / "series" / f"2026-01-{i + 1:02d}-post-{i}.md"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(POST.format(title=f"Post {i}"))
-    commit_all(repo)
-    return repo
+_blog = small_blog
 
 
 CASES = [  # provider, what it really answers with, format flag, expected Pillow format, extension
