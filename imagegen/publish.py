@@ -21,7 +21,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import contextlib
+import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -203,6 +206,41 @@ API_TIMEOUT = 30
 """Seconds each API request may take (connect, and each read) before it is given up."""
 API_RETRIES = 3
 """PyGithub's own retries (5xx on GET/POST, secondary rate limits with Retry-After)."""
+PUBLISH_DEADLINE = 600.0
+"""Seconds one commit or pull request through the API may take in all. API_TIMEOUT bounds each
+connect and each read, but a server that drips a byte every few seconds never trips it; this
+bounds the whole of it, so a stalled GitHub cannot hold the job until the runner's 6 h limit."""
+
+
+class _Deadline(BaseException):
+    """Raised by the alarm. A BaseException, so no `except Exception` in PyGithub, requests or our
+    own retry code (the ref update's "did it apply?" re-read) can swallow it and start over."""
+
+
+@contextlib.contextmanager
+def overall_deadline(seconds: float, what: str):
+    """Bound the wall time of a block of blocking calls with SIGALRM: a raising handler makes
+    the blocked socket read give up (PEP 475 retries a read only when the handler returns).
+    Signals reach the main thread only; elsewhere (tests in threads) the block runs unbounded,
+    still under API_TIMEOUT per request. Turns the alarm into one PublishError."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise _Deadline()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Deadline:
+        raise PublishError(f"{what} did not finish within {seconds:g} s in all (GitHub stalled); gave up. "
+                           "The covers are in the workspace; whether the last request was applied is "
+                           "unknown: the next run sees the branch as it is") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class WritePacer:
@@ -716,9 +754,10 @@ def pull_request_body(entries: Sequence[dict[str, str]], *, server_url: str, rep
 
 def publish_api(repo_dir: Path, changes: Sequence[Change], *, token: str, api_url: str, repository: str,
                 branch: str, base_sha: str, message: str | None = None, sync: bool = True,
-                **kw: Any) -> Result:
+                deadline: float = PUBLISH_DEADLINE, **kw: Any) -> Result:
     pub = ApiPublisher(token=token, api_url=api_url, repository=repository, branch=branch, **kw)
-    result = pub.publish(Path(repo_dir), changes, message or default_message(changes), base_sha=base_sha)
+    with overall_deadline(deadline, "the commit through GitHub's API"):
+        result = pub.publish(Path(repo_dir), changes, message or default_message(changes), base_sha=base_sha)
     _restore_left(Path(repo_dir), changes, result)
     if sync and result.sha:
         committed = [p for c in changes if c.post in result.committed for p in c.paths]
@@ -744,18 +783,21 @@ def _restore_left(repo_dir: Path, changes: Sequence[Change], result: Result) -> 
 
 def publish_pull_request(repo_dir: Path, changes: Sequence[Change], pull: PullRequestPlan, pub: ApiPublisher, *,
                          base_sha: str, entries: Sequence[dict[str, str]], message: str | None = None,
-                         server_url: str = "https://github.com") -> Result:
+                         server_url: str = "https://github.com", deadline: float = PUBLISH_DEADLINE) -> Result:
     """Commit the run's covers to the covers branch (with what its open pull request already
     holds) and open or update the pull request. `entries`: the run's covers (post, image, title,
     provider, model, prompt). The base branch is not touched."""
-    result = pub.publish(Path(repo_dir), changes, message or default_message(changes), base_sha=base_sha, pull=pull)
+    with overall_deadline(deadline, "the pull request through GitHub's API"):
+        result = pub.publish(Path(repo_dir), changes, message or default_message(changes), base_sha=base_sha,
+                             pull=pull)
     _restore_left(Path(repo_dir), changes, result)
     committed = set(result.committed)
     new = [e for e in entries if e["post"] in committed]
     mine = {e["post"] for e in new}
     listed = [e for e in pull.entries if e["post"] not in mine] + new
     if listed and (result.sha or (pull.number and new)):
-        pub.open_pull_request(pull, result, listed, server_url=server_url)
+        with overall_deadline(deadline, "opening the pull request"):
+            pub.open_pull_request(pull, result, listed, server_url=server_url)
     elif pull.number:
         result.pull_request_number, result.pull_request_url = pull.number, pull.url
     return result

@@ -105,6 +105,8 @@ class FakeGitHub:
         self.ruleset_bypass = "never"
         self.pulls: list[dict[str, Any]] = []
         self.injected: list[tuple[str, str, int, str, bool]] = []
+        self.stalls: list[tuple[str, str]] = []
+        self.released = threading.Event()
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -131,6 +133,7 @@ class FakeGitHub:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -212,6 +215,19 @@ class FakeGitHub:
     def inject(self, method: str, path_pattern: str, status: int, message: str = "Server Error", *,
                apply: bool = False) -> None:
         self.injected.append((method, path_pattern, status, message, apply))
+
+    def stall(self, method: str, path_pattern: str) -> None:
+        """The next matching request gets no answer: the handler holds the connection open,
+        silent, until `stop()` (a stalled GitHub, for the overall publish deadline)."""
+        self.stalls.append((method, path_pattern))
+
+    def _take_stall(self, method: str, path: str) -> bool:
+        with self._lock:
+            for i, (m, pat) in enumerate(self.stalls):
+                if m == method and re.search(pat, path):
+                    del self.stalls[i]
+                    return True
+        return False
 
     def _take_injected(self, method: str, path: str) -> tuple[int, str, bool] | None:
         with self._lock:
@@ -542,6 +558,9 @@ class FakeGitHub:
                         path = path[len(fake.prefix):]
                     if body is None:
                         raise _HTTPError(400, "Problems parsing JSON")
+                    if fake._take_stall(method, path):
+                        fake.released.wait(30)  # bounded: a test that forgets stop() still ends
+                        return
                     injected = fake._take_injected(method, path)
                     if injected is not None and not injected[2]:
                         raise _HTTPError(injected[0], injected[1])

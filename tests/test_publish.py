@@ -4,6 +4,7 @@ read and our update, and another commit edits the same post."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
@@ -503,3 +504,18 @@ def test_pull_request_mode_after_a_merged_pull_request_starts_a_new_one(tmp_path
     assert result.pull_request_number == 2 and gh.pulls[1]["state"] == "open"
     assert "**Beta**" in gh.pulls[1]["body"] and "**Alpha**" not in gh.pulls[1]["body"]
     assert gh.git("rev-parse", f"{result.sha}^").strip() == first.sha
+
+
+def test_api_stalled_github_is_one_clear_error_within_the_overall_deadline(tmp_path, origin, gh):
+    """A GitHub that accepts the connection and never answers (or drips) never trips the
+    per-request timeout's reads in time; the overall deadline ends the commit with one line and
+    leaves the branch and the workspace's covers alone."""
+    ws = clone(origin, tmp_path / "ws")
+    before = gh.head()
+    gh.stall("POST", r"/git/trees$")
+    with pytest.raises(PublishError) as info:
+        api(ws, gh, [write_cover(ws, POST_A, IMG_A)], deadline=0.5)
+    text = str(info.value)
+    assert "did not finish within 0.5 s in all" in text and "\n" not in text
+    assert gh.head() == before and (ws / IMG_A).read_bytes() == PNG
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # the alarm is off again
