@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 import os
 import re
 import shutil
@@ -118,3 +120,15 @@ def small_blog(tmp_path: Path, n: int = 2) -> Path:
         p.write_text(SMALL_POST.format(title=f"Post {i}"))
     commit_all(repo)
     return repo
+
+
+def changed_lines(old: str, new: str, *, keepends: bool = True) -> tuple[list[str], list[str]]:
+    """(removed lines, added lines) between two texts: what a minimal-diff edit touched."""
+    a, b = old.splitlines(keepends=keepends), new.splitlines(keepends=keepends)
+    removed: list[str] = []
+    added: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op != "equal":
+            removed += a[i1:i2]
+            added += b[j1:j2]
+    return removed, added

@@ -36,7 +36,7 @@ from typing import Callable
 
 import yaml
 
-from tests.helpers import ROOT, commit_all, embeds, git, init_repo
+from tests.helpers import ROOT, commit_all, embeds, git, init_repo, snapshot
 
 KINDS = ("git", "plain", "worktree")
 PROVIDERS = ("local", "slow")
@@ -100,16 +100,6 @@ def make_blog(root: Path, kind: str, posts: int, generation: int = 0) -> Path:
 
 def posts_of(repo: Path) -> dict[str, bytes]:
     return {p.relative_to(repo).as_posix(): p.read_bytes() for p in repo.rglob("*.md") if ".git" not in p.parts}
-
-
-def _files(repo: Path) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for p in sorted(repo.rglob("*")):
-        rel = p.relative_to(repo).as_posix()
-        if rel == ".git" or rel.startswith(".git/") or not p.is_file():
-            continue
-        out[rel] = p.read_bytes()
-    return out
 
 
 def check(repo: Path, originals: dict[str, bytes], *, final: bool = False) -> tuple[list[str], list[str]]:
@@ -229,9 +219,9 @@ def campaign(root: Path, kind: str, provider: str, *, kills: int, posts: int, se
     if not res.final_complete:
         res.problems.extend(["final run: " + p for p in problems + temps] + [f"final run exit {done.returncode}: "
                                                                               f"{done.stderr[-500:]}"])
-    before = _files(repo)
+    before = snapshot(repo)
     again = subprocess.run(command(repo, provider), capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
-    res.rerun_unchanged = again.returncode == 0 and _files(repo) == before
+    res.rerun_unchanged = again.returncode == 0 and snapshot(repo) == before
     if not res.rerun_unchanged:
         res.problems.append(f"the run after changed something (exit {again.returncode})")
     res.seconds = time.monotonic() - t0

@@ -3,7 +3,6 @@ a minimal diff that is verified by parsing again (tomllib for TOML)."""
 
 from __future__ import annotations
 
-import difflib
 import json
 import string
 import tomllib
@@ -14,18 +13,7 @@ from hypothesis import strategies as st
 
 from imagegen import frontmatter as fm
 from imagegen.frontmatter import FrontmatterError, UnsafeEdit, set_fields, split
-
-
-def changed_lines(old: str, new: str) -> tuple[list[str], list[str]]:
-    """(removed lines, added lines) between two texts."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    removed: list[str] = []
-    added: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if op != "equal":
-            removed += a[i1:i2]
-            added += b[j1:j2]
-    return removed, added
+from tests.helpers import changed_lines
 
 
 HUGO_TOML = """+++

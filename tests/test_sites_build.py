@@ -12,7 +12,6 @@ these tests skip, unless IMAGEGEN_REQUIRE_TOOLS=1 (CI), where a missing engine i
 
 from __future__ import annotations
 
-import difflib
 import html
 import json
 import os
@@ -26,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from imagegen import frontmatter as fm
-from tests.helpers import ROOT, commit_all, git, init_repo, run_cli, snapshot
+from tests.helpers import ROOT, changed_lines, commit_all, git, init_repo, run_cli, snapshot
 
 EXAMPLES = ROOT / "examples"
 TOOLS = Path(os.environ.get("IMAGEGEN_TOOLS_DIR")
@@ -62,18 +61,6 @@ def imagegen(repo: Path, tmp_path: Path, *args: str) -> dict:
     return {"out": r.stdout, "log": r.stderr, **json.loads(report.read_text())}
 
 
-def changed_lines(before: bytes, after: bytes) -> tuple[list[str], list[str]]:
-    a = before.decode().splitlines()
-    b = after.decode().splitlines()
-    removed: list[str] = []
-    added: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if op != "equal":
-            removed += a[i1:i2]
-            added += b[j1:j2]
-    return removed, added
-
-
 def check_run(repo: Path, tmp_path: Path, generated: set[str], skipped: dict[str, str],
               allowed_keys: tuple[str, ...], removable: tuple[str, ...] = ()) -> dict:
     """Run imagegen, check the report, the bytes of every post, and that a second run is a no-op."""
@@ -85,7 +72,7 @@ def check_run(repo: Path, tmp_path: Path, generated: set[str], skipped: dict[str
     after = snapshot(repo)
     for rel, old in before.items():
         if rel in generated:
-            removed, added = changed_lines(old, after[rel])
+            removed, added = changed_lines(old.decode(), after[rel].decode(), keepends=False)
             # a JSON line that only gained its comma (a key was added after it) is the same line
             comma = {line for line in removed if line + "," in added}
             removed = [line for line in removed if line not in comma]
