@@ -787,19 +787,18 @@ def publish_pull_request(repo_dir: Path, changes: Sequence[Change], pull: PullRe
     """Commit the run's covers to the covers branch (with what its open pull request already
     holds) and open or update the pull request. `entries`: the run's covers (post, image, title,
     provider, model, prompt). The base branch is not touched."""
-    with overall_deadline(deadline, "the pull request through GitHub's API"):
+    with overall_deadline(deadline, "the pull request through GitHub's API"):  # one deadline for all of it
         result = pub.publish(Path(repo_dir), changes, message or default_message(changes), base_sha=base_sha,
                              pull=pull)
-    _restore_left(Path(repo_dir), changes, result)
-    committed = set(result.committed)
-    new = [e for e in entries if e["post"] in committed]
-    mine = {e["post"] for e in new}
-    listed = [e for e in pull.entries if e["post"] not in mine] + new
-    if listed and (result.sha or (pull.number and new)):
-        with overall_deadline(deadline, "opening the pull request"):
+        _restore_left(Path(repo_dir), changes, result)
+        committed = set(result.committed)
+        new = [e for e in entries if e["post"] in committed]
+        mine = {e["post"] for e in new}
+        listed = [e for e in pull.entries if e["post"] not in mine] + new
+        if listed and (result.sha or (pull.number and new)):
             pub.open_pull_request(pull, result, listed, server_url=server_url)
-    elif pull.number:
-        result.pull_request_number, result.pull_request_url = pull.number, pull.url
+        elif pull.number:
+            result.pull_request_number, result.pull_request_url = pull.number, pull.url
     return result
 
 
