@@ -1,3 +1,8 @@
 """imagegen: cover images for Markdown-in-git blogs from a chain of free image APIs."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("imagegen")
+except PackageNotFoundError:  # a source tree that was never installed (pip install -e . fixes it)
+    __version__ = "0+unknown"

@@ -66,6 +66,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Sequence
 
 from imagegen.clock import Clock, SystemClock
+from imagegen.providers._http import next_utc_midnight
 from imagegen.providers.base import (
     AuthFailed,
     GeneratedImage,
@@ -80,6 +81,7 @@ from imagegen.providers.base import (
 from imagegen.report import Event, EventSink, ProviderStats, null_sink
 from imagegen.secrets import redact
 from imagegen.settings import ProviderSettings
+from imagegen.state import MAX_AHEAD
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagegen.state import State
@@ -94,14 +96,6 @@ DEFAULT_LATENCY = 10.0
 """Seconds a provider is assumed to take to answer before it made its first image this run."""
 BACKOFF_BASE = 5.0
 BACKOFF_MAX = 60.0
-MAX_QUOTA_OUT = timedelta(days=32)
-
-
-def next_utc_midnight(now: datetime) -> datetime:
-    """The default reset for a provider that documents none: the next 00:00 UTC (a daily quota is
-    the common case; if it is really monthly we ask once a day, one call)."""
-    n = now.astimezone(timezone.utc)
-    return datetime(n.year, n.month, n.day, tzinfo=timezone.utc) + timedelta(days=1)
 
 
 class ChainExhausted(Exception):
@@ -367,8 +361,8 @@ class Chain:
             if reset is None and lane.settings.spec.quota_reset is not None:
                 reset = lane.settings.spec.quota_reset(now)
             if reset is None or reset <= now:
-                reset = next_utc_midnight(now)
-            reset = min(reset, now + MAX_QUOTA_OUT)
+                reset = next_utc_midnight(now)  # a daily quota is the common case: one call a day
+            reset = min(reset, now + MAX_AHEAD)
             if self.state is not None:
                 self.state.mark_out(name, reset, "quota", now=now)
             if lane.out != "quota":

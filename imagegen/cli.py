@@ -151,6 +151,12 @@ def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
     return [s for a in parser._actions for s in a.option_strings if s.startswith("--")]
 
 
+def _commands(parser: argparse.ArgumentParser) -> list[str]:
+    """The subcommands the parser really has (suggestions and hints come from here, never a copy)."""
+    actions = parser._subparsers._group_actions if parser._subparsers else []  # type: ignore[union-attr]
+    return [name for a in actions for name in (getattr(a, "choices", None) or {})]
+
+
 def _subparser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
     """The subcommand's parser when argv names one (unknown options are reported by the top one)."""
     for action in parser._subparsers._group_actions if parser._subparsers else []:  # type: ignore[union-attr]
@@ -229,9 +235,10 @@ def usage_hint(err: UsageError, argv: Sequence[str], parser: argparse.ArgumentPa
         return (f"unexpected {stray!r}", f"the repository comes once, as the first word after the command; {help_hint}")
     if "invalid choice" in msg and "argument COMMAND" in msg:
         word = msg.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'")
-        match = difflib.get_close_matches(word, ["run", "providers", "init"], n=1, cutoff=0.5)
+        commands = _commands(parser)
+        match = difflib.get_close_matches(word, commands, n=1, cutoff=0.5)
         return (f"unknown command {word!r}" + (f" (did you mean {match[0]!r}?)" if match else ""),
-                "commands: run, init, providers, doctor; `imagegen --help` shows examples")
+                f"commands: {', '.join(commands)}; `imagegen --help` shows examples")
     if "the following arguments are required: COMMAND" in msg:
         return ("no command given", "try `imagegen run --providers local` in a blog's folder; `imagegen --help` shows more")
     if msg.startswith("argument --") and "expected one argument" in msg:

@@ -71,10 +71,8 @@ class Discovery:
     site: Site | None = None
     """The site whose conventions were followed."""
     posts: list[Post] = field(default_factory=list)
-    """Every post that could be read, to count which images are still referenced. When a post is to
-    be regenerated (the only case where an old image may be deleted), this also holds every other
-    readable Markdown file in the repository, whatever the selection, paths, date or exclude
-    list: an image still shown anywhere must not be deleted."""
+    """Every selected post that could be read (whether an old cover is still mentioned anywhere is
+    asked of imagegen.references, which searches every text file)."""
 
 
 @dataclass(frozen=True)
@@ -272,25 +270,6 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
 _DECIDING_KEYS = frozenset({"draft", "published", "imagegen", *OPT_OUT_FIELDS})
 
 
-def _other_markdown(settings: Settings, site: Site, repo: str, repo_real: str, seen_real: set[str]) -> list[Post]:
-    """Every readable Markdown file in the repo not loaded yet (for image reference counting only)."""
-    walker = _Walker(site, repo, repo_real, any_markdown=True)
-    walker.exclude = set()
-    walker.walk(".")
-    walker.walk_links()
-    out: list[Post] = []
-    for e in sorted(walker.entries, key=lambda e: (e.linked, e.rel)):
-        real = e.real if e.real is not None else os.path.realpath(e.path)
-        if real in seen_real or not _inside(real, repo_real):
-            continue
-        seen_real.add(real)
-        try:
-            out.append(Post._read(e.path, e.rel, settings.max_post_bytes))
-        except PostError:
-            continue
-    return out
-
-
 def discover(settings: Settings, today: dt.date, site: Site | None = None) -> Discovery:
     """Find the posts to do (see the module docstring). `today` is in the configured timezone;
     `site` defaults to the one the settings name or the repository looks like."""
@@ -360,9 +339,6 @@ def discover(settings: Settings, today: dt.date, site: Site | None = None) -> Di
         except PostError:
             d = None
         return (-(d.toordinal() if d else 0), c.post.rel)
-
-    if any(c.why == "regenerate" for c in todo):
-        posts.extend(_other_markdown(settings, site, repo, repo_real, seen_real))
 
     todo.sort(key=newest_first)
     skipped.sort(key=lambda s: (s.post, s.reason))

@@ -140,14 +140,6 @@ class Document:
         """1-based file line number of the first frontmatter line (for messages)."""
         return 1 if self.kind == "json" else 2
 
-    @property
-    def body_first_line(self) -> int:
-        """0-based file line index where the body starts."""
-        if not self.has_frontmatter:
-            return 0
-        if self.kind == "json":
-            return (self.block + self.closing).count("\n")
-        return 1 + self.block.count("\n") + 1
 
     @property
     def text(self) -> str:

@@ -44,7 +44,6 @@ from imagegen.images import IMAGE_EXTENSIONS
 
 __all__ = ["CoverRef", "Post", "PostError", "embed_line", "slug"]
 
-POST_ERROR_REASONS = ("bad-frontmatter", "not-utf8", "empty", "unreadable", "too-large", "symlink-outside", "not-found")
 
 
 class PostError(Exception):
@@ -587,17 +586,6 @@ class Post:
             return True
         return any(_is_image_path(src) for src in self._structure.images)
 
-    def has_cover(self, embed_style: str, field: str) -> bool:
-        """has_image(), or (embed style `frontmatter`) a non-empty `field` in the frontmatter."""
-        if self.has_image():
-            return True
-        if embed_style == "frontmatter":
-            value = self.frontmatter.get(field)
-            if isinstance(value, str):
-                return bool(value.strip())
-            return value not in (None, False, [], {})
-        return False
-
     def cover(self) -> CoverRef | None:
         """The first image embed after the first H1 (or the first in the body when there is no H1)."""
         h1 = self._h1_line()
@@ -617,21 +605,6 @@ class Post:
             return None
         start = self._line_starts[c.line_index] + c.start
         return next(r for r in self._embeds if r.start == start)
-
-    def image_targets(self) -> list[str]:
-        """Every image this post refers to, outside code: embeds, links to image files, and
-        frontmatter values that name an image file (so a shared image is never deleted)."""
-        structure = self._structure
-        out = [r.target for r in _refs(mask_code(self.doc.body, structure=structure), links=True, structure=structure)]
-        out.extend(src for src in structure.images if _is_image_path(src))
-        try:
-            data = self.frontmatter
-        except PostError:
-            data = {}
-        for value in data.values():
-            items = value if isinstance(value, list) else [value]
-            out.extend(v.strip() for v in items if isinstance(v, str) and _is_image_path(v.strip()))
-        return out
 
     def prompt_text(self, social_headings: tuple[str, ...] = ()) -> str:
         """The body as plain prose for an image prompt; see `plain_text`."""

@@ -283,12 +283,6 @@ def _gh_message(exc: Exception) -> str:
     return " ".join(str(msg or "").split())
 
 
-def _status(exc: Exception) -> int:
-    from github import GithubException
-
-    return exc.status if isinstance(exc, GithubException) else 0
-
-
 @dataclass
 class PullRequestPlan:
     """What an open covers pull request already holds, read before the run (so its posts are not

@@ -18,12 +18,11 @@ MASK = "***"
 MIN_LEN = 8
 """Shorter values cannot be masked safely (masking 'null' or 'a' would shred every message and
 JSON document): settings refuse a secret shorter than this, and `register` ignores one."""
-_MIN_LEN = MIN_LEN
 
 
 def register(value: str | None) -> None:
     """Remember `value` (and its URL-encoded forms) as a secret for the rest of the process."""
-    if not value or len(value) < _MIN_LEN:
+    if not value or len(value) < MIN_LEN:
         return
     with _lock:
         _secrets.update({value, quote(value, safe=""), quote_plus(value)})

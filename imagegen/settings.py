@@ -175,7 +175,6 @@ class Settings:
     image_format: str = "jpeg"
     image_quality: int | None = None
     title_overlay: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
     config_file: str = ""
     """The settings file that was read (`.imagegen.toml`, `pyproject.toml [tool.imagegen]`), or ''."""
 

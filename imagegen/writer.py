@@ -23,6 +23,7 @@ swapped back if what came out is not exactly that version, so a save made by an 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -347,7 +348,7 @@ class Journal:
 
     def close(self) -> None:
         if self.fd >= 0:
-            with _suppress():
+            with contextlib.suppress(OSError):
                 os.unlink(self.path)
             os.close(self.fd)
             self.fd = -1
@@ -384,7 +385,7 @@ class Journal:
                     if p:
                         handle(Path(os.fsdecode(p)))
                         count += 1
-                with _suppress():
+                with contextlib.suppress(OSError):
                     os.unlink(entry.path)
             finally:
                 os.close(fd)
@@ -492,18 +493,10 @@ def _temp_for(path: Path, data: bytes, *, mode: int, fsync: bool, folder: Path) 
             os.close(fd)
         os.chmod(tmp, mode)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return tmp
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return exc[0] is not None and issubclass(exc[0], OSError)  # type: ignore[arg-type]
 
 
 def replace_if_unchanged(path: Path, data: bytes, base: bytes, *, fsync: bool = True,
@@ -542,7 +535,7 @@ def replace_if_unchanged(path: Path, data: bytes, base: bytes, *, fsync: bool = 
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         return CHANGED
     try:
@@ -558,7 +551,7 @@ def replace_if_unchanged(path: Path, data: bytes, base: bytes, *, fsync: bool = 
                 break
             except OSError as exc:
                 if exc.errno == errno.EXDEV and tmp.parent != path.parent:
-                    with _suppress():
+                    with contextlib.suppress(OSError):
                         os.unlink(tmp)
                     tmp = _temp_for(path, data, mode=mode, fsync=fsync, folder=path.parent)
                     continue
@@ -582,7 +575,7 @@ def replace_if_unchanged(path: Path, data: bytes, base: bytes, *, fsync: bool = 
         if lease:
             _release(fd)
         os.close(fd)
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
 
 

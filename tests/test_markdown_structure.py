@@ -32,7 +32,7 @@ def post(text: str) -> Post:
 def test_images_shown_as_code_are_not_images(body: str) -> None:
     p = post("# T\n\n" + body)
     assert not p.has_image() and not p.quick_has_image()
-    assert p.cover() is None and p.image_targets() == []
+    assert p.cover() is None
 
 
 @pytest.mark.parametrize("body", [
@@ -122,7 +122,6 @@ def test_reference_style_images(body: str, target: str) -> None:
     assert p.has_image() and p.quick_has_image()
     c = p.cover()
     assert c is not None and c.target == target
-    assert target in p.image_targets()
 
 
 @pytest.mark.parametrize("body", [
@@ -141,18 +140,9 @@ def test_reference_style_cover_is_replaced_on_regenerate() -> None:
     assert out == f"---\nregenerate_image: false\n---\n# T\n{E}\n\nText.\n\n[c]: attachments/old.png\n"
 
 
-def test_image_targets_include_reference_definitions_and_img_tags() -> None:
-    p = post("# T\n\n[see the chart][c] and <img alt=x src='attachments/b.gif'>\n\n"
-             "![[attachments/w.png]]\n\n[c]: attachments/chart.png\n[d]: attachments/unused.jpg\n"
-             "    ![[attachments/code.png]]\n")
-    assert sorted(p.image_targets()) == ["attachments/b.gif", "attachments/chart.png",
-                                         "attachments/unused.jpg", "attachments/w.png"]
-
-
 def test_an_image_the_patterns_cannot_place_still_counts() -> None:
     p = post("# T\n\n![a cover\nover two lines](attachments/a.png)\n")
     assert p.has_image()
-    assert "attachments/a.png" in p.image_targets()
 
 
 def test_img_tag_in_an_html_block_counts() -> None:

@@ -86,17 +86,23 @@ def test_regenerate_still_deletes_an_old_cover_nothing_mentions(tmp_path: Path) 
     assert not (repo / "attachments/s-2026-01-02-a.jpg").exists()
 
 
-def test_regenerate_keeps_the_cover_when_a_file_cannot_be_read(tmp_path: Path) -> None:
+def test_regenerate_keeps_the_cover_when_a_file_cannot_be_read(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     repo = blog(tmp_path, {"s/2026-01-02-a.md": REGEN.format(name="shared.png"), "attachments/shared.png": "png",
                            "notes/secret.md": "maybe shared.png"})
-    (repo / "notes/secret.md").chmod(0)
-    try:
-        import os
-        if os.geteuid() == 0:
-            pytest.skip("root reads every file")
-        g = regenerated(run(repo, Scripted()))
-    finally:
-        (repo / "notes/secret.md").chmod(0o644)
+    # EACCES provoked directly (CI runs as root, which reads a mode-000 file).
+    import os
+
+    from imagegen import references
+    real_open = os.open
+
+    def denied(path: object, *a: object, **k: object) -> int:
+        if str(path).endswith("secret.md"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(references.os, "open", denied)
+    g = regenerated(run(repo, Scripted()))
     assert (repo / "attachments/shared.png").exists() and "could not be read" in (g.kept_because or "")
 
 

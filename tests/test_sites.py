@@ -233,3 +233,13 @@ def test_hugo_bundle_regenerate_leaves_one_cover_when_the_word_cover_is_everywhe
         assert g.get("removed_image") and not g.get("kept_image")
         bundle = sorted(p.name for p in (repo / "content/posts/walk").iterdir() if p.suffix == ".jpg")
         assert bundle == [PurePosixPath(g["image"]).name]
+
+
+def test_obsidian_frontmatter_style_counts_the_field_only_in_that_style(tmp_path: Path) -> None:
+    write(tmp_path, "2026-01-01-a.md", "---\nimage: attachments/a.png\n---\n# A\n")
+    for n, empty in enumerate(("image:", "image: ''", "image: '  '", "image: []")):
+        write(tmp_path, f"2026-01-0{n + 2}-e.md", f"---\n{empty}\n---\n# E\n")
+    got = verdicts(tmp_path, embed_style="frontmatter")
+    assert got["2026-01-01-a.md"] == "has-image"
+    assert all(got[f"2026-01-0{n + 2}-e.md"] == "missing" for n in range(4))
+    assert verdicts(tmp_path)["2026-01-01-a.md"] == "missing"  # obsidian style: the body holds the cover

@@ -264,7 +264,6 @@ class ProviderSpec:
     """Human hint for what to set to enable it (used in the 'nothing configured' error)."""
     limits: Limits = field(default_factory=Limits)
     quota_reset: ResetRule | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
     doctor: DoctorCheck | None = None
     """Cheap 'will this work?' checks for `imagegen doctor` (None: nothing to check, e.g. local)."""
     check_opts: Callable[[Mapping[str, str]], str] | None = None
