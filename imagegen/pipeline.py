@@ -331,14 +331,15 @@ class Run:
             try:
                 if not path.is_file() or path.is_symlink():
                     return
-                rel = path.resolve().relative_to(self.settings.attachments_path.resolve())
+                rel = path.resolve().relative_to(self.settings.repo.resolve()).as_posix()
             except (OSError, ValueError):
                 return
+            if not self.site.is_cover_file(rel):
+                return  # never ours to delete, whatever a journal says
             if self.scanner.find(path.name, skip={path}) is None:
                 with contextlib.suppress(OSError):
                     path.unlink()
-                    self.emit(Event("cleanup", message=f"removed {self.settings.attachments_dir}/{rel.as_posix()}, "
-                                                        "left unreferenced by an interrupted run"))
+                    self.emit(Event("cleanup", message=f"removed {rel}, left unreferenced by an interrupted run"))
 
         writer.Journal.recover(self.tmp_dir, remove)
 
@@ -373,6 +374,7 @@ class Run:
                                         "prompt_source": source})
             self.emit(Event("would_generate", cand.post.rel, message=f"{cand.why} -> {would}"))
         self.report.stop_reason = "dry run: nothing written"
+        self.emit(Event("done", message=self.report.stop_reason))
         return self.report
 
     def _build_members(self, http: httpx.AsyncClient) -> list[tuple[ProviderSettings, Provider]]:
@@ -383,30 +385,34 @@ class Run:
     async def execute(self) -> Report:
         s = self.settings
         self.emit(Event("start", message=f"repo {s.repo}; {self.site.describe()}", data={"site": self.site.name}))
-        disc = discover(s, self.today, self.site)
-        todo = self._plan(disc)
-        if not disc.posts and not disc.skipped:  # nothing looked like a post at all: say why
-            self.emit(Event("warning", message=explain_no_posts(s), data={"no_posts": True}))
-        self.emit(Event("plan", message=f"{len(todo)} post(s) to do", data={"total": len(todo)}))
         if s.dry_run:
-            self._dry_run(todo)
-            self.emit(Event("done", message=self.report.stop_reason))
-            return self.report
+            return self._dry_run(self._discover())
+        # A killed run's orphans go before discovery: on a Hugo page bundle an orphan named
+        # `*-cover.*` would otherwise make the post look covered.
         self.tmp_dir = writer.scratch_dir(s.repo)
-        folders = {c.post.path.parent for c in todo} | {s.repo / covers.placement(self.site, c.post).folder for c in todo} \
-            | {s.attachments_path}
-        if self.tmp_dir is not None:
-            folders.add(self.tmp_dir)
-        writer.clean_stale_temps(sorted(folders))
-        self._remove_orphans()
         try:
-            return await self._execute(disc, todo)
+            self._remove_orphans()
+            todo = self._discover()
+            folders = {c.post.path.parent for c in todo} | {s.repo / covers.placement(self.site, c.post).folder for c in todo} \
+                | {s.repo / f for f in self.site.cover_folders()}
+            if self.tmp_dir is not None:
+                folders.add(self.tmp_dir)
+            writer.clean_stale_temps(sorted(folders))
+            return await self._execute(todo)
         finally:
             if self.journal is not None:
                 self.journal.close()
             writer.drop_scratch(s.repo, self.tmp_dir)
 
-    async def _execute(self, disc: Discovery, todo: list[Candidate]) -> Report:
+    def _discover(self) -> list[Candidate]:
+        disc = discover(self.settings, self.today, self.site)
+        todo = self._plan(disc)
+        if not disc.posts and not disc.skipped:  # nothing looked like a post at all: say why
+            self.emit(Event("warning", message=explain_no_posts(self.settings), data={"no_posts": True}))
+        self.emit(Event("plan", message=f"{len(todo)} post(s) to do", data={"total": len(todo)}))
+        return todo
+
+    async def _execute(self, todo: list[Candidate]) -> Report:
         s = self.settings
         if not todo:
             self.report.stop_reason = "nothing to do"

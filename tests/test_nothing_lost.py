@@ -158,3 +158,40 @@ def test_a_run_killed_while_recovering_leaves_the_journal_for_the_next(tmp_path:
     seen: list[Path] = []
     assert writer.Journal.recover(scratch, seen.append) == 1
     assert seen == [tmp_path / "a.jpg"] and list(scratch.iterdir()) == []
+
+
+# The same on every engine: the cleanup looks in the folders the site puts covers in (its
+# `cover_folders`, and a Hugo page bundle's folder), not only in an Obsidian attachments folder.
+ENGINE_ORPHANS = {
+    "hugo": ("content/posts/spring-planting.md", "static/images/covers/spring-planting"),
+    "hugo-bundle": ("content/posts/winter-walk/index.md", "content/posts/winter-walk/winter-walk-cover"),
+    "jekyll": ("_posts/2026-02-01-meet-the-flock.md", "assets/images/covers/2026-02-01-meet-the-flock"),
+    "astro": ("src/content/blog/first-post.md", "src/assets/covers/first-post"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENGINE_ORPHANS))
+def test_an_orphan_on_each_engine_is_removed_and_its_name_reused(tmp_path: Path, case: str) -> None:
+    import os
+    import shutil
+
+    from tests.helpers import ROOT, run_cli
+
+    post, stem = ENGINE_ORPHANS[case]
+    repo = tmp_path / "site"
+    shutil.copytree(ROOT / "examples" / case.split("-")[0], repo, ignore=shutil.ignore_patterns("node_modules"))
+    init_repo(repo)
+    commit_all(repo)
+    scratch = writer.scratch_dir(repo)
+    assert scratch is not None
+    journal = writer.Journal(scratch)
+    (repo / stem).parent.mkdir(parents=True, exist_ok=True)
+    orphan = writer.write_image(repo / stem.rsplit("/", 1)[0], stem.rsplit("/", 1)[1], "jpg", b"half-done run",
+                                journal=journal)
+    os.close(journal.fd)  # the process died: its lock goes, its journal stays
+    r = run_cli("run", str(repo), "--providers", "card", "--posts", post, "--describer", "off")
+    assert r.returncode == 0, r.stderr
+    assert f"removed {stem}.jpg" in r.stdout + r.stderr
+    assert orphan.exists() and orphan.read_bytes() != b"half-done run"  # the new cover took its name
+    assert not (repo / f"{stem}-2.jpg").exists()
+    assert [p.name for p in scratch.iterdir()] == []

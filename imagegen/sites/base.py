@@ -215,6 +215,21 @@ class Site:
     def default_cover_folder(self, post: Post) -> str:
         return self.cover_dir
 
+    def cover_folders(self) -> tuple[str, ...]:
+        """Repo-relative folders this site puts cover files in, whatever the post (a place that
+        depends on the post, like a Hugo page bundle, is recognised by `is_cover_file`). The
+        cleanup of a killed run's files looks only here."""
+        if self.given("attachments-dir"):
+            return (self.settings.attachments_dir,)
+        return (self.cover_dir,)
+
+    def is_cover_file(self, rel: str) -> bool:
+        """Whether a repo-relative image file is where this site puts covers (so a file a killed
+        run wrote there, and no post names, may be removed)."""
+        if not rel.lower().endswith(_IMAGE_SUFFIXES):
+            return False
+        return any(rel.startswith(posixpath.normpath(f).rstrip("/") + "/") for f in self.cover_folders())
+
     def cover_name(self, post: Post) -> str:
         """The cover file's name without extension (the writer adds -2, -3 ... when taken)."""
         p = PurePosixPath(post.rel)

@@ -128,6 +128,20 @@ class Hugo(Site):
             return super().cover_name(post) + "-cover"
         return super().cover_name(post)
 
+    def is_cover_file(self, rel: str) -> bool:
+        """Also a page bundle's cover: `*cover*`-named beside the bundle's index file."""
+        if super().is_cover_file(rel):
+            return True
+        folder, name = posixpath.split(rel)
+        if not folder or not any(w in name.lower() for w in BUNDLE_COVER_WORDS) \
+                or name.rsplit(".", 1)[-1].lower() not in IMAGE_EXTENSIONS:
+            return False
+        try:
+            siblings = os.listdir(os.path.join(self.repo, folder))
+        except OSError:
+            return False
+        return any(n.startswith("index.") and n.lower().endswith(self.extensions) for n in siblings)
+
     def default_prefix(self) -> str:
         base = self.config.get("baseURL") or self.config.get("baseurl")
         path = urlsplit(base).path if isinstance(base, str) else ""

@@ -73,6 +73,9 @@ class Obsidian(Site):
     def default_cover_folder(self, post: Post) -> str:
         return self.settings.attachments_dir
 
+    def cover_folders(self) -> tuple[str, ...]:
+        return (self.settings.attachments_dir,)
+
     def cover_name(self, post: Post) -> str:
         from imagegen.pipeline import image_base_name  # one naming rule, kept where it was
 
