@@ -28,12 +28,8 @@ from imagegen.report import Event, Report
 from imagegen.secrets import redact
 from imagegen.settings import CORE, Settings, SettingsError, load, provider_opts, read_config
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_SETTINGS = 2
-EXIT_CANCELLED = 130
-EXIT_REPORT = 3
-"""The run worked (covers written, summary printed) but the --report file could not be written."""
+from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, EXIT_SETTINGS, ImagegenError,
+                             exit_code_of)
 
 
 def _add_setting_flags(p: argparse.ArgumentParser) -> None:
@@ -92,7 +88,8 @@ examples:
 
 
 class UsageError(Exception):
-    """A command-line mistake: `message` is the error, `parser` the (sub)command it happened in."""
+    """argparse's complaint, caught before it prints the whole usage: `message` is the error,
+    `parser` the (sub)command it happened in. `usage_hint` turns it into imagegen.errors.UsageError."""
 
     def __init__(self, message: str, parser: argparse.ArgumentParser) -> None:
         super().__init__(message)
@@ -385,9 +382,9 @@ def cmd_init(ns: argparse.Namespace, out: TextIO) -> int:
     repo = Path(ns.repo).expanduser()
     try:
         written = scaffold.init(repo, workflow=ns.workflow, force=ns.force, action=ns.action or scaffold.ACTION_REF)
-    except scaffold.InitError as exc:
+    except ImagegenError as exc:
         print(f"imagegen: error: {exc}", file=sys.stderr)
-        return EXIT_SETTINGS
+        return exc.exit_code
     for path in written:
         print(f"wrote {path}", file=out)
     if ns.workflow and not ns.action:
@@ -414,20 +411,20 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, *
     if ns.command == "providers":
         try:
             return cmd_providers(env, sys.stdout, ns.repo)
-        except SettingsError as exc:
-            print(f"imagegen: error: {redact(str(exc))}", file=sys.stderr)
-            return EXIT_SETTINGS
+        except ImagegenError as exc:
+            print(f"imagegen: error: {exc}", file=sys.stderr)
+            return exc.exit_code
     if ns.command == "init":
         return cmd_init(ns, sys.stdout)
     started = timer()
     try:
         settings = settings_from_args(ns, env)
-    except SettingsError as exc:
-        print(f"imagegen: error: {redact(str(exc))}", file=sys.stderr)
+    except ImagegenError as exc:
+        print(f"imagegen: error: {exc}", file=sys.stderr)
         hint = _repo_hint(parser, argv, ns.repo)
         if hint:
             print(f"hint: {hint}", file=sys.stderr)
-        return EXIT_SETTINGS
+        return exc.exit_code
     if ns.command == "doctor":
         from imagegen import doctor
 
@@ -437,19 +434,11 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, *
         print(f"settings from {settings.config_file} (options and environment variables win over it)", file=sys.stderr)
     try:
         report = run_sync(settings, emit=printer, **({"clock": clock} if clock is not None else {}))
-    except SettingsError as exc:
+    except Exception as exc:  # one line, never a traceback that could hold a secret
         printer.close()
-        print(f"imagegen: error: {redact(str(exc))}", file=sys.stderr)
-        return EXIT_SETTINGS
-    except Exception as exc:  # a bug or an environment problem: one line, no traceback with secrets
-        from imagegen.discover import DiscoveryError
-
-        printer.close()
-        if isinstance(exc, DiscoveryError):
-            print(f"imagegen: error: {redact(str(exc))}", file=sys.stderr)
-            return EXIT_SETTINGS
-        print(f"imagegen: error: {type(exc).__name__}: {redact(str(exc))}", file=sys.stderr)
-        return EXIT_ERROR
+        what = str(exc) if isinstance(exc, ImagegenError) else f"{type(exc).__name__}: {redact(str(exc))}"
+        print(f"imagegen: error: {what}", file=sys.stderr)
+        return exit_code_of(exc)
     printer.close()
     report_problem = write_report(report, settings) if settings.report is not None else None
     print(summary(report, settings, timer() - started, report_written=report_problem is None))

@@ -25,14 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from imagegen.errors import ConfigError
+
 __all__ = ["CONFIG_NAME", "Config", "ConfigError", "load_config", "known_keys"]
 
 CONFIG_NAME = ".imagegen.toml"
 PYPROJECT = "pyproject.toml"
-
-
-class ConfigError(ValueError):
-    """The settings file is unusable. The message is one line meant for the user."""
 
 
 @dataclass(frozen=True)

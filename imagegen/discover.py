@@ -37,14 +37,11 @@ from dataclasses import dataclass, field
 from imagegen import covers, sites
 from imagegen import frontmatter as fm
 from imagegen.posts import Post, PostError, date_prefix
+from imagegen.errors import DiscoveryError
 from imagegen.settings import Settings
 from imagegen.sites.base import OPT_OUT_FIELDS, Site
 
 __all__ = ["Candidate", "Discovery", "DiscoveryError", "Skip", "discover"]
-
-
-class DiscoveryError(Exception):
-    """Bad settings-level input (an unknown git ref, a content path that does not exist). One line."""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ import tomlkit
 import tomlkit.items
 import yaml
 
+from imagegen.errors import FrontmatterError, UnsafeEdit
+
 __all__ = [
     "Document",
     "FrontmatterError",
@@ -80,20 +82,6 @@ Loader.yaml_implicit_resolvers = {
 Loader.add_constructor(_TIMESTAMP, lambda loader, node: loader.construct_scalar(node))
 
 
-class FrontmatterError(ValueError):
-    """The frontmatter is not a valid YAML mapping, or an edit could not be made safely.
-
-    `str()` is one line meant for the user. `reason` is always ``bad-frontmatter``.
-    """
-
-    reason = "bad-frontmatter"
-
-
-class UnsafeEdit(FrontmatterError):
-    """Valid frontmatter that this edit cannot be made to safely (a JSON key to rewrite, `cover`
-    set to a text where `cover.image` is wanted). The post is left alone; reason ``cannot-edit``."""
-
-    reason = "cannot-edit"
 
 
 # --------------------------------------------------------------------------- splitting

@@ -14,6 +14,7 @@ from typing import Callable
 from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError, features
 
 from imagegen.providers.base import BadImage, GeneratedImage
+from imagegen.errors import FinishError
 
 # (magic prefix, mime, extension). WebP needs a second check at offset 8.
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
@@ -102,11 +103,6 @@ DEFAULT_QUALITY: dict[str, int] = {"jpeg": 82, "webp": 80, "avif": 60}
 _EXT = {"jpeg": "jpg", "webp": "webp", "png": "png", "avif": "avif"}
 _MIME = {"jpeg": "image/jpeg", "webp": "image/webp", "png": "image/png", "avif": "image/avif"}
 _FROM_EXT = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp", "avif": "avif", "gif": "png"}
-
-
-class FinishError(Exception):
-    """The image could not be finished (its bytes were checked, so this is rare: a broken
-    colour profile is not one of these; it is ignored and the pixels are kept as they are)."""
 
 
 @dataclass(frozen=True)

@@ -40,18 +40,11 @@ from markdown_it.common.utils import normalizeReference
 from mdit_py_plugins.footnote import footnote_plugin
 
 from imagegen import frontmatter as fm
+from imagegen.errors import PostError
 from imagegen.images import IMAGE_EXTENSIONS
 
 __all__ = ["CoverRef", "Post", "PostError", "embed_line", "slug"]
 
-
-
-class PostError(Exception):
-    """A post that cannot be used. `reason` is a short kebab code, `str()` one clear line."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

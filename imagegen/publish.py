@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Sequence
 
 from imagegen.report import Report
+from imagegen.errors import PublishError
 from imagegen.secrets import redact
 
 MODES = ("api", "git", "pull-request", "none")
@@ -41,13 +42,6 @@ DEFAULT_ATTEMPTS = 5
 LEFT_REASON = "changed-upstream"
 GIT_TIMEOUT = 300
 """Seconds any git command (a push, a fetch) may take."""
-
-
-class PublishError(Exception):
-    """Committing failed. The message is one line, secrets scrubbed."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(redact(" ".join(message.split())))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import subprocess
 from pathlib import Path, PurePosixPath
 
 from imagegen.state import MAX_BYTES as MAX_STATE_BYTES
+from imagegen.errors import SettingsError
 from imagegen.writer import WriteError, replace
 
 STATE_SIGNATURE = re.compile(rb'\A\s*\{\s*"version"\s*:')
@@ -40,7 +41,7 @@ tool writes `image_date`, `image_provider`, `image_model`, `image_prompt`, `imag
 SIGNATURE_BYTES = 64
 
 
-class Refusal(ValueError):
+class Refusal(SettingsError):
     """A dangerous setting; one line for the user (settings turn it into a SettingsError)."""
 
 
@@ -158,10 +159,6 @@ def check_frontmatter_field(name: str) -> None:
 
 
 # --------------------------------------------------------------------------- the report file
-
-EXIT_REPORT = 3
-"""Exit status when the run worked but its report file could not be written."""
-
 
 def write_report_file(text: str, path: Path) -> str | None:
     """Write the report atomically (a reader never sees half of it). Returns None, or one line

@@ -19,6 +19,7 @@ from pathlib import Path
 from imagegen import sites
 from imagegen.config import CONFIG_NAME, parse_table
 from imagegen.posts import date_prefix
+from imagegen.errors import InitError
 from imagegen.settings import CORE, SettingDef, split_list
 
 __all__ = ["ACTION_REF", "WORKFLOW_PATH", "Detected", "detect", "config_text", "workflow_text", "init"]
@@ -30,10 +31,6 @@ CHECKOUT = "actions/checkout@v5"
 CACHE = "actions/cache"
 CACHE_MAJOR = "v5"
 STATE_FILE = ".imagegen-state/quota.json"
-
-
-class InitError(Exception):
-    """init cannot write what it would write. One line."""
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,7 @@ from imagegen.config import Config, ConfigError, load_config
 from imagegen.prompts import TEMPLATE_FIELDS
 from imagegen.providers import DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS
 from imagegen.providers.base import Limits, ProviderSpec
-
-
-class SettingsError(ValueError):
-    """A setting is missing or wrong. The message is one line meant for the user."""
+from imagegen.errors import SettingsError
 
 
 @dataclass(frozen=True)

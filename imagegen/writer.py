@@ -38,6 +38,8 @@ import subprocess
 from pathlib import Path
 from typing import Callable, Iterator
 
+from imagegen.errors import WriteError
+
 TMP_PREFIX = ".imagegen-tmp-"
 SCRATCH_NAME = "imagegen-tmp"
 """The scratch folder inside the git directory."""
@@ -103,10 +105,6 @@ def exchange(a: Path, b: Path) -> None:
                         ctypes.c_long(RENAME_EXCHANGE))
     if r != 0:
         _raise_errno("renameat2", b)
-
-
-class WriteError(Exception):
-    """A file could not be written safely; nothing was changed for this post."""
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -22,6 +22,8 @@ from imagegen.action.event import (commit_range, changed_files, fork_pull_reques
                                    target_branch, _git)
 from imagegen.action.inputs import Input, input_env_name, inputs
 from imagegen.action.summary import BENIGN_SKIPS, SummaryContext, _cell, _outputs, summary_markdown
+from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, ImagegenError, action_exit_code,
+                             exit_code_of)
 from imagegen.report import Report
 
 def _allow_workspace_for_git(workspace: Path) -> None:
@@ -78,7 +80,7 @@ class Action:
 
     def run(self) -> int:
         from imagegen.publish import DEFAULT_PR_BRANCH, MODES, PublishError, restore_checkout
-        from imagegen.settings import SettingsError, load
+        from imagegen.settings import load
 
         all_inputs = inputs()
         by_name = {i.name: i for i in all_inputs}
@@ -116,11 +118,11 @@ class Action:
                for i in all_inputs if i.kind != "action"}
         try:
             settings = load(raw, dict(self.env), repo=workspace)
-        except SettingsError as exc:
+        except ImagegenError as exc:
             if fork and "no image provider" in str(exc):
                 return self.stop(f"pull request from a fork ({fork}): provider secrets are not passed to it, "
                                  "so no covers were generated", code=0)
-            return self.stop(str(exc), code=1)
+            return self.stop(str(exc), code=action_exit_code(exc.exit_code))
 
         run_mode = self.resolved(by_name["mode"]).strip().lower() or "run"
         if run_mode not in ("run", "doctor"):
@@ -210,7 +212,6 @@ class Action:
                               event: Mapping[str, Any], by_name: Mapping[str, Input]) -> int:
         from imagegen.publish import (PublishError, can_push, changes_from, publish_api, publish_git,
                                       publish_pull_request, restore_checkout)
-        from imagegen.settings import SettingsError
 
         if committing and self._has_work(settings):
             why = pub.can_write() if pub is not None else can_push(workspace, branch or "")
@@ -227,28 +228,21 @@ class Action:
         log = EventLog(self.runner)
         try:
             report = run_sync(settings, emit=log, clock=self.clock) if self.clock else run_sync(settings, emit=log)
-        except SettingsError as exc:
-            log.close()
-            return self.stop(str(exc), code=1)
         except Exception as exc:  # one clear line, never a traceback that could hold a secret
             log.close()
-            try:
-                from imagegen.discover import DiscoveryError
-            except ImportError:  # pragma: no cover
-                DiscoveryError = ()  # type: ignore[assignment,misc]
-            if isinstance(exc, DiscoveryError):
-                return self.stop(str(exc), code=1)
-            return self.stop(f"imagegen failed: {type(exc).__name__}: {exc}", code=1)
+            if isinstance(exc, ImagegenError):
+                return self.stop(str(exc), code=action_exit_code(exc.exit_code))
+            return self.stop(f"imagegen failed: {type(exc).__name__}: {exc}", code=action_exit_code(exit_code_of(exc)))
         log.close()
 
         # 5. Publish; then the report file, the outputs and the summary, all saying what happened.
         ctx = SummaryContext(server_url=self.env.get("GITHUB_SERVER_URL", "https://github.com"),
                              repository=self._repository(), mode=mode,
                              public=(event.get("repository") or {}).get("private") is False)
-        code = 130 if report.cancelled else 0
-        if code == 0 and report.run_error:
+        code = EXIT_CANCELLED if report.cancelled else EXIT_OK
+        if code == EXIT_OK and report.run_error:
             self.runner.error(report.run_error)
-            code = 1
+            code = EXIT_ERROR
         changes = changes_from(report)
         result = None
         if committing and changes:
@@ -297,7 +291,7 @@ class Action:
         self._annotate(report)
         self.finish(report, sha=ctx.commit_sha, markdown=summary_markdown(report, ctx),
                     pr_url=ctx.pull_request_url, pr_number=ctx.pull_request_number, report_file=settings.report)
-        return code or (3 if self.report_failed else 0)
+        return code or (EXIT_REPORT if self.report_failed else EXIT_OK)
 
     def _doctor(self, settings: Any) -> int:
         """`mode: doctor`: the `imagegen doctor` table in the log and the job summary; no image, no commit."""
@@ -342,7 +336,7 @@ class Action:
 
     def _write_report(self, report: Report, path: Path) -> None:
         """Atomically; a failure is one error line (the outputs and summary still follow) and
-        the step's exit status 3 (see safety.EXIT_REPORT)."""
+        the step's exit status 3 (errors.EXIT_REPORT)."""
         from imagegen.safety import write_report_file
 
         problem = write_report_file(report.dumps() + "\n", path)
@@ -391,9 +385,9 @@ def main(env: Mapping[str, str] | None = None, *, out: TextIO | None = None, clo
         return action.run()
     except KeyboardInterrupt:
         action.runner.error("cancelled")
-        return 130
+        return EXIT_CANCELLED
     except Exception as exc:  # the last line of defence: one redacted line, no traceback
         action.runner.error(f"imagegen failed unexpectedly: {type(exc).__name__}: {exc}")
-        return 1
+        return EXIT_ERROR
     finally:
         give_back_ownership(Path(env.get("GITHUB_WORKSPACE") or os.getcwd()))

@@ -2,7 +2,18 @@
 
 A provider translates its own wire errors into the classes below; the chain only ever sees these
 (the mapping table is in the README's provider section). Keeping the hierarchy small and documented, like
-httpx's, is what lets the chain treat five very different APIs the same way.
+httpx's, is what lets the chain treat five very different APIs the same way:
+
+    ProviderError (imagegen.errors.ImagegenError)   kind     what the chain does
+    ├── QuotaExhausted                             quota        out until `reset_at`, remembered across runs
+    ├── RateLimited                                rate_limit   wait `retry_after` (bounded), same provider
+    ├── AuthFailed                                 auth         out for the run
+    ├── ProviderUnavailable                        unavailable  out for the run
+    ├── ModelUnavailable                           retired      next model at once; remembered for days
+    ├── TransientError                             transient    bounded retries, then the next provider
+    ├── ContentRefused                             refused      the next provider for this post
+    ├── BadImage                                   bad_image    the next provider for this post
+    └── BadRequest                                 bad_request  the next provider for this post
 """
 
 from __future__ import annotations
@@ -10,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Protocol, runtime_checkable
+
+from imagegen.errors import ImagegenError
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -20,19 +33,16 @@ if TYPE_CHECKING:  # pragma: no cover
 # --------------------------------------------------------------------------- errors
 
 
-class ProviderError(Exception):
+class ProviderError(ImagegenError):
     """Base of every error a provider raises. `kind` is the report key counted per provider.
 
-    Messages must never contain a secret: build them with `imagegen.secrets.redact` when they
-    quote anything that came off the wire.
+    Messages never contain a secret: ImagegenError masks every registered one.
     """
 
     kind: str = "error"
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
-        from imagegen.secrets import redact
-
-        super().__init__(redact(message))
+        super().__init__(message)
         self.status = status
 
     @property
@@ -121,18 +131,8 @@ class BadRequest(ProviderError):
     kind = "bad_request"
 
 
-ERROR_KINDS: tuple[str, ...] = (
-    "quota",
-    "rate_limit",
-    "auth",
-    "unavailable",
-    "retired",
-    "transient",
-    "refused",
-    "bad_image",
-    "bad_request",
-)
-"""Report keys for errors per provider, in a stable order."""
+ERROR_KINDS: tuple[str, ...] = tuple(c.kind for c in ProviderError.__subclasses__())
+"""Report keys for errors per provider, in a stable order: one per class above, as declared."""
 
 
 # --------------------------------------------------------------------------- results
