@@ -31,13 +31,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import posixpath
-import subprocess
 from dataclasses import dataclass, field
 
 from imagegen import covers, sites
 from imagegen import frontmatter as fm
 from imagegen.posts import Post, PostError, date_prefix
-from imagegen.errors import DiscoveryError
+from imagegen.errors import DiscoveryError, GitError
+from imagegen.git import Git
 from imagegen.settings import Settings
 from imagegen.sites.base import OPT_OUT_FIELDS, Site
 
@@ -175,33 +175,22 @@ class _Walker:
 # --------------------------------------------------------------------------- git
 
 
-def _git(repo: str, *args: str) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=False)
-    except OSError as exc:
-        raise DiscoveryError(f"changed-since needs git, which could not be run: {exc.strerror or exc}") from None
-
-
 def changed_files(repo: str, ref: str) -> set[str]:
     """Repo-relative paths changed since `ref`: committed, staged, unstaged, and untracked files.
-    Deleted files are left out. Raises DiscoveryError for an unknown ref or a folder outside git."""
+    Deleted files are left out. Raises DiscoveryError for an unknown ref, a folder outside git, or
+    git failing or hanging (imagegen.git's timeout)."""
     if not ref or ref.startswith("-"):
         raise DiscoveryError(f"changed-since: {ref!r} is not a git ref")
-    check = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-    if check.returncode != 0:
-        inside = _git(repo, "rev-parse", "--is-inside-work-tree")
-        if inside.returncode != 0:
-            raise DiscoveryError(f"changed-since: {repo} is not inside a git repository")
-        raise DiscoveryError(f"changed-since: unknown git ref {ref!r} (no such branch, tag or commit here)")
-    out: set[str] = set()
-    for args in (("diff", "--name-only", "--relative", "--diff-filter=d", "-z", check.stdout.decode().strip(), "--"),
-                 ("ls-files", "--others", "--exclude-standard", "-z", "--")):
-        res = _git(repo, "-c", "core.quotePath=false", *args)
-        if res.returncode != 0:
-            msg = " ".join(res.stderr.decode("utf-8", "replace").split())[:200]
-            raise DiscoveryError(f"changed-since: git {args[0]} failed: {msg}")
-        out.update(p for p in res.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
-    return out
+    git = Git(repo)
+    try:
+        commit = git.commit_of(ref)
+        if commit is None:
+            if not git.ok("rev-parse", "--is-inside-work-tree"):
+                raise DiscoveryError(f"changed-since: {repo} is not inside a git repository")
+            raise DiscoveryError(f"changed-since: unknown git ref {ref!r} (no such branch, tag or commit here)")
+        return git.changed_since(commit)
+    except GitError as exc:
+        raise DiscoveryError(f"changed-since: {exc}") from None
 
 
 # --------------------------------------------------------------------------- discover

@@ -31,7 +31,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Sequence
 
 from imagegen.report import Report
-from imagegen.errors import PublishError
+from imagegen import git
+from imagegen.errors import GitError, PublishError
 from imagegen.secrets import redact
 
 MODES = ("api", "git", "pull-request", "none")
@@ -40,8 +41,6 @@ BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 DEFAULT_ATTEMPTS = 5
 LEFT_REASON = "changed-upstream"
-GIT_TIMEOUT = 300
-"""Seconds any git command (a push, a fetch) may take."""
 
 
 @dataclass(frozen=True)
@@ -108,32 +107,22 @@ def _left(change: Change, detail: str) -> dict[str, str]:
 # ============================================================================ git helper
 
 
-class Git:
-    """Runs git in the workspace: safe.directory set (the container runs as root on a workspace owned
-    by the runner's user) and the bot's identity for anything that makes commits."""
+class Git(git.Git):
+    """imagegen.git for publishing: the bot's identity for anything that makes commits, the network
+    timeout (a push, a fetch), and failures as PublishError."""
 
     def __init__(self, repo_dir: Path) -> None:
+        super().__init__(repo_dir, timeout=git.NETWORK_TIMEOUT, identity=(BOT_NAME, BOT_EMAIL))
         self.repo_dir = Path(repo_dir)
 
-    def run(self, *args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        cmd = ["git", "-c", f"safe.directory={self.repo_dir}", "-c", "safe.directory=*",
-               "-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}",
-               "-C", str(self.repo_dir), *args]
+    def run(self, *args: str, check: bool = True, input: bytes | None = None,
+            timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
         try:
-            r = subprocess.run(cmd, capture_output=True, input=input, timeout=GIT_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise PublishError(f"git {args[0]} did not finish within {GIT_TIMEOUT} s") from None
-        if check and r.returncode != 0:
-            raise PublishError(f"git {args[0]} failed: {self.err(r)}")
-        return r
+            return super().run(*args, check=check, input=input, timeout=timeout)
+        except GitError as exc:
+            raise PublishError(str(exc)) from None
 
-    def out(self, *args: str) -> str:
-        return self.run(*args).stdout.decode("utf-8", errors="replace").strip()
-
-    @staticmethod
-    def err(r: subprocess.CompletedProcess[bytes]) -> str:
-        text = (r.stderr or b"").decode("utf-8", errors="replace").strip().splitlines()
-        return redact(" / ".join(text[-3:]) or f"exit status {r.returncode}")
+    err = git.Git.stderr
 
     def is_repo(self) -> bool:
         return self.run("rev-parse", "--git-dir", check=False).returncode == 0

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import html
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, quote_plus
+
+from imagegen.errors import GitError
+from imagegen.git import Git
 
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 """A text file larger than this is not read: it counts as a mention (kept, reported)."""
@@ -81,12 +83,9 @@ def _list_files(repo: Path) -> list[str]:
     """Repo-relative paths of the files to scan."""
     if (repo / ".git").exists():
         try:
-            res = subprocess.run(["git", "-c", "core.quotePath=false", "ls-files", "-z", "--cached", "--others",
-                                  "--exclude-standard"], cwd=repo, capture_output=True, timeout=120, check=False)
-            if res.returncode == 0:
-                return [os.fsdecode(p) for p in res.stdout.split(b"\0") if p]
-        except (OSError, subprocess.SubprocessError):
-            pass
+            return Git(repo, timeout=120).ls_files()
+        except GitError:
+            pass  # walk the tree instead
     out: list[str] = []
     for folder, dirs, files in os.walk(repo):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d != "node_modules"]

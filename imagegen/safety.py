@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-import subprocess
 from pathlib import Path, PurePosixPath
 
 from imagegen.state import MAX_BYTES as MAX_STATE_BYTES
 from imagegen.errors import SettingsError
+from imagegen.git import Git
 from imagegen.writer import WriteError, replace
 
 STATE_SIGNATURE = re.compile(rb'\A\s*\{\s*"version"\s*:')
@@ -95,18 +95,11 @@ def _git_tracked(repo: Path, path: Path) -> bool:
         rel = path.resolve().relative_to(repo.resolve())
     except (ValueError, OSError):
         return False
-    try:
-        res = subprocess.run(["git", "ls-files", "--error-unmatch", "--", rel.as_posix()], cwd=repo,
-                             capture_output=True, timeout=60, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return res.returncode == 0
+    return Git(repo).is_tracked(rel.as_posix())
 
 
 def _git_dir(repo: Path) -> Path | None:
-    from imagegen.writer import _git_dir as find
-
-    d = find(repo)
+    d = Git(repo).git_dir()
     return d.resolve() if d is not None else None
 
 

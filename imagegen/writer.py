@@ -34,11 +34,11 @@ import secrets as _random
 import shutil
 import signal
 import stat
-import subprocess
 from pathlib import Path
 from typing import Callable, Iterator
 
 from imagegen.errors import WriteError
+from imagegen.git import Git
 
 TMP_PREFIX = ".imagegen-tmp-"
 SCRATCH_NAME = "imagegen-tmp"
@@ -149,26 +149,6 @@ def _tmp_name(folder: Path) -> Path:
     return folder / f"{TMP_PREFIX}{_random.token_hex(6)}"
 
 
-def _git_dir(repo: Path) -> Path | None:
-    """The repository's git directory (`git rev-parse --git-dir`: a worktree's `.git` is a file
-    naming it), or None without git. A plain `.git` folder is taken without running git."""
-    dot = repo / ".git"
-    if dot.is_dir() and not dot.is_symlink():
-        return dot
-    if not (dot.exists() or dot.is_symlink()):
-        return None
-    try:
-        res = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=repo, capture_output=True,
-                             text=True, timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    out = res.stdout.strip()
-    if res.returncode != 0 or not out:
-        return None
-    d = Path(out) if os.path.isabs(out) else repo / out
-    return d if d.is_dir() else None
-
-
 def scratch_dir(repo: Path) -> Path | None:
     """Where named temp files go: `<git dir>/imagegen-tmp` (found with `git rev-parse --git-dir`,
     so a worktree works too), else one hidden `.imagegen-tmp/` folder at the repository root. It
@@ -179,7 +159,7 @@ def scratch_dir(repo: Path) -> Path | None:
         repo_dev = os.stat(repo).st_dev
     except OSError:
         return None
-    git = _git_dir(repo)
+    git = Git(repo).git_dir()
     for d in ([git / SCRATCH_NAME] if git is not None else []) + [repo / HIDDEN_SCRATCH]:
         try:
             d.mkdir(exist_ok=True)

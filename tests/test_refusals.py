@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from imagegen import git
+
 from imagegen.settings import SettingsError, load
 from imagegen.state import State
 from tests.helpers import commit_all, init_repo, run_cli, snapshot
@@ -344,7 +346,8 @@ def test_redaction_touches_text_values_never_json_structure() -> None:
 
 
 def test_the_actions_git_calls_have_a_deadline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """`git fetch` of the pushed commits runs over the network: it may never hang the job."""
+    """`git fetch` of the pushed commits runs over the network: it may never hang the job. A git
+    that does not finish is a failed git: the event's own file list is used instead."""
     import subprocess
 
     from imagegen.action import event
@@ -356,8 +359,26 @@ def test_the_actions_git_calls_have_a_deadline(monkeypatch: pytest.MonkeyPatch, 
         raise subprocess.TimeoutExpired(cmd, kw.get("timeout") or 0)
 
     monkeypatch.setattr(subprocess, "run", stalled)
-    r = event._git(tmp_path, "fetch", "origin", "abc")
-    assert seen == [event.GIT_DEADLINE] and r.returncode == 124 and "timed out" in r.stderr
+    warnings: list[str] = []
+    files = event.changed_files(tmp_path, "a" * 40, "b" * 40, {"commits": [{"added": ["p.md"]}]}, warnings.append)
+    assert files == ["p.md"] and len(warnings) == 1
+    assert seen and all(t is not None and 0 < t <= git.NETWORK_TIMEOUT for t in seen)
+
+
+def test_changed_since_cannot_hang(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """--changed-since runs git locally; a git held by a lock or a prompt ends in one error line."""
+    import subprocess
+
+    from imagegen.discover import changed_files
+    from imagegen.errors import DiscoveryError
+
+    def stalled(cmd: list[str], **kw: object) -> None:
+        assert kw.get("timeout") == git.DEFAULT_TIMEOUT
+        raise subprocess.TimeoutExpired(cmd, kw.get("timeout") or 0)
+
+    monkeypatch.setattr(subprocess, "run", stalled)
+    with pytest.raises(DiscoveryError, match="did not finish within 60 s"):
+        changed_files(str(tmp_path), "main")
 
 
 def test_publish_api_client_has_a_timeout() -> None:
@@ -365,7 +386,7 @@ def test_publish_api_client_has_a_timeout() -> None:
 
     from imagegen import publish
 
-    assert 0 < publish.API_TIMEOUT <= 120 and 0 < publish.GIT_TIMEOUT <= 600
+    assert 0 < publish.API_TIMEOUT <= 120 and 0 < git.NETWORK_TIMEOUT <= 600
     assert inspect.signature(publish.ApiPublisher.__init__).parameters["timeout"].default == publish.API_TIMEOUT
 
 

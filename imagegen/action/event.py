@@ -4,24 +4,22 @@ files a push (or pull request) added or changed."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping
+
+from imagegen.errors import GitError
+from imagegen.git import NETWORK_TIMEOUT, Git
 
 ZERO_SHA = "0" * 40
 
 
-GIT_DEADLINE = 300
-"""Seconds any git command here may take (a `git fetch` over a stalled network would hang the job)."""
-
-
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run git; a command over GIT_DEADLINE counts as failed (exit 124), never hangs the job."""
-    cmd = ["git", "-C", str(repo), *args]
+def _paths(git: Git, *args: str) -> list[str] | None:
+    """`git ARGS -z` as paths; None when git fails or does not finish in time (never hangs the job)."""
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=GIT_DEADLINE)
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(cmd, 124, "", f"git {args[0] if args else ''} timed out after {GIT_DEADLINE} s")
+        r = git.run(*args, check=False)
+    except GitError:
+        return None
+    return Git.paths(r.stdout) if r.returncode == 0 else None
 
 
 def load_event(env: Mapping[str, str]) -> dict[str, Any]:
@@ -60,16 +58,20 @@ def target_branch(explicit: str, env: Mapping[str, str]) -> str | None:
     return None
 
 
-def _have_commit(repo: Path, sha: str) -> bool:
-    return _git(repo, "cat-file", "-e", f"{sha}^{{commit}}").returncode == 0
+def _have_commit(git: Git, sha: str) -> bool:
+    return git.ok("cat-file", "-e", f"{sha}^{{commit}}")
 
 
-def _fetch_commit(repo: Path, sha: str) -> bool:
-    if _have_commit(repo, sha):
+def _fetch_commit(git: Git, sha: str) -> bool:
+    if _have_commit(git, sha):
         return True
-    shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
-    r = _git(repo, "fetch", "-q", "--no-tags", *(["--depth=1"] if shallow else []), "origin", sha)
-    return r.returncode == 0 and _have_commit(repo, sha)
+    try:
+        shallow = git.out("rev-parse", "--is-shallow-repository") == "true"
+    except GitError:
+        return False
+    fetched = git.ok("fetch", "-q", "--no-tags", *(["--depth=1"] if shallow else []), "origin", sha,
+                     timeout=NETWORK_TIMEOUT)
+    return fetched and _have_commit(git, sha)
 
 
 def _event_files(event: Mapping[str, Any]) -> list[str] | None:
@@ -90,12 +92,12 @@ def changed_files(repo: Path, before: str, after: str, event: Mapping[str, Any],
 
     git first (fetching a commit a shallow checkout lacks); for a new branch (all-zero `before`)
     or when git cannot answer, the files listed in the event's commits."""
+    git = Git(repo)
     if before and before != ZERO_SHA and after:
-        if _fetch_commit(repo, before) and _fetch_commit(repo, after):
-            r = _git(repo, "-c", "core.quotePath=false", "diff", "--name-only", "-z", "--diff-filter=ACMR",
-                     before, after, "--")
-            if r.returncode == 0:
-                return [p for p in r.stdout.split("\0") if p]
+        if _fetch_commit(git, before) and _fetch_commit(git, after):
+            files = _paths(git, "diff", "--name-only", "-z", "--diff-filter=ACMR", before, after, "--")
+            if files is not None:
+                return files
         files = _event_files(event)
         warn(f"only-changed: could not compare {before[:12]}..{after[:12]} with git; "
              f"using the files listed in the event's commits")
@@ -103,11 +105,11 @@ def changed_files(repo: Path, before: str, after: str, event: Mapping[str, Any],
     files = _event_files(event)
     if files is not None:
         return files
-    if after and _fetch_commit(repo, after):
-        r = _git(repo, "-c", "core.quotePath=false", "diff-tree", "--root", "--no-commit-id", "--name-only",
-                 "-z", "-r", "--diff-filter=ACMR", after)
-        if r.returncode == 0:
-            return [p for p in r.stdout.split("\0") if p]
+    if after and _fetch_commit(git, after):
+        files = _paths(git, "diff-tree", "--root", "--no-commit-id", "--name-only", "-z", "-r",
+                       "--diff-filter=ACMR", after)
+        if files is not None:
+            return files
     return []
 
 

@@ -19,23 +19,13 @@ from typing import Any, Callable, Mapping, TextIO
 from imagegen import secrets
 from imagegen.action.commands import EventLog, Runner
 from imagegen.action.event import (commit_range, changed_files, fork_pull_request, load_event, looks_like_post,
-                                   target_branch, _git)
+                                   target_branch)
 from imagegen.action.inputs import Input, input_env_name, inputs
 from imagegen.action.summary import BENIGN_SKIPS, SummaryContext, _cell, _outputs, summary_markdown
+from imagegen import git
 from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, ImagegenError, action_exit_code,
                              exit_code_of)
 from imagegen.report import Report
-
-def _allow_workspace_for_git(workspace: Path) -> None:
-    """The container runs as root on a workspace owned by the runner's user: let every git this
-    process starts (ours and the pipeline's) use it, without touching any config file."""
-    n = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
-    for value in (str(workspace), str(workspace.resolve())):
-        os.environ[f"GIT_CONFIG_KEY_{n}"] = "safe.directory"
-        os.environ[f"GIT_CONFIG_VALUE_{n}"] = value
-        n += 1
-    os.environ["GIT_CONFIG_COUNT"] = str(n)
-
 
 @dataclass
 class Action:
@@ -95,7 +85,7 @@ class Action:
         if token.startswith("${{"):
             token = ""  # a literal default outside a runner
         workspace = Path(self.env.get("GITHUB_WORKSPACE") or os.getcwd())
-        _allow_workspace_for_git(workspace)
+        git.trust_workspace(workspace)
         event_name = self.env.get("GITHUB_EVENT_NAME", "")
         event = load_event(self.env)
 
@@ -135,7 +125,7 @@ class Action:
         if committing and not branch:
             return self.stop(f"cannot tell which branch to commit to (GITHUB_REF={self.env.get('GITHUB_REF', '')!r}); "
                              "set the `branch` input", code=1)
-        head = _git(workspace, "rev-parse", "HEAD").stdout.strip() if (workspace / ".git").exists() else ""
+        head = _head(workspace)
         if committing and mode == "git" and self.env.get("GITHUB_REF", "").startswith("refs/pull/") \
                 and head and head == self.env.get("GITHUB_SHA"):
             return self.stop("commit: git on a pull request: the checkout is GitHub's merge commit, which must not be "
@@ -375,6 +365,16 @@ def give_back_ownership(workspace: Path) -> None:
                     os.lchown(p, st.st_uid, st.st_gid)
             except OSError:
                 pass
+
+
+def _head(workspace: Path) -> str:
+    """The checkout's commit ('' without git)."""
+    if not (workspace / ".git").exists():
+        return ""
+    try:
+        return git.Git(workspace).out("rev-parse", "HEAD")
+    except ImagegenError:
+        return ""
 
 
 def main(env: Mapping[str, str] | None = None, *, out: TextIO | None = None, clock: Any = None,
