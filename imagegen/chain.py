@@ -62,7 +62,7 @@ import inspect
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
 from imagegen.clock import Clock, SystemClock
@@ -78,7 +78,7 @@ from imagegen.providers.base import (
     RateLimited,
     TransientError,
 )
-from imagegen.report import Event, EventSink, ProviderStats, null_sink
+from imagegen.report import Event, EventSink, PendingReason, ProviderStats, fmt_until, null_sink
 from imagegen.secrets import redact
 from imagegen.settings import ProviderSettings
 from imagegen.state import MAX_AHEAD
@@ -258,7 +258,7 @@ class Chain:
             if entry is not None:
                 until = entry.out_until
                 self._set_out(lane, entry.reason or "quota", until,
-                              f"{entry.reason or 'quota'} used up until {_fmt(until)} (remembered from the state file)")
+                              f"{entry.reason or 'quota'} used up until {fmt_until(until)} (remembered from the state file)")
 
     # ------------------------------------------------------------------ public
 
@@ -280,10 +280,9 @@ class Chain:
             name = lane.name
             model = lane.model
             if job.last and job.last != name:
-                self.emit(Event("switch", post, name, f"from {job.last} ({job.last_reason})",
-                                {"from": job.last, "to": name, "reason": job.last_reason}))
+                self.emit(Event.switch(post, name, from_provider=job.last, reason=job.last_reason))
             job.attempts[name] = job.attempts.get(name, 0) + 1
-            self.emit(Event("generating", post, name, data={"model": model, "attempt": job.attempts[name]}))
+            self.emit(Event.generating(post, name, model, job.attempts[name]))
             st = lane.stats
             st.calls += 1
             t0 = self.clock.monotonic()
@@ -366,7 +365,7 @@ class Chain:
             if self.state is not None:
                 self.state.mark_out(name, reset, "quota", now=now)
             if lane.out != "quota":
-                self._set_out(lane, "quota", reset, f"quota used up until {_fmt(reset)}: {message}")
+                self._set_out(lane, "quota", reset, f"quota used up until {fmt_until(reset)}: {message}")
             return
         if isinstance(exc, (AuthFailed, ProviderUnavailable)):
             # Out for this run; said once (provider_out), not per post.
@@ -400,8 +399,8 @@ class Chain:
             elif n + 1 > self.rate_limit_retries:
                 job.failed[name] = f"still rate limited after {self.rate_limit_retries} retries: {message}"
             else:
-                self.emit(Event("retry", job.post, name, f"rate limited; ready again in {wait:.1f} s",
-                                {"wait": round(wait, 3), "reason": kind, "retry": n + 1}))
+                self.emit(Event.retry(job.post, name, f"rate limited; ready again in {wait:.1f} s",
+                                      wait=wait, reason=kind, retry=n + 1))
             return
         if isinstance(exc, TransientError):
             n = job.transient.get(name, 0)
@@ -414,8 +413,8 @@ class Chain:
                 job.failed[name] = f"not ready for {wait:.0f} s (longer than {self.max_wait:.0f} s): {message}"
             else:
                 job.not_before[name] = mono + wait
-                self.emit(Event("retry", job.post, name, f"{message}; retrying in {wait:.1f} s",
-                                {"wait": round(wait, 3), "reason": kind, "retry": n + 1}))
+                self.emit(Event.retry(job.post, name, f"{message}; retrying in {wait:.1f} s",
+                                      wait=wait, reason=kind, retry=n + 1))
             return
         # ContentRefused, BadImage, BadRequest (and adapter bugs): next provider, no identical retry.
         job.failed[name] = f"{kind}: {message}"
@@ -423,14 +422,13 @@ class Chain:
     def _warn_retired(self, lane: _Lane, model: str, until: datetime | None, *, remembered: bool = False,
                       reason: str = "") -> None:
         nxt = lane.models[0] if lane.models else ""
-        how = f"remembered as retired until {_fmt(until)}" if remembered and until else "is retired or not served"
+        how = f"remembered as retired until {fmt_until(until)}" if remembered and until else "is retired or not served"
         text = f"{lane.name} model {model} {how}; " + (f"using {nxt} instead" if nxt else "no other model is configured")
         if reason and not remembered:
             text += f" ({reason})"
         if until is not None and not remembered:
-            text += f"; skipped until {_fmt(until)}"
-        self.emit(Event("warning", "", lane.name, text,
-                        {"source": "model", "retired_model": model, "replacement": nxt}))
+            text += f"; skipped until {fmt_until(until)}"
+        self.emit(Event.warning(text, provider=lane.name, source="model", retired_model=model, replacement=nxt))
 
     def _backoff(self, n: int) -> float:
         """Exponential backoff for the n-th retry (0-based): 5, 10, 20, 40, 60 s, +/-20% jitter."""
@@ -442,10 +440,7 @@ class Chain:
         lane.out, lane.out_until, lane.out_message = reason, until, message
         lane.stats.status = reason
         if first:
-            data: dict[str, object] = {"reason": reason}
-            if until is not None:
-                data["until"] = _fmt(until)
-            self.emit(Event("provider_out", "", lane.name, message, data))
+            self.emit(Event.provider_out(lane.name, reason, message, until))
 
     # ------------------------------------------------------------------ scheduling
 
@@ -582,7 +577,7 @@ class Chain:
         parts = []
         for lane in self._lanes:
             if lane.out == "quota" and lane.out_until is not None:
-                parts.append(f"{lane.name} (quota until {_fmt(lane.out_until)})")
+                parts.append(f"{lane.name} (quota until {fmt_until(lane.out_until)})")
             elif lane.out:
                 parts.append(f"{lane.name} ({lane.out})")
             elif lane.reserve and not self._reserve_open(lane, None):
@@ -590,7 +585,7 @@ class Chain:
             else:
                 parts.append(f"{lane.name} (rate limited for {lane.ready_at() - mono:.0f} s)")
         self.stop_reason = "every provider is out: " + ", ".join(parts) if parts else "no provider configured"
-        self.emit(Event("stop", message=self.stop_reason, data={"reason": "providers-out"}))
+        self.emit(Event.stop(self.stop_reason, PendingReason.PROVIDERS_OUT))
 
     def _failure_reasons(self, job: _Job) -> dict[str, str]:
         reasons = {**job.reasons, **job.failed}
@@ -625,5 +620,3 @@ def _takes_model(provider: Provider) -> bool:
         return False
 
 
-def _fmt(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -24,9 +24,9 @@ from imagegen.hints import explain_no_posts
 from imagegen.pipeline import run_sync
 from imagegen.progress import Narrator, fmt_duration, provider_name
 from imagegen.providers import REGISTRY
-from imagegen.report import Event, Report
+from imagegen.report import Event, EventKind, Report
 from imagegen.secrets import redact
-from imagegen.settings import CORE, Settings, SettingsError, load, provider_opts, read_config
+from imagegen.settings import CORE, Settings, load, provider_opts, read_config
 
 from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, EXIT_SETTINGS, ImagegenError,
                              exit_code_of)
@@ -277,9 +277,9 @@ class Printer:
         self.narrator = narrator or Narrator()
 
     def __call__(self, ev: Event) -> None:
-        if ev.kind == "plan":
-            self.total = int(ev.data.get("total", 0))
-        if ev.kind in ("generated", "failed", "pending"):
+        if ev.kind == EventKind.PLAN:
+            self.total = ev.total
+        if ev.kind in (EventKind.GENERATED, EventKind.FAILED, EventKind.PENDING):
             self.done += 1
         if self.quiet:
             return
@@ -306,22 +306,6 @@ class Printer:
             self._bar_shown = False
 
 
-def _titles(report: Report, settings: Settings) -> dict[str, str]:
-    """Post path -> its title, read again after the run (a post that cannot be read shows its path)."""
-    from imagegen.posts import Post, PostError
-
-    out: dict[str, str] = {}
-    for rel in [g.post for g in report.generated] + [f["post"] for f in report.failed] + \
-               [p["post"] for p in report.pending if p.get("reason") == "dry-run"]:
-        try:
-            title = Post.load(settings.repo / rel, settings.repo, max_bytes=settings.max_post_bytes).title
-        except (PostError, OSError):
-            title = None
-        if title:
-            out[rel] = title
-    return out
-
-
 def _named(rel: str, titles: dict[str, str]) -> str:
     title = titles.get(rel)
     return f"\"{title}\" ({rel})" if title else rel
@@ -330,23 +314,21 @@ def _named(rel: str, titles: dict[str, str]) -> str:
 def summary(report: Report, settings: Settings, elapsed: float | None = None, *, report_written: bool = True) -> str:
     lines = []
     took = f" in {fmt_duration(elapsed)}" if elapsed is not None else ""
-    nothing_seen = not (report.generated or report.skipped or report.failed or report.pending)
+    nothing_seen = not report.settled()
     if nothing_seen and not report.cancelled:
         lines.append(explain_no_posts(settings) + took.replace(" in ", " (took ", 1) + (")" if took else ""))
     else:
         verb = "would generate" if report.dry_run else "generated"
-        count = len([p for p in report.pending if p.get("reason") == "dry-run"]) if report.dry_run else len(report.generated)
+        count = len(report.planned) if report.dry_run else len(report.generated)
         lines.append(f"{verb} {count} cover(s){took}; skipped {len(report.skipped)}; failed {len(report.failed)}; "
-                     f"pending {len([p for p in report.pending if p.get('reason') != 'dry-run'])}")
-    titles = _titles(report, settings)
+                     f"pending {len(report.pending)}")
+    titles = report.titles()
     for g in report.generated:
         lines.append(f"  {_named(g.post, titles)} -> {g.image} ({provider_name(g.provider)})")
-    if report.dry_run:
-        for p in report.pending:
-            if p.get("reason") == "dry-run":
-                lines.append(f"  {_named(p['post'], titles)} -> {p.get('would_write', '')}")
+    for p in report.planned:
+        lines.append(f"  {_named(p.post, titles)} -> {p.would_write}")
     for f in report.failed:
-        lines.append(f"  FAILED {_named(f['post'], titles)}: {f['error']}")
+        lines.append(f"  FAILED {_named(f.post, titles)}: {f.error}")
     if report.providers:
         lines.append("")
         lines.append(f"  {'provider':<13}{'calls':>6}{'images':>8}{'errors':>8}{'wasted':>8}{'seconds':>9}  status")
@@ -456,6 +438,5 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, *
 def write_report(report: Report, settings: Settings) -> str | None:
     """Write the JSON report atomically (a reader never sees half a report); None, or one line
     saying why it could not be written."""
-    from imagegen.safety import write_report_file
-
-    return write_report_file(report.dumps() + "\n", settings.report)  # type: ignore[arg-type]
+    assert settings.report is not None
+    return report.write(settings.report)

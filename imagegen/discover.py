@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 
 from imagegen import covers, sites
 from imagegen import frontmatter as fm
-from imagegen.posts import Post, PostError, date_prefix
+from imagegen.posts import Post, PostError
 from imagegen.errors import DiscoveryError, GitError
+from imagegen.report import SkipReason, Skipped
 from imagegen.git import Git
 from imagegen.settings import Settings
 from imagegen.sites.base import OPT_OUT_FIELDS, Site
@@ -51,12 +52,8 @@ class Candidate:
     """missing | regenerate"""
 
 
-@dataclass(frozen=True)
-class Skip:
-    post: str
-    """Repo-relative path."""
-    reason: str
-    message: str = ""
+Skip = Skipped
+"""A post discovery leaves alone (repo-relative path, reason, message): the report's own type."""
 
 
 @dataclass
@@ -207,13 +204,13 @@ def _explicit(settings: Settings, walker: _Walker, skipped: list[Skip]) -> None:
         path = os.path.join(walker.repo, rel)
         name = posixpath.basename(rel)
         if not os.path.lexists(path):
-            skipped.append(Skip(rel, "not-found", f"{rel} does not exist"))
+            skipped.append(Skip(rel, SkipReason.NOT_FOUND, f"{rel} does not exist"))
         elif os.path.isdir(path):
-            skipped.append(Skip(rel, "not-a-post", f"{rel} is a folder, not a post"))
+            skipped.append(Skip(rel, SkipReason.NOT_A_POST, f"{rel} is a folder, not a post"))
         elif not name.lower().endswith(walker.site.extensions):
-            skipped.append(Skip(rel, "not-a-post", f"{rel} is not a Markdown ({', '.join(walker.site.extensions)}) file"))
+            skipped.append(Skip(rel, SkipReason.NOT_A_POST, f"{rel} is not a Markdown ({', '.join(walker.site.extensions)}) file"))
         elif name.casefold() in walker.exclude:
-            skipped.append(Skip(rel, "excluded", f"{name} is in the exclude list"))
+            skipped.append(Skip(rel, SkipReason.EXCLUDED, f"{name} is in the exclude list"))
         else:
             walker.entries.append(_Entry(rel, path, None))
 
@@ -225,25 +222,25 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
         post.frontmatter  # noqa: B018 - the real parse: raises PostError for invalid frontmatter
     date = site.date(post)
     if date is not None and date > today:
-        return Skip(post.rel, "future", f"dated {date.isoformat()}, after today ({today.isoformat()})")
+        return Skip(post.rel, SkipReason.FUTURE, f"dated {date.isoformat()}, after today ({today.isoformat()})")
     # Drafts and opt-outs need a look at the frontmatter only when one of their keys is there.
     if keys is None or keys & _DECIDING_KEYS or site.settings.frontmatter_field in keys:
         if site.is_draft(post):
-            return Skip(post.rel, "draft", "a draft: the engine does not publish it")
+            return Skip(post.rel, SkipReason.DRAFT, "a draft: the engine does not publish it")
         field = site.opted_out(post)
         if field is not None:
-            return Skip(post.rel, "opted-out", f"{field}: false")
+            return Skip(post.rel, SkipReason.OPTED_OUT, f"{field}: false")
     if keys is not None and "regenerate_image" not in keys and post.quick_has_image() and post.quick_has_h1():
-        return Skip(post.rel, "has-image")  # the common no-op case, decided without YAML
+        return Skip(post.rel, SkipReason.HAS_IMAGE)  # the common no-op case, decided without YAML
     if site.needs_frontmatter and not post.doc.has_frontmatter:
-        return Skip(post.rel, "no-frontmatter",
+        return Skip(post.rel, SkipReason.NO_FRONTMATTER,
                     f"no frontmatter: {site.name} keeps the cover there, so the post is left alone")
     if post.title is None:
-        return Skip(post.rel, "no-title", "no title in the frontmatter and no '# ' heading")
+        return Skip(post.rel, SkipReason.NO_TITLE, "no title in the frontmatter and no '# ' heading")
     if post.regenerate:
         verdict = Candidate(post, "regenerate")
     elif site.has_cover(post):
-        return Skip(post.rel, "has-image")
+        return Skip(post.rel, SkipReason.HAS_IMAGE)
     else:
         verdict = Candidate(post, "missing")
     try:
@@ -299,7 +296,7 @@ def discover(settings: Settings, today: dt.date, site: Site | None = None) -> Di
         seen_rel.add(e.rel)
         real = e.real if e.real is not None else os.path.realpath(e.path)
         if not _inside(real, repo_real):
-            skipped.append(Skip(e.rel, "symlink-outside", f"{e.rel} is a symlink to {real}, outside the repository; not read"))
+            skipped.append(Skip(e.rel, SkipReason.SYMLINK_OUTSIDE, f"{e.rel} is a symlink to {real}, outside the repository; not read"))
             continue
         if real in seen_real:
             continue

@@ -32,7 +32,8 @@ from imagegen.providers.card import COVER_TEXT, CoverText
 from imagegen.sites.base import get_dotted
 from imagegen.providers._http import new_client
 from imagegen.providers.base import GeneratedImage, Provider, ProviderContext
-from imagegen.report import Event, EventSink, Generated, ProviderStats, Report, null_sink
+from imagegen.report import (Event, EventSink, Failed, Generated, Pending, PendingReason, Planned, ProviderStats,
+                             Report, SkipReason, Skipped, null_sink)
 from imagegen.secrets import redact
 from imagegen.settings import ProviderSettings, Settings
 from imagegen.sites.hugo import Hugo, bundle_cover_value
@@ -56,7 +57,7 @@ def _setup_failure(report: Report) -> str:
     exits non-zero. '' otherwise (a run stopped by quota is a normal run)."""
     if report.generated or not report.providers:
         return ""
-    tried = report.failed or any(p.get("reason") == "providers-out" for p in report.pending)
+    tried = report.failed or any(p.reason == PendingReason.PROVIDERS_OUT for p in report.pending)
     if not tried:
         return ""
     parts = []
@@ -125,9 +126,9 @@ class Run:
 
     # ------------------------------------------------------------------ helpers
 
-    def _pending(self, rel: str, reason: str) -> None:
-        self.report.pending.append({"post": rel, "reason": reason})
-        self.emit(Event("pending", rel, message=reason))
+    def _pending(self, rel: str, reason: PendingReason) -> None:
+        self.report.pending.append(Pending(rel, reason))
+        self.emit(Event.pending(rel, reason))
 
     def _resolve_cover(self, post: Post, target: str) -> Path | None:
         """The old cover's file, only if it is a file the site lets us delete (inside the folder
@@ -155,7 +156,7 @@ class Run:
         post = cand.post
         regenerate = cand.why == "regenerate"
         if chain.exhausted:
-            self._pending(post.rel, "providers-out")
+            self._pending(post.rel, PendingReason.PROVIDERS_OUT)
             return
         cached_alt = get_dotted(post.frontmatter, self.site.alt_field(post))  # `cover.alt` for a Hugo cover map
         cached = self.state.prompts.get(post.rel) if self.state is not None and not s.prompt_in_frontmatter else None
@@ -167,21 +168,21 @@ class Run:
         prompt, source = described
         alt = getattr(described, "alt", "")
         if chain.exhausted:
-            self._pending(post.rel, "providers-out")
+            self._pending(post.rel, PendingReason.PROVIDERS_OUT)
             return
         text = CoverText(post.title or PurePosixPath(post.rel).stem, series_name(post))
         COVER_TEXT.set(text)  # what a title card writes (this task's context only)
         try:
             image = await chain.generate(post.rel, styled(prompt, s))
         except ChainExhausted:
-            self._pending(post.rel, "providers-out")
+            self._pending(post.rel, PendingReason.PROVIDERS_OUT)
             return
         except PostFailed as exc:
-            self.report.failed.append({"post": post.rel, "error": redact(str(exc)), "reasons": exc.reasons})
-            self.emit(Event("failed", post.rel, message=redact(str(exc))))
+            self.report.failed.append(Failed(post.rel, redact(str(exc)), exc.reasons, title=post.title or ""))
+            self.emit(Event.failed(post.rel, redact(str(exc)), post.title or ""))
             return
         if self.cancelled:
-            self._pending(post.rel, "cancelled")
+            self._pending(post.rel, PendingReason.CANCELLED)
             return
         try:  # crop, scale, encode, strip: in a thread, so other posts keep moving meanwhile
             band = None
@@ -189,10 +190,10 @@ class Run:
                 band = partial(card.draw_band, text=text)
             image = await asyncio.to_thread(images.finish, image, s.output, band)
         except images.FinishError as exc:
-            self._fail(post.rel, str(exc))
+            self._fail(post, str(exc))
             return
         if self.cancelled:
-            self._pending(post.rel, "cancelled")
+            self._pending(post.rel, PendingReason.CANCELLED)
             return
         self._write(post, image, prompt, source, regenerate, alt)
 
@@ -216,7 +217,7 @@ class Run:
             try:
                 fresh = Post.load(post.path, s.repo, max_bytes=s.max_post_bytes)
             except PostError as exc:
-                self._fail(post.rel, f"{exc.reason}: {exc}")
+                self._fail(post, f"{exc.reason}: {exc}")
                 return
         if self._cover_appeared(fresh, regenerate):
             return
@@ -228,7 +229,7 @@ class Run:
             image_path = writer.write_image(folder, where.name, image.ext, image.data,
                                             taken=self.taken, tmp_dir=self.tmp_dir, journal=self.journal)
         except (writer.WriteError, OSError) as exc:
-            self._fail(post.rel, f"could not write the image: {exc}")
+            self._fail(post, f"could not write the image: {exc}")
             return
         image_rel = image_path.relative_to(s.repo.resolve()).as_posix()
 
@@ -267,7 +268,7 @@ class Run:
                 outcome = writer.replace_if_unchanged(target, data, fresh.text.encode("utf-8"), tmp_dir=self.tmp_dir)
             except Exception as exc:  # the post is untouched: take the new image back
                 take_back()
-                self._fail(post.rel, f"could not update the post: {type(exc).__name__}: {exc}")
+                self._fail(post, f"could not update the post: {type(exc).__name__}: {exc}")
                 return
             if outcome == writer.REPLACED:
                 break
@@ -276,14 +277,14 @@ class Run:
                 fresh = Post.load(post.path, s.repo, max_bytes=s.max_post_bytes)
             except PostError as exc:
                 take_back()
-                self._fail(post.rel, f"{exc.reason}: {exc}")
+                self._fail(post, f"{exc.reason}: {exc}")
                 return
             if self._cover_appeared(fresh, regenerate):
                 take_back()
                 return
         if outcome != writer.REPLACED:
             take_back()
-            why = "post-busy" if outcome == writer.BUSY else "changed-during-write"
+            why = PendingReason.POST_BUSY if outcome == writer.BUSY else PendingReason.CHANGED_DURING_WRITE
             self._pending(post.rel, why)
             return
         if self.journal is not None:
@@ -305,19 +306,19 @@ class Run:
             else:
                 kept, kept_because = old_rel, f"still mentioned by {mention}"
             if kept is not None:
-                self.emit(Event("warning", fresh.rel, message=f"kept the old cover {kept}: {kept_because}"))
-        self.report.generated.append(Generated(
+                self.emit(Event.warning(f"kept the old cover {kept}: {kept_because}", post=fresh.rel))
+        generated = Generated(
             post=fresh.rel, image=image_rel, provider=image.provider, model=image.model,
             prompt=prompt, prompt_source=source, removed_image=removed, alt=cover_alt,
-            kept_image=kept, kept_because=kept_because,
-        ))
-        self.emit(Event("generated", fresh.rel, image.provider, image_rel,
-                        {"image": image_rel, "model": image.model, "prompt_source": source}))
+            kept_image=kept, kept_because=kept_because, title=fresh.title or "",
+        )
+        self.report.generated.append(generated)
+        self.emit(Event.generated(generated))
 
     def _cover_appeared(self, fresh: Post, regenerate: bool) -> bool:
         if self.site.has_cover(fresh) and not (regenerate and fresh.regenerate):
-            self.report.skipped.append({"post": fresh.rel, "reason": "has-image", "message": "a cover appeared during the run"})
-            self.emit(Event("skip", fresh.rel, message="has-image (appeared during the run)"))
+            self.report.skipped.append(Skipped(fresh.rel, SkipReason.HAS_IMAGE, "a cover appeared during the run"))
+            self.emit(Event.skip(fresh.rel, SkipReason.HAS_IMAGE, "a cover appeared during the run"))
             return True
         return False
 
@@ -339,26 +340,26 @@ class Run:
             if self.scanner.find(path.name, skip={path}) is None:
                 with contextlib.suppress(OSError):
                     path.unlink()
-                    self.emit(Event("cleanup", message=f"removed {rel}, left unreferenced by an interrupted run"))
+                    self.emit(Event.cleanup(f"removed {rel}, left unreferenced by an interrupted run"))
 
         writer.Journal.recover(self.tmp_dir, remove)
 
-    def _fail(self, rel: str, error: str) -> None:
+    def _fail(self, post: Post, error: str) -> None:
         error = redact(error)
-        self.report.failed.append({"post": rel, "error": error})
-        self.emit(Event("failed", rel, message=error))
+        self.report.failed.append(Failed(post.rel, error, title=post.title or ""))
+        self.emit(Event.failed(post.rel, error, post.title or ""))
 
     # ------------------------------------------------------------------ the run
 
     def _plan(self, disc: Discovery) -> list[Candidate]:
         s = self.settings
         for sk in disc.skipped:
-            self.report.skipped.append({"post": sk.post, "reason": sk.reason, "message": redact(sk.message)})
-            self.emit(Event("skip", sk.post, message=sk.reason + (f": {sk.message}" if sk.message else "")))
+            self.report.skipped.append(Skipped(sk.post, sk.reason, redact(sk.message)))
+            self.emit(Event.skip(sk.post, sk.reason, sk.message))
         todo = list(disc.todo)
         if s.max_images is not None and len(todo) > s.max_images:
             for cand in todo[s.max_images:]:
-                self._pending(cand.post.rel, "max-images")
+                self._pending(cand.post.rel, PendingReason.MAX_IMAGES)
             todo = todo[: s.max_images]
         return todo
 
@@ -368,13 +369,11 @@ class Run:
             where = covers.placement(self.site, cand.post)
             name = writer.free_name(s.repo / where.folder, where.name, s.output.ext(), self.taken)
             source = "cached" if (cand.post.cached_prompt and cand.why != "regenerate") else "describer-or-text"
-            would = f"{where.folder}/{name}"
-            self.report.pending.append({"post": cand.post.rel, "reason": "dry-run",
-                                        "would_write": would, "why": cand.why,
-                                        "prompt_source": source})
-            self.emit(Event("would_generate", cand.post.rel, message=f"{cand.why} -> {would}"))
+            planned = Planned(cand.post.rel, f"{where.folder}/{name}", cand.why, source, cand.post.title or "")
+            self.report.planned.append(planned)
+            self.emit(Event.would_generate(planned))
         self.report.stop_reason = "dry run: nothing written"
-        self.emit(Event("done", message=self.report.stop_reason))
+        self.emit(Event.done(self.report.stop_reason))
         return self.report
 
     def _build_members(self, http: httpx.AsyncClient) -> list[tuple[ProviderSettings, Provider]]:
@@ -384,7 +383,7 @@ class Run:
 
     async def execute(self) -> Report:
         s = self.settings
-        self.emit(Event("start", message=f"repo {s.repo}; {self.site.describe()}", data={"site": self.site.name}))
+        self.emit(Event.start(str(s.repo), self.site.name, self.site.describe()))
         if s.dry_run:
             return self._dry_run(self._discover())
         # A killed run's orphans go before discovery: on a Hugo page bundle an orphan named
@@ -408,8 +407,8 @@ class Run:
         disc = discover(self.settings, self.today, self.site)
         todo = self._plan(disc)
         if not disc.posts and not disc.skipped:  # nothing looked like a post at all: say why
-            self.emit(Event("warning", message=explain_no_posts(self.settings), data={"no_posts": True}))
-        self.emit(Event("plan", message=f"{len(todo)} post(s) to do", data={"total": len(todo)}))
+            self.emit(Event.warning(explain_no_posts(self.settings), no_posts=True))
+        self.emit(Event.plan(len(todo)))
         return todo
 
     async def _execute(self, todo: list[Candidate]) -> Report:
@@ -418,13 +417,13 @@ class Run:
             self.report.stop_reason = "nothing to do"
             for ps in s.providers:
                 self.report.providers[ps.name] = ProviderStats()
-            self.emit(Event("done", message="nothing to do"))
+            self.emit(Event.done("nothing to do"))
             return self.report
 
         state = None
         if s.state_file is not None:
             state = State.load(s.state_file, self.clock.now(),
-                               warn=lambda msg: self.emit(Event("warning", message=msg)))
+                               warn=lambda msg: self.emit(Event.warning(msg)))
         self.state = state
         if self.tmp_dir is not None:
             with contextlib.suppress(OSError):
@@ -450,14 +449,12 @@ class Run:
                     await chain.aclose()
             for cand, res in zip(todo, results):
                 if isinstance(res, BaseException) and not isinstance(res, asyncio.CancelledError):
-                    self._fail(cand.post.rel, f"internal error: {type(res).__name__}: {res}")
+                    self._fail(cand.post, f"internal error: {type(res).__name__}: {res}")
             # Posts cancelled before or while they ran have no outcome yet: they are pending.
-            r = self.report
-            settled = ({g.post for g in r.generated} | {f["post"] for f in r.failed}
-                       | {p["post"] for p in r.pending} | {k["post"] for k in r.skipped})
+            settled = self.report.settled()
             for cand in todo:
                 if cand.post.rel not in settled:
-                    self._pending(cand.post.rel, "cancelled" if self.cancelled else "not-run")
+                    self._pending(cand.post.rel, PendingReason.CANCELLED if self.cancelled else PendingReason.NOT_RUN)
             self.report.providers = dict(chain.stats)
             if not self.cancelled:
                 self.report.run_error = _setup_failure(self.report)
@@ -468,13 +465,13 @@ class Run:
                 try:
                     state.save()
                 except OSError as exc:
-                    self.emit(Event("warning", message=f"could not save the state file: {exc}"))
+                    self.emit(Event.warning(f"could not save the state file: {exc}"))
         if self.cancelled:
             self.report.cancelled = True
             self.report.stop_reason = "cancelled"
         elif not self.report.stop_reason:
             self.report.stop_reason = "completed"
-        self.emit(Event("done", message=self.report.stop_reason))
+        self.emit(Event.done(self.report.stop_reason))
         return self.report
 
     def cancel(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from imagegen.report import Event
+from imagegen.report import Event, EventKind, SkipReason
 from imagegen.secrets import redact
 
 __all__ = ["Narrator", "provider_name", "fmt_duration"]
@@ -54,13 +54,6 @@ def fmt_duration(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-def _parse_until(text: str) -> datetime | None:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M UTC").replace(tzinfo=timezone.utc)
-    except (TypeError, ValueError):
-        return None
-
-
 class Narrator:
     """Turns events into one line each (or None for events not worth a line)."""
 
@@ -69,11 +62,9 @@ class Narrator:
         self.out_why: dict[str, str] = {}
         """provider -> why it is out ("quota used up until 00:00 UTC")."""
 
-    def _until(self, text: str) -> str:
-        """`2026-12-01 00:00 UTC` as `00:00 UTC` when that is within the next day."""
-        t = _parse_until(text)
-        if t is None:
-            return text
+    def _until(self, t: datetime) -> str:
+        """A reset time as `00:00 UTC` when that is within the next day, else with its date."""
+        t = t.astimezone(timezone.utc)
         if timedelta(0) <= t - self.now() <= timedelta(hours=24):
             return t.strftime("%H:%M UTC")
         return t.strftime("%Y-%m-%d %H:%M UTC")
@@ -85,53 +76,51 @@ class Narrator:
     def _line(self, ev: Event) -> str | None:
         k, post, msg, data = ev.kind, ev.post, ev.message, ev.data
         who = provider_name(ev.provider) if ev.provider else ""
-        if k == "start":
-            return f"looking for posts in {msg[5:]}" if msg.startswith("repo ") else (msg or None)
-        if k == "plan":
-            n = int(data.get("total", 0))
+        if k == EventKind.START:
+            repo = data.get("repo")
+            return f"looking for posts in {repo}; {ev.detail}" if repo else (msg or None)
+        if k == EventKind.PLAN:
+            n = ev.total
             return f"{n} post{'s' if n != 1 else ''} to give a cover" if n else None
-        if k == "skip":
-            reason, _, detail = msg.partition(": ")
-            if reason == "opted-out":
-                return f"skipped {post}: opted out" + (f" ({detail})" if detail else "")
-            return f"skipped {post}: {SKIPS.get(reason, detail or reason)}"
-        if k == "generating":
+        if k == EventKind.SKIP:
+            if ev.reason == SkipReason.OPTED_OUT:
+                return f"skipped {post}: opted out" + (f" ({ev.detail})" if ev.detail else "")
+            return f"skipped {post}: {SKIPS.get(ev.reason, ev.detail or ev.reason)}"
+        if k == EventKind.GENERATING:
             attempt = int(data.get("attempt", 1) or 1)
             again = f" (attempt {attempt})" if attempt > 1 else ""
             return f"asking {who} for {post}{again}"
-        if k == "generated":
+        if k == EventKind.GENERATED:
             return f"generated {post} -> {msg} by {who}"
-        if k == "would_generate":
-            why, _, target = msg.partition(" -> ")
-            return f"would generate {post} -> {target or msg}" + (" (regenerate)" if why == "regenerate" else "")
-        if k == "switch":
+        if k == EventKind.WOULD_GENERATE:
+            target = data.get("would_write", "")
+            return f"would generate {post} -> {target}" + (" (regenerate)" if ev.reason == "regenerate" else "")
+        if k == EventKind.SWITCH:
             src = str(data.get("from", ""))
-            reason = str(data.get("reason", ""))
-            why = self.out_why.get(src) or REASONS.get(reason, reason)
+            why = self.out_why.get(src) or REASONS.get(ev.reason, ev.reason)
             return f"switched from {provider_name(src)} to {who}: {why} ({post})"
-        if k == "retry":
+        if k == EventKind.RETRY:
             return f"waiting for {who} ({post}): {msg}"
-        if k == "provider_out":
-            reason = str(data.get("reason", ""))
-            until = data.get("until")
-            if until:
-                why = f"{REASONS.get(reason, reason)} until {self._until(str(until))}"
+        if k == EventKind.PROVIDER_OUT:
+            reason = ev.reason
+            if ev.until is not None:
+                why = f"{REASONS.get(reason, reason)} until {self._until(ev.until)}"
                 self.out_why[ev.provider] = why
                 return f"{who} is out: {why}; not asked again before then"
             why = REASONS.get(reason, reason)
             self.out_why[ev.provider] = why
             detail = msg if msg and msg != why else ""
             return f"{who} is out for this run: {why}" + (f" ({detail})" if detail else "")
-        if k == "failed":
+        if k == EventKind.FAILED:
             return f"failed {post}: {msg}"
-        if k == "pending":
+        if k == EventKind.PENDING:
             return f"left for a later run: {post} ({msg})"
-        if k == "warning":
+        if k == EventKind.WARNING:
             if data.get("no_posts"):
                 return None  # the summary says it
             return f"warning: {post + ': ' if post else ''}{msg}"
-        if k == "stop":
+        if k == EventKind.STOP:
             return f"stopping: {msg}"
-        if k == "done":
+        if k == EventKind.DONE:
             return None
         return ev.line()

@@ -417,7 +417,7 @@ class Describer:
         return f"describer {model} {what}: {exc}" + (f"; trying {nxt}" if nxt else "")
 
     def _warn(self, post: PostLike, message: str) -> None:
-        self.emit(Event("warning", getattr(post, "rel", ""), "", secrets.redact(message), {"source": "describer"}))
+        self.emit(Event.warning(secrets.redact(message), post=getattr(post, "rel", ""), source="describer"))
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

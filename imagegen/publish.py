@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Sequence
 
-from imagegen.report import Report
+from imagegen.report import Pending, PendingReason, Report
 from imagegen import git
 from imagegen.errors import GitError, PublishError
 from imagegen.secrets import redact
@@ -40,7 +40,6 @@ DEFAULT_PR_BRANCH = "imagegen/covers"
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 DEFAULT_ATTEMPTS = 5
-LEFT_REASON = "changed-upstream"
 
 
 @dataclass(frozen=True)
@@ -62,8 +61,8 @@ class Result:
     """The new commit ("" when nothing was committed)."""
     committed: list[str] = field(default_factory=list)
     """Posts whose files are in the branch now."""
-    left: list[dict[str, str]] = field(default_factory=list)
-    """Posts left for the next run: {post, reason, message}."""
+    left: list[Pending] = field(default_factory=list)
+    """Posts left for the next run (reason changed-upstream)."""
     synced: bool = True
     """The local checkout matches the branch (False: a later step must fetch/reset itself)."""
     notes: list[str] = field(default_factory=list)
@@ -99,9 +98,9 @@ def _local(repo_dir: Path, paths: Iterable[str]) -> dict[str, bytes | None]:
     return out
 
 
-def _left(change: Change, detail: str) -> dict[str, str]:
-    return {"post": change.post, "reason": LEFT_REASON,
-            "message": f"{detail}; left for the next run instead of overwriting it"}
+def _left(change: Change, detail: str) -> Pending:
+    return Pending(change.post, PendingReason.CHANGED_UPSTREAM,
+                   f"{detail}; left for the next run instead of overwriting it")
 
 
 # ============================================================================ git helper
@@ -751,7 +750,7 @@ def _restore_left(repo_dir: Path, changes: Sequence[Change], result: Result) -> 
     if result.left and git.is_repo():
         new_files = {p for c in changes for p in c.written}
         for item in result.left:
-            change = next(c for c in changes if c.post == item["post"])
+            change = next(c for c in changes if c.post == item.post)
             try:
                 git.restore("HEAD", change, new_files - {change.post})
             except PublishError as exc:

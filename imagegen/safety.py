@@ -22,7 +22,6 @@ from pathlib import Path, PurePosixPath
 from imagegen.state import MAX_BYTES as MAX_STATE_BYTES
 from imagegen.errors import SettingsError
 from imagegen.git import Git
-from imagegen.writer import WriteError, replace
 
 STATE_SIGNATURE = re.compile(rb'\A\s*\{\s*"version"\s*:')
 """How a state file written by this tool starts (it always writes `version` first)."""
@@ -149,21 +148,3 @@ def check_frontmatter_field(name: str) -> None:
         if low in RESERVED_FIELDS or low.startswith("image_"):
             raise Refusal(f"frontmatter-field: {name!r} is a field with its own meaning, which the cover "
                           "path would overwrite; use e.g. 'image', 'cover' or 'cover.image'")
-
-
-# --------------------------------------------------------------------------- the report file
-
-def write_report_file(text: str, path: Path) -> str | None:
-    """Write the report atomically (a reader never sees half of it). Returns None, or one line
-    saying why it could not be written (a folder, no permission, a full disk, a bad name)."""
-    target = _absolute(path)
-    shown = os.fsencode(str(target)).decode("utf-8", "backslashreplace")
-    try:
-        if target.is_dir():
-            return f"could not write the report {shown!r}: it is a folder"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        replace(target, text.encode("utf-8"))
-    except (OSError, WriteError, UnicodeError, ValueError) as exc:
-        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        return f"could not write the report {shown!r}: {why}"
-    return None

@@ -11,7 +11,7 @@ import pytest
 from imagegen import action, secrets
 from imagegen.action import (EventLog, Runner, SummaryContext, changed_files, fork_pull_request, input_env_name,
                              looks_like_post, report_output, summary_markdown, target_branch)
-from imagegen.report import Event, Generated, ProviderStats, Report
+from imagegen.report import Event, Failed, Generated, Pending, ProviderStats, Report, Skipped
 from tests.helpers import commit_all, git, init_repo
 
 
@@ -75,10 +75,10 @@ def big_report(n: int) -> Report:
     rep = Report()
     rep.generated = [Generated(f"blog/2026-01-01-post-{i}.md", f"attachments/p{i}.png", "cloudflare", "m", "x" * 300)
                      for i in range(n)]
-    rep.failed = [{"post": f"blog/f{i}.md", "error": "e" * 500} for i in range(n)]
-    rep.pending = [{"post": f"blog/q{i}.md", "reason": "max-images"} for i in range(n)]
-    rep.skipped = [{"post": f"blog/s{i}.md", "reason": "has-image", "message": ""} for i in range(n)]
-    rep.skipped += [{"post": f"blog/t{i}.md", "reason": "too-large", "message": "big"} for i in range(n)]
+    rep.failed = [Failed(f"blog/f{i}.md", "e" * 500) for i in range(n)]
+    rep.pending = [Pending(f"blog/q{i}.md", "max-images") for i in range(n)]
+    rep.skipped = [Skipped(f"blog/s{i}.md", "has-image") for i in range(n)]
+    rep.skipped += [Skipped(f"blog/t{i}.md", "too-large", "big") for i in range(n)]
     rep.providers = {"cloudflare": ProviderStats(calls=n, images=n)}
     return rep
 
@@ -93,14 +93,14 @@ def test_summary_of_a_big_backfill_stays_small_and_says_how_many_more():
 
 def test_summary_hard_budget():
     rep = Report()
-    rep.failed = [{"post": "p.md", "error": "x" * 2_000_000}]
+    rep.failed = [Failed("p.md", "x" * 2_000_000)]
     text = summary_markdown(rep, SummaryContext())
     assert len(text.encode()) <= action.SUMMARY_BUDGET + 100 and "truncated" in text
 
 
 def test_summary_cells_are_escaped():
     rep = Report()
-    rep.failed = [{"post": "a|b.md", "error": "<script>x</script>\nsecond | line"}]
+    rep.failed = [Failed("a|b.md", "<script>x</script>\nsecond | line")]
     text = summary_markdown(rep, SummaryContext())
     assert "a\\|b.md" in text and "<script>" not in text and "second \\| line" in text
 

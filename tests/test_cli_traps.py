@@ -168,18 +168,18 @@ def test_a_switch_after_a_quota_is_told_in_words() -> None:
 
 def test_other_events_in_words() -> None:
     n = Narrator(now=lambda: datetime(2026, 11, 30, 20, 0, tzinfo=timezone.utc))
-    assert n.line(Event("skip", "a.md", message="has-image")) == "skipped a.md: already has a cover"
-    assert n.line(Event("skip", "c.md", message="opted-out: image: false")) == "skipped c.md: opted out (image: false)"
-    assert n.line(Event("skip", "b.md", message="future: dated 2099-01-01, after today (2026-11-30)")) == \
+    assert n.line(Event.skip("a.md", "has-image")) == "skipped a.md: already has a cover"
+    assert n.line(Event.skip("c.md", "opted-out", "image: false")) == "skipped c.md: opted out (image: false)"
+    assert n.line(Event.skip("b.md", "future", "dated 2099-01-01, after today (2026-11-30)")) == \
         "skipped b.md: dated 2099-01-01, after today (2026-11-30)"
     assert n.line(Event("generated", "a.md", "huggingface", "attachments/a.jpg")) == \
         "generated a.md -> attachments/a.jpg by Hugging Face"
-    assert n.line(Event("provider_out", "", "together", "Together: invalid API key", {"reason": "auth"})) == \
+    assert n.line(Event.provider_out("together", "auth", "Together: invalid API key")) == \
         "Together AI is out for this run: the key was refused (Together: invalid API key)"
-    assert n.line(Event("provider_out", "", "gemini", "m", {"reason": "quota", "until": "2026-12-05 08:00 UTC"})) == \
+    assert n.line(Event.provider_out("gemini", "quota", "m", datetime(2026, 12, 5, 8, 0, tzinfo=timezone.utc))) == \
         "Gemini is out: quota used up until 2026-12-05 08:00 UTC; not asked again before then"
-    assert n.line(Event("plan", data={"total": 1})) == "1 post to give a cover"
-    assert n.line(Event("done", message="completed")) is None
+    assert n.line(Event.plan(1)) == "1 post to give a cover"
+    assert n.line(Event.done("completed")) is None
     assert [fmt_duration(x) for x in (1.44, 52.2, 185, 3725)] == ["1.4 s", "52 s", "3 min 05 s", "1 h 02 min"]
 
 

@@ -39,12 +39,12 @@ def test_repeatable_and_comma_lists_flatten(tmp_path: Path) -> None:
 def test_progress_bar_only_on_a_terminal() -> None:
     tty = FakeTTY()
     p = cli.Printer(tty)
-    p(Event("plan", data={"total": 2}))
+    p(Event.plan(2))
     p(Event("generated", "s/2026-01-01-a.md", "local", "attachments/a.png"))
     assert "[###############...............] 1/2" in tty.getvalue()
     plain = io.StringIO()
     q = cli.Printer(plain)
-    q(Event("plan", data={"total": 2}))
+    q(Event.plan(2))
     q(Event("generated", "s/2026-01-01-a.md", "local", "attachments/a.png"))
     assert "1/2" not in plain.getvalue() and plain.getvalue().count("\n") == 2
 

@@ -86,7 +86,7 @@ def test_frontmatter_style_sets_field_and_leaves_body(tmp_path: Path) -> None:
     assert 'image: "attachments/s-2026-01-02-post.jpg"' in text
     assert text.endswith("# A post\n\nWords.\n")
     again = run(repo, Scripted(), **{"embed-style": "frontmatter"})
-    assert again.generated == [] and again.skipped[0]["reason"] == "has-image"
+    assert again.generated == [] and again.skipped[0].reason == "has-image"
 
 
 def test_name_taken_gets_suffix(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_post_write_failure_removes_new_image(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(writer, "replace_if_unchanged", fail)
     report = run(repo, Scripted())
-    assert report.generated == [] and "disk full" in report.failed[0]["error"]
+    assert report.generated == [] and "disk full" in report.failed[0].error
     assert snapshot(repo) == before
     assert not (repo / "attachments").exists() or list((repo / "attachments").iterdir()) == []
 
@@ -157,7 +157,7 @@ def test_all_providers_out_leaves_rest_pending(tmp_path: Path) -> None:
     report = run(repo, Scripted(script=["ok", "ok", QuotaExhausted("daily allocation used")]), concurrency="1")
     assert len(report.generated) == 2
     assert report.stopped_by_quota is True
-    assert len(report.pending) == 8 and {p["reason"] for p in report.pending} == {"providers-out"}
+    assert len(report.pending) == 8 and {p.reason for p in report.pending} == {"providers-out"}
     assert report.failed == []
 
 
@@ -166,7 +166,7 @@ def test_refused_post_fails_with_reason_and_run_goes_on(tmp_path: Path) -> None:
     report = run(repo, Scripted(script=[ContentRefused("safety")]), concurrency="1")
     assert len(report.generated) == 1
     (f,) = report.failed
-    assert f["post"] == "s/2026-01-02-a.md" and "safety" in f["error"]
+    assert f.post == "s/2026-01-02-a.md" and "safety" in f.error
 
 
 def test_cancellation_mid_run_leaves_repo_consistent(tmp_path: Path) -> None:
@@ -191,5 +191,5 @@ def test_cancellation_mid_run_leaves_repo_consistent(tmp_path: Path) -> None:
     assert report.cancelled is True
     assert 0 < len(report.generated) < 20
     assert len(report.generated) + len(report.pending) == 20
-    assert {p["reason"] for p in report.pending} == {"cancelled"}
+    assert {p.reason for p in report.pending} == {"cancelled"}
     assert_consistent(repo, originals)

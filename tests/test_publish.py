@@ -140,8 +140,8 @@ def test_api_concurrent_edit_of_the_same_post_is_left_for_the_next_run(tmp_path,
     gh.before_ref_update.append(lambda g: g.commit_files({POST_A: theirs}, "human edit"))
     result, sleeps = api(ws, gh, [a, b])
     assert result.committed == [POST_B]
-    assert [x["post"] for x in result.left] == [POST_A] and result.left[0]["reason"] == "changed-upstream"
-    assert "left for the next run" in result.left[0]["message"]
+    assert [x.post for x in result.left] == [POST_A] and result.left[0].reason == "changed-upstream"
+    assert "left for the next run" in result.left[0].message
     assert gh.read(POST_A) == theirs  # not overwritten
     assert not gh.exists(IMG_A) and gh.exists(IMG_B)
     # the checkout matches the branch: their post, no orphan image of ours
@@ -155,7 +155,7 @@ def test_api_post_changed_before_we_started_is_left_without_a_retry(tmp_path, or
     gh.commit_files({POST_A: theirs})
     a = write_cover(ws, POST_A, IMG_A)
     result, sleeps = api(ws, gh, [a])
-    assert result.sha == "" and [x["post"] for x in result.left] == [POST_A]
+    assert result.sha == "" and [x.post for x in result.left] == [POST_A]
     assert gh.read(POST_A) == theirs and sleeps == []
 
 
@@ -268,7 +268,7 @@ def test_git_concurrent_edit_of_the_same_post_is_left(tmp_path, origin, gh):
     theirs = post("Alpha", " Human edit.")
     other_clone_commit(origin, tmp_path, {POST_A: theirs})
     result = publish_git(ws, [a, b], branch="main", sleep=lambda s: None)
-    assert result.committed == [POST_B] and [x["post"] for x in result.left] == [POST_A]
+    assert result.committed == [POST_B] and [x.post for x in result.left] == [POST_A]
     assert gh.read(POST_A) == theirs and gh.exists(IMG_B) and not gh.exists(IMG_A)
     assert (ws / POST_A).read_bytes() == theirs and not (ws / IMG_A).exists()
     assert git(ws, "rev-parse", "HEAD").strip() == gh.head() and clean(ws)
@@ -280,7 +280,7 @@ def test_git_only_conflicting_post_means_no_commit(tmp_path, origin, gh):
     theirs = post("Alpha", " Human edit.")
     head = other_clone_commit(origin, tmp_path, {POST_A: theirs})
     result = publish_git(ws, [a], branch="main", sleep=lambda s: None)
-    assert result.sha == "" and gh.head() == head and [x["post"] for x in result.left] == [POST_A]
+    assert result.sha == "" and gh.head() == head and [x.post for x in result.left] == [POST_A]
     assert git(ws, "rev-parse", "HEAD").strip() == head and clean(ws)
 
 

@@ -242,12 +242,12 @@ def test_report_write_failure_is_one_line_summary_still_printed_exit_3(repo: Pat
         target.mkdir()
         (target / "x").write_text("x")
         arg = str(target)
-        # a folder is refused up front; a folder appearing later is covered by write_report_file
+        # a folder is refused up front; a folder appearing later is covered by Report.write
         line = cli_refuses(repo, "--report", arg)
         assert "folder" in line
-        from imagegen.safety import write_report_file
+        from imagegen.report import Report
 
-        assert "is a folder" in (write_report_file("{}", target) or "")
+        assert "is a folder" in (Report().write(target) or "")
         return
     if case == "unwritable":
         if os.geteuid() == 0:
@@ -324,18 +324,18 @@ def test_a_secret_shorter_than_8_characters_is_refused(repo: Path) -> None:
 
 def test_redaction_touches_text_values_never_json_structure() -> None:
     from imagegen import secrets
-    from imagegen.report import Event, Generated, Report
+    from imagegen.report import Event, Failed, Generated, Report
 
     secrets.register("generated")  # a (silly) secret that is also a key of the report
     secrets.register("sk-abcdefgh-1234")
     try:
         r = Report(generated=[Generated(post="a.md", image="x.png", provider="p", model="m",
                                         prompt="uses sk-abcdefgh-1234 here")])
-        r.failed.append({"post": "b.md", "error": "boom", "reasons": None})
+        r.failed.append(Failed("b.md", "boom", {"generated": "key sk-abcdefgh-1234"}))
         data = json.loads(r.dumps())
         assert set(data) >= {"generated", "failed", "providers"}
         assert data["generated"][0]["prompt"] == "uses *** here"
-        assert data["failed"][0]["reasons"] is None
+        assert data["failed"][0]["reasons"] == {"generated": "key ***"}
         ev = json.loads(Event("failed", "b.md", message="key sk-abcdefgh-1234", data={"n": None}).to_json())
         assert ev["message"] == "key ***" and ev["n"] is None
     finally:
@@ -393,13 +393,13 @@ def test_publish_api_client_has_a_timeout() -> None:
 def test_report_write_on_a_full_disk_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import errno
 
-    from imagegen import safety
-
     def full(*a: object, **k: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(safety, "replace", full)
-    problem = safety.write_report_file("{}", tmp_path / "r.json")
+    from imagegen import report
+
+    monkeypatch.setattr(report, "replace", full)
+    problem = report.Report().write(tmp_path / "r.json")
     assert problem is not None and "No space left on device" in problem and "\n" not in problem
     assert not (tmp_path / "r.json").exists()
 

@@ -20,7 +20,7 @@ from imagegen import secrets
 from imagegen.chain import Chain, ChainExhausted, PostFailed
 from imagegen.clock import VirtualClock
 from imagegen.providers.base import ProviderContext
-from imagegen.report import Event, Report
+from imagegen.report import Event, Failed, Report
 from imagegen.settings import load
 from tests.fake_providers import NAMES, SENTINELS, FakeProviders, fake_providers  # noqa: F401
 
@@ -81,7 +81,7 @@ def test_no_sentinel_in_a_run(fake_providers: FakeProviders, tmp_path: Path, cap
                         report.generated.append(_generated(post, image))
                     except (PostFailed, ChainExhausted) as exc:
                         errors.append(str(exc))
-                        report.failed.append({"post": post, "reason": str(exc)})
+                        report.failed.append(Failed(post, str(exc)))
             finally:
                 await chain.aclose()
             report.providers = dict(chain.stats)

@@ -25,7 +25,7 @@ from imagegen.action.summary import BENIGN_SKIPS, SummaryContext, _cell, _output
 from imagegen import git
 from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, ImagegenError, action_exit_code,
                              exit_code_of)
-from imagegen.report import Report
+from imagegen.report import PendingReason, Report
 
 @dataclass
 class Action:
@@ -259,7 +259,7 @@ class Action:
                 return 1
             ctx.commit_sha = result.sha
             ctx.notes.extend(result.notes)
-            left = {item["post"]: item for item in result.left}
+            left = {item.post: item for item in result.left}
             if left:
                 report.generated = [g for g in report.generated if g.post not in left]
                 report.pending.extend(left.values())
@@ -301,14 +301,14 @@ class Action:
 
     def _annotate(self, report: Report) -> None:
         for f in report.failed:
-            self.runner.warning(f"no cover: {f.get('error', '')}", file=f["post"], title="imagegen: post failed")
+            self.runner.warning(f"no cover: {f.error}", file=f.post, title="imagegen: post failed")
         for s in report.skipped:
-            if s.get("reason") not in BENIGN_SKIPS:
-                self.runner.warning(f"skipped ({s.get('reason')}){': ' + s['message'] if s.get('message') else ''}",
-                                    file=s["post"], title="imagegen: post skipped")
+            if s.reason not in BENIGN_SKIPS:
+                self.runner.warning(f"skipped ({s.reason}){': ' + s.message if s.message else ''}",
+                                    file=s.post, title="imagegen: post skipped")
         for p in report.pending:
-            if p.get("reason") == "changed-upstream":
-                self.runner.warning(p.get("message", ""), file=p["post"], title="imagegen: left for the next run")
+            if p.reason == PendingReason.CHANGED_UPSTREAM:
+                self.runner.warning(p.message, file=p.post, title="imagegen: left for the next run")
 
     def _api_pacing(self) -> dict[str, float]:
         """IMAGEGEN_GITHUB_WRITE_INTERVAL (seconds) overrides PyGithub's pacing of API writes (tests: 0)."""
@@ -327,9 +327,7 @@ class Action:
     def _write_report(self, report: Report, path: Path) -> None:
         """Atomically; a failure is one error line (the outputs and summary still follow) and
         the step's exit status 3 (errors.EXIT_REPORT)."""
-        from imagegen.safety import write_report_file
-
-        problem = write_report_file(report.dumps() + "\n", path)
+        problem = report.write(path)
         if problem is not None:
             self.runner.error(problem)
             self.report_failed = True

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Sequence
 from urllib.parse import quote
 
-from imagegen.report import Report
+from imagegen.report import Report, SkipReason
 
-BENIGN_SKIPS = frozenset({"has-image", "future", "not-found", "excluded", "not-a-post"})
+BENIGN_SKIPS = frozenset({SkipReason.HAS_IMAGE, SkipReason.FUTURE, SkipReason.NOT_FOUND, SkipReason.EXCLUDED,
+                          SkipReason.NOT_A_POST})
 """Skip reasons that are normal (no annotation): a cover already there, a post dated later, a
 changed file that is not a post."""
 
@@ -46,9 +47,9 @@ class SummaryContext:
 
 def summary_markdown(report: Report, ctx: SummaryContext) -> str:
     gen = report.generated
-    dry = [p for p in report.pending if p.get("reason") == "dry-run"]
-    pending = [p for p in report.pending if p.get("reason") != "dry-run"]
-    problem_skips = [s for s in report.skipped if s.get("reason") not in BENIGN_SKIPS]
+    dry = report.planned
+    pending = report.pending
+    problem_skips = [s for s in report.skipped if s.reason not in BENIGN_SKIPS]
     lines = ["## Cover images" + (" (dry run)" if report.dry_run else ""), ""]
     counts = [f"**{len(gen)}** generated"] if not report.dry_run else [f"**{len(dry)}** would be generated"]
     counts += [f"{len(report.skipped)} skipped", f"{len(report.failed)} failed", f"{len(pending)} pending"]
@@ -91,25 +92,24 @@ def summary_markdown(report: Report, ctx: SummaryContext) -> str:
         lines += _table((["cover"] if thumbs else []) + ["post", "provider", "model", "image"], rows, noun="covers")
     if dry:
         lines += ["### Would generate", ""]
-        lines += _table(["post", "why", "image"], [[f"`{_cell(p['post'])}`", _cell(p.get("why", "")),
-                                                    f"`{_cell(p.get('would_write', ''))}`"] for p in dry], noun="posts")
+        lines += _table(["post", "why", "image"], [[f"`{_cell(p.post)}`", _cell(p.why), f"`{_cell(p.would_write)}`"]
+                                                   for p in dry], noun="posts")
     if report.failed:
         lines += ["### Failed", ""]
-        lines += _table(["post", "error"], [[f"`{_cell(f['post'])}`", _cell(f.get("error", ""))] for f in report.failed],
-                        noun="posts")
+        lines += _table(["post", "error"], [[f"`{_cell(f.post)}`", _cell(f.error)] for f in report.failed], noun="posts")
     if pending:
         lines += ["### Pending (for the next run)", ""]
-        lines += _table(["post", "reason"], [[f"`{_cell(p['post'])}`", _cell(p.get("reason", "")) +
-                                              (f": {_cell(p['message'])}" if p.get("message") else "")] for p in pending],
+        lines += _table(["post", "reason"], [[f"`{_cell(p.post)}`", _cell(p.reason) +
+                                              (f": {_cell(p.message)}" if p.message else "")] for p in pending],
                         noun="posts")
     if report.skipped:
         by_reason: dict[str, int] = {}
         for s in report.skipped:
-            by_reason[s.get("reason", "")] = by_reason.get(s.get("reason", ""), 0) + 1
+            by_reason[str(s.reason)] = by_reason.get(str(s.reason), 0) + 1
         lines += ["### Skipped", "", ", ".join(f"{n} {_cell(r)}" for r, n in sorted(by_reason.items())), ""]
         if problem_skips:
-            lines += _table(["post", "reason"], [[f"`{_cell(s['post'])}`", _cell(s.get("reason", "")) +
-                                                  (f": {_cell(s['message'])}" if s.get("message") else "")]
+            lines += _table(["post", "reason"], [[f"`{_cell(s.post)}`", _cell(s.reason) +
+                                                  (f": {_cell(s.message)}" if s.message else "")]
                                                  for s in problem_skips], noun="posts")
     if report.providers:
         lines += ["### Providers", ""]
@@ -163,7 +163,7 @@ def _outputs(report: Report | None, sha: str = "", pr_url: str = "", pr_number: 
     return {
         "images-generated": str(len(report.generated)),
         "posts-updated": "\n".join(report.posts_updated),
-        "pending": str(len(report.pending)),
+        "pending": str(len(report.pending) + len(report.planned)),  # v1: a dry run's plan counts as pending
         "stopped-by-quota": "true" if report.stopped_by_quota else "false",
         "commit-sha": sha,
         **pr,
