@@ -91,7 +91,7 @@ import httpx  # noqa: E402
 from imagegen.chain import Chain, ChainExhausted, PostFailed  # noqa: E402
 from imagegen.clock import Clock, ScaledClock, VirtualClock  # noqa: E402
 from imagegen.providers import SPECS  # noqa: E402
-from imagegen.providers.base import GeneratedImage, Provider, ProviderContext, ProviderError  # noqa: E402
+from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext, ProviderError  # noqa: E402
 from imagegen.settings import CORE_BY_NAME, ProviderSettings, load  # noqa: E402
 from imagegen.state import State  # noqa: E402
 from tests.fake_providers import FakeProviders  # noqa: E402
@@ -230,10 +230,10 @@ class Timed:
         self.provider, self.clock, self.latency = provider, clock, latency
         self.name, self.model = provider.name, provider.model
 
-    async def generate(self, prompt: str) -> GeneratedImage:
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
         try:
             with self.clock.hold():
-                image = await self.provider.generate(prompt)
+                image = await self.provider.generate(request)
         except ProviderError:
             await self.clock.sleep(REJECT_RTT)
             raise
@@ -319,7 +319,7 @@ async def original(fp: FakeProviders, tmp: Path, posts: int,
             while i < len(provs):
                 name, prov = provs[i]
                 try:
-                    await prov.generate(prompt(k))
+                    await prov.generate(ImageRequest(prompt(k)))
                 except ProviderError:
                     i += 1  # switch for good
                     continue
@@ -360,7 +360,7 @@ async def ours(fp: FakeProviders, tmp: Path, posts: int, concurrency: int, state
                     pending += 1
                     return
                 try:
-                    image = await chain.generate(f"posts/{k:03d}.md", prompt(k))
+                    image = await chain.generate(f"posts/{k:03d}.md", ImageRequest(prompt(k)))
                 except ChainExhausted:
                     pending += 1
                     return
@@ -405,7 +405,7 @@ async def small_run(fp: FakeProviders, tmp: Path, latencies: dict[str, float], s
 
         async def one(k: int) -> None:
             async with sem:
-                image = await chain.generate(f"posts/{k:03d}.md", prompt(k))
+                image = await chain.generate(f"posts/{k:03d}.md", ImageRequest(prompt(k)))
                 images[image.provider] += 1
 
         t0 = clock.monotonic()

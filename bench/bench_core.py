@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imagegen import pipeline  # noqa: E402
 from imagegen.images import checked_image  # noqa: E402
-from imagegen.providers.base import GeneratedImage  # noqa: E402
-from imagegen.providers.local import render  # noqa: E402
+from imagegen.providers.base import GeneratedImage, ImageRequest  # noqa: E402
+from imagegen.providers.card import render  # noqa: E402
 from imagegen.settings import load  # noqa: E402
 
 
@@ -39,7 +39,7 @@ class InstantProvider:
     def __init__(self) -> None:
         self.image = checked_image(render("bench", 64, 64), provider=self.name, model=self.model)
 
-    async def generate(self, prompt: str) -> GeneratedImage:
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
         return self.image
 
     async def aclose(self) -> None:

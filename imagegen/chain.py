@@ -4,7 +4,7 @@ Interface used by the pipeline (keep it stable)::
 
     state = State.load(path, clock.now(), warn=...)      # or None (imagegen.state)
     chain = Chain(members, clock=clock, emit=emit, state=state)
-    image = await chain.generate(post_rel, prompt)       # -> GeneratedImage; call from N tasks at once
+    image = await chain.generate(post_rel, request)      # ImageRequest -> GeneratedImage; call from N tasks at once
         raises ChainExhausted  when every provider is out (the post is *pending*, not failed)
         raises PostFailed      when every provider that could take this post failed it (.reasons)
     chain.exhausted            # True once no provider can take any more posts (sticky)
@@ -58,10 +58,9 @@ emitted once. Events per post: generating, retry, switch; `stop` once when the c
 from __future__ import annotations
 
 import asyncio
-import inspect
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
@@ -70,6 +69,7 @@ from imagegen.providers._http import next_utc_midnight
 from imagegen.providers.base import (
     AuthFailed,
     GeneratedImage,
+    ImageRequest,
     ModelUnavailable,
     Provider,
     ProviderError,
@@ -137,8 +137,6 @@ class _Lane:
     """Models still usable this run, in order; the first is the one called."""
     opened: bool = False
     """Full slot count open (the probe succeeded, or the state file says it worked last run)."""
-    takes_model: bool = True
-    """Its generate() accepts `model=` (else it has one model and is called without)."""
     latency: float | None = None
     """Moving average of its successful calls' durations this run (None: none yet)."""
     call_starts: list[float] = field(default_factory=list)
@@ -239,8 +237,7 @@ class Chain:
         self.stop_reason = ""
         now = self.clock.now()
         for lane in self._lanes:
-            lane.takes_model = _takes_model(lane.provider)
-            configured = list(lane.settings.spec.models(lane.settings.opts)) if lane.takes_model else [lane.provider.model]
+            configured = list(lane.settings.models)
             lane.models = list(configured)
             if state is None:
                 continue
@@ -269,8 +266,9 @@ class Chain:
             self._stop()
         return self._stopped
 
-    async def generate(self, post: str, prompt: str) -> GeneratedImage:
-        """One image for `post`. Safe to call from many tasks at once, and to cancel."""
+    async def generate(self, post: str, request: ImageRequest) -> GeneratedImage:
+        """One image for `post`. Safe to call from many tasks at once, and to cancel. Each call
+        gets `request` with the model of the provider it goes to (`request.model` is ignored)."""
         if self._stopped:
             raise ChainExhausted(self.stop_reason)
         self._seq += 1
@@ -291,10 +289,7 @@ class Chain:
             image: GeneratedImage | None = None
             try:
                 try:
-                    if lane.takes_model:
-                        image = await lane.provider.generate(prompt, model=model)
-                    else:
-                        image = await lane.provider.generate(prompt)
+                    image = await lane.provider.generate(replace(request, model=model))
                 except ProviderError as exc:
                     error = exc
                 except Exception as exc:  # an adapter bug must not take the whole run down
@@ -610,13 +605,3 @@ class Chain:
         self._timer = None
         self._timer_at = math.inf
         self._dispatch()
-
-
-def _takes_model(provider: Provider) -> bool:
-    """Whether `provider.generate` accepts `model=` (ours do; a minimal test double may not)."""
-    try:
-        return "model" in inspect.signature(provider.generate).parameters
-    except (TypeError, ValueError):
-        return False
-
-

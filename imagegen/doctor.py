@@ -43,7 +43,7 @@ async def _provider_rows(settings: Settings, state: State | None, clock: Clock) 
     usable: list[str] = []
     now = clock.now()
     async with new_client() as http:
-        base = ProviderContext(http=http, clock=clock, width=settings.width, height=settings.height)
+        base = ProviderContext(http=http, clock=clock)
         for ps in settings.providers:
             name = ps.name
             checks: list[Check]

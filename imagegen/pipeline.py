@@ -25,13 +25,12 @@ from imagegen.chain import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
 from imagegen.hints import explain_no_posts
+from imagegen.images.overlay import CoverText, draw_band
 from imagegen.posts import Post, PostError, slug
 from imagegen.prompts import make_describer, prompt_for, styled
-from imagegen.providers import card, local
-from imagegen.providers.card import COVER_TEXT, CoverText
 from imagegen.sites.base import get_dotted
 from imagegen.providers._http import new_client
-from imagegen.providers.base import GeneratedImage, Provider, ProviderContext
+from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext
 from imagegen.report import (Event, EventSink, Failed, Generated, Pending, PendingReason, Planned, ProviderStats,
                              Report, SkipReason, Skipped, null_sink)
 from imagegen.secrets import redact
@@ -171,9 +170,9 @@ class Run:
             self._pending(post.rel, PendingReason.PROVIDERS_OUT)
             return
         text = CoverText(post.title or PurePosixPath(post.rel).stem, series_name(post))
-        COVER_TEXT.set(text)  # what a title card writes (this task's context only)
+        request = ImageRequest(styled(prompt, s), width=s.width, height=s.height, title=text.title, series=text.series)
         try:
-            image = await chain.generate(post.rel, styled(prompt, s))
+            image = await chain.generate(post.rel, request)
         except ChainExhausted:
             self._pending(post.rel, PendingReason.PROVIDERS_OUT)
             return
@@ -186,8 +185,8 @@ class Run:
             return
         try:  # crop, scale, encode, strip: in a thread, so other posts keep moving meanwhile
             band = None
-            if s.title_overlay and image.provider not in (card.NAME, local.NAME):
-                band = partial(card.draw_band, text=text)
+            if s.title_overlay and not self._renders_title(image.provider):
+                band = partial(draw_band, text=text)
             image = await asyncio.to_thread(images.finish, image, s.output, band)
         except images.FinishError as exc:
             self._fail(post, str(exc))
@@ -196,6 +195,10 @@ class Run:
             self._pending(post.rel, PendingReason.CANCELLED)
             return
         self._write(post, image, prompt, source, regenerate, alt)
+
+    def _renders_title(self, provider: str) -> bool:
+        """Whether `provider` set the title on its picture itself (no band goes on top)."""
+        return any(ps.spec.renders_title for ps in self.settings.providers if ps.name == provider)
 
     WRITE_ATTEMPTS = 5
     """How often a post saved by someone else during the write is re-read and tried again."""
@@ -378,7 +381,7 @@ class Run:
 
     def _build_members(self, http: httpx.AsyncClient) -> list[tuple[ProviderSettings, Provider]]:
         s = self.settings
-        base = ProviderContext(http=http, clock=self.clock, width=s.width, height=s.height)
+        base = ProviderContext(http=http, clock=self.clock)
         return [(ps, ps.spec.create(ps.opts, replace(base, timeout=ps.limits.timeout))) for ps in s.providers]
 
     async def execute(self) -> Report:

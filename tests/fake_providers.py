@@ -942,13 +942,13 @@ def fixture_outcome(path: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
 def generate_once(fp: FakeProviders, name: str, prompt: str = "a red fox in fresh snow", *,
                   clock: Any = None, transport: Any = None, **opts: str) -> Any:
     """Build provider `name` pointed at `fp` (opts override fp.opts(name); ctx_* keys set
-    ProviderContext fields, e.g. ctx_timeout="0.1"), run one generate() and return the
+    ProviderContext fields, e.g. ctx_timeout="0.1"), run one generate(ImageRequest(prompt)) and return the
     GeneratedImage or the ProviderError it raised. Blocking (runs its own event loop)."""
     import asyncio
 
     from imagegen.clock import VirtualClock
     from imagegen.providers import get
-    from imagegen.providers.base import ProviderContext, ProviderError
+    from imagegen.providers.base import ImageRequest, ProviderContext, ProviderError
 
     ctx_fields = {k[4:]: v for k, v in opts.items() if k.startswith("ctx_")}
     opts = {k: v for k, v in opts.items() if not k.startswith("ctx_")}
@@ -963,7 +963,7 @@ def generate_once(fp: FakeProviders, name: str, prompt: str = "a red fox in fres
             ctx = ProviderContext(http=http, clock=clock or VirtualClock(), **kw)
             provider = get(name).create(fp.opts(name, **opts), ctx)
             try:
-                return await provider.generate(prompt)
+                return await provider.generate(ImageRequest(prompt))
             except ProviderError as exc:
                 return exc
             finally:

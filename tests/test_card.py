@@ -4,6 +4,7 @@ alias; `--title-overlay` puts the same band over an AI cover."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -15,11 +16,11 @@ from PIL import Image, ImageChops, ImageStat
 
 from imagegen.posts import Post
 from imagegen.pipeline import series_name
+from imagegen.clock import VirtualClock
+from imagegen.images.overlay import BOLD, MIN_CONTRAST, CoverText, contrast, draw_text, font_path, worst_contrast
 from imagegen.providers import SPECS
-from imagegen.providers.card import (
-    BOLD, MIN_CONTRAST, CoverText, contrast, draw_text, font_path, render, render_card, title_from_prompt,
-    worst_contrast,
-)
+from imagegen.providers.base import ImageRequest, ProviderContext
+from imagegen.providers.card import render, render_card
 from tests.fake_providers import FakeProviders, fake_providers  # noqa: F401
 from tests.helpers import commit_all, init_repo, run_cli
 
@@ -87,8 +88,21 @@ def test_deterministic_and_derived_from_the_prompt() -> None:
         assert ia.convert("RGB").getpixel((390, 5)) != ib.convert("RGB").getpixel((390, 5))
 
 
-def test_title_from_prompt_without_a_post() -> None:
-    assert title_from_prompt("generate an image to illustrate the following blog post: Winter eggs. Hens lay.") == "Winter eggs"
+@pytest.mark.parametrize("name", ["card", "local"])
+def test_the_card_draws_the_requests_title_and_series(name: str) -> None:
+    provider = SPECS[name].create({}, ProviderContext(http=None, clock=VirtualClock()))  # type: ignore[arg-type]
+    prompt = "generate an image to illustrate the following blog post: Winter eggs. Hens lay."
+
+    def made(request: ImageRequest) -> bytes:
+        image = asyncio.run(provider.generate(request))
+        assert (image.provider, image.width, image.height) == (name, 400, 210)
+        return image.data
+
+    titled = made(ImageRequest(prompt, width=400, height=210, title="Winter eggs", series="Chickie Loo"))
+    assert titled == render(prompt, 400, 210, CoverText("Winter eggs", "Chickie Loo"))
+    # Nothing is read back out of the prompt: a request without a title is an untitled card.
+    assert made(ImageRequest(prompt, width=400, height=210)) == render(prompt, 400, 210, CoverText("Untitled"))
+    assert asyncio.run(provider.generate(ImageRequest(prompt, model="title-card-v1"))).model == "title-card-v1"
 
 
 def test_overlay_band_contrast_on_a_bright_picture() -> None:

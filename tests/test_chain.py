@@ -22,6 +22,7 @@ from imagegen.providers.base import (
     BadRequest,
     ContentRefused,
     GeneratedImage,
+    ImageRequest,
     Limits,
     ProviderSpec,
     ProviderUnavailable,
@@ -29,7 +30,7 @@ from imagegen.providers.base import (
     RateLimited,
     TransientError,
 )
-from imagegen.providers.local import render
+from imagegen.providers.card import render
 from imagegen.report import Event
 from imagegen.settings import ProviderSettings
 from imagegen.state import State
@@ -75,7 +76,8 @@ class Fake:
         self.max_in_flight = 0
         self.closed = False
 
-    async def generate(self, prompt: str) -> GeneratedImage:
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        prompt = request.prompt
         self.calls.append((self.clock.monotonic(), prompt))
         step = self.script.pop(0) if self.script else self.default
         if callable(step) and not isinstance(step, BaseException):
@@ -118,7 +120,7 @@ async def drive(chain: Chain, n: int, concurrency: int = 4, prefix: str = "p") -
             if chain.exhausted:
                 return "pending"
             try:
-                image = await chain.generate(f"{prefix}{i}", f"prompt {i}")
+                image = await chain.generate(f"{prefix}{i}", ImageRequest(f"prompt {i}"))
             except ChainExhausted:
                 return "pending"
             except PostFailed as exc:
@@ -480,7 +482,7 @@ def test_when_every_provider_is_out_the_chain_stops_cleanly_and_the_rest_are_pen
 
     async def later() -> None:
         with pytest.raises(ChainExhausted):
-            await chain.generate("late.md", "x")
+            await chain.generate("late.md", ImageRequest("x"))
 
     run(later())
     assert len(a.calls) + len(b.calls) + len(c.calls) == calls  # no call after the stop
@@ -552,7 +554,7 @@ def test_cancelling_posts_mid_call_and_mid_wait_leaks_no_slot() -> None:
     chain = make_chain(clock, [(settings("a", slots=1), a)])
 
     async def go() -> None:
-        tasks = [asyncio.create_task(chain.generate(f"p{i}", "x")) for i in range(3)]
+        tasks = [asyncio.create_task(chain.generate(f"p{i}", ImageRequest("x"))) for i in range(3)]
         await clock.sleep(1)  # one call in flight, two posts waiting
         assert chain._lanes[0].in_flight == 1 and len(chain._waiting) == 2
         for t in tasks:
@@ -561,7 +563,7 @@ def test_cancelling_posts_mid_call_and_mid_wait_leaks_no_slot() -> None:
         assert all(isinstance(r, asyncio.CancelledError) for r in results)
         assert chain._lanes[0].in_flight == 0 and chain._waiting == []
         t0 = clock.monotonic()
-        image = await chain.generate("after.md", "x")  # the provider is free at once
+        image = await chain.generate("after.md", ImageRequest("x"))  # the provider is free at once
         assert image.provider == "a" and clock.monotonic() - t0 == 10
 
     run(go())
@@ -576,7 +578,7 @@ def test_a_slot_granted_to_a_post_cancelled_before_it_ran_is_given_back() -> Non
 
     async def go() -> None:
         lane.in_flight = 1  # someone else holds the only slot
-        t = asyncio.create_task(chain.generate("p.md", "x"))
+        t = asyncio.create_task(chain.generate("p.md", ImageRequest("x")))
         await asyncio.sleep(0)
         assert len(chain._waiting) == 1
         lane.in_flight -= 1
@@ -629,8 +631,8 @@ def test_cancelling_a_post_waiting_behind_the_probe_leaves_no_slot_taken() -> No
     lane = chain._lanes[0]
 
     async def go() -> None:
-        first = asyncio.create_task(chain.generate("p0", "x"))
-        second = asyncio.create_task(chain.generate("p1", "x"))
+        first = asyncio.create_task(chain.generate("p0", ImageRequest("x")))
+        second = asyncio.create_task(chain.generate("p1", ImageRequest("x")))
         await clock.sleep(0.2)  # p0 is the probe on the wire, p1 waits for it
         assert lane.in_flight == 1 and len(a.calls) == 1
         second.cancel()

@@ -20,7 +20,7 @@ import pytest
 
 from imagegen.chain import Chain
 from imagegen.clock import VirtualClock
-from imagegen.providers.base import GeneratedImage, Provider, ProviderContext
+from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext
 from imagegen.report import Event
 from imagegen.settings import load
 from imagegen.state import State
@@ -37,9 +37,9 @@ class Held:
         self.provider, self.clock = provider, clock
         self.name, self.model = provider.name, provider.model
 
-    async def generate(self, prompt: str) -> GeneratedImage:
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
         with self.clock.hold():
-            return await self.provider.generate(prompt)
+            return await self.provider.generate(request)
 
     async def aclose(self) -> None:
         await self.provider.aclose()
@@ -57,8 +57,7 @@ def run_chain(fp: FakeProviders, tmp_path: Path, names: list[str], posts: int, *
         async with httpx.AsyncClient() as http:
             members = []
             for ps in settings.providers:
-                ctx = ProviderContext(http=http, clock=clock, width=settings.width, height=settings.height,
-                                      timeout=ps.limits.timeout)
+                ctx = ProviderContext(http=http, clock=clock, timeout=ps.limits.timeout)
                 members.append((ps, Held(ps.spec.create(ps.opts, ctx), clock)))
             chain = Chain(members, clock=clock, emit=sink, state=state, rng=random.Random(3))
             try:
@@ -238,7 +237,7 @@ def test_cancellation_mid_run_leaks_nothing(fake_providers: FakeProviders, tmp_p
 
             async def one(i: int) -> None:
                 async with sem:
-                    await chain.generate(f"p{i}", f"prompt {i}")
+                    await chain.generate(f"p{i}", ImageRequest(f"prompt {i}"))
 
             tasks = [asyncio.create_task(one(i)) for i in range(20)]
             await asyncio.sleep(0.1)
@@ -251,7 +250,7 @@ def test_cancellation_mid_run_leaks_nothing(fake_providers: FakeProviders, tmp_p
             assert any(isinstance(r, asyncio.CancelledError) for r in results)
             assert all(lane.in_flight == 0 for lane in chain._lanes) and chain._waiting == [], ([(l.name, l.in_flight) for l in chain._lanes], chain._waiting)
             fp.set_behaviour("cloudflare", latency=0.0)
-            image = await chain.generate("after.md", "a quiet harbour")  # still serving
+            image = await chain.generate("after.md", ImageRequest("a quiet harbour"))  # still serving
             assert image.provider == "cloudflare"
             await chain.aclose()
 

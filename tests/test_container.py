@@ -148,7 +148,7 @@ def test_image_runs_on_its_python_with_the_locked_dependencies(container):
                          capture_output=True, text=True, timeout=60)
     assert git.returncode == 0 and "git version" in git.stdout
     font = subprocess.run(B + ["run", "--isolation", "chroot", c, "--", "python", "-c",
-                               "from imagegen.providers.card import BOLD, font_path; print(font_path(BOLD))"],
+                               "from imagegen.images.overlay import BOLD, font_path; print(font_path(BOLD))"],
                           capture_output=True, text=True, timeout=60)
     assert font.returncode == 0 and font.stdout.strip().endswith("dejavu/DejaVuSans-Bold.ttf"), font.stderr
 

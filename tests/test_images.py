@@ -1,4 +1,5 @@
-"""Image bytes are checked before they are trusted; type and extension come from the bytes."""
+"""Image bytes are checked before they are trusted; type and extension come from the bytes.
+`images` raises its own ImageError; a provider's `checked` turns it into the chain's BadImage."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import io
 import pytest
 from PIL import Image
 
-from imagegen.images import checked_image, sniff
-from imagegen.providers.base import BadImage
-from imagegen.providers.local import render
+from imagegen.images import ImageError, checked_image, sniff
+from imagegen.providers.base import BadImage, checked
+from imagegen.providers.card import render
 
 
 def _encode(fmt: str) -> bytes:
@@ -34,21 +35,24 @@ def test_formats_are_sniffed_from_bytes(fmt: str, ext: str, mime: str) -> None:
     (b"", "empty"),
 ])
 def test_non_images_are_bad_images(body: bytes, what: str) -> None:
-    with pytest.raises(BadImage) as e:
+    with pytest.raises(ImageError) as e:
         checked_image(body, provider="pollinations")
     assert what in str(e.value)
+    with pytest.raises(BadImage) as b:  # what a provider raises for the same bytes: same words
+        checked(body, provider="pollinations", model="flux")
+    assert str(b.value) == str(e.value) and b.value.kind == "bad_image"
 
 
 def test_truncated_image_is_bad() -> None:
     data = _encode("PNG")
-    with pytest.raises(BadImage):
+    with pytest.raises(ImageError):
         checked_image(data[: len(data) // 2])
     jpg = render("truncate me", 200, 100)
     with pytest.raises(BadImage):
-        checked_image(jpg[:-200])
+        checked(jpg[:-200], provider="p", model="m")
 
 
-def test_local_provider_is_deterministic() -> None:
+def test_card_provider_is_deterministic() -> None:
     a = render("same prompt", 300, 160)
     assert a == render("same prompt", 300, 160)
     assert a != render("other prompt", 300, 160)

@@ -10,8 +10,8 @@ import pytest
 from imagegen import pipeline, writer
 from imagegen.clock import VirtualClock
 from imagegen.images import checked_image
-from imagegen.providers.base import ContentRefused, GeneratedImage, QuotaExhausted
-from imagegen.providers.local import render
+from imagegen.providers.base import ContentRefused, GeneratedImage, ImageRequest, QuotaExhausted
+from imagegen.providers.card import render
 from imagegen.settings import load
 from tests.helpers import assert_consistent, commit_all, init_repo, snapshot
 
@@ -28,8 +28,8 @@ class Scripted:
         self.calls: list[str] = []
         self.hook = hook
 
-    async def generate(self, prompt: str) -> GeneratedImage:
-        self.calls.append(prompt)
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        self.calls.append(request.prompt)
         if self.hook is not None:
             await self.hook(len(self.calls))
         step = self.script.pop(0) if self.script else "ok"

@@ -29,7 +29,7 @@ from imagegen import secrets
 from imagegen.clock import VirtualClock
 from imagegen.prompts import Describer
 from imagegen.providers import get
-from imagegen.providers.base import GeneratedImage, ProviderContext, ProviderError
+from imagegen.providers.base import GeneratedImage, ImageRequest, ProviderContext, ProviderError
 from tests.fake_providers import SENTINELS, FakeProviders
 
 CASSETTES = Path(__file__).parent / "cassettes"
@@ -119,7 +119,7 @@ async def _play(name: str, base_url: str) -> list[Any]:
         for _, prompt, extra, _ in SCENARIOS[name]:
             provider = get(name).create(sentinel_opts(name, base_url, **extra), ctx)
             try:
-                results.append(await provider.generate(prompt))
+                results.append(await provider.generate(ImageRequest(prompt)))
             except ProviderError as exc:
                 results.append(exc)
             finally:

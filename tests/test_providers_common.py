@@ -13,8 +13,10 @@ from imagegen import secrets
 from imagegen.providers import REGISTRY, SPECS, _http
 from imagegen.providers.base import (
     BadImage,
+    ImageRequest,
     ProviderUnavailable,
     TransientError,
+    prompt_seed,
 )
 from imagegen.settings import load
 from tests.fake_providers import NAMES, FakeProviders, fake_providers, generate_once  # noqa: F401
@@ -196,7 +198,8 @@ def test_reset_rules() -> None:
 def test_round_and_seed() -> None:
     assert (_http.round_to(1200), _http.round_to(630), _http.round_to(10), _http.round_to(5000)) == (
         1200, 624, 256, 1440)
-    assert _http.prompt_seed("a") == _http.prompt_seed("a") != _http.prompt_seed("b")
+    assert ImageRequest("a").seed == ImageRequest("a").seed == prompt_seed("a") != ImageRequest("b").seed
+    assert ImageRequest("a", seed=7).seed == 7  # a seed given is kept
 
 
 def test_excerpt_is_short_single_line_and_redacted() -> None:

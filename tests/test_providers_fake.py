@@ -9,7 +9,7 @@ import httpx
 
 from imagegen.clock import VirtualClock
 from imagegen.providers import get
-from imagegen.providers.base import GeneratedImage, ProviderContext, ProviderError
+from imagegen.providers.base import GeneratedImage, ImageRequest, ProviderContext, ProviderError
 from tests.fake_providers import FakeProviders, fake_providers, generate_once  # noqa: F401
 
 
@@ -56,7 +56,7 @@ def test_time_scale_and_concurrency() -> None:
             async with httpx.AsyncClient() as http:
                 ctx = ProviderContext(http=http, clock=VirtualClock())
                 p = get("pollinations").create(fp.opts("pollinations"), ctx)
-                return await asyncio.gather(*(p.generate(f"p{i}") for i in range(4)), return_exceptions=True)
+                return await asyncio.gather(*(p.generate(ImageRequest(f"p{i}")) for i in range(4)), return_exceptions=True)
 
         t0 = time.monotonic()
         results = asyncio.run(many())

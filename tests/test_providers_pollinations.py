@@ -136,7 +136,7 @@ def _provider(fp: FakeProviders, **opts: str):  # type: ignore[no-untyped-def]
 def test_three_anonymous_queue_full_answers_in_a_row_take_it_out_for_the_run(fake_providers: FakeProviders) -> None:  # noqa: F811
     import asyncio
 
-    from imagegen.providers.base import ProviderError
+    from imagegen.providers.base import ImageRequest, ProviderError
 
     fake_providers.script(NAME, ["queue_full", "queue_full", "ok", "queue_full", "queue_full", "queue_full"])
 
@@ -146,7 +146,7 @@ def test_three_anonymous_queue_full_answers_in_a_row_take_it_out_for_the_run(fak
         try:
             for _ in range(6):
                 try:
-                    await p.generate("a fox")
+                    await p.generate(ImageRequest("a fox"))
                     out.append("ok")
                 except ProviderError as exc:
                     out.append(type(exc).__name__)

@@ -19,7 +19,7 @@ import pytest
 from imagegen import secrets
 from imagegen.chain import Chain, ChainExhausted, PostFailed
 from imagegen.clock import VirtualClock
-from imagegen.providers.base import ProviderContext
+from imagegen.providers.base import ImageRequest, ProviderContext
 from imagegen.report import Event, Failed, Report
 from imagegen.settings import load
 from tests.fake_providers import NAMES, SENTINELS, FakeProviders, fake_providers  # noqa: F401
@@ -77,7 +77,7 @@ def test_no_sentinel_in_a_run(fake_providers: FakeProviders, tmp_path: Path, cap
                 for i in range(3):
                     post = f"posts/p{i}.md"
                     try:
-                        image = await chain.generate(post, "a red fox in fresh snow")
+                        image = await chain.generate(post, ImageRequest("a red fox in fresh snow"))
                         report.generated.append(_generated(post, image))
                     except (PostFailed, ChainExhausted) as exc:
                         errors.append(str(exc))

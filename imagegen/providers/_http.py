@@ -12,7 +12,6 @@ import asyncio
 import base64
 import binascii
 import email.utils
-import hashlib
 import json
 import logging
 import re
@@ -347,11 +346,6 @@ def by_status(
 
 
 # --------------------------------------------------------------------------- small shared bits
-
-
-def prompt_seed(prompt: str) -> int:
-    """A deterministic seed from the prompt: same post, same picture (where the API honours it)."""
-    return int.from_bytes(hashlib.sha256(prompt.encode("utf-8")).digest()[:4], "big") % 2_147_483_647
 
 
 def round_to(value: int, multiple: int = 16, *, low: int = 256, high: int = 1440) -> int:

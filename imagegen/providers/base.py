@@ -1,4 +1,4 @@
-"""What every image provider shares: the error hierarchy, the result type, the protocol, the spec.
+"""What every image provider shares: the error hierarchy, the request and result types, the protocol, the spec.
 
 A provider translates its own wire errors into the classes below; the chain only ever sees these
 (the mapping table is in the README's provider section). Keeping the hierarchy small and documented, like
@@ -18,11 +18,13 @@ httpx's, is what lets the chain treat five very different APIs the same way:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Awaitable, Callable, Mapping, Protocol, runtime_checkable
 
 from imagegen.errors import ImagegenError
+from imagegen.images.check import GeneratedImage, ImageError, checked_image
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -135,21 +137,44 @@ ERROR_KINDS: tuple[str, ...] = tuple(c.kind for c in ProviderError.__subclasses_
 """Report keys for errors per provider, in a stable order: one per class above, as declared."""
 
 
-# --------------------------------------------------------------------------- results
+# --------------------------------------------------------------------------- requests and results
+
+
+def prompt_seed(prompt: str) -> int:
+    """A deterministic seed from the prompt: same post, same picture (where the API honours it)."""
+    return int.from_bytes(hashlib.sha256(prompt.encode("utf-8")).digest()[:4], "big") % 2_147_483_647
 
 
 @dataclass(frozen=True)
-class GeneratedImage:
-    """Validated image bytes. Build it with `imagegen.images.checked_image`, never by hand,
-    so that `mime` and `ext` always come from the bytes themselves."""
+class ImageRequest:
+    """Everything one call asks of a provider. The pipeline fills in the post's part (prompt, size,
+    title, series); the chain sets `model` for each call (the lane's current model).
 
-    data: bytes
-    mime: str
-    ext: str
-    width: int
-    height: int
-    provider: str = ""
+    A provider uses what its API can take and ignores the rest: the card draws `title` and
+    `series`, the HTTP APIs send `prompt`, `width`, `height` (rounded to what they accept) and
+    `seed`. An empty `model` means the provider's first configured model (a direct call)."""
+
+    prompt: str
     model: str = ""
+    width: int = 1200
+    height: int = 630
+    seed: int | None = None
+    """None: derived from the prompt (`prompt_seed`), so the same post gets the same picture."""
+    title: str = ""
+    series: str = ""
+
+    def __post_init__(self) -> None:
+        if self.seed is None:
+            object.__setattr__(self, "seed", prompt_seed(self.prompt))
+
+
+def checked(data: bytes, *, provider: str, model: str) -> GeneratedImage:
+    """`images.checked_image` for a provider: bytes that are not a complete image are `BadImage`
+    (the chain then tries the next provider for this post)."""
+    try:
+        return checked_image(data, provider=provider, model=model)
+    except ImageError as exc:
+        raise BadImage(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -158,8 +183,6 @@ class ProviderContext:
 
     http: "httpx.AsyncClient"
     clock: "Clock"
-    width: int = 1200
-    height: int = 630
     max_response_bytes: int = 25 * 1024 * 1024
     timeout: float = 120.0
     """This provider's request timeout in seconds (its Limits.timeout, possibly overridden)."""
@@ -169,16 +192,15 @@ class ProviderContext:
 class Provider(Protocol):
     """An image provider: small, stateless between calls, async.
 
-    `model` is the first of its configured models. The chain passes the model to use as
-    `generate(prompt, model=...)` when the provider's `generate` takes a `model` argument (all of
-    ours do); a provider without one is called as `generate(prompt)` and has one model."""
+    `model` is the first of its configured models. The chain calls every provider, and every test
+    double, the same way: `generate(request)`, with `request.model` set to the model to use."""
 
     name: str
     model: str
 
-    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
-        """Return a checked image for `prompt` made by `model` (default: `self.model`), or raise
-        a `ProviderError` subclass."""
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        """Return a checked image for `request` made by `request.model` (default: `self.model`),
+        or raise a `ProviderError` subclass."""
         ...
 
     async def aclose(self) -> None:
@@ -272,6 +294,9 @@ class ProviderSpec:
     check_model: Callable[[str], str] | None = None
     """Given one model id, a one-line reason why it can never work here ('' when fine): refused
     as a settings error before any work (e.g. Gemini's `imagen-*` ids)."""
+    renders_title: bool = False
+    """The provider sets the post's title on its picture itself (the card): `--title-overlay`
+    puts no band on top of it."""
 
     def models(self, opts: Mapping[str, str]) -> tuple[str, ...]:
         """The ordered model list from `opts['model']` (comma- or newline-separated), else the

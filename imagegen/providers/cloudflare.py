@@ -17,13 +17,13 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from imagegen import secrets
-from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
     AuthFailed,
     Check,
     BadRequest,
     GeneratedImage,
+    ImageRequest,
     Limits,
     Option,
     ProviderContext,
@@ -33,6 +33,7 @@ from imagegen.providers.base import (
     QuotaExhausted,
     RateLimited,
     TransientError,
+    checked,
 )
 
 NAME = "cloudflare"
@@ -79,21 +80,21 @@ class CloudflareProvider:
         self._base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self._ctx = ctx
 
-    def url(self, model: str | None = None) -> str:
+    def url(self, model: str) -> str:
         # Model ids contain '@' and '/', which Cloudflare expects literally in the path.
-        model = model or self.model
         return f"{self._base_url}/accounts/{quote(self._account_id, safe='')}/ai/run/{quote(model, safe='@/')}"
 
-    def body(self, prompt: str, model: str | None = None) -> dict[str, Any]:
+    def body(self, prompt: str, model: str) -> dict[str, Any]:
+        """FLUX takes a prompt and its step count only: no size, no seed (it answers a square)."""
         body: dict[str, Any] = {"prompt": prompt.strip()[:MAX_PROMPT_CHARS] or "."}
-        if "flux" in (model or self.model).lower():
+        if "flux" in model.lower():
             body["steps"] = STEPS  # FLUX's own parameter; other models use their defaults
         return body
 
-    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
-        model = model or self.model
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        model = request.model or self.model
         resp = await _http.send(self._ctx, NAME, "POST", self.url(model), headers=_http.bearer(self._token),
-                                json_body=self.body(prompt, model))
+                                json_body=self.body(request.prompt, model))
         if resp.status == 200:
             return self._image(resp, model)
         raise self.classify(resp, model)
@@ -102,13 +103,13 @@ class CloudflareProvider:
         # Raw bytes (SDXL) or anything that is not the JSON envelope: the bytes must prove themselves.
         data = None if resp.content_type.startswith("image/") else resp.json()
         if not isinstance(data, dict):
-            return checked_image(resp.body, provider=NAME, model=model)
+            return checked(resp.body, provider=NAME, model=model)
         if data.get("success") is False or data.get("errors"):
             raise self.classify(resp, model)
         result = data.get("result")
         image = result.get("image") if isinstance(result, dict) else None
         raw = _http.b64_field(image, provider=NAME, field="result.image")
-        return checked_image(raw, provider=NAME, model=model)
+        return checked(raw, provider=NAME, model=model)
 
     def classify(self, resp: _http.WireResponse, model: str | None = None) -> ProviderError:
         now = self._ctx.clock.now()

@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from imagegen import secrets
-from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
     Check,
@@ -32,6 +31,7 @@ from imagegen.providers.base import (
     BadRequest,
     ContentRefused,
     GeneratedImage,
+    ImageRequest,
     Limits,
     Option,
     ProviderContext,
@@ -42,6 +42,7 @@ from imagegen.providers.base import (
     QuotaExhausted,
     RateLimited,
     TransientError,
+    checked,
 )
 
 NAME = "gemini"
@@ -206,29 +207,29 @@ class GeminiProvider:
             )
         return self._client
 
-    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
-        model = model or self.model
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        model = request.model or self.model
         now = self._ctx.clock.now
         try:
             async with _http.deadline(self._ctx.timeout, NAME):
-                data = await self._gemini(prompt, model)
+                data = await self._gemini(request, model)
         except ProviderError:
             raise
         except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a shared class
             raise classify_exception(exc, NAME, now(), self._ctx.timeout, model) from None
         if len(data) > self._ctx.max_response_bytes:
             raise BadImage(f"{NAME}: image of {len(data)} bytes is over the {self._ctx.max_response_bytes}-byte cap")
-        return checked_image(data, provider=NAME, model=model)
+        return checked(data, provider=NAME, model=model)
 
-    async def _gemini(self, prompt: str, model: str) -> bytes:
+    async def _gemini(self, request: ImageRequest, model: str) -> bytes:
         from google.genai import types
 
         config = types.GenerateContentConfig(
             response_modalities=["IMAGE"],
             image_config=types.ImageConfig(
-                aspect_ratio=nearest_aspect(self._ctx.width, self._ctx.height, ASPECT_RATIOS_GEMINI)),
+                aspect_ratio=nearest_aspect(request.width, request.height, ASPECT_RATIOS_GEMINI)),
         )
-        resp = await self.client().aio.models.generate_content(model=model, contents=prompt, config=config)
+        resp = await self.client().aio.models.generate_content(model=model, contents=request.prompt, config=config)
         return self.image_from_content(resp)
 
     @staticmethod

@@ -25,7 +25,6 @@ import io
 from typing import Any, Mapping
 
 from imagegen import secrets
-from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
     Check,
@@ -33,6 +32,7 @@ from imagegen.providers.base import (
     BadImage,
     BadRequest,
     GeneratedImage,
+    ImageRequest,
     Limits,
     ModelUnavailable,
     Option,
@@ -41,6 +41,7 @@ from imagegen.providers.base import (
     ProviderSpec,
     QuotaExhausted,
     TransientError,
+    checked,
 )
 
 NAME = "huggingface"
@@ -138,8 +139,8 @@ class HuggingFaceProvider:
             self._client = AsyncInferenceClient(provider=self.partner, token=self._token, timeout=self._ctx.timeout)
         return self._client
 
-    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
-        model = model or self.model
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        model = request.model or self.model
         _CAP.set(self._ctx.max_response_bytes)
         try:
             async with _http.deadline(self._ctx.timeout, NAME):
@@ -150,9 +151,9 @@ class HuggingFaceProvider:
                     await asyncio.to_thread(_mapping, model)
                 except Exception as exc:  # noqa: BLE001
                     raise self.classify_exception(exc, model, mapping=True) from None
-                image = await client.text_to_image(prompt, model=model, width=_http.round_to(self._ctx.width),
-                                                   height=_http.round_to(self._ctx.height),
-                                                   num_inference_steps=STEPS, seed=_http.prompt_seed(prompt))
+                image = await client.text_to_image(request.prompt, model=model, width=_http.round_to(request.width),
+                                                   height=_http.round_to(request.height),
+                                                   num_inference_steps=STEPS, seed=request.seed)
         except ProviderError:
             raise
         except Exception as exc:  # noqa: BLE001 - every library failure becomes a shared class
@@ -162,7 +163,7 @@ class HuggingFaceProvider:
             image.save(out, format="PNG")
         except Exception:  # noqa: BLE001
             raise BadImage(f"{NAME}: the image could not be read") from None
-        return checked_image(out.getvalue(), provider=NAME, model=model)
+        return checked(out.getvalue(), provider=NAME, model=model)
 
     def classify_exception(self, exc: BaseException, model: str, *, mapping: bool = False) -> ProviderError:
         """huggingface_hub exceptions -> our classes, from the status and body first. `mapping`:

@@ -24,13 +24,14 @@ from typing import Mapping
 from urllib.parse import quote
 
 from imagegen import secrets
-from imagegen.images import checked_image, sniff
+from imagegen.images import sniff
 from imagegen.providers import _http
 from imagegen.providers.base import (
     Check,
     AuthFailed,
     ContentRefused,
     GeneratedImage,
+    ImageRequest,
     ModelUnavailable,
     ProviderUnavailable,
     Limits,
@@ -40,6 +41,7 @@ from imagegen.providers.base import (
     ProviderSpec,
     QuotaExhausted,
     RateLimited,
+    checked,
 )
 
 NAME = "pollinations"
@@ -99,19 +101,19 @@ class PollinationsProvider:
         text = prompt.strip()[:MAX_PROMPT_CHARS] or "."
         return f"{self._base_url}/{path}/{quote(text, safe='')}"
 
-    def params(self, prompt: str, model: str | None = None) -> dict[str, str]:
+    def params(self, request: ImageRequest, model: str) -> dict[str, str]:
         return {
-            "model": model or self.model,
-            "width": str(self._ctx.width),
-            "height": str(self._ctx.height),
-            "seed": str(_http.prompt_seed(prompt)),
+            "model": model,
+            "width": str(request.width),
+            "height": str(request.height),
+            "seed": str(request.seed),
             "nologo": "true",
         }
 
-    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
-        model = model or self.model
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        model = request.model or self.model
         try:
-            image = await self._generate(prompt, model)
+            image = await self._generate(request, model)
         except RateLimited as exc:
             if self.keyed or "queue full" not in str(exc).lower():
                 raise
@@ -124,10 +126,10 @@ class PollinationsProvider:
         self.queue_full_in_a_row = 0
         return image
 
-    async def _generate(self, prompt: str, model: str) -> GeneratedImage:
+    async def _generate(self, request: ImageRequest, model: str) -> GeneratedImage:
         headers = _http.bearer(self._key) if self._key else {}
-        resp = await _http.send(self._ctx, NAME, "GET", self.url(prompt), headers=headers,
-                                params=self.params(prompt, model))
+        resp = await _http.send(self._ctx, NAME, "GET", self.url(request.prompt), headers=headers,
+                                params=self.params(request, model))
         if resp.status == 200:
             if not self.keyed and len(resp.body) >= self.placeholder_min_bytes and sniff(resp.body) is not None:
                 retry = _http.header_retry_after(resp, self._ctx.clock.now())
@@ -137,7 +139,7 @@ class PollinationsProvider:
                     retry_after=retry if retry is not None else QUEUE_RETRY_AFTER,
                     status=200,
                 )
-            return checked_image(resp.body, provider=NAME, model=model)
+            return checked(resp.body, provider=NAME, model=model)
         raise self.classify(resp, model)
 
     def classify(self, resp: _http.WireResponse, model: str | None = None) -> ProviderError:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from imagegen import secrets
-from imagegen.images import checked_image
 from imagegen.providers import _http
 from imagegen.providers.base import (
     Check,
     GeneratedImage,
+    ImageRequest,
     Limits,
     Option,
     ProviderContext,
@@ -23,6 +23,7 @@ from imagegen.providers.base import (
     ModelUnavailable,
     ProviderSpec,
     RateLimited,
+    checked,
 )
 
 NAME = "together"
@@ -51,22 +52,22 @@ class TogetherProvider:
     def url(self) -> str:
         return f"{self._base_url}/v1/images/generations"
 
-    def body(self, prompt: str, model: str | None = None) -> dict[str, Any]:
+    def body(self, request: ImageRequest, model: str) -> dict[str, Any]:
         return {
-            "model": model or self.model,
-            "prompt": prompt,
-            "width": _http.round_to(self._ctx.width),
-            "height": _http.round_to(self._ctx.height),
+            "model": model,
+            "prompt": request.prompt,
+            "width": _http.round_to(request.width),
+            "height": _http.round_to(request.height),
             "steps": STEPS,
             "n": 1,
-            "seed": _http.prompt_seed(prompt),
+            "seed": request.seed,
             "response_format": "base64",
         }
 
-    async def generate(self, prompt: str, model: str | None = None) -> GeneratedImage:
-        model = model or self.model
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        model = request.model or self.model
         resp = await _http.send(self._ctx, NAME, "POST", self.url(), headers=_http.bearer(self._token),
-                                json_body=self.body(prompt, model))
+                                json_body=self.body(request, model))
         if resp.status == 200:
             return self._image(resp, model)
         raise self.classify(resp, model)
@@ -74,12 +75,12 @@ class TogetherProvider:
     def _image(self, resp: _http.WireResponse, model: str) -> GeneratedImage:
         data = resp.json()
         if not isinstance(data, dict):
-            return checked_image(resp.body, provider=NAME, model=model)  # raises BadImage unless an image
+            return checked(resp.body, provider=NAME, model=model)  # raises BadImage unless an image
         items = data.get("data")
         first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
         b64 = first.get("b64_json") if first else None
         raw = _http.b64_field(b64, provider=NAME, field="data[0].b64_json")
-        return checked_image(raw, provider=NAME, model=model)
+        return checked(raw, provider=NAME, model=model)
 
     def classify(self, resp: _http.WireResponse, model: str | None = None) -> ProviderError:
         now = self._ctx.clock.now()

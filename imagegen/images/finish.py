@@ -1,96 +1,22 @@
-"""Checking image bytes before they are trusted: magic bytes first, then a full Pillow decode.
+"""Finishing a cover: crop, scale, sRGB, encode, strip.
 
-The extension and MIME type always come from the bytes, never from a header or a model name:
-providers answer with the wrong content type often enough (see providers.md).
+What lands in a blog is never what the provider sent: Cloudflare's FLUX ignores the size and
+answers with a square, Hugging Face and Together with 1200x624, Gemini with 16:9, and the PNGs
+weigh 100 KB to 1.5 MB each, in git for ever. `finish` makes every cover exactly the configured
+size (scaled to cover the box, then cropped: never stretched), in the configured format, in sRGB,
+with no metadata (EXIF, XMP, ICC, text chunks: a provider's or a camera's, never the blog's).
 """
 
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError, features
+from PIL import Image, ImageCms, ImageFilter, ImageOps, features
 
-from imagegen.providers.base import BadImage, GeneratedImage
 from imagegen.errors import FinishError
-
-# (magic prefix, mime, extension). WebP needs a second check at offset 8.
-_MAGIC: tuple[tuple[bytes, str, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"GIF87a", "image/gif", "gif"),
-    (b"GIF89a", "image/gif", "gif"),
-)
-
-IMAGE_EXTENSIONS: tuple[str, ...] = ("png", "jpg", "jpeg", "gif", "webp", "avif")
-"""Extensions that count as an image embed in a post."""
-
-MAX_PIXELS = 64_000_000
-"""A decompression-bomb bound well above any cover size."""
-
-
-def sniff(data: bytes) -> tuple[str, str] | None:
-    """Return (mime, ext) from the magic bytes, or None if this is not an image we accept."""
-    for prefix, mime, ext in _MAGIC:
-        if data.startswith(prefix):
-            return mime, ext
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    if len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
-        return "image/avif", "avif"
-    return None
-
-
-def describe_non_image(data: bytes) -> str:
-    """A short, safe description of what came back instead of an image (for error messages)."""
-    head = data[:64].lstrip().lower()
-    if not data:
-        return "an empty body"
-    if head.startswith((b"<!doctype html", b"<html", b"<")):
-        return "HTML"
-    if head.startswith((b"{", b"[")):
-        return "JSON"
-    try:
-        data[:256].decode("utf-8")
-        return "text"
-    except UnicodeDecodeError:
-        return f"{len(data)} bytes of unknown binary"
-
-
-def checked_image(data: bytes, *, provider: str = "", model: str = "") -> GeneratedImage:
-    """Validate `data` as a complete image and return it with its true type and size.
-
-    Raises BadImage for anything that is not a fully decodable PNG/JPEG/GIF/WebP/AVIF.
-    """
-    kind = sniff(data)
-    if kind is None:
-        raise BadImage(f"{provider or 'provider'} returned {describe_non_image(data)}, not an image")
-    mime, ext = kind
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
-                if width * height > MAX_PIXELS:
-                    raise BadImage(f"{provider or 'provider'} returned an image of {width}x{height}, too large")
-                im.load()  # a full decode: truncated files fail here, not later
-    except BadImage:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
-        raise BadImage(f"{provider or 'provider'} returned an undecodable {ext.upper()}: {type(exc).__name__}") from None
-    return GeneratedImage(data=data, mime=mime, ext=ext, width=width, height=height, provider=provider, model=model)
-
-
-# --------------------------------------------------------------------------- finishing a cover
-#
-# What lands in a blog is never what the provider sent: Cloudflare's FLUX ignores the size and
-# answers with a square, Hugging Face and Together with 1200x624, Gemini with 16:9, and the PNGs
-# weigh 100 KB to 1.5 MB each, in git for ever. `finish` makes every cover exactly the configured
-# size (scaled to cover the box, then cropped: never stretched), in the configured format, in sRGB,
-# with no metadata (EXIF, XMP, ICC, text chunks: a provider's or a camera's, never the blog's).
+from imagegen.images.check import GeneratedImage
 
 FORMATS: tuple[str, ...] = ("jpeg", "webp", "png", "avif", "original")
 """`--image-format` choices; `original` keeps the provider's format (GIF becomes PNG)."""
