@@ -15,7 +15,7 @@ import pytest
 from imagegen import cli
 from imagegen.chain import next_utc_midnight
 from imagegen.clock import VirtualClock
-from imagegen.progress import Narrator, fmt_duration
+from imagegen.cli.narrate import Narrator, fmt_duration
 from imagegen.providers.base import QuotaExhausted
 from imagegen.report import Event
 from tests.helpers import init_repo

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from imagegen import cli
+from imagegen.cli.narrate import Printer, summary
 from imagegen.report import Event, Generated, ProviderStats, Report
 from imagegen.settings import CORE, load
 
@@ -38,12 +39,12 @@ def test_repeatable_and_comma_lists_flatten(tmp_path: Path) -> None:
 
 def test_progress_bar_only_on_a_terminal() -> None:
     tty = FakeTTY()
-    p = cli.Printer(tty)
+    p = Printer(tty)
     p(Event.plan(2))
     p(Event("generated", "s/2026-01-01-a.md", "local", "attachments/a.png"))
     assert "[###############...............] 1/2" in tty.getvalue()
     plain = io.StringIO()
-    q = cli.Printer(plain)
+    q = Printer(plain)
     q(Event.plan(2))
     q(Event("generated", "s/2026-01-01-a.md", "local", "attachments/a.png"))
     assert "1/2" not in plain.getvalue() and plain.getvalue().count("\n") == 2
@@ -51,10 +52,10 @@ def test_progress_bar_only_on_a_terminal() -> None:
 
 def test_json_events_and_quiet() -> None:
     out = io.StringIO()
-    cli.Printer(out, json_lines=True)(Event("skip", "x.md", message="has-image"))
+    Printer(out, json_lines=True)(Event("skip", "x.md", message="has-image"))
     assert out.getvalue().startswith('{"event": "skip"')
     quiet = io.StringIO()
-    cli.Printer(quiet, quiet=True)(Event("skip", "x.md"))
+    Printer(quiet, quiet=True)(Event("skip", "x.md"))
     assert quiet.getvalue() == ""
 
 
@@ -64,7 +65,7 @@ def test_summary_table(tmp_path: Path) -> None:
     r.generated.append(Generated("s/p.md", "attachments/s-p.png", "local", "abstract-v1", "prompt"))
     r.providers["local"] = ProviderStats(calls=2, images=1, errors={"quota": 1}, seconds=1.5, wasted_calls=1, status="quota")
     r.stopped_by_quota = True
-    text = cli.summary(r, settings)
+    text = summary(r, settings)
     assert "generated 1 cover(s)" in text and "s/p.md -> attachments/s-p.png (the offline provider)" in text
     assert "local" in text.splitlines()[-2] and "quota" in text.splitlines()[-2]
     assert "stopped: every provider is out" in text

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imagegen import cli, scaffold
+from imagegen import cli
+from imagegen.cli import scaffold
 from imagegen.config import load_config
 from imagegen.settings import CORE, load
 from tests.helpers import demo_repo

@@ -1,21 +1,30 @@
-"""Events as sentences for a person at a terminal: "switched from Cloudflare to Pollinations: quota
-used up until 00:00 UTC", not `switch p.md [pollinations] from cloudflare (quota)`.
+"""What the person at the terminal reads: events as sentences, the progress bar, the final summary.
+
+Events become sentences: "switched from Cloudflare to Pollinations: quota used up until 00:00 UTC",
+not `switch p.md [pollinations] from cloudflare (quota)`.
 
 `Narrator` is stateful only to join facts that arrive in separate events (a provider goes out with
 its reset time; a later switch away from it says why). Every line starts with what happened
 (`generated`, `skipped`, `switched`, ...) so a reader scanning the left edge sees the story. The
 JSON events (`--json-events`) and the action's log keep the machine form (`Event.line`).
+
+`Printer` prints those sentences as they come, with a progress bar on a terminal's last line that is
+cleared before anything else is printed; `summary` says what the run did, naming each post by its
+title, with the time taken.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, TextIO
 
-from imagegen.report import Event, EventKind, SkipReason
+from imagegen.hints import explain_no_posts
+from imagegen.report import Event, EventKind, Report, SkipReason
 from imagegen.secrets import redact
+from imagegen.settings import Settings
 
-__all__ = ["Narrator", "provider_name", "fmt_duration"]
+__all__ = ["Narrator", "Printer", "fmt_duration", "printable", "provider_name", "summary"]
 
 _NAMES = {"huggingface": "Hugging Face", "together": "Together AI", "local": "the offline provider"}
 
@@ -124,3 +133,93 @@ class Narrator:
         if k == EventKind.DONE:
             return None
         return ev.line()
+
+
+class Printer:
+    """One line per event, in words; on a terminal, a progress bar on the last line, cleared
+    (`close`) before the summary is printed."""
+
+    def __init__(self, out: TextIO, total_hint: int = 0, *, quiet: bool = False, json_lines: bool = False,
+                 narrator: Narrator | None = None) -> None:
+        self.out = out
+        self.quiet = quiet
+        self.json_lines = json_lines
+        self.tty = out.isatty() and not json_lines
+        self.done = 0
+        self.total = total_hint
+        self._bar_shown = False
+        self.narrator = narrator or Narrator()
+
+    def __call__(self, ev: Event) -> None:
+        if ev.kind == EventKind.PLAN:
+            self.total = ev.total
+        if ev.kind in (EventKind.GENERATED, EventKind.FAILED, EventKind.PENDING):
+            self.done += 1
+        if self.quiet:
+            return
+        if self.json_lines:
+            print(ev.to_json(), file=self.out, flush=True)
+            return
+        line = self.narrator.line(ev)
+        if line is None:
+            return
+        self.close()
+        print(line, file=self.out, flush=True)
+        if self.tty and self.total:
+            width = 30
+            filled = int(width * min(self.done, self.total) / self.total)
+            self.out.write(f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
+            self.out.flush()
+            self._bar_shown = True
+
+    def close(self) -> None:
+        """Clear the progress bar, so the next line (or the summary) starts on a clean line."""
+        if self._bar_shown:
+            self.out.write("\r\x1b[2K")
+            self.out.flush()
+            self._bar_shown = False
+
+
+def _named(rel: str, titles: dict[str, str]) -> str:
+    title = titles.get(rel)
+    return f"\"{title}\" ({rel})" if title else rel
+
+
+def summary(report: Report, settings: Settings, elapsed: float | None = None, *, report_written: bool = True) -> str:
+    """What the run did, for stdout: the counts and the time taken (or why no post was found),
+    each post by its title, the providers' table, and why the run stopped early."""
+    lines = []
+    took = f" in {fmt_duration(elapsed)}" if elapsed is not None else ""
+    nothing_seen = not report.settled()
+    if nothing_seen and not report.cancelled:
+        lines.append(explain_no_posts(settings) + took.replace(" in ", " (took ", 1) + (")" if took else ""))
+    else:
+        verb = "would generate" if report.dry_run else "generated"
+        count = len(report.planned) if report.dry_run else len(report.generated)
+        lines.append(f"{verb} {count} cover(s){took}; skipped {len(report.skipped)}; failed {len(report.failed)}; "
+                     f"pending {len(report.pending)}")
+    titles = report.titles()
+    for g in report.generated:
+        lines.append(f"  {_named(g.post, titles)} -> {g.image} ({provider_name(g.provider)})")
+    for p in report.planned:
+        lines.append(f"  {_named(p.post, titles)} -> {p.would_write}")
+    for f in report.failed:
+        lines.append(f"  FAILED {_named(f.post, titles)}: {f.error}")
+    if report.providers:
+        lines.append("")
+        lines.append(f"  {'provider':<13}{'calls':>6}{'images':>8}{'errors':>8}{'wasted':>8}{'seconds':>9}  status")
+        for name, st in report.providers.items():
+            errors = sum(st.errors.values())
+            lines.append(f"  {name:<13}{st.calls:>6}{st.images:>8}{errors:>8}{st.wasted_calls:>8}{st.seconds:>9.1f}  {st.status}")
+    if report.stopped_by_quota:
+        lines.append("stopped: every provider is out (quota/auth); the remaining posts are pending for the next run")
+    if report.cancelled:
+        lines.append("cancelled: in-flight writes finished; the remaining posts are pending")
+    if settings.report is not None and report_written:
+        lines.append(f"report written to {printable(settings.report)}")
+    return redact("\n".join(lines))
+
+
+def printable(path: object) -> str:
+    """A path as text any terminal can print (a non-UTF-8 file name is shown escaped)."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")

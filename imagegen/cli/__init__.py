@@ -6,7 +6,7 @@ the CLI, the action inputs and the environment fallbacks can never disagree abou
 Made for the person who types it: every option takes one value (a list is comma-separated or the
 flag repeated), so `--paths Blog REPO` can never swallow the repository; a mistake prints one error
 line and one hint (with the closest real option), not the whole usage; `--help` opens with examples;
-progress is told in sentences (imagegen.progress) and the summary names the posts, with the time taken.
+progress is told in sentences (imagegen.cli.narrate) and the summary names the posts, with the time taken.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Callable, NoReturn, Sequence, TextIO
 
 from imagegen import __version__
-from imagegen.hints import explain_no_posts
 from imagegen.pipeline import run_sync
-from imagegen.progress import Narrator, fmt_duration, provider_name
+from imagegen.cli.narrate import Printer, summary
 from imagegen.providers import REGISTRY
-from imagegen.report import Event, EventKind, Report
+from imagegen.report import Report
 from imagegen.secrets import redact
 from imagegen.settings import CORE, Settings, load, provider_opts, read_config
 
@@ -261,94 +260,6 @@ def settings_from_args(ns: argparse.Namespace, env: dict[str, str]) -> Settings:
     return load(raw, env, repo=ns.repo)
 
 
-class Printer:
-    """One line per event, in words; on a terminal, a progress bar on the last line, cleared
-    (`close`) before the summary is printed."""
-
-    def __init__(self, out: TextIO, total_hint: int = 0, *, quiet: bool = False, json_lines: bool = False,
-                 narrator: Narrator | None = None) -> None:
-        self.out = out
-        self.quiet = quiet
-        self.json_lines = json_lines
-        self.tty = out.isatty() and not json_lines
-        self.done = 0
-        self.total = total_hint
-        self._bar_shown = False
-        self.narrator = narrator or Narrator()
-
-    def __call__(self, ev: Event) -> None:
-        if ev.kind == EventKind.PLAN:
-            self.total = ev.total
-        if ev.kind in (EventKind.GENERATED, EventKind.FAILED, EventKind.PENDING):
-            self.done += 1
-        if self.quiet:
-            return
-        if self.json_lines:
-            print(ev.to_json(), file=self.out, flush=True)
-            return
-        line = self.narrator.line(ev)
-        if line is None:
-            return
-        self.close()
-        print(line, file=self.out, flush=True)
-        if self.tty and self.total:
-            width = 30
-            filled = int(width * min(self.done, self.total) / self.total)
-            self.out.write(f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
-            self.out.flush()
-            self._bar_shown = True
-
-    def close(self) -> None:
-        """Clear the progress bar, so the next line (or the summary) starts on a clean line."""
-        if self._bar_shown:
-            self.out.write("\r\x1b[2K")
-            self.out.flush()
-            self._bar_shown = False
-
-
-def _named(rel: str, titles: dict[str, str]) -> str:
-    title = titles.get(rel)
-    return f"\"{title}\" ({rel})" if title else rel
-
-
-def summary(report: Report, settings: Settings, elapsed: float | None = None, *, report_written: bool = True) -> str:
-    lines = []
-    took = f" in {fmt_duration(elapsed)}" if elapsed is not None else ""
-    nothing_seen = not report.settled()
-    if nothing_seen and not report.cancelled:
-        lines.append(explain_no_posts(settings) + took.replace(" in ", " (took ", 1) + (")" if took else ""))
-    else:
-        verb = "would generate" if report.dry_run else "generated"
-        count = len(report.planned) if report.dry_run else len(report.generated)
-        lines.append(f"{verb} {count} cover(s){took}; skipped {len(report.skipped)}; failed {len(report.failed)}; "
-                     f"pending {len(report.pending)}")
-    titles = report.titles()
-    for g in report.generated:
-        lines.append(f"  {_named(g.post, titles)} -> {g.image} ({provider_name(g.provider)})")
-    for p in report.planned:
-        lines.append(f"  {_named(p.post, titles)} -> {p.would_write}")
-    for f in report.failed:
-        lines.append(f"  FAILED {_named(f.post, titles)}: {f.error}")
-    if report.providers:
-        lines.append("")
-        lines.append(f"  {'provider':<13}{'calls':>6}{'images':>8}{'errors':>8}{'wasted':>8}{'seconds':>9}  status")
-        for name, st in report.providers.items():
-            errors = sum(st.errors.values())
-            lines.append(f"  {name:<13}{st.calls:>6}{st.images:>8}{errors:>8}{st.wasted_calls:>8}{st.seconds:>9.1f}  {st.status}")
-    if report.stopped_by_quota:
-        lines.append("stopped: every provider is out (quota/auth); the remaining posts are pending for the next run")
-    if report.cancelled:
-        lines.append("cancelled: in-flight writes finished; the remaining posts are pending")
-    if settings.report is not None and report_written:
-        lines.append(f"report written to {printable(settings.report)}")
-    return redact("\n".join(lines))
-
-
-def printable(path: object) -> str:
-    """A path as text any terminal can print (a non-UTF-8 file name is shown escaped)."""
-    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
-
-
 def cmd_providers(env: dict[str, str], out: TextIO, repo: str = ".") -> int:
     config = read_config(Path(repo))
     for spec in REGISTRY:
@@ -359,7 +270,7 @@ def cmd_providers(env: dict[str, str], out: TextIO, repo: str = ".") -> int:
 
 
 def cmd_init(ns: argparse.Namespace, out: TextIO) -> int:
-    from imagegen import scaffold
+    from imagegen.cli import scaffold
 
     repo = Path(ns.repo).expanduser()
     try:
