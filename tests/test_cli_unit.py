@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
 
 from imagegen import cli
 from imagegen.cli.narrate import Printer, summary
+from imagegen.cli.options import raw_values
+from imagegen.providers import REGISTRY
 from imagegen.report import Event, Generated, ProviderStats, Report
 from imagegen.settings import CORE, load
 
@@ -18,22 +21,43 @@ class FakeTTY(io.StringIO):
         return True
 
 
-def test_every_setting_and_provider_option_is_a_flag() -> None:
-    parser = cli.build_parser()
-    run = parser._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
-    flags = {s for a in run._actions for s in a.option_strings}
+@pytest.mark.parametrize("command", ["run", "doctor"])
+def test_every_setting_and_provider_option_is_an_option(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    assert cli.main([command, "--help"], env={}) == 0
+    listed = set(re.findall(r"--[a-z0-9-]+", capsys.readouterr().out))
     for d in CORE:
-        assert f"--{d.name}" in flags
+        assert f"--{d.name}" in listed
+        if d.flag:
+            assert f"--no-{d.name}" in listed
+    for spec in REGISTRY:
+        for o in spec.all_options():
+            assert f"--{o.input_name}" in listed
     for name in ("--cloudflare-api-token", "--gemini-image-model", "--pollinations-enabled", "--together-base-url"):
-        assert name in flags
+        assert name in listed
+
+
+def _raw(*words: str) -> dict[str, str | None]:
+    ctx = cli.app.commands["run"].make_context("run", list(words))
+    return raw_values(ctx.params)
+
+
+def test_raw_values_are_what_settings_load_takes() -> None:
+    """Strings as given, a repeated list option comma-joined, booleans as "true"/"false", None for
+    every option not given (so the environment and the settings file still apply)."""
+    raw = _raw("--paths", "a,b", "--paths", "c", "--dry-run", "--no-include-undated", "--max-images", "3",
+               "--report", "", "--cloudflare-api-token", "tok")
+    given = {"paths": "a,b,c", "dry-run": "true", "include-undated": "false", "max-images": "3", "report": "",
+             "cloudflare-api-token": "tok"}
+    assert {k: v for k, v in raw.items() if v is not None} == given
+    assert set(raw) == {d.name for d in CORE} | {o.input_name for spec in REGISTRY for o in spec.all_options()}
+    assert set(_raw().values()) == {None}
 
 
 def test_repeatable_and_comma_lists_flatten(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     (tmp_path / "c").mkdir()
-    ns = cli.build_parser().parse_args(["run", str(tmp_path), "--providers", "local", "--paths", "a,b", "--paths", "c"])
-    settings = cli.settings_from_args(ns, {})
+    settings = load(_raw("--providers", "local", "--paths", "a,b", "--paths", "c"), {}, repo=tmp_path)
     assert settings.paths == ("a", "b", "c")
 
 
@@ -77,3 +101,26 @@ def test_providers_command_lists_configuration(capsys: pytest.CaptureFixture[str
     assert "together" in out and "configured" in out.split("together", 1)[1].splitlines()[0]
     assert "needs CLOUDFLARE_API_TOKEN" in out
     assert "tok-123456" not in out
+
+
+def test_every_error_ends_the_command_in_one_line_with_its_exit_code(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "read_config", boom)
+    assert cli.main(["providers"], env={}) == cli.EXIT_ERROR
+    assert capsys.readouterr().err == "imagegen: error: RuntimeError: boom\n"
+    monkeypatch.setattr(cli, "load", interrupted)
+    assert cli.main(["run", str(tmp_path)], env={}) == cli.EXIT_CANCELLED
+    assert capsys.readouterr().err == "imagegen: cancelled\n"
+    monkeypatch.undo()
+    monkeypatch.setattr(Report, "write", lambda self, path: "could not write the report 'r.json': disk full")
+    code = cli.main(["run", str(tmp_path), "--providers", "local", "--report", str(tmp_path / "r.json")], env={})
+    assert code == cli.EXIT_REPORT  # the summary first: the run itself worked
+    out, err = capsys.readouterr()
+    assert out.startswith("found no posts") and "report written" not in out
+    assert err.splitlines()[-1] == "imagegen: error: could not write the report 'r.json': disk full"

@@ -1,60 +1,45 @@
-"""The `imagegen` command: a thin shell over settings + pipeline; it knows nothing of GitHub Actions.
+"""The `imagegen` command: a thin click shell over settings + pipeline; it knows nothing of GitHub Actions.
 
-Flags are generated from the setting declarations (settings.CORE and every provider's options), so
-the CLI, the action inputs and the environment fallbacks can never disagree about a name or default.
+The options of `run` and `doctor` are made from the setting declarations (`imagegen.cli.options`),
+so the CLI, the action inputs and the environment fallbacks can never disagree about a name or a
+default. Made for the person who types it:
+- every option takes one value (a list is comma-separated or the option repeated), so
+  `--paths Blog REPO` can never swallow the repository;
+- a mistake prints one error line and one hint, with the closest real command or option
+  (`imagegen.cli.mistakes`), not the whole usage;
+- `--help` opens with runnable examples;
+- progress is told in sentences and the summary names the posts, with the time taken
+  (`imagegen.cli.narrate`).
 
-Made for the person who types it: every option takes one value (a list is comma-separated or the
-flag repeated), so `--paths Blog REPO` can never swallow the repository; a mistake prints one error
-line and one hint (with the closest real option), not the whole usage; `--help` opens with examples;
-progress is told in sentences (imagegen.cli.narrate) and the summary names the posts, with the time taken.
+Every error ends the command in one place (`fail`): one line, never a traceback that could hold a
+secret, and the exit code that `imagegen.errors` puts on the error's class.
 """
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence, TextIO
+from typing import Any, Callable, Mapping, Sequence
 
-from imagegen import __version__
-from imagegen.pipeline import run_sync
+import click
+
+from imagegen import __version__, doctor
+from imagegen.cli import scaffold
+from imagegen.cli.mistakes import explain, option_as_value, repo_hint, stray
 from imagegen.cli.narrate import Printer, summary
+from imagegen.cli.options import raw_values, setting_options
+from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, EXIT_SETTINGS, ImagegenError,
+                             ReportError, UsageError, exit_code_of)
+from imagegen.pipeline import run_sync
 from imagegen.providers import REGISTRY
 from imagegen.report import Report
 from imagegen.secrets import redact
-from imagegen.settings import CORE, Settings, load, provider_opts, read_config
+from imagegen.settings import Settings, load, provider_opts, read_config
 
-from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, EXIT_SETTINGS, ImagegenError,
-                             exit_code_of)
-
-
-def _add_setting_flags(p: argparse.ArgumentParser) -> None:
-    core = p.add_argument_group("run settings (each also readable from the environment variable shown)")
-    for d in CORE:
-        help_text = f"{d.help} (env {d.env_name}; default: {d.default or 'none'})"
-        if d.flag:
-            core.add_argument(f"--{d.name}", dest=d.name, action="store_const", const="true", default=None, help=help_text)
-            core.add_argument(f"--no-{d.name}", dest=d.name, action="store_const", const="false", help=argparse.SUPPRESS)
-        elif d.multi:
-            # One value per flag: `--paths a,b` or `--paths a --paths b`, never `--paths a b`
-            # (which would take the repository for a path).
-            core.add_argument(f"--{d.name}", dest=d.name, action="append", default=None, metavar=d.metavar or "VALUE",
-                              help=help_text + "; comma-separated or repeated")
-        else:
-            core.add_argument(f"--{d.name}", dest=d.name, default=None, metavar=d.metavar or "VALUE", help=help_text)
-    for spec in REGISTRY:
-        options = spec.all_options()
-        if not options:
-            continue
-        g = p.add_argument_group(f"provider {spec.name}")
-        for o in options:
-            shown = "(secret)" if o.secret else (o.default or "none")
-            g.add_argument(f"--{o.input_name}", dest=o.input_name, default=None, metavar="VALUE",
-                           help=f"{o.help} (env {o.env}; default: {shown})")
-
+__all__ = ["EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_REPORT", "EXIT_SETTINGS", "Runtime", "app", "fail", "main"]
 
 RUN_EXAMPLES = """\
 examples:
@@ -85,269 +70,242 @@ examples:
   imagegen init ~/blog --workflow      also write .github/workflows/covers.yml
 """
 
-
-class UsageError(Exception):
-    """argparse's complaint, caught before it prints the whole usage: `message` is the error,
-    `parser` the (sub)command it happened in. `usage_hint` turns it into imagegen.errors.UsageError."""
-
-    def __init__(self, message: str, parser: argparse.ArgumentParser) -> None:
-        super().__init__(message)
-        self.parser = parser
+WORDS = "imagegen.words"
+"""`ctx.meta` key: the words a command was given (the hints point at one of them)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser that reports a mistake to `main` instead of printing the whole usage."""
+@dataclass(frozen=True)
+class Runtime:
+    """What `main` was given, handed to the commands as click's `ctx.obj`."""
 
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message, self)
+    env: Mapping[str, str]
+    clock: object = None
+    """Replaces real time in the run (tests, benchmarks); None: the real clock."""
+    timer: Callable[[], float] = time.monotonic
+    """Measures the elapsed time the summary shows."""
 
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=34, width=100)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="imagegen", usage="imagegen COMMAND [REPO] [options]", allow_abbrev=False,
-                description="Cover images for Markdown-in-git blogs.\n\n" + MAIN_EXAMPLES, formatter_class=_Formatter)
-    p.add_argument("--version", action="version", version=f"imagegen {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    r = sub.add_parser("run", help="give every post that needs one a cover image", allow_abbrev=False, prog="imagegen run",
-                       usage="imagegen run [REPO] [options]", formatter_class=_Formatter,
-                       description=RUN_EXAMPLES + "\nFind the posts that need a cover, generate images, update the posts.")
-    r.add_argument("repo", nargs="?", default=".", help="the blog repository (default: the current folder)")
-    r.add_argument("--quiet", action="store_true", help="only print the summary")
-    r.add_argument("--json-events", action="store_true", help="print events as JSON lines instead of text")
-    _add_setting_flags(r)
-    sub.add_parser("providers", help="list the providers, their settings and whether they are configured",
-                   allow_abbrev=False, prog="imagegen providers", usage="imagegen providers [REPO]", formatter_class=_Formatter,
-                   description="List the image providers, their model and whether they are configured.")\
-        .add_argument("repo", nargs="?", default=".", help="the blog repository, for its .imagegen.toml (default: here)")
-    i = sub.add_parser("init", help="write .imagegen.toml for this blog (and, with --workflow, a GitHub workflow)",
-                       allow_abbrev=False, prog="imagegen init", usage="imagegen init [REPO] [--workflow] [--force]", formatter_class=_Formatter,
-                       description=INIT_EXAMPLES + "\nWrite a settings file for the blog, listing every setting.")
-    i.add_argument("repo", nargs="?", default=".", help="the blog repository (default: the current folder)")
-    i.add_argument("--workflow", action="store_true", help="also write .github/workflows/covers.yml")
-    i.add_argument("--force", action="store_true", help="replace files that already exist")
-    i.add_argument("--action", default=None, metavar="OWNER/REPO@REF",
-                   help="what the workflow's step uses (default: a placeholder to replace)")
-    d = sub.add_parser("doctor", help="check keys, models, the state file and the describer (no image is made)",
-                       allow_abbrev=False, prog="imagegen doctor", usage="imagegen doctor [REPO] [options]",
-                       formatter_class=_Formatter,
-                       description="Will this setup work? Checks each configured provider's key and models through "
-                                   "cheap endpoints (model lists, whoami, the Hub's provider mapping), the state file "
-                                   "and the describer, without spending quota or making an image. Exit 0 when at "
-                                   "least one image provider is usable, 1 otherwise.")
-    d.add_argument("repo", nargs="?", default=".", help="the blog repository (default: the current folder)")
-    _add_setting_flags(d)
-    return p
+    def clock_kw(self) -> dict[str, object]:
+        return {"clock": self.clock} if self.clock is not None else {}
 
 
-def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
-    return [s for a in parser._actions for s in a.option_strings if s.startswith("--")]
+# --------------------------------------------------------------------------- help layout
 
 
-def _commands(parser: argparse.ArgumentParser) -> list[str]:
-    """The subcommands the parser really has (suggestions and hints come from here, never a copy)."""
-    actions = parser._subparsers._group_actions if parser._subparsers else []  # type: ignore[union-attr]
-    return [name for a in actions for name in (getattr(a, "choices", None) or {})]
+class _Help(click.Command):
+    """click's help laid out for a person in a hurry: one short usage line, the command's text as
+    written (runnable examples first, their columns kept), then the options under their sections."""
 
+    def __init__(self, *args: Any, usage: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.usage_line = usage
 
-def _subparser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
-    """The subcommand's parser when argv names one (unknown options are reported by the top one)."""
-    for action in parser._subparsers._group_actions if parser._subparsers else []:  # type: ignore[union-attr]
-        choices = getattr(action, "choices", None) or {}
-        for word in argv:
-            if word in choices:
-                return choices[word]
-    return parser
-
-
-def _positionals_before(parser: argparse.ArgumentParser, argv: Sequence[str], end: int) -> bool:
-    """Whether argv[:end] holds a positional word after the command (not an option's value)."""
-    takes_value = {o for a in parser._actions if a.nargs != 0 for o in a.option_strings}
-    words = list(argv[:end])
-    k = 0
-    seen_command = parser.prog == "imagegen"
-    while k < len(words):
-        w = words[k]
-        if w.startswith("-"):
-            k += 2 if (w in takes_value and "=" not in w) else 1
-            continue
-        if not seen_command:
-            seen_command = True  # the subcommand's own name
-        else:
-            return True
-        k += 1
-    return False
-
-
-def _repo_hint(parser: argparse.ArgumentParser, argv: Sequence[str], repo: str) -> str:
-    """When the repository word directly follows an option's value, it was probably meant as a
-    second value for that option: say so."""
-    target = _subparser(parser, argv)
-    takes_value = {o for a in target._actions if a.nargs != 0 for o in a.option_strings}
-    words = list(argv)
-    for k in range(2, len(words)):
-        if words[k] == repo and words[k - 2] in takes_value and not words[k - 1].startswith("-") \
-                and not Path(repo).expanduser().is_dir():
-            flag = words[k - 2]
-            return (f"{repo!r} was read as the repository; if it is another value for {flag}, "
-                    f"write {flag} {words[k - 1]},{repo}")
-    return ""
-
-
-def usage_hint(err: UsageError, argv: Sequence[str], parser: argparse.ArgumentParser) -> tuple[str, str]:
-    """(error, hint) for a command-line mistake, each one line."""
-    msg = err.args[0]
-    target = _subparser(parser, argv)
-    cmd = target.prog
-    help_hint = f"`{cmd} --help` shows the options, with examples"
-    if msg.startswith("unrecognized arguments:"):
-        words = msg.split(":", 1)[1].split()
-        options = [w for w in words if w.startswith("-")]
-        if options:
-            name = options[0].split("=", 1)[0]
-            match = difflib.get_close_matches(name, _option_strings(target), n=1, cutoff=0.6)
-            return (f"unknown option {name}" + (f" (did you mean {match[0]}?)" if match else ""), help_hint)
-        # A stray word: most often more than one value given to a one-value option, so that one of
-        # them was taken for the repository and the next is left over.
-        argv = list(argv)
-        stray = words[0]
-        i = max((k for k, w in enumerate(argv) if w == stray), default=-1)
-        j = i - 1
-        while j >= 0 and not argv[j].startswith("-"):
-            j -= 1
-        values = argv[j + 1:i] if j >= 0 else []
-        if j >= 0 and values and argv[j].startswith("--") and "=" not in argv[j]:
-            flag = argv[j]
-            # Was the repository already given before this option? Then the stray word is one more
-            # value for it; otherwise the stray word is the repository and a value was taken for it.
-            if _positionals_before(target, argv, j):
-                values = values + [stray]
-            return (f"unexpected {stray!r} (after {flag} {' '.join(argv[j + 1:i])})",
-                    f"an option takes one value: write {flag} {','.join(values)} (or repeat {flag}); "
-                    "the repository is the one word with no option before it")
-        return (f"unexpected {stray!r}", f"the repository comes once, as the first word after the command; {help_hint}")
-    if "invalid choice" in msg and "argument COMMAND" in msg:
-        word = msg.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'")
-        commands = _commands(parser)
-        match = difflib.get_close_matches(word, commands, n=1, cutoff=0.5)
-        return (f"unknown command {word!r}" + (f" (did you mean {match[0]!r}?)" if match else ""),
-                f"commands: {', '.join(commands)}; `imagegen --help` shows examples")
-    if "the following arguments are required: COMMAND" in msg:
-        return ("no command given", "try `imagegen run --providers local` in a blog's folder; `imagegen --help` shows more")
-    if msg.startswith("argument --") and "expected one argument" in msg:
-        flag = msg.split()[1].split("/")[0].rstrip(":")
-        return (f"{flag} needs a value", help_hint)
-    return (msg, help_hint)
-
-
-def _flatten(value: object) -> str | None:
-    """argparse values (lists of lists for repeatable multi-value flags) -> one comma-joined string."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        items: list[str] = []
-        for v in value:
-            items.extend(v if isinstance(v, list) else [v])
-        return ",".join(items)
-    return str(value)
-
-
-def settings_from_args(ns: argparse.Namespace, env: dict[str, str]) -> Settings:
-    raw = {k: _flatten(v) for k, v in vars(ns).items() if k not in ("command", "repo", "quiet", "json_events")}
-    return load(raw, env, repo=ns.repo)
-
-
-def cmd_providers(env: dict[str, str], out: TextIO, repo: str = ".") -> int:
-    config = read_config(Path(repo))
-    for spec in REGISTRY:
-        opts = provider_opts(spec, {}, env, config)
-        state = "configured" if spec.enabled(opts) else f"needs {spec.needs}"
-        print(f"{spec.name:<13} model {opts.get('model') or spec.default_model:<42} {state}", file=out)
-    return EXIT_OK
-
-
-def cmd_init(ns: argparse.Namespace, out: TextIO) -> int:
-    from imagegen.cli import scaffold
-
-    repo = Path(ns.repo).expanduser()
-    try:
-        written = scaffold.init(repo, workflow=ns.workflow, force=ns.force, action=ns.action or scaffold.ACTION_REF)
-    except ImagegenError as exc:
-        print(f"imagegen: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    for path in written:
-        print(f"wrote {path}", file=out)
-    if ns.workflow and not ns.action:
-        print(f"in {scaffold.WORKFLOW_PATH}, replace {scaffold.ACTION_REF} with where the action is published, "
-              "and add the provider keys you have as repository secrets", file=out)
-    print("next: imagegen run --dry-run" + (f" {ns.repo}" if ns.repo != "." else ""), file=out)
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, *, clock: object = None,
-         timer: Callable[[], float] = time.monotonic) -> int:
-    """The command. `clock` (tests, benchmarks) replaces real time in the run; `timer` measures the
-    elapsed time the summary shows."""
-    env = dict(os.environ if env is None else env)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    try:
-        ns = parser.parse_args(argv)
-    except UsageError as exc:
-        error, hint = usage_hint(exc, argv, parser)
-        print(f"imagegen: error: {error}", file=sys.stderr)
-        print(f"hint: {hint}", file=sys.stderr)
-        return EXIT_SETTINGS
-    if ns.command == "providers":
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
-            return cmd_providers(env, sys.stdout, ns.repo)
-        except ImagegenError as exc:
-            print(f"imagegen: error: {exc}", file=sys.stderr)
-            return exc.exit_code
-    if ns.command == "init":
-        return cmd_init(ns, sys.stdout)
-    started = timer()
-    try:
-        settings = settings_from_args(ns, env)
-    except ImagegenError as exc:
-        print(f"imagegen: error: {exc}", file=sys.stderr)
-        hint = _repo_hint(parser, argv, ns.repo)
-        if hint:
-            print(f"hint: {hint}", file=sys.stderr)
-        return exc.exit_code
-    if ns.command == "doctor":
-        from imagegen import doctor
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.ctx = exc.ctx or ctx  # click leaves it out of a missing value's error; the hint needs it
+            raise
 
-        return doctor.main(settings, sys.stdout, **({"clock": clock} if clock is not None else {}))
-    printer = Printer(sys.stderr, quiet=ns.quiet, json_lines=ns.json_events)
-    if settings.config_file and not (ns.quiet or ns.json_events):
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = "show this help and exit"
+        return option
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write(f"usage: {self.usage_line}\n")
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_paragraph()
+        formatter.write((self.help or "").rstrip("\n") + "\n")
+
+    def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Listed by format_options, in their own section."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                default = "arguments" if isinstance(param, click.Argument) else "options"
+                sections.setdefault(getattr(param, "section", default), []).append(record)
+        for title, rows in sections.items():
+            with formatter.section(title):
+                formatter.write_dl(rows)
+
+
+class _Command(_Help):
+    """A command that takes one value per option. A word left over once the repository is taken, or
+    an option name given as another option's value, is a mistake said in words (cli.mistakes)."""
+
+    allow_extra_args = True  # leftover words land in ctx.args, for `stray` to word them
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        words = list(args)
+        ctx.meta[WORDS] = words
+        mistake = option_as_value(ctx, words)
+        if mistake is not None:
+            raise mistake
+        rest = super().parse_args(ctx, args)
+        if ctx.args:
+            raise stray(ctx, words, ctx.args[0])
+        return rest
+
+
+class _Group(_Help, click.Group):
+    """The top command: its subcommands listed in the order they are declared."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        rows = [(name, cmd.get_short_help_str(formatter.width)) for name, cmd in self.commands.items()]
+        with formatter.section("commands"):
+            formatter.write_dl(rows)
+
+
+def _repo(help_text: str = "the blog repository (default: the current folder)") -> click.Argument:
+    return click.Argument(["repo"], required=False, default=".", metavar="REPO", help=help_text)
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+@click.group("imagegen", cls=_Group, invoke_without_command=True, no_args_is_help=False,
+             usage="imagegen COMMAND [REPO] [options]",
+             help="Cover images for Markdown-in-git blogs.\n\n" + MAIN_EXAMPLES,
+             context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 100, "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="imagegen", message="%(prog)s %(version)s",
+                      help="show the version and exit")
+@click.pass_context
+def app(ctx: click.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        raise UsageError("no command given", "try `imagegen run --providers local` in a blog's folder; "
+                                             "`imagegen --help` shows more")
+
+
+def _settings(ctx: click.Context, repo: str, values: Mapping[str, Any]) -> Settings:
+    """Settings from the options, the environment and the settings file. When the repository does not
+    exist and came right after an option's value, it was probably a second value: the hint says so."""
+    try:
+        return load(raw_values(values), ctx.obj.env, repo=repo)
+    except ImagegenError as exc:
+        hint = repo_hint(ctx.command, ctx.meta.get(WORDS, ()), repo)
+        if hint and exc.exit_code == UsageError.exit_code:
+            raise UsageError(str(exc), hint) from exc
+        raise
+
+
+@app.command("run", cls=_Command, usage="imagegen run [REPO] [options]",
+             short_help="give every post that needs one a cover image",
+             help=RUN_EXAMPLES + "\nFind the posts that need a cover, generate images, update the posts.",
+             params=[_repo(), click.Option(["--quiet"], is_flag=True, help="only print the summary"),
+                     click.Option(["--json-events"], is_flag=True, help="print events as JSON lines instead of text"),
+                     *setting_options()])
+@click.pass_context
+def _run(ctx: click.Context, repo: str, quiet: bool, json_events: bool, **values: Any) -> int:
+    runtime: Runtime = ctx.obj
+    started = runtime.timer()
+    settings = _settings(ctx, repo, values)
+    printer = Printer(sys.stderr, quiet=quiet, json_lines=json_events)
+    if settings.config_file and not (quiet or json_events):
         print(f"settings from {settings.config_file} (options and environment variables win over it)", file=sys.stderr)
     try:
-        report = run_sync(settings, emit=printer, **({"clock": clock} if clock is not None else {}))
-    except Exception as exc:  # one line, never a traceback that could hold a secret
-        printer.close()
-        what = str(exc) if isinstance(exc, ImagegenError) else f"{type(exc).__name__}: {redact(str(exc))}"
-        print(f"imagegen: error: {what}", file=sys.stderr)
-        return exit_code_of(exc)
-    printer.close()
-    report_problem = write_report(report, settings) if settings.report is not None else None
-    print(summary(report, settings, timer() - started, report_written=report_problem is None))
-    if report_problem is not None:  # the covers are written; only the report file is missing
-        print(f"imagegen: error: {redact(report_problem)}", file=sys.stderr)
-        return EXIT_REPORT
+        report = run_sync(settings, emit=printer, **runtime.clock_kw())
+    finally:
+        printer.close()  # the bar is gone before the summary or the error line
+    return _finish(report, settings, runtime.timer() - started)
+
+
+def _finish(report: Report, settings: Settings, elapsed: float) -> int:
+    """Write the report file, print the summary; the run's exit code."""
+    problem = report.write(settings.report) if settings.report is not None else None
+    print(summary(report, settings, elapsed, report_written=problem is None))
+    if problem is not None:  # the covers are written; only the report file is missing
+        raise ReportError(problem)
     if report.cancelled:
         return EXIT_CANCELLED
     if report.run_error:
-        print(f"imagegen: error: {redact(report.run_error)}", file=sys.stderr)
-        return EXIT_ERROR
+        raise ImagegenError(report.run_error)
     return EXIT_OK
 
 
-def write_report(report: Report, settings: Settings) -> str | None:
-    """Write the JSON report atomically (a reader never sees half a report); None, or one line
-    saying why it could not be written."""
-    assert settings.report is not None
-    return report.write(settings.report)
+@app.command("providers", cls=_Command, usage="imagegen providers [REPO]",
+             short_help="list the providers, their settings and whether they are configured",
+             help="List the image providers, their model and whether they are configured.",
+             params=[_repo("the blog repository, for its .imagegen.toml (default: here)")])
+@click.pass_context
+def _providers(ctx: click.Context, repo: str) -> int:
+    config = read_config(Path(repo))
+    for spec in REGISTRY:
+        opts = provider_opts(spec, {}, ctx.obj.env, config)
+        state = "configured" if spec.enabled(opts) else f"needs {spec.needs}"
+        print(f"{spec.name:<13} model {opts.get('model') or spec.default_model:<42} {state}")
+    return EXIT_OK
+
+
+@app.command("init", cls=_Command, usage="imagegen init [REPO] [--workflow] [--force]",
+             short_help="write .imagegen.toml for this blog (and, with --workflow, a GitHub workflow)",
+             help=INIT_EXAMPLES + "\nWrite a settings file for the blog, listing every setting.",
+             params=[_repo(), click.Option(["--workflow"], is_flag=True, help="also write .github/workflows/covers.yml"),
+                     click.Option(["--force"], is_flag=True, help="replace files that already exist"),
+                     click.Option(["--action"], default=None, metavar="OWNER/REPO@REF",
+                                  help="what the workflow's step uses (default: a placeholder to replace)")])
+def _init(repo: str, workflow: bool, force: bool, action: str | None) -> int:
+    written = scaffold.init(Path(repo).expanduser(), workflow=workflow, force=force, action=action or scaffold.ACTION_REF)
+    for path in written:
+        print(f"wrote {path}")
+    if workflow and not action:
+        print(f"in {scaffold.WORKFLOW_PATH}, replace {scaffold.ACTION_REF} with where the action is published, "
+              "and add the provider keys you have as repository secrets")
+    print("next: imagegen run --dry-run" + (f" {repo}" if repo != "." else ""))
+    return EXIT_OK
+
+
+@app.command("doctor", cls=_Command, usage="imagegen doctor [REPO] [options]",
+             short_help="check keys, models, the state file and the describer (no image is made)",
+             help="Will this setup work? Checks each configured provider's key and models through cheap endpoints "
+                  "(model lists, whoami, the Hub's provider mapping), the state file and the describer, without "
+                  "spending quota or making an image. Exit 0 when at least one image provider is usable, 1 otherwise.",
+             params=[_repo(), *setting_options()])
+@click.pass_context
+def _doctor(ctx: click.Context, repo: str, **values: Any) -> int:
+    settings = _settings(ctx, repo, values)
+    return doctor.main(settings, sys.stdout, **ctx.obj.clock_kw())
+
+
+# --------------------------------------------------------------------------- the entry point
+
+
+def fail(exc: BaseException) -> int:
+    """The one place an error ends the command: one line on stderr (a mistake adds a hint line) and
+    the exit code of the error's class (imagegen.errors: a mistake or a bad setting 2, the report
+    file 3, Ctrl-C 130, anything else 1)."""
+    if isinstance(exc, click.UsageError):
+        exc = explain(exc)
+    elif isinstance(exc, click.ClickException):
+        exc = ImagegenError(exc.format_message())
+    if isinstance(exc, KeyboardInterrupt):
+        print("imagegen: cancelled", file=sys.stderr)
+        return exit_code_of(exc)
+    what = str(exc) if isinstance(exc, ImagegenError) else f"{type(exc).__name__}: {redact(str(exc))}"
+    print(f"imagegen: error: {what}", file=sys.stderr)
+    if isinstance(exc, UsageError) and exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+    return exit_code_of(exc)
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, *, clock: object = None,
+         timer: Callable[[], float] = time.monotonic) -> int:
+    """The command; returns its exit code. `clock` (tests, benchmarks) replaces real time in the
+    run; `timer` measures the elapsed time the summary shows."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    runtime = Runtime(dict(os.environ if env is None else env), clock, timer)
+    try:
+        with app.make_context("imagegen", words, obj=runtime) as ctx:
+            return int(app.invoke(ctx))
+    except click.exceptions.Exit as done:  # --help, --version
+        return done.exit_code
+    except (Exception, KeyboardInterrupt) as exc:  # one line, never a traceback that could hold a secret
+        return fail(exc)

@@ -21,6 +21,7 @@ from imagegen.config import CONFIG_NAME, parse_table
 from imagegen.posts import date_prefix
 from imagegen.errors import InitError
 from imagegen.settings import CORE, SettingDef, split_list
+from imagegen.writer import replace
 
 __all__ = ["ACTION_REF", "WORKFLOW_PATH", "Detected", "detect", "config_text", "workflow_text", "init"]
 
@@ -160,8 +161,6 @@ def _write_new(path: Path, text: str, force: bool) -> None:
     if path.exists() and not force:
         raise InitError(f"{path.name} already exists at {path}; not overwritten (--force replaces it)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    from imagegen.writer import replace
-
     replace(path, text.encode("utf-8"))
 
 
