@@ -1,63 +1,115 @@
-"""The plan of one cover edit, without I/O: where the cover file goes, and the post's new bytes.
+"""The one place that decides a cover edit: `plan(site, post, ...) -> CoverEdit`, a frozen value.
 
-The site (imagegen.sites) decides the conventions; this module applies them to one post so that
-discovery can check an edit is possible *before* an image is paid for (`check`), and the pipeline
-makes exactly that edit afterwards (`post_bytes`).
+Discovery plans every candidate's edit with stand-in metadata (`STAND_IN`) before any image is paid
+for, so a post whose frontmatter cannot take the edit is skipped (`cannot-edit`); the run plans it
+again with the real image and metadata, and `imagegen.writer.apply` swaps the new bytes in only if
+the post is still what the edit was made from. Planning writes nothing; it reads the file system
+only through the site, to find which old cover file a regenerated cover replaces.
+
+The fields a cover edit writes into the frontmatter, besides the engine's own cover field:
+
+    image_date       when the cover was made (UTC, ISO 8601)
+    image_provider   which provider made it
+    image_model      which model
+    image_prompt     the prompt (unless prompts are cached in the state file instead)
+    <alt field>      the cover's alt text: `image_alt`, or the engine's (`cover.alt`, `heroImageAlt`, `image.alt`)
+    regenerate_image false, when the edit regenerates a cover
 """
 
 from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from imagegen import frontmatter as fm
 from imagegen.posts import Post
 from imagegen.sites.base import Site, get_dotted
 
-__all__ = ["Placement", "check", "placement", "post_bytes", "removes_body_cover"]
+__all__ = ["PROVENANCE_FIELDS", "STAND_IN", "CoverEdit", "CoverMeta", "plan"]
+
+PROVENANCE_FIELDS = ("image_date", "image_provider", "image_model", "image_prompt")
+"""What a cover edit records about the cover, in this order (the alt text goes to the site's field)."""
 
 
 @dataclass(frozen=True)
-class Placement:
-    folder: str
-    """Repo-relative folder of the cover file."""
-    name: str
-    """File name without extension (the writer adds -2, -3 ... when it is taken)."""
+class CoverMeta:
+    """What is known about a cover once it is made."""
+
+    date: str
+    """UTC, `YYYY-MM-DDTHH:MM:SSZ`."""
+    provider: str
+    model: str
+    prompt: str | None
+    """None: the prompt is not stored in the post (it is cached in the state file)."""
+    alt: str = ""
+    """The describer's sentence about the picture; '' uses the post's title."""
 
 
-def placement(site: Site, post: Post) -> Placement:
-    return Placement(posixpath.normpath(site.cover_folder(post)), site.cover_name(post))
+STAND_IN = CoverMeta("2000-01-01T00:00:00Z", "x", "x", "x", "x")
+"""Discovery's metadata: the same shape of edit as the real one, before any image exists."""
 
 
-def removes_body_cover(site: Site, post: Post, regenerate: bool) -> bool:
-    """Regenerating replaces the cover embed in the body only where the body holds the cover
-    (embed styles obsidian/markdown): in a frontmatter site, images in the body are content."""
-    return regenerate and site.embed_style != "frontmatter" and post.cover() is not None
+@dataclass(frozen=True)
+class CoverEdit:
+    """One post's cover edit, decided and not yet made."""
+
+    path: Path
+    """The post file."""
+    rel: str
+    """The post's repo-relative path."""
+    title: str
+    """The post's title ('' when it has none)."""
+    base: bytes
+    """The post's bytes the edit was made from (the replace happens only if they are still there)."""
+    data: bytes
+    """The post's new bytes."""
+    image: str
+    """The repo-relative cover file the post now refers to."""
+    old_cover: str | None
+    """Regenerating: the repo-relative old cover file to remove once nothing mentions it."""
+    fields: Mapping[str, fm.Value]
+    """The frontmatter fields written (dotted names for nested keys)."""
+    alt: str
+    """The alt text the cover got."""
 
 
-def post_bytes(site: Site, post: Post, image_rel: str, *, alt: str, provenance: Mapping[str, fm.Value],
-               regenerate: bool) -> bytes:
-    """The post's new bytes: the site's reference to `image_rel` (an embed line or cover fields),
-    the provenance fields (image_date, ..., the alt text), and `regenerate_image: false` when
-    regenerating."""
-    ref = site.reference(post, image_rel, alt)
-    fields: dict[str, fm.Value] = {**ref.fields, **provenance}
+def alt_text(post: Post, meta: CoverMeta) -> str:
+    """Every cover has alt text: the describer's sentence about the picture, else the title."""
+    return meta.alt or post.title or PurePosixPath(post.rel).stem
+
+
+def _fields(site: Site, post: Post, meta: CoverMeta, alt: str, regenerate: bool) -> dict[str, fm.Value]:
+    fields: dict[str, fm.Value] = {"image_date": meta.date, "image_provider": meta.provider,
+                                   "image_model": meta.model}
+    if meta.prompt is not None:
+        fields["image_prompt"] = meta.prompt
     alt_name = site.alt_field(post)
     current = get_dotted(post.frontmatter, alt_name) if post.doc.has_frontmatter else None
-    if alt_name in fields and not regenerate and isinstance(current, str) and current.strip():
-        del fields[alt_name]  # the author's own alt text stays
+    if regenerate or not (isinstance(current, str) and current.strip()):
+        fields[alt_name] = alt  # the author's own alt text stays, unless the cover is new
     if regenerate:
         fields["regenerate_image"] = False
-    return post.updated(embed=ref.embed, fields=fields, remove_cover=removes_body_cover(site, post, regenerate))
+    return fields
 
 
-def check(site: Site, post: Post, *, regenerate: bool) -> None:
-    """Make the edit in memory with a stand-in image: raises FrontmatterError (UnsafeEdit:
-    `cannot-edit`) or PostError when the post cannot take it, so the post is skipped before any
-    image is generated for it."""
-    where = placement(site, post)
-    image_rel = posixpath.join(where.folder, where.name + ".jpg")
-    stand_in = {"image_date": "2000-01-01T00:00:00Z", "image_provider": "x", "image_model": "x", "image_prompt": "x",
-                site.alt_field(post): "x"}
-    post_bytes(site, post, image_rel, alt=post.title or "x", provenance=stand_in, regenerate=regenerate)
+def plan(site: Site, post: Post, *, image: str, meta: CoverMeta, regenerate: bool) -> CoverEdit:
+    """The edit that gives `post` the cover file `image` (repo-relative): the site's reference to
+    it (an embed line or cover fields), the provenance fields, and, regenerating, the old cover it
+    replaces. Raises FrontmatterError (UnsafeEdit: `cannot-edit`) or PostError when the post cannot
+    take the edit."""
+    alt = alt_text(post, meta)
+    ref = site.reference(post, image, alt)
+    fields: dict[str, fm.Value] = {**ref.fields, **_fields(site, post, meta, alt, regenerate)}
+    data = post.updated(embed=ref.embed, fields=fields, remove_cover=site.removes_body_cover(post, regenerate))
+    old = site.previous_cover(post, new_name=posixpath.basename(image)) if regenerate else None
+    return CoverEdit(path=post.path, rel=post.rel, title=post.title or "", base=post.raw, data=data, image=image,
+                     old_cover=old if old != image else None, fields=fields, alt=alt)
+
+
+def check(site: Site, post: Post, *, regenerate: bool) -> CoverEdit:
+    """Discovery's plan: the edit with a stand-in image at the site's cover place."""
+    place = site.cover_place(post)
+    return plan(site, post, image=posixpath.join(place.folder, place.name + ".jpg"), meta=STAND_IN,
+                regenerate=regenerate)

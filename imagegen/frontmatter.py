@@ -57,9 +57,25 @@ __all__ = [
     "render_value",
     "set_fields",
     "split",
+    "truthy",
 ]
 
 BOM = "\ufeff"
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", ""})
+"""What a person writes for yes and no: in a setting (`dry-run: "on"`), an action input, or a
+frontmatter value written as text (`draft: "yes"`). One rule for all of them."""
+
+
+def truthy(value: object) -> bool:
+    """Whether a value a person wrote means yes: YAML/TOML/JSON true, 1, or one of TRUE_WORDS in
+    any case. Anything else (false, None, a list, "maybe") is no."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value == 1
+    return isinstance(value, str) and value.strip().lower() in TRUE_WORDS
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _STR = "tag:yaml.org,2002:str"

@@ -16,7 +16,6 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Sequence
-from urllib.parse import unquote
 
 import httpx
 
@@ -24,9 +23,9 @@ from imagegen import covers, images, references, sites, writer
 from imagegen.chain import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
-from imagegen.hints import explain_no_posts
+from imagegen.explain import explain_no_posts
 from imagegen.images.overlay import CoverText, draw_band
-from imagegen.posts import Post, PostError, slug
+from imagegen.posts import Post, PostError
 from imagegen.prompts import make_describer, prompt_for, styled
 from imagegen.sites.base import get_dotted
 from imagegen.providers._http import new_client
@@ -35,15 +34,8 @@ from imagegen.report import (Event, EventSink, Failed, Generated, Pending, Pendi
                              Report, SkipReason, Skipped, null_sink)
 from imagegen.secrets import redact
 from imagegen.settings import ProviderSettings, Settings
-from imagegen.sites.hugo import Hugo, bundle_cover_value
+from imagegen.sites import Site
 from imagegen.state import State
-
-
-def image_base_name(post_rel: str) -> str:
-    """`<parent-folder>-<file-stem>` as a slug (just the stem's slug for a post at the repo root)."""
-    p = PurePosixPath(post_rel)
-    parent = p.parent.name
-    return slug(f"{parent}-{p.stem}" if parent else p.stem) or "cover"
 
 
 SETUP_KINDS = frozenset({"auth", "unavailable", "retired", "transient"})
@@ -107,6 +99,7 @@ class Run:
         emit: EventSink | None = None,
         providers: Sequence[tuple[ProviderSettings, Provider]] | None = None,
         today: date | None = None,
+        site: Site | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -121,32 +114,13 @@ class Run:
         self._tasks: list[asyncio.Task[None]] = []
         self.state: State | None = None
         self.cancelled = False
-        self.site = sites.for_settings(settings)
+        self.site = site or sites.resolve(settings)
 
     # ------------------------------------------------------------------ helpers
 
     def _pending(self, rel: str, reason: PendingReason) -> None:
         self.report.pending.append(Pending(rel, reason))
         self.emit(Event.pending(rel, reason))
-
-    def _resolve_cover(self, post: Post, target: str) -> Path | None:
-        """The old cover's file, only if it is a file the site lets us delete (inside the folder
-        covers go to: the attachments folder for Obsidian)."""
-        s = self.settings
-        site = self.site
-        clean = unquote(target.split("|", 1)[0].strip())
-        if not clean or "://" in clean:
-            return None
-        repo_real = s.repo.resolve()
-        for rel in site.old_cover_candidates(post, clean):
-            try:
-                real = (s.repo / rel).resolve()
-                real_rel = real.relative_to(repo_real).as_posix()
-            except (ValueError, OSError):
-                continue
-            if site.may_delete(post, real_rel) and real.is_file():
-                return real
-        return None
 
     # ------------------------------------------------------------------ one post
 
@@ -205,116 +179,103 @@ class Run:
 
     def _write(self, post: Post, image: GeneratedImage, prompt: str, source: str, regenerate: bool,
                alt: str = "") -> None:
-        """Image first, then the post (only if it is still what the edit was based on), then
-        (regenerating) the old image if nothing mentions it any more. Synchronous on purpose."""
-        s = self.settings
-        # The post may have changed while its image was generated: re-read it unless its inode,
-        # size and mtime are still those it was read with. The replace below checks again.
-        fresh = post
-        try:
-            st = os.stat(post.path)
-            same = post.signature == (st.st_ino, st.st_size, st.st_mtime_ns)
-        except OSError:
-            same = False
-        if not same:
-            try:
-                fresh = Post.load(post.path, s.repo, max_bytes=s.max_post_bytes)
-            except PostError as exc:
-                self._fail(post, f"{exc.reason}: {exc}")
-                return
-        if self._cover_appeared(fresh, regenerate):
+        """Image first, then the post (only if it is still what the edit was made from), then
+        (regenerating) the old cover if nothing mentions it any more. Synchronous on purpose."""
+        fresh = self._current(post)
+        if fresh is None or self._cover_appeared(fresh, regenerate):
             return
-        site = self.site
-        where = covers.placement(site, fresh)
-        try:
-            folder = writer.ensure_dir(s.repo / where.folder, s.repo)
-            target = writer.safe_target(fresh.path, s.repo)
-            image_path = writer.write_image(folder, where.name, image.ext, image.data,
-                                            taken=self.taken, tmp_dir=self.tmp_dir, journal=self.journal)
-        except (writer.WriteError, OSError) as exc:
-            self._fail(post, f"could not write the image: {exc}")
+        image_path = self._write_image(fresh, image)
+        if image_path is None:
             return
-        image_rel = image_path.relative_to(s.repo.resolve()).as_posix()
-
-        def take_back() -> None:
-            with contextlib.suppress(OSError):
-                image_path.unlink()
-            self.taken.discard(image_path.name)
-            if self.journal is not None:
-                self.journal.done(image_path)
-
-        outcome = ""
-        old = None
-        old_file: Path | None = None
-        for _attempt in range(self.WRITE_ATTEMPTS):
-            old = fresh.cover() if covers.removes_body_cover(site, fresh, regenerate) else None
-            old_file = self._resolve_cover(fresh, old.target) if old is not None else None
-            if regenerate and old is None:
-                value = site.cover_value(fresh)
-                if value is None and isinstance(site, Hugo) and site.is_bundle(fresh):
-                    value = bundle_cover_value(site, fresh, image_path.name)
-                if value is not None:
-                    old_file = self._resolve_cover(fresh, value)
-            fields: dict[str, str | bool] = {
-                "image_date": utc_stamp(self.clock),
-                "image_provider": image.provider,
-                "image_model": image.model,
-            }
-            if s.prompt_in_frontmatter:
-                fields["image_prompt"] = prompt
-            # Every cover has alt text: the describer's sentence about the picture, else the title.
-            cover_alt = alt or fresh.title or PurePosixPath(fresh.rel).stem
-            fields[site.alt_field(fresh)] = cover_alt
-            try:
-                data = covers.post_bytes(site, fresh, image_rel, alt=cover_alt, provenance=fields,
-                                         regenerate=regenerate)
-                outcome = writer.replace_if_unchanged(target, data, fresh.text.encode("utf-8"), tmp_dir=self.tmp_dir)
-            except Exception as exc:  # the post is untouched: take the new image back
-                take_back()
-                self._fail(post, f"could not update the post: {type(exc).__name__}: {exc}")
-                return
-            if outcome == writer.REPLACED:
-                break
-            # Saved by someone else meanwhile (or open for writing): start again from their version.
-            try:
-                fresh = Post.load(post.path, s.repo, max_bytes=s.max_post_bytes)
-            except PostError as exc:
-                take_back()
-                self._fail(post, f"{exc.reason}: {exc}")
-                return
-            if self._cover_appeared(fresh, regenerate):
-                take_back()
-                return
-        if outcome != writer.REPLACED:
-            take_back()
-            why = PendingReason.POST_BUSY if outcome == writer.BUSY else PendingReason.CHANGED_DURING_WRITE
-            self._pending(post.rel, why)
+        meta = covers.CoverMeta(utc_stamp(self.clock), image.provider, image.model,
+                                prompt if self.settings.prompt_in_frontmatter else None, alt)
+        edit = self._apply(fresh, image_path.relative_to(self.settings.repo.resolve()).as_posix(), meta, regenerate)
+        if edit is None:
+            self._take_back(image_path)
             return
         if self.journal is not None:
             self.journal.done(image_path)
-        removed: str | None = None
-        if not s.prompt_in_frontmatter and self.state is not None:
-            self.state.prompts[fresh.rel] = {"prompt": prompt, "alt": cover_alt}
-        kept: str | None = None
-        kept_because: str | None = None
-        if old_file is not None and old_file != image_path.resolve():
+        if not self.settings.prompt_in_frontmatter and self.state is not None:
+            self.state.prompts[edit.rel] = {"prompt": prompt, "alt": edit.alt}
+        self._written(edit, image, prompt, source)
+
+    def _current(self, post: Post) -> Post | None:
+        """The post as it is now: re-read unless its inode, size and mtime are still those it was
+        read with (it may have changed while its image was made; the replace checks again)."""
+        try:
+            st = os.stat(post.path)
+            if post.signature == (st.st_ino, st.st_size, st.st_mtime_ns):
+                return post
+        except OSError:
+            pass
+        try:
+            return Post.load(post.path, self.settings.repo, max_bytes=self.settings.max_post_bytes)
+        except PostError as exc:
+            self._fail(post, f"{exc.reason}: {exc}")
+            return None
+
+    def _write_image(self, post: Post, image: GeneratedImage) -> Path | None:
+        """The cover file, at the site's place for the post, under a free name (journalled)."""
+        s = self.settings
+        place = self.site.cover_place(post)
+        try:
+            folder = writer.ensure_dir(s.repo / place.folder, s.repo)
+            return writer.write_image(folder, place.name, image.ext, image.data,
+                                      taken=self.taken, tmp_dir=self.tmp_dir, journal=self.journal)
+        except (writer.WriteError, OSError) as exc:
+            self._fail(post, f"could not write the image: {exc}")
+            return None
+
+    def _take_back(self, image_path: Path) -> None:
+        """The post was not updated: its new image goes again."""
+        with contextlib.suppress(OSError):
+            image_path.unlink()
+        self.taken.discard(image_path.name)
+        if self.journal is not None:
+            self.journal.done(image_path)
+
+    def _apply(self, post: Post, image_rel: str, meta: covers.CoverMeta, regenerate: bool) -> covers.CoverEdit | None:
+        """Plan the edit and swap it in; when someone saved the post meanwhile, start again from
+        their version (WRITE_ATTEMPTS times). None when the post was not updated (reported)."""
+        outcome = writer.CHANGED
+        for _attempt in range(self.WRITE_ATTEMPTS):
+            try:
+                edit = covers.plan(self.site, post, image=image_rel, meta=meta, regenerate=regenerate)
+                outcome = writer.apply(edit, self.settings.repo, tmp_dir=self.tmp_dir)
+            except Exception as exc:  # the post is untouched
+                self._fail(post, f"could not update the post: {type(exc).__name__}: {exc}")
+                return None
+            if outcome is writer.REPLACED:
+                return edit
+            try:
+                post = Post.load(post.path, self.settings.repo, max_bytes=self.settings.max_post_bytes)
+            except PostError as exc:
+                self._fail(post, f"{exc.reason}: {exc}")
+                return None
+            if self._cover_appeared(post, regenerate):
+                return None
+        self._pending(post.rel, PendingReason.POST_BUSY if outcome is writer.BUSY else PendingReason.CHANGED_DURING_WRITE)
+        return None
+
+    def _written(self, edit: covers.CoverEdit, image: GeneratedImage, prompt: str, source: str) -> None:
+        """The post has its cover: the old cover goes (if nothing mentions it), the report says so."""
+        removed = kept = kept_because = None
+        if edit.old_cover is not None:
+            old_file = self.settings.repo.resolve() / edit.old_cover
             mention = self.scanner.find(old_file.name, skip={old_file})
-            old_rel = old_file.relative_to(s.repo.resolve()).as_posix()
-            if mention is None:
+            if mention is not None:
+                kept, kept_because = edit.old_cover, f"still mentioned by {mention}"
+            else:
                 try:
                     old_file.unlink()
-                    removed = old_rel
+                    removed = edit.old_cover
                 except OSError as exc:
-                    kept, kept_because = old_rel, f"could not be deleted: {exc.strerror or exc}"
-            else:
-                kept, kept_because = old_rel, f"still mentioned by {mention}"
+                    kept, kept_because = edit.old_cover, f"could not be deleted: {exc.strerror or exc}"
             if kept is not None:
-                self.emit(Event.warning(f"kept the old cover {kept}: {kept_because}", post=fresh.rel))
-        generated = Generated(
-            post=fresh.rel, image=image_rel, provider=image.provider, model=image.model,
-            prompt=prompt, prompt_source=source, removed_image=removed, alt=cover_alt,
-            kept_image=kept, kept_because=kept_because, title=fresh.title or "",
-        )
+                self.emit(Event.warning(f"kept the old cover {kept}: {kept_because}", post=edit.rel))
+        generated = Generated(post=edit.rel, image=edit.image, provider=image.provider, model=image.model, prompt=prompt,
+                              prompt_source=source, removed_image=removed, alt=edit.alt, kept_image=kept,
+                              kept_because=kept_because, title=edit.title)
         self.report.generated.append(generated)
         self.emit(Event.generated(generated))
 
@@ -369,7 +330,7 @@ class Run:
     def _dry_run(self, todo: list[Candidate]) -> Report:
         s = self.settings
         for cand in todo:
-            where = covers.placement(self.site, cand.post)
+            where = self.site.cover_place(cand.post)
             name = writer.free_name(s.repo / where.folder, where.name, s.output.ext(), self.taken)
             source = "cached" if (cand.post.cached_prompt and cand.why != "regenerate") else "describer-or-text"
             planned = Planned(cand.post.rel, f"{where.folder}/{name}", cand.why, source, cand.post.title or "")
@@ -395,7 +356,7 @@ class Run:
         try:
             self._remove_orphans()
             todo = self._discover()
-            folders = {c.post.path.parent for c in todo} | {s.repo / covers.placement(self.site, c.post).folder for c in todo} \
+            folders = {c.post.path.parent for c in todo} | {s.repo / self.site.cover_place(c.post).folder for c in todo} \
                 | {s.repo / f for f in self.site.cover_folders()}
             if self.tmp_dir is not None:
                 folders.add(self.tmp_dir)
@@ -410,7 +371,8 @@ class Run:
         disc = discover(self.settings, self.today, self.site)
         todo = self._plan(disc)
         if not disc.posts and not disc.skipped:  # nothing looked like a post at all: say why
-            self.emit(Event.warning(explain_no_posts(self.settings), no_posts=True))
+            self.report.no_posts = explain_no_posts(self.settings, self.site)
+            self.emit(Event.warning(self.report.no_posts, no_posts=True))
         self.emit(Event.plan(len(todo)))
         return todo
 

@@ -43,7 +43,9 @@ from imagegen import frontmatter as fm
 from imagegen.errors import PostError
 from imagegen.images import IMAGE_EXTENSIONS
 
-__all__ = ["CoverRef", "Post", "PostError", "embed_line", "slug"]
+__all__ = ["CoverRef", "Post", "PostError", "embed_line", "slug", "truthy"]
+
+truthy = fm.truthy
 
 
 
@@ -344,6 +346,11 @@ class Post:
         return f"Post({self.rel!r})"
 
     @cached_property
+    def raw(self) -> bytes:
+        """The file's bytes as read (a conditional replace compares against exactly these)."""
+        return self.text.encode("utf-8")
+
+    @cached_property
     def path(self) -> Path:
         """Absolute path as found (may be a symlink inside the repo)."""
         return self._path if isinstance(self._path, Path) else Path(self._path)
@@ -417,6 +424,7 @@ class Post:
         except fm.FrontmatterError as exc:
             raise PostError("bad-frontmatter", f"{rel}: {exc}") from None
         post = cls(path, rel, text, doc)
+        post.__dict__["raw"] = data
         post.signature = (st.st_ino, st.st_size, st.st_mtime_ns)
         return post
 
@@ -473,11 +481,8 @@ class Post:
 
     @property
     def regenerate(self) -> bool:
-        """`regenerate_image` is YAML true, or a string true/yes in any case."""
-        value = self.frontmatter.get("regenerate_image")
-        if isinstance(value, bool):
-            return value
-        return isinstance(value, str) and value.strip().lower() in ("true", "yes")
+        """`regenerate_image` says yes (frontmatter.truthy: true, "yes", "on", 1 ...)."""
+        return fm.truthy(self.frontmatter.get("regenerate_image"))
 
     @property
     def cached_prompt(self) -> str | None:

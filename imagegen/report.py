@@ -148,6 +148,8 @@ class Report:
     dry_run: bool = False
     providers: dict[str, ProviderStats] = field(default_factory=dict)
     stop_reason: str = ""
+    no_posts: str = ""
+    """Why the run found nothing that looked like a post at all (imagegen.explain), or ''."""
     run_error: str = ""
     """One line when no cover could be made because every provider failed for setup or network
     reasons (auth, config, retired models, unreachable) -- not quota: the run then exits non-zero."""

@@ -28,6 +28,7 @@ from imagegen.prompts import TEMPLATE_FIELDS
 from imagegen.providers import DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS
 from imagegen.providers.base import Limits, ProviderSpec
 from imagegen.errors import SettingsError
+from imagegen.frontmatter import FALSE_WORDS, TRUE_WORDS
 
 
 @dataclass(frozen=True)
@@ -53,18 +54,18 @@ class SettingDef:
 
 EMBED_STYLES = ("obsidian", "markdown", "frontmatter")
 SITES = ("auto", "obsidian", "hugo", "jekyll", "astro")
-SITE_OVERRIDABLE = ("paths", "exclude", "attachments-dir", "embed-style", "frontmatter-field", "image-url-prefix")
-"""Settings whose default is the site's own choice: `Settings.explicit` says which the user set."""
-DEFAULT_EXCLUDE = ("index.md", "AGENTS.md", "IDEAS.md", "README.md")
 DEFAULT_DESCRIBER_MODEL = "gemini-3.1-flash-lite"
 DEFAULT_DESCRIBER_FALLBACKS = ("gemini-3.5-flash-lite", "gemini-3.5-flash")
 """The describer's models after DEFAULT_DESCRIBER_MODEL, in order (see providers.md)."""
 
 CORE: tuple[SettingDef, ...] = (
-    SettingDef("paths", ".", "content paths to search for posts, relative to the repo", multi=True, metavar="PATH"),
+    SettingDef("paths", "", "content paths to search for posts, relative to the repo (empty: the site's; "
+               "obsidian: the whole repository, hugo: content, astro: src/content, jekyll: _posts folders)",
+               multi=True, metavar="PATH"),
     SettingDef("posts", "", "only these post files (relative to the repo)", multi=True, metavar="FILE"),
     SettingDef("changed-since", "", "only posts changed since this git ref (plus uncommitted and untracked)", metavar="REF"),
-    SettingDef("exclude", ",".join(DEFAULT_EXCLUDE), "file names that are never posts", multi=True, metavar="NAME"),
+    SettingDef("exclude", "", "file names that are never posts (empty: the site's; obsidian: index.md, AGENTS.md, "
+               "IDEAS.md, README.md; hugo and astro: README.md)", multi=True, metavar="NAME"),
     SettingDef("include-undated", "false", "also treat .md files without a YYYY-MM-DD name prefix as posts", flag=True),
     SettingDef("site", "auto", "blog engine whose conventions to follow: " + "|".join(SITES)
                + " (auto: detected from the repository)", metavar="SITE"),
@@ -135,19 +136,17 @@ class ProviderSettings:
 @dataclass(frozen=True)
 class Settings:
     repo: Path
-    paths: tuple[str, ...] = (".",)
+    # The site-owned settings: None means "the engine decides" (imagegen.sites: each engine's defaults).
+    paths: tuple[str, ...] | None = None
     posts: tuple[str, ...] = ()
     changed_since: str | None = None
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    exclude: tuple[str, ...] | None = None
     include_undated: bool = False
     site: str = "auto"
-    attachments_dir: str = "attachments"
-    embed_style: str = "obsidian"
-    frontmatter_field: str = "image"
-    image_url_prefix: str = ""
-    explicit: frozenset[str] = frozenset()
-    """Which of SITE_OVERRIDABLE were set (flag, input, environment or settings file): those
-    override the site's conventions; the others are the Obsidian defaults the site may replace."""
+    attachments_dir: str | None = None
+    embed_style: str | None = None
+    frontmatter_field: str | None = None
+    image_url_prefix: str | None = None
     max_images: int | None = None
     dry_run: bool = False
     report: Path | None = None
@@ -176,10 +175,6 @@ class Settings:
     """The settings file that was read (`.imagegen.toml`, `pyproject.toml [tool.imagegen]`), or ''."""
 
     @property
-    def attachments_path(self) -> Path:
-        return self.repo / self.attachments_dir
-
-    @property
     def output(self) -> Output:
         """How covers are finished (size, crop, format, quality): see images.finish."""
         return Output(width=self.width, height=self.height, format=self.image_format,
@@ -195,15 +190,11 @@ class Settings:
 
 # --------------------------------------------------------------------------- parsing helpers
 
-_TRUE = {"1", "true", "yes", "on", "y"}
-_FALSE = {"0", "false", "no", "off", "n", ""}
-
-
 def parse_bool(name: str, value: str) -> bool:
     v = value.strip().lower()
-    if v in _TRUE:
+    if v in TRUE_WORDS:
         return True
-    if v in _FALSE:
+    if v in FALSE_WORDS:
         return False
     raise SettingsError(f"{name}: expected true or false, got {value!r}")
 
@@ -347,18 +338,13 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         for s in spec.secrets(all_opts[spec.name]):
             secrets.register(s)
 
-    embed_style = get("embed-style").strip().lower() or "obsidian"
-    if embed_style not in EMBED_STYLES:
+    embed_style = get("embed-style").strip().lower() or None
+    if embed_style is not None and embed_style not in EMBED_STYLES:
         raise SettingsError(f"embed-style: unknown style {embed_style!r} (choose one of: {', '.join(EMBED_STYLES)})")
 
     site = get("site").strip().lower() or "auto"
     if site not in SITES:
         raise SettingsError(f"site: unknown site {site!r} (choose one of: {', '.join(SITES)})")
-    # Given = set to something other than its declared default (as the action treats inputs).
-    given = frozenset(n for n in SITE_OVERRIDABLE
-                      if split_list(raw_value(raw, env, n, CORE_BY_NAME[n].env_name, "", config))
-                      not in ((), split_list(CORE_BY_NAME[n].default)))
-
     tz = get("timezone").strip()
     try:
         ZoneInfo(tz)
@@ -369,18 +355,17 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
     if describer not in ("auto", "off"):
         raise SettingsError(f"describer: expected auto or off, got {describer!r}")
 
-    attachments_given = get("attachments-dir").strip() or "attachments"
-    attachments = inside(repo_path, attachments_given, "attachments-dir")
+    attachments_given = get("attachments-dir").strip()
+    attachments = inside(repo_path, attachments_given, "attachments-dir") if attachments_given else None
     if attachments == ".":
         raise SettingsError("attachments-dir: must be a folder inside the repository, not its root")
-    frontmatter_field = get("frontmatter-field").strip() or "image"
-    try:
+    frontmatter_field = get("frontmatter-field").strip() or None
+    if attachments is not None:
         safety.check_attachments(repo_path, attachments_given, attachments)
+    if frontmatter_field is not None:
         safety.check_frontmatter_field(frontmatter_field)
-    except safety.Refusal as exc:
-        raise SettingsError(str(exc)) from None
 
-    paths = tuple(inside(repo_path, p, "paths") for p in split_list(get("paths"))) or (".",)
+    paths = tuple(inside(repo_path, p, "paths") for p in split_list(get("paths"))) or None
     posts = tuple(inside(repo_path, p, "posts") for p in split_list(get("posts")))
 
     max_images_raw = get("max-images").strip()
@@ -500,14 +485,13 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
         paths=paths,
         posts=posts,
         changed_since=get("changed-since").strip() or None,
-        exclude=split_list(get("exclude")),
+        exclude=split_list(get("exclude")) or None,
         include_undated=parse_bool("include-undated", get("include-undated")),
         attachments_dir=attachments,
         embed_style=embed_style,
         frontmatter_field=frontmatter_field,
         site=site,
-        image_url_prefix=get("image-url-prefix").strip(),
-        explicit=given,
+        image_url_prefix=get("image-url-prefix").strip() or None,
         max_images=max_images,
         dry_run=parse_bool("dry-run", get("dry-run")),
         report=Path(report_raw).expanduser() if report_raw else None,

@@ -35,7 +35,8 @@ import shutil
 import signal
 import stat
 from pathlib import Path
-from typing import Callable, Iterator
+from enum import StrEnum
+from typing import Callable, Iterator, Protocol
 
 from imagegen.errors import WriteError
 from imagegen.git import Git
@@ -408,11 +409,36 @@ def clean_stale_temps(folders: list[Path]) -> list[Path]:
 
 # --------------------------------------------------------------------------- conditional replace
 
-REPLACED = "replaced"
-CHANGED = "changed"
-"""The post is no longer the version the edit was based on: nothing was changed; re-read it."""
-BUSY = "busy"
-"""Another program has the post open for writing: nothing was changed; try again later."""
+class Outcome(StrEnum):
+    """What a conditional replace did."""
+
+    REPLACED = "replaced"
+    CHANGED = "changed"
+    """The post is no longer the version the edit was based on: nothing was changed; re-read it."""
+    BUSY = "busy"
+    """Another program has the post open for writing: nothing was changed; try again later."""
+
+
+REPLACED, CHANGED, BUSY = Outcome.REPLACED, Outcome.CHANGED, Outcome.BUSY
+
+
+class Edit(Protocol):
+    """A planned post edit (imagegen.covers.CoverEdit): the post, the bytes it was made from, the new bytes."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def base(self) -> bytes: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+
+def apply(edit: Edit, repo: Path, *, tmp_dir: Path | None = None, fsync: bool = True) -> Outcome:
+    """Swap a planned edit in: the post becomes `edit.data` only if it still holds `edit.base`
+    (`replace_if_unchanged`); a post that is a symlink is written through it, never out of `repo`."""
+    return replace_if_unchanged(safe_target(edit.path, repo), edit.data, edit.base, fsync=fsync, tmp_dir=tmp_dir)
 
 _EXCHANGE_UNSUPPORTED = (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPERM)
 
@@ -478,7 +504,7 @@ def _temp_for(path: Path, data: bytes, *, mode: int, fsync: bool, folder: Path) 
 
 
 def replace_if_unchanged(path: Path, data: bytes, base: bytes, *, fsync: bool = True,
-                         tmp_dir: Path | None = None) -> str:
+                         tmp_dir: Path | None = None) -> Outcome:
     """Replace the regular file `path` with `data`, but only if it still holds exactly `base`
     (the bytes the edit was made from). Returns REPLACED, CHANGED or BUSY; on CHANGED and BUSY the
     file is as the other program left it. Keeps the permission bits.
@@ -508,8 +534,7 @@ def replace_if_unchanged(path: Path, data: bytes, base: bytes, *, fsync: bool = 
         mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         return CHANGED
-    folders = ([tmp_dir] if tmp_dir is not None else []) + [path.parent]
-    tmp = _temp_for(path, data, mode=mode, fsync=fsync, folder=folders[0])
+    tmp = _temp_for(path, data, mode=mode, fsync=fsync, folder=tmp_dir if tmp_dir is not None else path.parent)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -523,28 +548,11 @@ def replace_if_unchanged(path: Path, data: bytes, base: bytes, *, fsync: bool = 
         st0 = os.fstat(fd)
         if not stat.S_ISREG(st0.st_mode) or _read_all(fd, len(base)) != base:
             return CHANGED
-        while True:
-            try:
-                exchange(tmp, path)
-                break
-            except OSError as exc:
-                if exc.errno == errno.EXDEV and tmp.parent != path.parent:
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp)
-                    tmp = _temp_for(path, data, mode=mode, fsync=fsync, folder=path.parent)
-                    continue
-                if exc.errno in _EXCHANGE_UNSUPPORTED:
-                    os.replace(tmp, path)  # checked above; no exchange here (see docstring)
-                    return REPLACED
-                raise
+        tmp, swapped = _exchange_in(tmp, path, data, mode=mode, fsync=fsync)
+        if not swapped:
+            return REPLACED  # no exchange on this system: replaced after the check (see docstring)
         new_ino = os.stat(path, follow_symlinks=False).st_ino
-        out = os.stat(tmp, follow_symlinks=False)
-        clean = (out.st_ino, out.st_dev) == (st0.st_ino, st0.st_dev)
-        if clean and lease:
-            clean = not _lease_broken(fd)
-        elif clean:  # no leases: compare what came out
-            clean = _read_all(fd, len(base)) == base
-        if clean:
+        if _came_out_clean(fd, tmp, st0, lease, base):
             os.unlink(tmp)
             return REPLACED
         _put_back(tmp, path, expect=new_ino, ours=data)
@@ -555,6 +563,39 @@ def replace_if_unchanged(path: Path, data: bytes, base: bytes, *, fsync: bool = 
         os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+
+
+def _came_out_clean(fd: int, tmp: Path, st0: os.stat_result, lease: bool | None, base: bytes) -> bool:
+    """Step 5: what the exchange took out of the post is the inode we checked, and nobody wrote
+    to it since (the lease is unbroken; without leases, its bytes are still `base`)."""
+    out = os.stat(tmp, follow_symlinks=False)
+    if (out.st_ino, out.st_dev) != (st0.st_ino, st0.st_dev):
+        return False
+    if lease:
+        return not _lease_broken(fd)
+    return _read_all(fd, len(base)) == base
+
+
+def _exchange_in(tmp: Path, path: Path, data: bytes, *, mode: int, fsync: bool) -> tuple[Path, bool]:
+    """Step 4: swap the temp file and the post. Returns the temp name (now holding what the post
+    was) and True; or, where the system has no RENAME_EXCHANGE, renames over the post and returns
+    False. A temp file on another filesystem than the post is rewritten beside the post first."""
+    while True:
+        try:
+            exchange(tmp, path)
+            return tmp, True
+        except OSError as exc:
+            if exc.errno == errno.EXDEV and tmp.parent != path.parent:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                tmp = _temp_for(path, data, mode=mode, fsync=fsync, folder=path.parent)
+                continue
+            if exc.errno in _EXCHANGE_UNSUPPORTED:
+                os.replace(tmp, path)  # checked by the caller; no exchange here
+                return tmp, False
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)  # the caller only knows the first temp name
+            raise
 
 
 def _put_back(tmp: Path, path: Path, *, expect: int, ours: bytes) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from imagegen import posts as posts_mod
+from imagegen import sites
 from imagegen.discover import Candidate, Discovery, DiscoveryError, Skip, discover
 from imagegen.settings import Settings
 from tests.helpers import commit_all, git, init_repo
@@ -26,7 +27,8 @@ def write(root: Path, rel: str, data: str | bytes) -> Path:
 
 
 def run(repo: Path, **kw: object) -> Discovery:
-    return discover(Settings(repo=repo.resolve(), **kw), TODAY)  # type: ignore[arg-type]
+    s = Settings(repo=repo.resolve(), **kw)  # type: ignore[arg-type]
+    return discover(s, TODAY, sites.resolve(s))
 
 
 def todo(d: Discovery) -> list[tuple[str, str]]:
@@ -409,7 +411,8 @@ def test_example_blog(tmp_path: Path) -> None:
     blog = Path(__file__).resolve().parents[1] / "examples" / "blog"
     if not blog.is_dir():
         pytest.skip("no example blog")
-    d = discover(Settings(repo=blog), TODAY)
+    s = Settings(repo=blog)
+    d = discover(s, TODAY, sites.resolve(s))
     reasons = {s.reason for s in d.skipped}
     assert {"has-image", "no-title", "future"} <= reasons
     assert "auto-blog-zero/2026-03-22-code-in-posts.md" in {c.post.rel for c in d.todo}

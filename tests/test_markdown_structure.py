@@ -179,7 +179,12 @@ def test_a_no_op_scan_never_reaches_the_parser(tmp_path, monkeypatch) -> None:
 
     from imagegen import discover as discover_mod
     from imagegen import posts as posts_mod
+    from imagegen import sites
     from imagegen.settings import load
+
+    def _discover(repo: object) -> object:
+        s = load({"providers": "local"}, {}, repo=repo)
+        return discover_mod.discover(s, dt.date(2026, 1, 1), sites.resolve(s))
 
     for i in range(50):
         (tmp_path / f"2025-01-{1 + i % 28:02d}-post-{i}.md").write_text(
@@ -187,9 +192,9 @@ def test_a_no_op_scan_never_reaches_the_parser(tmp_path, monkeypatch) -> None:
     calls: list[int] = []
     real = posts_mod.parse_structure
     monkeypatch.setattr(posts_mod, "parse_structure", lambda body: calls.append(1) or real(body))
-    d = discover_mod.discover(load({"providers": "local"}, {}, repo=tmp_path), dt.date(2026, 1, 1))
+    d = _discover(tmp_path)
     assert len(d.skipped) == 50 and not d.todo
     assert calls == []
     (tmp_path / "2025-02-01-indented.md").write_text("# T\n\n    ![[code.png]]\n")  # not plain: parsed
-    d = discover_mod.discover(load({"providers": "local"}, {}, repo=tmp_path), dt.date(2026, 1, 1))
+    d = _discover(tmp_path)
     assert len(d.todo) == 1 and len(calls) >= 1

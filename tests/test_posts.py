@@ -207,7 +207,8 @@ def test_h1_with_up_to_three_spaces_and_crlf() -> None:
 
 @pytest.mark.parametrize("value, expected", [
     ("true", True), ("yes", True), ("True", True), ("'true'", True), ("'YES'", True), ('" Yes "', True),
-    ("false", False), ("no", False), ("'no'", False), ("1", False), ("", False),
+    ("1", True), ("on", True), ("'on'", True),  # one rule with the settings (frontmatter.truthy)
+    ("false", False), ("no", False), ("'no'", False), ("0", False), ("", False), ("maybe", False),
 ])
 def test_regenerate_flag(value: str, expected: bool) -> None:
     assert post(f"---\nregenerate_image: {value}\n---\n# T\n").regenerate is expected

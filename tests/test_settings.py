@@ -13,10 +13,14 @@ from imagegen.settings import CORE, SettingsError, load
 def test_defaults(tmp_path: Path) -> None:
     s = load({"providers": "local"}, {}, repo=tmp_path)
     assert s.repo == tmp_path.resolve()
-    assert s.paths == (".",)
-    assert s.attachments_dir == "attachments"
-    assert s.embed_style == "obsidian"
-    assert s.exclude == ("index.md", "AGENTS.md", "IDEAS.md", "README.md")
+    # The site-owned settings are None until the engine decides (imagegen.sites):
+    assert (s.paths, s.exclude, s.attachments_dir, s.embed_style, s.frontmatter_field, s.image_url_prefix) \
+        == (None,) * 6
+    from imagegen import sites
+
+    site = sites.resolve(s)  # an empty folder: the Obsidian fallback and its own defaults
+    assert (site.name, site.paths, site.cover_folders(), site.embed_style) == ("obsidian", (".",), ("attachments",), "obsidian")
+    assert site.exclude == ("index.md", "AGENTS.md", "IDEAS.md", "README.md")
     assert s.max_images is None and s.dry_run is False and s.concurrency == 8
     assert (s.width, s.height) == (1200, 630)
     assert [p.name for p in s.providers] == ["local"]

@@ -31,7 +31,8 @@ def settings(repo: Path, **raw: str):
 
 
 def verdicts(repo: Path, **raw: str) -> dict[str, str]:
-    d = discover(settings(repo, **raw), TODAY)
+    s = settings(repo, **raw)
+    d = discover(s, TODAY, sites.resolve(s))
     return {**{c.post.rel: c.why for c in d.todo}, **{s.post: s.reason for s in d.skipped}}
 
 
@@ -65,7 +66,7 @@ def test_detect(tmp_path: Path, files: dict[str, str], expected: tuple[str, str]
 def test_site_setting_forces_an_engine_and_rejects_unknown_ones(tmp_path: Path) -> None:
     write(tmp_path, "content/posts/a.md", "---\ntitle: A\n---\nx\n")
     s = settings(tmp_path, site="hugo")
-    site = sites.for_settings(s)
+    site = sites.resolve(s)
     assert site.name == "hugo" and site.describe() == "site: hugo (--site hugo)"
     assert verdicts(tmp_path, site="hugo") == {"content/posts/a.md": "missing"}
     with pytest.raises(SettingsError, match="site: unknown site 'wordpress'"):
@@ -121,7 +122,8 @@ def test_astro_entries_md_and_mdx_dated_by_pubdate(tmp_path: Path) -> None:
     write(tmp_path, "src/content/blog/b.mdx", "---\ntitle: B\npubDate: '2026-02-01'\n---\nx\n")
     write(tmp_path, "src/content/blog/later.md", "---\ntitle: L\npubDate: 2027-02-01\n---\nx\n")
     write(tmp_path, "src/pages/about.md", "---\ntitle: About\n---\nx\n")
-    d = discover(settings(tmp_path), TODAY)
+    s = settings(tmp_path)
+    d = discover(s, TODAY, sites.resolve(s))
     assert [c.post.rel for c in d.todo] == ["src/content/blog/b.mdx", "src/content/blog/a.md"]  # newest first
     assert {s.post: s.reason for s in d.skipped} == {"src/content/blog/later.md": "future"}
 

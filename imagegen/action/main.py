@@ -22,7 +22,7 @@ from imagegen.action.event import (commit_range, changed_files, fork_pull_reques
                                    target_branch)
 from imagegen.action.inputs import Input, input_env_name, inputs
 from imagegen.action.summary import BENIGN_SKIPS, SummaryContext, _cell, _outputs, summary_markdown
-from imagegen import git
+from imagegen import git, sites
 from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, ImagegenError, action_exit_code,
                              exit_code_of)
 from imagegen.report import PendingReason, Report
@@ -193,7 +193,7 @@ class Action:
             return False
         clock = self.clock or SystemClock()
         try:
-            return bool(discover(settings, clock.now().astimezone(settings.tz).date()).todo)
+            return bool(discover(settings, clock.now().astimezone(settings.tz).date(), sites.resolve(settings)).todo)
         except Exception:  # the run reports it properly
             return True
 

@@ -19,7 +19,6 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Callable, TextIO
 
-from imagegen.hints import explain_no_posts
 from imagegen.report import Event, EventKind, Report, SkipReason
 from imagegen.secrets import redact
 from imagegen.settings import Settings
@@ -192,7 +191,7 @@ def summary(report: Report, settings: Settings, elapsed: float | None = None, *,
     took = f" in {fmt_duration(elapsed)}" if elapsed is not None else ""
     nothing_seen = not report.settled()
     if nothing_seen and not report.cancelled:
-        lines.append(explain_no_posts(settings) + took.replace(" in ", " (took ", 1) + (")" if took else ""))
+        lines.append((report.no_posts or "found no posts") + took.replace(" in ", " (took ", 1) + (")" if took else ""))
     else:
         verb = "would generate" if report.dry_run else "generated"
         count = len(report.planned) if report.dry_run else len(report.generated)

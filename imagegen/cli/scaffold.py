@@ -18,6 +18,7 @@ from pathlib import Path
 
 from imagegen import sites
 from imagegen.config import CONFIG_NAME, parse_table
+from imagegen.frontmatter import truthy
 from imagegen.posts import date_prefix
 from imagegen.errors import InitError
 from imagegen.settings import CORE, SettingDef, split_list
@@ -71,7 +72,7 @@ def detect(repo: Path) -> Detected:
 
 def _toml_value(d: SettingDef, value: str) -> str:
     if d.flag:
-        return "true" if value.strip().lower() in ("1", "true", "yes", "on", "y") else "false"
+        return "true" if truthy(value) else "false"
     if d.multi:
         return "[" + ", ".join(json.dumps(v) for v in split_list(value)) + "]"
     if value.isdigit():

@@ -24,6 +24,7 @@ from typing import Mapping
 from urllib.parse import quote
 
 from imagegen import secrets
+from imagegen.frontmatter import truthy
 from imagegen.images import sniff
 from imagegen.providers import _http
 from imagegen.providers.base import (
@@ -63,7 +64,6 @@ tier allows about one request per IP every 5-15 s."""
 MAX_PROMPT_CHARS = 1500
 """The prompt travels in the URL path; keep the URL well under common 8 KB limits."""
 
-_TRUE = {"1", "true", "yes", "on", "y"}
 REFUSAL_CODES = frozenset({"CONTENT_FILTERED", "CONTENT_POLICY", "CONTENT_POLICY_VIOLATION", "SAFETY", "NSFW",
                            "UNSAFE_CONTENT"})
 MODEL_CODES = frozenset({"INVALID_MODEL", "MODEL_NOT_FOUND", "UNKNOWN_MODEL", "MODEL_NOT_AVAILABLE"})
@@ -74,7 +74,7 @@ _REFUSAL_TEXT = re.compile(r"\b(nsfw|unsafe content|content polic(?:y|ies)|safet
 
 def enabled(opts: Mapping[str, str]) -> bool:
     """On with POLLINATIONS_ENABLED=true, or with a key (a key is a clear enough wish)."""
-    return (opts.get("enabled") or "").strip().lower() in _TRUE or bool((opts.get("api_key") or "").strip())
+    return truthy(opts.get("enabled") or "") or bool((opts.get("api_key") or "").strip())
 
 
 class PollinationsProvider:

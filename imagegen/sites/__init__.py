@@ -1,27 +1,29 @@
-"""Blog engines: one module each, this registry, and `detect()`.
+"""Blog engines: one module each, this registry, `detect()` and `resolve()`.
 
-Adding an engine = one module with a `Site` subclass and a `detect(repo) -> reason | None`, plus
-one line in `ENGINES`. The order of `ENGINES` is the order detection tries them; Obsidian is the
-fallback (a vault, or any folder of dated Markdown notes), as imagegen has always behaved.
+Adding an engine = one module with a `Site` subclass (its defaults as class attributes, its rules
+as methods) and a `detect(repo) -> reason | None`, plus one line in `ENGINES`. The order of
+`ENGINES` is the order detection tries them; Obsidian is the fallback (a vault, or any folder of
+dated Markdown notes), as imagegen has always behaved.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from imagegen.settings import Settings
-from imagegen.sites import astro, hugo, jekyll
-from imagegen.sites.base import Reference, Site
-from imagegen.sites.obsidian import Obsidian
+from imagegen.sites import astro, hugo, jekyll, obsidian
+from imagegen.sites.base import CoverPlace, Reference, Site
 
-__all__ = ["ENGINES", "Reference", "Site", "detect", "for_settings"]
+if TYPE_CHECKING:  # pragma: no cover
+    from imagegen.settings import Settings
+
+__all__ = ["ENGINES", "CoverPlace", "Reference", "Site", "detect", "resolve"]
 
 ENGINES: dict[str, tuple[type[Site], Callable[[str], str | None] | None]] = {
     "hugo": (hugo.Hugo, hugo.detect),
     "jekyll": (jekyll.Jekyll, jekyll.detect),
     "astro": (astro.Astro, astro.detect),
-    "obsidian": (Obsidian, None),
+    "obsidian": (obsidian.Obsidian, None),
 }
 
 
@@ -38,9 +40,14 @@ def detect(repo: str | os.PathLike[str]) -> tuple[str, str]:
     return "obsidian", "no Hugo, Jekyll or Astro site found: dated Markdown notes, Obsidian style"
 
 
-def for_settings(settings: Settings) -> Site:
-    """The site the run follows: the one named by `--site`, or the detected one."""
+def resolve(settings: "Settings") -> Site:
+    """The site a run follows: the one named by `--site`, or the detected one. Called once per
+    run (by the pipeline, the action, `imagegen init`); everything else is handed the result."""
     if settings.site != "auto":
-        return ENGINES[settings.site][0](settings, f"--site {settings.site}")
+        return ENGINES[settings.site][0].from_settings(settings, f"--site {settings.site}")
     name, why = detect(settings.repo)
-    return ENGINES[name][0](settings, f"detected: {why}")
+    return ENGINES[name][0].from_settings(settings, f"detected: {why}")
+
+
+for_settings = resolve
+"""The name callers used before `resolve` (kept while the action moves over; same function)."""

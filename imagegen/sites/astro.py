@@ -37,16 +37,14 @@ class Astro(Site):
     extensions = (".md", ".mdx", ".markdown")
     date_fields = ("pubDate", "date", "publishDate")
     cover_dir = "src/assets/covers"
-
-    def default_field(self, post: Post) -> str:
-        return "heroImage"
+    default_field = "heroImage"
 
     def alt_field(self, post: Post) -> str:
         return "heroImageAlt"
 
     def url(self, post: Post, image_rel: str) -> str:
         """Relative to the post, as `image()` resolves it (an explicit prefix still wins)."""
-        if self.given("image-url-prefix"):
+        if self.url_prefix_override is not None:
             return super().url(post, image_rel)
         rel = posixpath.relpath(image_rel, posixpath.dirname(post.rel) or ".")
         return rel if rel.startswith("../") else "./" + rel

@@ -2,13 +2,16 @@
 
 A `Site` answers, for one repository, following its engine's own conventions: which files are
 posts, a post's date, whether it is a draft or opted out, whether it already has a cover, where a
-new cover file goes and how the post refers to it (a line in the body, or a frontmatter field, with
-a path the engine resolves), and which field holds the cover's alt text. Each engine is one module
-next to this one; `imagegen.sites` holds the registry and `detect()`.
+new cover file goes (`cover_place`) and how the post refers to it (`reference`: a line in the body,
+or a frontmatter field, with a path the engine resolves), which field holds the cover's alt text,
+which old cover file a regenerated cover replaces (`previous_cover`), and where cover files live
+(`cover_folders`, for the cleanup of a killed run's files). Each engine is one module next to this
+one, declaring its own defaults as class attributes; `imagegen.sites` holds the registry.
 
-Every path setting the user gives overrides the engine's choice (`Settings.explicit` says which
-were given): `paths`, `exclude`, `attachments-dir`, `embed-style`, `frontmatter-field` (dotted for a
-nested key) and `image-url-prefix`.
+A Site is built once per run (`imagegen.sites.resolve`) from the user's settings: every path
+setting the user gives overrides the engine's default for that one thing (`paths`, `exclude`,
+`attachments-dir`, `embed-style`, `frontmatter-field` (dotted for a nested key) and
+`image-url-prefix`); a setting left out (None) means "the engine decides".
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ import datetime as dt
 import os
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
-from typing import Any, ClassVar
-from urllib.parse import quote
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote, unquote
 
 from imagegen import frontmatter as fm
 from imagegen.images import IMAGE_EXTENSIONS
-from imagegen.posts import Post, date_prefix, embed_line, slug
-from imagegen.settings import Settings
+from imagegen.posts import Post, date_prefix, embed_line, slug, truthy
 
-__all__ = ["COVER_FIELDS", "OPT_OUT_FIELDS", "Reference", "Site", "get_dotted", "present"]
+if TYPE_CHECKING:  # pragma: no cover
+    from imagegen.settings import Settings
+
+__all__ = ["COVER_FIELDS", "OPT_OUT_FIELDS", "CoverPlace", "Reference", "Site", "get_dotted", "present"]
 
 OPT_OUT_FIELDS = ("image", "cover", "cover_image", "imagegen")
 """Set to `false`, any of these means "no cover for this post, thank you" (reason `opted-out`)."""
@@ -34,7 +39,7 @@ OPT_OUT_FIELDS = ("image", "cover", "cover_image", "imagegen")
 COVER_FIELDS = ("image", "images", "cover", "cover_image", "heroImage", "featured_image", "thumbnail")
 """Fields that, when set, mean the post already has a cover (frontmatter-based engines)."""
 
-_IMAGE_SUFFIXES = tuple("." + e for e in IMAGE_EXTENSIONS)
+IMAGE_SUFFIXES = tuple("." + e for e in IMAGE_EXTENSIONS)
 
 
 def get_dotted(data: Any, name: str) -> Any:
@@ -58,6 +63,25 @@ def present(value: Any) -> bool:
     return False
 
 
+def first_path(value: Any) -> str | None:
+    """The path a cover field's value names: the text, a list's first text, a map's image/path/src."""
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
+    if isinstance(value, dict):
+        value = next((value[k] for k in ("image", "path", "src") if isinstance(value.get(k), str)), None)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+@dataclass(frozen=True)
+class CoverPlace:
+    """Where a post's new cover file goes, before the writer picks a free name."""
+
+    folder: str
+    """Repo-relative folder of the cover file."""
+    name: str
+    """File name without extension (the writer adds -2, -3 ... when it is taken)."""
+
+
 @dataclass(frozen=True)
 class Reference:
     """How a post will refer to its new cover."""
@@ -71,6 +95,7 @@ class Reference:
 class Site:
     """Base class: the shared rules, and the hooks each engine module fills in."""
 
+    # ------------------------------------------------------------------ each engine's defaults
     name: ClassVar[str] = ""
     default_paths: ClassVar[tuple[str, ...]] = (".",)
     default_exclude: ClassVar[tuple[str, ...]] = ()
@@ -78,6 +103,8 @@ class Site:
     dated_names: ClassVar[bool] = False
     """Only files named YYYY-MM-DD-... are posts."""
     default_style: ClassVar[str] = "frontmatter"
+    default_field: ClassVar[str] = "image"
+    """The frontmatter field that names the cover (dotted: nested), unless a post says otherwise."""
     has_drafts: ClassVar[bool] = True
     date_fields: ClassVar[tuple[str, ...]] = ("date",)
     needs_frontmatter: ClassVar[bool] = True
@@ -87,10 +114,31 @@ class Site:
     cover_dir: ClassVar[str] = "attachments"
     """Where cover files go (repo-relative) unless the engine says otherwise for a post."""
 
-    def __init__(self, settings: Settings, why: str = "") -> None:
-        self.settings = settings
-        self.repo = settings.repo
+    def __init__(self, repo: Path | str, *, why: str = "", paths: tuple[str, ...] | None = None,
+                 exclude: tuple[str, ...] | None = None, include_undated: bool = False,
+                 embed_style: str | None = None, field: str | None = None, cover_dir: str | None = None,
+                 url_prefix: str | None = None) -> None:
+        self.repo = Path(repo)
         self.why = why
+        self.paths: tuple[str, ...] = paths or self.default_paths
+        self.exclude: tuple[str, ...] = self.default_exclude if exclude is None else exclude
+        self._exclude_folded = frozenset(n.casefold() for n in self.exclude)
+        self.include_undated = include_undated or not self.dated_names
+        self.embed_style: str = embed_style or self.default_style
+        self.field_override = field
+        """The user's `frontmatter-field`, or None (the engine's per-post choice)."""
+        self.cover_dir_override = cover_dir
+        """The user's `attachments-dir`, or None (the engine's per-post choice)."""
+        self.url_prefix_override = url_prefix
+        """The user's `image-url-prefix`, or None."""
+
+    @classmethod
+    def from_settings(cls, settings: "Settings", why: str = "") -> "Site":
+        """The site with the user's path settings applied (each None: the engine's default)."""
+        return cls(settings.repo, why=why, paths=settings.paths, exclude=settings.exclude,
+                   include_undated=settings.include_undated, embed_style=settings.embed_style,
+                   field=settings.frontmatter_field, cover_dir=settings.attachments_dir,
+                   url_prefix=settings.image_url_prefix)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.why!r}>"
@@ -99,27 +147,6 @@ class Site:
         """The run's first line: which site, and why."""
         return f"site: {self.name} ({self.why})" if self.why else f"site: {self.name}"
 
-    # ------------------------------------------------------------------ settings with site defaults
-
-    def given(self, name: str) -> bool:
-        return name in self.settings.explicit
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return self.settings.paths if self.given("paths") else self.default_paths
-
-    @property
-    def exclude(self) -> tuple[str, ...]:
-        return self.settings.exclude if self.given("exclude") else self.default_exclude
-
-    @property
-    def embed_style(self) -> str:
-        return self.settings.embed_style if self.given("embed-style") else self.default_style
-
-    @property
-    def include_undated(self) -> bool:
-        return self.settings.include_undated or not self.dated_names
-
     # ------------------------------------------------------------------ which files are posts
 
     def is_post_name(self, name: str) -> bool:
@@ -127,7 +154,7 @@ class Site:
         low = name.lower()
         if name.startswith(".") or not low.endswith(self.extensions):
             return False
-        if low.casefold() in {n.casefold() for n in self.exclude}:
+        if name.casefold() in self._exclude_folded:
             return False
         return self.include_undated or date_prefix(name) is not None
 
@@ -160,15 +187,19 @@ class Site:
     def is_draft(self, post: Post) -> bool:
         if not self.has_drafts or not post.doc.has_frontmatter:
             return False
-        value = post.frontmatter.get("draft")
-        return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes"))
+        return truthy(post.frontmatter.get("draft"))
+
+    def opt_out_fields(self, post: Post | None = None) -> tuple[str, ...]:
+        """Fields that, set to `false`, mean "no cover": the shared ones and the cover field."""
+        return tuple(dict.fromkeys(OPT_OUT_FIELDS + ((self.field(post),) if post is not None else
+                                                     (self.field_override or self.default_field,))))
 
     def opted_out(self, post: Post) -> str | None:
         """The field that says "no cover" (`image: false` ...), or None."""
         if not post.doc.has_frontmatter:
             return None
         data = post.frontmatter
-        for name in dict.fromkeys(OPT_OUT_FIELDS + (self.settings.frontmatter_field,)):
+        for name in self.opt_out_fields(post):
             if get_dotted(data, name) is False:
                 return name
         return None
@@ -186,49 +217,28 @@ class Site:
 
     def cover_value(self, post: Post) -> str | None:
         """The path the cover field holds now (regenerating: the old cover to replace)."""
-        value = get_dotted(post.frontmatter, self.field(post)) if post.doc.has_frontmatter else None
-        if isinstance(value, list):
-            value = next((v for v in value if isinstance(v, str) and v.strip()), None)
-        if isinstance(value, dict):
-            value = next((value[k] for k in ("image", "path", "src") if isinstance(value.get(k), str)), None)
-        return value.strip() if isinstance(value, str) and value.strip() else None
+        return first_path(get_dotted(post.frontmatter, self.field(post))) if post.doc.has_frontmatter else None
 
     # ------------------------------------------------------------------ where the cover goes
 
     def field(self, post: Post) -> str:
         """The frontmatter field that names the cover (dotted: nested)."""
-        return self.settings.frontmatter_field if self.given("frontmatter-field") else self.default_field(post)
+        return self.field_override or self.post_field(post)
 
-    def default_field(self, post: Post) -> str:
-        return "image"
+    def post_field(self, post: Post) -> str:
+        """The engine's cover field for this post (the user's `frontmatter-field` wins over it)."""
+        return self.default_field
 
     def alt_field(self, post: Post) -> str:
-        """The frontmatter field for the cover's alt text (written by the alt-text step)."""
+        """The frontmatter field for the cover's alt text."""
         return "image_alt"
 
     def cover_folder(self, post: Post) -> str:
         """Repo-relative folder for this post's cover file."""
-        if self.given("attachments-dir"):
-            return self.settings.attachments_dir
-        return self.default_cover_folder(post)
+        return self.cover_dir_override or self.post_cover_folder(post)
 
-    def default_cover_folder(self, post: Post) -> str:
+    def post_cover_folder(self, post: Post) -> str:
         return self.cover_dir
-
-    def cover_folders(self) -> tuple[str, ...]:
-        """Repo-relative folders this site puts cover files in, whatever the post (a place that
-        depends on the post, like a Hugo page bundle, is recognised by `is_cover_file`). The
-        cleanup of a killed run's files looks only here."""
-        if self.given("attachments-dir"):
-            return (self.settings.attachments_dir,)
-        return (self.cover_dir,)
-
-    def is_cover_file(self, rel: str) -> bool:
-        """Whether a repo-relative image file is where this site puts covers (so a file a killed
-        run wrote there, and no post names, may be removed)."""
-        if not rel.lower().endswith(_IMAGE_SUFFIXES):
-            return False
-        return any(rel.startswith(posixpath.normpath(f).rstrip("/") + "/") for f in self.cover_folders())
 
     def cover_name(self, post: Post) -> str:
         """The cover file's name without extension (the writer adds -2, -3 ... when taken)."""
@@ -236,13 +246,31 @@ class Site:
         stem = p.parent.name if p.stem.lower() == "index" and p.parent.name else p.stem
         return slug(stem) or "cover"
 
+    def cover_place(self, post: Post) -> CoverPlace:
+        return CoverPlace(posixpath.normpath(self.cover_folder(post)), self.cover_name(post))
+
+    def cover_folders(self) -> tuple[str, ...]:
+        """Repo-relative folders this site puts cover files in, whatever the post (a place that
+        depends on the post, like a Hugo page bundle, is recognised by `is_cover_file`). The
+        cleanup of a killed run's files looks only here."""
+        return (self.cover_dir_override or self.cover_dir,)
+
+    def is_cover_file(self, rel: str) -> bool:
+        """Whether a repo-relative image file is where this site puts covers (so a file a killed
+        run wrote there, and no post names, may be removed)."""
+        if not rel.lower().endswith(IMAGE_SUFFIXES):
+            return False
+        return any(rel.startswith(posixpath.normpath(f).rstrip("/") + "/") for f in self.cover_folders())
+
+    # ------------------------------------------------------------------ how the post names it
+
     def url(self, post: Post, image_rel: str) -> str:
         """How the post names the cover file: by default a site-absolute URL, the prefix plus the
         path under the folder the engine serves as the site root."""
         return self.prefix() + self.served_path(image_rel)
 
     def prefix(self) -> str:
-        p = self.settings.image_url_prefix if self.given("image-url-prefix") else self.default_prefix()
+        p = self.url_prefix_override if self.url_prefix_override is not None else self.default_prefix()
         return p if p.endswith("/") else p + "/"
 
     def default_prefix(self) -> str:
@@ -263,8 +291,6 @@ class Site:
             alt = " ".join(alt.split()).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
             return Reference(f"![{alt}]({quote(url)})")
         name = self.field(post)
-        if name is None:
-            return Reference(None)
         return Reference(None, {name: self.field_value(post, name, self.url(post, image_rel))})
 
     def body_url(self, post: Post, image_rel: str) -> str:
@@ -285,11 +311,44 @@ class Site:
             return [url]
         return url
 
+    # ------------------------------------------------------------------ the old cover
+
+    def removes_body_cover(self, post: Post, regenerate: bool) -> bool:
+        """Regenerating replaces the cover embed in the body only where the body holds the cover
+        (embed styles obsidian/markdown): in a frontmatter site, images in the body are content."""
+        return regenerate and self.embed_style != "frontmatter" and post.cover() is not None
+
+    def previous_cover(self, post: Post, *, new_name: str = "") -> str | None:
+        """Regenerating: the repo-relative file of the cover being replaced, when it exists and is
+        ours to delete (inside the folder covers go to); None otherwise. `new_name` is the new
+        cover's file name (never the old one). Looks at the file system; changes nothing."""
+        if self.removes_body_cover(post, True):
+            cover = post.cover()
+            return self.existing_cover(post, cover.target) if cover is not None else None
+        value = self.cover_value(post)
+        return self.existing_cover(post, value) if value is not None else None
+
+    def existing_cover(self, post: Post, target: str) -> str | None:
+        """The file a cover reference names, if it exists and may be deleted."""
+        clean = unquote(target.split("|", 1)[0].strip())
+        if not clean or "://" in clean:
+            return None
+        repo_real = self.repo.resolve()
+        for rel in self.old_cover_candidates(post, clean):
+            try:
+                real = (self.repo / rel).resolve()
+                real_rel = real.relative_to(repo_real).as_posix()
+            except (ValueError, OSError):
+                continue
+            if self.may_delete(post, real_rel) and real.is_file():
+                return real_rel
+        return None
+
     def may_delete(self, post: Post, rel: str) -> bool:
         """Whether a regenerated cover's old file (repo-relative) is ours to delete: only inside the
         folder covers go to."""
         folder = posixpath.normpath(self.cover_folder(post))
-        return rel.startswith(folder.rstrip("/") + "/") and rel.lower().endswith(_IMAGE_SUFFIXES)
+        return rel.startswith(folder.rstrip("/") + "/") and rel.lower().endswith(IMAGE_SUFFIXES)
 
     def old_cover_candidates(self, post: Post, target: str) -> list[str]:
         """Repo-relative paths an old cover reference may name (the caller keeps existing ones)."""

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 from imagegen import frontmatter as fm
 from imagegen.images import IMAGE_EXTENSIONS
 from imagegen.posts import Post
-from imagegen.sites.base import Reference, Site, exists, get_dotted
+from imagegen.sites.base import Reference, Site, exists
 
 CONFIG_FILES = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml", "config.yaml", "config.yml",
                 "config.json", "config/_default/hugo.toml", "config/_default/hugo.yaml",
@@ -111,19 +111,19 @@ class Hugo(Site):
     def has_cover(self, post: Post) -> bool:
         return super().has_cover(post) or (self.is_bundle(post) and bool(self.bundle_covers(post)))
 
-    def default_field(self, post: Post) -> str:
+    def post_field(self, post: Post) -> str:
         return "cover.image" if self.uses_cover_map(post) else "images"
 
     def alt_field(self, post: Post) -> str:
         return "cover.alt" if self.field(post) == "cover.image" else "image_alt"
 
-    def default_cover_folder(self, post: Post) -> str:
+    def post_cover_folder(self, post: Post) -> str:
         if self.is_bundle(post):
             return posixpath.dirname(post.rel)
         return self.cover_dir
 
     def cover_name(self, post: Post) -> str:
-        if self.is_bundle(post) and not self.given("attachments-dir"):
+        if self.is_bundle(post) and not self.cover_dir_override is not None:
             # Matches Hugo's `*cover*` lookup and is unlikely to be mentioned elsewhere (see above).
             return super().cover_name(post) + "-cover"
         return super().cover_name(post)
@@ -154,14 +154,14 @@ class Hugo(Site):
         return self.is_bundle(post) and posixpath.dirname(image_rel) == posixpath.dirname(post.rel)
 
     def url(self, post: Post, image_rel: str) -> str:
-        if self.in_bundle(post, image_rel) and not self.given("image-url-prefix"):
+        if self.in_bundle(post, image_rel) and not self.url_prefix_override is not None:
             return posixpath.basename(image_rel)  # a bundle resource, by its name
         return super().url(post, image_rel)
 
     def reference(self, post: Post, image_rel: str, alt: str) -> Reference:
         # A bundle cover is found by Hugo's templates by its name: no `images` entry (absURL would
         # make a bundle-relative entry a wrong site-root URL).
-        if (self.embed_style == "frontmatter" and self.field(post) == "images" and not self.given("frontmatter-field")
+        if (self.embed_style == "frontmatter" and self.field(post) == "images" and not self.field_override is not None
                 and self.in_bundle(post, image_rel)):
             return Reference(None)
         return super().reference(post, image_rel, alt)
@@ -172,6 +172,17 @@ class Hugo(Site):
             return any(w in name for w in BUNDLE_COVER_WORDS) and name.rsplit(".", 1)[-1] in IMAGE_EXTENSIONS
         return super().may_delete(post, rel)
 
+    def previous_cover(self, post: Post, *, new_name: str = "") -> str | None:
+        """Also a page bundle's cover file when no field names it (regenerating a bundle whose
+        cover Hugo finds by its `*cover*` name): the bundle image other than the new one."""
+        old = super().previous_cover(post, new_name=new_name)
+        if old is None and self.is_bundle(post) and self.cover_value(post) is None \
+                and not self.removes_body_cover(post, True):
+            found = [c for c in self.bundle_covers(post) if c != new_name]
+            if found:
+                old = self.existing_cover(post, found[0])
+        return old
+
     def old_cover_candidates(self, post: Post, target: str) -> list[str]:
         out = super().old_cover_candidates(post, target)
         clean = target.split("#", 1)[0].split("?", 1)[0].strip()
@@ -181,10 +192,4 @@ class Hugo(Site):
         return out
 
 
-def bundle_cover_value(site: Hugo, post: Post, new: str = "") -> str | None:
-    """A bundle's current cover file other than the `new` one (regenerating a bundle with no field)."""
-    covers = [c for c in site.bundle_covers(post) if c != new]
-    return covers[0] if covers else None
-
-
-__all__ = ["Hugo", "detect", "get_dotted"]
+__all__ = ["Hugo", "detect"]

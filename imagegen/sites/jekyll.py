@@ -44,7 +44,7 @@ class Jekyll(Site):
     def is_draft(self, post: Post) -> bool:
         return super().is_draft(post) or (post.doc.has_frontmatter and post.frontmatter.get("published") is False)
 
-    def default_field(self, post: Post) -> str:
+    def post_field(self, post: Post) -> str:
         image = post.frontmatter.get("image") if post.doc.has_frontmatter else None
         return "image.path" if isinstance(image, dict) else "image"
 

@@ -11,30 +11,26 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from pathlib import Path
 
-from imagegen import sites
 from imagegen.posts import date_prefix
 from imagegen.settings import Settings
+from imagegen.sites.base import Site
+from imagegen.sites.walk import MARKDOWN, Walker
 
 __all__ = ["explain_no_posts"]
 
-MARKDOWN = (".md", ".markdown", ".mdx")
 
-
-def _walk(root: Path, attachments: str, repo: Path) -> list[str]:
-    """Repo-relative paths of Markdown-looking files under `root`."""
-    out: list[str] = []
-    if root.is_file():
-        return [root.relative_to(repo).as_posix()] if root.name.lower().endswith(MARKDOWN) else []
-    for d, dirs, files in os.walk(root):
-        rel_d = Path(d).relative_to(repo).as_posix()
-        dirs[:] = [x for x in dirs if not x.startswith(".") and x != "node_modules"
-                   and (x if rel_d == "." else f"{rel_d}/{x}") != attachments]
-        for f in files:
-            if f.lower().endswith(MARKDOWN) and not f.startswith("."):
-                out.append(f if rel_d == "." else f"{rel_d}/{f}")
-    return sorted(out)
+def _markdown(site: Site, rel: str) -> list[str]:
+    """Repo-relative paths of the Markdown files under `rel` ('.': the repository), through the
+    one walk of the repository (imagegen.sites.walk) with the site's folders to skip."""
+    repo = os.path.abspath(site.repo)
+    full = os.path.join(repo, rel)
+    if os.path.isfile(full):
+        return [rel] if rel.lower().endswith(MARKDOWN) else []
+    walker = Walker(site, repo, os.path.realpath(repo), any_markdown=True)
+    walker.walk(rel)
+    walker.walk_links()
+    return sorted({e.rel for e in walker.entries})
 
 
 def _top(paths: list[str]) -> str:
@@ -43,10 +39,9 @@ def _top(paths: list[str]) -> str:
     return tops.most_common(1)[0][0]
 
 
-def explain_no_posts(settings: Settings) -> str:
+def explain_no_posts(settings: Settings, site: Site) -> str:
     """'found no posts: ...' — why, and what to try, following the site's rules (imagegen.sites)."""
     repo = settings.repo
-    site = sites.for_settings(settings)
     paths = site.paths
     where = ", ".join(paths) if paths != (".",) else "the repository"
     why = site.why[len("detected: "):] if site.why.startswith("detected: ") else site.why
@@ -55,9 +50,8 @@ def explain_no_posts(settings: Settings) -> str:
         return f"{prefix}: none of the files given with --posts is a post"
     files: list[str] = []
     for p in paths:
-        root = repo / p if p != "." else repo
-        if root.exists():
-            files.extend(_walk(root, settings.attachments_dir, repo))
+        if (repo / p).exists():
+            files.extend(_markdown(site, p))
     exts = tuple(e.lower() for e in site.extensions)
     md = [f for f in files if f.lower().endswith(exts)]
     kinds = "/".join(exts)
@@ -73,14 +67,14 @@ def explain_no_posts(settings: Settings) -> str:
     if not md:
         reason = f"{prefix}: there is no {kinds} file there{others_note}"
         if paths != (".",):
-            elsewhere = [f for f in _walk(repo, settings.attachments_dir, repo)
+            elsewhere = [f for f in _markdown(site, ".")
                          if f.lower().endswith(exts) and date_prefix(f.rsplit("/", 1)[-1]) is not None]
             if elsewhere:
                 top = _top(elsewhere)
                 n = len(elsewhere)
                 reason += (f"; the repository has {n} dated post{'s' if n != 1 else ''} elsewhere, most in "
                            f"{top}/ (try --paths {top}" + (", or leave --paths out to search everything)"
-                                                          if site.given("paths") else ")"))
+                                                          if settings.paths is not None else ")"))
         return reason
     if not named:
         return (f"{prefix}: all {len(md)} {kinds} file{'s' if len(md) != 1 else ''} there are excluded by name "
