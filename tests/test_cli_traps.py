@@ -110,7 +110,8 @@ def test_command_mistakes(capsys: pytest.CaptureFixture[str], argv: list[str], e
     assert err.splitlines()[1].startswith("hint: ") and hint in err.splitlines()[1]
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["init", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["init", "--help"], ["providers", "-h"],
+                                  ["doctor", "--help"]])
 def test_help_opens_with_examples(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     assert cli.main(argv, env={}) == 0
     lines = capsys.readouterr().out.splitlines()

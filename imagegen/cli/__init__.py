@@ -41,7 +41,9 @@ from imagegen.settings import Settings, load, provider_opts, read_config
 
 __all__ = ["EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_REPORT", "EXIT_SETTINGS", "Runtime", "app", "fail", "main"]
 
+# Every help text opens with runnable examples; click keeps a block that starts with `\b` as written.
 RUN_EXAMPLES = """\
+\b
 examples:
   imagegen run --providers local                  covers for the blog in this folder, offline
   imagegen run ~/blog --dry-run                   show what would happen, write nothing
@@ -55,6 +57,7 @@ flags and environment variables win over it. Provider keys come from the environ
 """
 
 MAIN_EXAMPLES = """\
+\b
 examples:
   imagegen run --providers local       give the blog in this folder covers, offline
   imagegen run ~/blog --dry-run        what would happen, without writing anything
@@ -65,11 +68,25 @@ examples:
 """
 
 INIT_EXAMPLES = """\
+\b
 examples:
   imagegen init                        write .imagegen.toml for the blog in this folder
   imagegen init ~/blog --workflow      also write .github/workflows/covers.yml
 """
 
+PROVIDERS_EXAMPLES = """\
+\b
+examples:
+  imagegen providers                   which providers the keys in the environment configure
+  imagegen providers ~/blog            the same, with the models set in ~/blog's .imagegen.toml
+"""
+
+DOCTOR_EXAMPLES = """\
+\b
+examples:
+  imagegen doctor                      check the keys and models the blog in this folder would use
+  imagegen doctor ~/blog --providers cloudflare,gemini
+"""
 WORDS = "imagegen.words"
 """`ctx.meta` key: the words a command was given (the hints point at one of them)."""
 
@@ -92,8 +109,8 @@ class Runtime:
 
 
 class _Help(click.Command):
-    """click's help laid out for a person in a hurry: one short usage line, the command's text as
-    written (runnable examples first, their columns kept), then the options under their sections."""
+    """click's help laid out for a person in a hurry: one short usage line, the command's text
+    (runnable examples first), then the options under their sections."""
 
     def __init__(self, *args: Any, usage: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,7 +134,7 @@ class _Help(click.Command):
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_paragraph()
-        formatter.write((self.help or "").rstrip("\n") + "\n")
+        formatter.write_text(self.help or "")  # not indented: the examples' lines start at the margin
 
     def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Listed by format_options, in their own section."""
@@ -233,7 +250,7 @@ def _finish(report: Report, settings: Settings, elapsed: float) -> int:
 
 @app.command("providers", cls=_Command, usage="imagegen providers [REPO]",
              short_help="list the providers, their settings and whether they are configured",
-             help="List the image providers, their model and whether they are configured.",
+             help=PROVIDERS_EXAMPLES + "\nList the image providers, their model and whether they are configured.",
              params=[_repo("the blog repository, for its .imagegen.toml (default: here)")])
 @click.pass_context
 def _providers(ctx: click.Context, repo: str) -> int:
@@ -265,7 +282,7 @@ def _init(repo: str, workflow: bool, force: bool, action: str | None) -> int:
 
 @app.command("doctor", cls=_Command, usage="imagegen doctor [REPO] [options]",
              short_help="check keys, models, the state file and the describer (no image is made)",
-             help="Will this setup work? Checks each configured provider's key and models through cheap endpoints "
+             help=DOCTOR_EXAMPLES + "\nWill this setup work? Checks each configured provider's key and models through cheap endpoints "
                   "(model lists, whoami, the Hub's provider mapping), the state file and the describer, without "
                   "spending quota or making an image. Exit 0 when at least one image provider is usable, 1 otherwise.",
              params=[_repo(), *setting_options()])
