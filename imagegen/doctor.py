@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from typing import TextIO
 
 from imagegen.clock import Clock, SystemClock
-from imagegen.providers._http import fix_for, new_client
-from imagegen.providers.base import Check, ProviderContext, ProviderError
+from imagegen.providers._http import new_client
+from imagegen.providers.base import Check, ProviderContext, ProviderError, generic_fix
 from imagegen.secrets import redact
 from imagegen.settings import Settings
 from imagegen.state import State
@@ -54,7 +54,7 @@ async def _provider_rows(settings: Settings, state: State | None, clock: Clock) 
                 try:
                     checks = await ps.spec.doctor(ps.opts, ctx, ps.models)
                 except ProviderError as exc:
-                    checks = [Check("reachable", False, str(exc), fix_for(exc, ps.spec.needs, ps.spec.model_env))]
+                    checks = [Check("reachable", False, str(exc), ps.spec.fix_for(exc))]
             key_ok = bool(checks) and checks[0].ok
             served = [c for c in checks[1:] if c.what.startswith("model ") and c.ok] if ps.spec.doctor else checks
             out_now = ""
@@ -97,7 +97,7 @@ async def _describer_rows(settings: Settings, state: State | None, clock: Clock)
             checks = await gemini.check_models(settings.gemini_api_key, settings.gemini_base_url, ctx, models,
                                                what="API key", model_env="PROMPT_DESCRIBER_MODEL / _FALLBACKS")
         except ProviderError as exc:
-            checks = [Check("reachable", False, str(exc), fix_for(exc, "GEMINI_API_KEY", "PROMPT_DESCRIBER_MODEL"))]
+            checks = [Check("reachable", False, str(exc), generic_fix(exc, "GEMINI_API_KEY", "PROMPT_DESCRIBER_MODEL"))]
     if state is not None:
         for model, until in sorted(state.retired.get(STATE_KEY, {}).items()):
             if until > clock.now():

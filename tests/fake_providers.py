@@ -534,11 +534,9 @@ class _Renderer:
 
 def _forget_hub_mappings() -> None:
     """huggingface_hub caches each model's provider mapping for the process: forget it between tests."""
-    try:
-        from huggingface_hub.inference._providers import _common
-    except ImportError:  # pragma: no cover
-        return
-    _common._fetch_inference_provider_mapping.cache_clear()
+    from imagegen.providers import huggingface
+
+    huggingface.forget_mappings()
 
 
 def _route(path: str) -> tuple[str | None, str]:

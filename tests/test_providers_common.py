@@ -126,6 +126,44 @@ def test_dns_failure_is_unavailable(fake_providers: FakeProviders, name: str) ->
     assert type(err) is TransientError, err
 
 
+def _library_errors() -> list[tuple[BaseException, str]]:
+    import httpcore
+    import httpcore2
+    import httpx2
+
+    out: list[tuple[BaseException, str]] = []
+    for lib in (httpx, httpx2):
+        out += [(lib.ConnectTimeout("t"), "timed out"), (lib.ReadTimeout("t"), "timed out"),
+                (lib.PoolTimeout("t"), "timed out"), (lib.ConnectError("c"), "connection failed"),
+                (lib.RemoteProtocolError("r"), "connection failed"), (lib.UnsupportedProtocol("u"), "unusable"),
+                (lib.LocalProtocolError("l"), "unusable"), (lib.InvalidURL("i"), "unusable")]
+    for core in (httpcore, httpcore2):
+        out += [(core.ReadTimeout("t"), "timed out"), (core.ConnectError("c"), "connection failed"),
+                (core.UnsupportedProtocol("u"), "unusable")]
+    return out
+
+
+@pytest.mark.parametrize("exc,says", _library_errors(), ids=lambda v: f"{type(v).__module__}.{type(v).__name__}"
+                         if isinstance(v, BaseException) else str(v))
+def test_transport_errors_are_classified_by_class_per_library(exc: BaseException, says: str) -> None:
+    assert _http.transport_kind(exc) is not None
+    err = _http.transport_error("p", exc, 5.0)
+    assert says in str(err) and type(exc).__name__ in str(err)
+    assert type(err) is (ProviderUnavailable if says == "unusable" else TransientError)
+
+
+def test_bare_socket_errors_count_only_where_asked() -> None:
+    # google-genai may let a TimeoutError or OSError through as it is; huggingface_hub's Pillow
+    # decode raises UnidentifiedImageError, an OSError that means a bad image, not the network.
+    from PIL import UnidentifiedImageError
+
+    assert _http.transport_kind(TimeoutError()) is None and _http.transport_kind(UnidentifiedImageError()) is None
+    assert _http.transport_kind(TimeoutError(), builtins=True) == _http.TIMEOUT
+    assert _http.transport_kind(ConnectionResetError(), builtins=True) == _http.CONNECTION
+    assert "timed out" in str(_http.transport_error("p", TimeoutError()))
+    assert _http.transport_kind(ValueError("not json")) is None
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_refused_connection_is_transient(fake_providers: FakeProviders, name: str) -> None:
     with socket.socket() as s:
@@ -209,3 +247,32 @@ def test_excerpt_is_short_single_line_and_redacted() -> None:
         assert "\n" not in text and "sekrit-value-1" not in text and len(text) <= _http.MAX_EXCERPT
     finally:
         secrets.clear()
+
+
+# --------------------------------------------------------------------------- what the specs own
+
+
+def test_display_names_and_secrets_come_from_the_specs() -> None:
+    from imagegen.providers import display_name, secret_env_names, secret_options
+
+    assert [display_name(n) for n in ("huggingface", "together", "local", "card", "cloudflare", "p1")] == [
+        "Hugging Face", "Together AI", "the offline provider", "Card", "Cloudflare", "P1"]
+    every = [o.env for spec in REGISTRY for o in spec.options if o.secret]
+    assert list(secret_env_names()) == list(dict.fromkeys(every))
+    assert set(secret_env_names()) == {"CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "HUGGINGFACE_API_TOKEN",
+                                       "TOGETHER_API_TOKEN", "POLLINATIONS_API_KEY", "GEMINI_API_KEY"}
+    assert {o.input_name for o in secret_options()} >= {"cloudflare-api-token", "gemini-api-key"}
+    assert [s.name for s in REGISTRY if s.renders_title] == ["card", "local"]
+
+
+def test_doctor_fixes_are_the_specs() -> None:
+    from imagegen.providers.base import AuthFailed, ModelUnavailable, QuotaExhausted
+
+    cf = SPECS["cloudflare"]
+    wrong_account = cf.fix_for(AuthFailed("cloudflare: HTTP 404 (code 7003): Could not route -- check "
+                                          "CLOUDFLARE_ACCOUNT_ID"))
+    assert wrong_account.startswith("set CLOUDFLARE_ACCOUNT_ID")
+    assert cf.fix_for(AuthFailed("cloudflare: HTTP 401"), key_env="CLOUDFLARE_API_TOKEN").startswith(
+        "set CLOUDFLARE_API_TOKEN")
+    assert SPECS["gemini"].fix_for(ModelUnavailable("gone")) == "remove it from IMAGE_GEMINI_MODEL or put a served model first"
+    assert "quota" in SPECS["together"].fix_for(QuotaExhausted("402"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime, timezone
 
 import pytest
@@ -120,3 +121,31 @@ def test_a_status_number_in_the_body_does_not_decide(fake_providers: FakeProvide
     fake_providers.script(NAME, [{"kind": "raw", "status": 400,
                                   "body": {"error": "401 Invalid credentials 402 monthly included credits"}}])
     assert type(generate_once(fake_providers, NAME)) is BadRequest
+
+
+def test_the_library_seam_is_where_we_expect_it() -> None:
+    """huggingface_hub's private mapping fetch, and the globals `wire_library` sets: an upgrade
+    that moves one of them fails here, by name, not as a 'transient' error on every run."""
+    fetch = huggingface.mapping_fetch()
+    assert callable(fetch), "huggingface_hub moved _common._fetch_inference_provider_mapping"
+    assert list(inspect.signature(fetch).parameters) == ["model"], inspect.signature(fetch)
+    assert callable(getattr(fetch, "cache_clear", None)), "the mapping fetch is no longer cached"
+    from huggingface_hub import constants, set_async_client_factory
+
+    assert callable(set_async_client_factory)
+    assert "{provider}" in constants.INFERENCE_PROXY_TEMPLATE and constants.ENDPOINT
+
+
+def test_the_library_is_wired_in_one_place_and_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    factories: list[object] = []
+    monkeypatch.setattr("huggingface_hub.set_async_client_factory", factories.append)
+    monkeypatch.setattr(constants, "INFERENCE_PROXY_TEMPLATE", constants.INFERENCE_PROXY_TEMPLATE)
+    monkeypatch.setattr(constants, "ENDPOINT", constants.ENDPOINT)
+    monkeypatch.setattr(huggingface, "_wired", None)
+    huggingface.wire_library("http://router.test/", "http://hub.test/")
+    huggingface.wire_library("http://router.test/", "http://hub.test/")  # the same again: nothing to do
+    assert constants.INFERENCE_PROXY_TEMPLATE == "http://router.test/{provider}"
+    assert constants.ENDPOINT == "http://hub.test"
+    assert factories == [huggingface._client_factory]

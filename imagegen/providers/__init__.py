@@ -4,6 +4,8 @@ Callers outside this package use what is re-exported here (the registry) and the
 `imagegen.providers.base`; they never import a provider module.
 """
 
-from imagegen.providers.registry import DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS, get
+from imagegen.providers.registry import (DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS, display_name, get,
+                                         secret_env_names, secret_options)
 
-__all__ = ["DEFAULT_ORDER", "DEFAULT_RESERVE", "REGISTRY", "SPECS", "get"]
+__all__ = ["DEFAULT_ORDER", "DEFAULT_RESERVE", "REGISTRY", "SPECS", "display_name", "get", "secret_env_names",
+           "secret_options"]

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import email.utils
+import functools
 import json
 import logging
 import re
@@ -25,10 +26,12 @@ import httpx
 
 from imagegen.providers.base import (
     BadImage,
+    Check,
     BadRequest,
     AuthFailed,
     ProviderContext,
     ProviderError,
+    ProviderSpec,
     ProviderUnavailable,
     ModelUnavailable,
     QuotaExhausted,
@@ -92,7 +95,7 @@ async def send(
                     raise redirect_error(provider, resp.status_code)
                 body = await read_capped(resp, ctx.max_response_bytes, provider)
                 return WireResponse(resp.status_code, resp.headers, body)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise transport_error(provider, exc, ctx.timeout) from None
 
 
@@ -173,18 +176,64 @@ def _host(exc: BaseException) -> str:
         return "the API host"
 
 
+BAD_URL, TIMEOUT, CONNECTION = "bad_url", "timeout", "connection"
+"""What a transport failure means: the URL cannot work (out for the run), no answer in time, or
+the connection failed (both worth a bounded retry)."""
+
+ExceptionMap = tuple[tuple[type[BaseException], str], ...]
+
+
+def _client_map(lib: Any) -> ExceptionMap:
+    """httpx's exception tree (httpx2 has the same names), most specific first."""
+    return ((lib.InvalidURL, BAD_URL), (lib.UnsupportedProtocol, BAD_URL), (lib.LocalProtocolError, BAD_URL),
+            (lib.TimeoutException, TIMEOUT), (lib.HTTPError, CONNECTION))
+
+
+def _core_map(lib: Any) -> ExceptionMap:
+    """httpcore's (httpcore2 the same): what its client maps them to, should one escape unmapped."""
+    return ((lib.UnsupportedProtocol, BAD_URL), (lib.LocalProtocolError, BAD_URL), (lib.TimeoutException, TIMEOUT),
+            (lib.NetworkError, CONNECTION), (lib.ProtocolError, CONNECTION), (lib.ProxyError, CONNECTION))
+
+
+BUILTIN_MAP: ExceptionMap = ((TimeoutError, TIMEOUT), (OSError, CONNECTION))
+"""Socket-level failures an SDK may let through as they are (google-genai does)."""
+
+
+@functools.cache
+def exception_maps() -> tuple[ExceptionMap, ...]:
+    """One table per HTTP library, as httpx's own `map_httpcore_exceptions` keeps one: httpx (our
+    client, and google-genai's on it), httpx2 (huggingface_hub's), and their httpcore backends.
+    Built on first use: httpx2 is imported only when needed."""
+    import httpcore
+    import httpcore2
+    import httpx2
+
+    return (_client_map(httpx), _client_map(httpx2), _core_map(httpcore), _core_map(httpcore2))
+
+
+def transport_kind(exc: BaseException, *, builtins: bool = False) -> str | None:
+    """BAD_URL, TIMEOUT or CONNECTION for a transport failure of one of our HTTP libraries (and,
+    with `builtins`, a bare TimeoutError or OSError); None when `exc` is not one (an SDK's own
+    error, a parse error, a bug). Hugging Face leaves out the builtins: its library decodes the
+    image, and Pillow's UnidentifiedImageError is an OSError that means a bad image."""
+    for table in (*exception_maps(), *((BUILTIN_MAP,) if builtins else ())):
+        for cls, kind in table:
+            if isinstance(exc, cls):
+                return kind
+    return None
+
+
 def transport_error(provider: str, exc: BaseException, timeout: float | None = None) -> ProviderError:
-    """Map an httpx (or httpx2) transport exception to a shared class. Never quotes the URL."""
+    """Map a transport exception (see `exception_maps`) to a shared class. Never quotes the URL."""
     name = type(exc).__name__
     if _is_dns_failure(exc):
         return ProviderUnavailable(f"{provider}: could not resolve {_host(exc)} (the API host does not resolve: DNS failure)")
     if _dns_failure(exc) is not None:  # no reachable resolver, or a flaky one: may pass
         return TransientError(f"{provider}: could not resolve {_host(exc)} (temporary DNS failure)")
-    if name in ("InvalidURL", "UnsupportedProtocol", "LocalProtocolError") or isinstance(
-        exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)
-    ):
+    kind = transport_kind(exc, builtins=True)
+    if kind == BAD_URL:
         return ProviderUnavailable(f"{provider}: the API URL is unusable ({name})")
-    if "Timeout" in name:
+    if kind == TIMEOUT:
         limit = f" after {timeout:g}s" if timeout else ""
         return TransientError(f"{provider}: request timed out{limit} ({name})")
     return TransientError(f"{provider}: connection failed ({name})")
@@ -433,27 +482,8 @@ def b64_field(value: object, *, provider: str, field: str) -> bytes:
 # --------------------------------------------------------------------------- doctor helpers
 
 
-def fix_for(error: ProviderError, key_env: str, model_env: str) -> str:
-    """The one-line fix `imagegen doctor` prints for an error class."""
-    kind = error.kind
-    if kind == "auth":
-        if "ACCOUNT_ID" in str(error):
-            return "set CLOUDFLARE_ACCOUNT_ID to your account id (dashboard > Workers AI)"
-        return f"set {key_env} to a valid key with access to this API"
-    if kind == "retired":
-        return f"remove it from {model_env} or put a served model first"
-    if kind == "quota":
-        return "wait for the quota to reset, or add another provider"
-    if kind in ("transient", "rate_limit"):
-        return "try again later; check the network and the base URL"
-    if kind == "unavailable":
-        return "check the base URL (and that the host is reachable)"
-    return "see the message"
-
-
-def key_check(error: ProviderError | None, what: str, key_env: str, model_env: str) -> "Any":
-    from imagegen.providers.base import Check
-
+def key_check(spec: ProviderSpec, error: ProviderError | None, what: str, key_env: str) -> Check:
+    """A doctor's key line: fine when `error` is None, else the problem with the spec's fix."""
     if error is None:
         return Check(what, True)
-    return Check(what, False, str(error), fix_for(error, key_env, model_env))
+    return Check(what, False, str(error), spec.fix_for(error, key_env=key_env))

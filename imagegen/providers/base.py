@@ -264,6 +264,26 @@ Gets the resolved options, a context and the configured models; returns the key 
 ResetRule = Callable[[datetime], datetime]
 """Given 'now' (aware UTC), when does a used-up quota come back (aware UTC)."""
 
+DoctorFix = Callable[["ProviderError"], str]
+"""A provider's own one-line fix for an error `imagegen doctor` shows ('' for the generic one)."""
+
+
+def generic_fix(error: ProviderError, key_env: str, model_env: str) -> str:
+    """The one-line fix `imagegen doctor` prints for an error class, when the provider has no
+    better one of its own (`ProviderSpec.doctor_fix`)."""
+    kind = error.kind
+    if kind == "auth":
+        return f"set {key_env} to a valid key with access to this API"
+    if kind == "retired":
+        return f"remove it from {model_env} or put a served model first"
+    if kind == "quota":
+        return "wait for the quota to reset, or add another provider"
+    if kind in ("transient", "rate_limit"):
+        return "try again later; check the network and the base URL"
+    if kind == "unavailable":
+        return "check the base URL (and that the host is reachable)"
+    return "see the message"
+
 
 @dataclass(frozen=True)
 class ProviderSpec:
@@ -297,6 +317,26 @@ class ProviderSpec:
     renders_title: bool = False
     """The provider sets the post's title on its picture itself (the card): `--title-overlay`
     puts no band on top of it."""
+    display_name: str = ""
+    """How the provider is called in a sentence ("Hugging Face"); '' means the name, capitalised."""
+    doctor_fix: DoctorFix | None = None
+    """This provider's own fixes for `imagegen doctor` (e.g. Cloudflare's wrong account id)."""
+
+    def __post_init__(self) -> None:
+        if not self.display_name:
+            object.__setattr__(self, "display_name", self.name[:1].upper() + self.name[1:])
+
+    def fix_for(self, error: ProviderError, *, key_env: str | None = None, model_env: str | None = None) -> str:
+        """The one-line fix `imagegen doctor` prints for `error`: the provider's own, else the
+        generic one for its class. `key_env`/`model_env` name the settings to change (default:
+        what enables the provider, and its model setting)."""
+        own = self.doctor_fix(error) if self.doctor_fix is not None else ""
+        return own or generic_fix(error, self.needs if key_env is None else key_env,
+                                  self.model_env if model_env is None else model_env)
+
+    def secret_options(self) -> tuple[Option, ...]:
+        """The options that hold a secret (keys, tokens, Cloudflare's account id)."""
+        return tuple(o for o in self.options if o.secret)
 
     def models(self, opts: Mapping[str, str]) -> tuple[str, ...]:
         """The ordered model list from `opts['model']` (comma- or newline-separated), else the
@@ -320,7 +360,7 @@ class ProviderSpec:
         return self.options + tuple(extra)
 
     def secrets(self, opts: Mapping[str, str]) -> list[str]:
-        return [opts.get(o.key, "") for o in self.options if o.secret and opts.get(o.key)]
+        return [opts.get(o.key, "") for o in self.secret_options() if opts.get(o.key)]
 
 
 def split_models(value: str) -> tuple[str, ...]:

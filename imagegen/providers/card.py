@@ -105,7 +105,7 @@ class CardProvider:
         return None
 
 
-def spec(name: str = NAME, needs: str = "nothing (name it in --providers)") -> ProviderSpec:
+def spec(name: str = NAME, needs: str = "nothing (name it in --providers)", display_name: str = "") -> ProviderSpec:
     """The card's spec under `name` (`card`, and in the registry `local` as an alias for older configs)."""
     return ProviderSpec(
         name=name,
@@ -119,6 +119,7 @@ def spec(name: str = NAME, needs: str = "nothing (name it in --providers)") -> P
         needs=needs,
         limits=Limits(max_in_flight=2, min_interval=0.0, timeout=60.0, probe=False),
         renders_title=True,
+        display_name=display_name,
     )
 
 

@@ -56,6 +56,18 @@ CONFIG_CODES = frozenset({7003, 7000})
 """'Could not route to ...' / 'No route for that URI': a wrong account id (config, out for the run)."""
 
 
+WRONG_ACCOUNT = " -- check CLOUDFLARE_ACCOUNT_ID"
+"""How `classify` ends the AuthFailed of a wrong account id (7003/7000), and how `doctor_fix`
+tells it from a wrong token."""
+
+
+def doctor_fix(error: ProviderError) -> str:
+    """Cloudflare's own fix: a wrong account id is not a wrong token."""
+    if error.kind == "auth" and str(error).endswith(WRONG_ACCOUNT):
+        return "set CLOUDFLARE_ACCOUNT_ID to your account id (dashboard > Workers AI)"
+    return ""
+
+
 def error_codes(data: Any) -> list[int]:
     """The numeric codes of a Cloudflare error envelope (structured fields only)."""
     out: list[int] = []
@@ -125,7 +137,7 @@ class CloudflareProvider:
         if RATE_CODES & set(codes):
             return RateLimited(msg, retry_after=retry_after, status=status)
         if CONFIG_CODES & set(codes):
-            return AuthFailed(msg + " -- check CLOUDFLARE_ACCOUNT_ID", status=status)
+            return AuthFailed(msg + WRONG_ACCOUNT, status=status)
         if UNKNOWN_MODEL_CODES & set(codes):
             return ModelUnavailable(msg, model=model or self.model, status=status)
         if AUTH_CODES & set(codes) or status in (401, 403):
@@ -156,10 +168,10 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
         if resp.status != 200:
             err = p.classify(resp, model)
             if i == 0:
-                out.append(_http.key_check(err, "token and account id", "CLOUDFLARE_API_TOKEN", SPEC.model_env))
+                out.append(_http.key_check(SPEC, err, "token and account id", "CLOUDFLARE_API_TOKEN"))
             if err.kind in ("auth", "unavailable"):
                 break
-            out.append(Check(f"model {model}", False, str(err), _http.fix_for(err, "", SPEC.model_env), usable=False))
+            out.append(Check(f"model {model}", False, str(err), SPEC.fix_for(err, key_env=""), usable=False))
             continue
         if i == 0:
             out.append(Check("token and account id", True))
@@ -202,4 +214,5 @@ SPEC = ProviderSpec(
     # FLUX schnell answers in a few seconds; the free allocation is daily, not per minute.
     limits=Limits(max_in_flight=4, min_interval=0.0, timeout=60.0),
     quota_reset=_http.next_utc_midnight,
+    doctor_fix=doctor_fix,
 )

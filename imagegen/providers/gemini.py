@@ -165,8 +165,7 @@ def classify_exception(exc: BaseException, provider: str, now: datetime, timeout
         return exc
     if isinstance(exc, genai_errors.APIError):
         return classify_api_error(exc, provider, now, model)
-    module = type(exc).__module__.split(".")[0]
-    if module in ("httpx", "httpx2", "httpcore", "httpcore2") or isinstance(exc, (OSError, TimeoutError)):
+    if _http.transport_kind(exc, builtins=True) is not None:
         return _http.transport_error(provider, exc, timeout)
     if isinstance(exc, ValueError):  # JSON / pydantic validation of a garbage 200
         return BadImage(f"{provider}: the response could not be read ({type(exc).__name__})")
@@ -295,12 +294,13 @@ async def check_models(api_key: str, base_url: str, ctx: ProviderContext, models
                               "details": data})()
         err = classify_api_error(shim, NAME, ctx.clock.now(), model)
         if err.kind in ("auth", "unavailable"):
-            return [*out, _http.key_check(err, what, "GEMINI_API_KEY", model_env)] if i == 0 or err.kind == "auth" \
-                else [*out, Check(f"model {model}", False, str(err), _http.fix_for(err, "", model_env), usable=False)]
+            return [*out, _http.key_check(SPEC, err, what, "GEMINI_API_KEY")] if i == 0 or err.kind == "auth" \
+                else [*out, Check(f"model {model}", False, str(err), SPEC.fix_for(err, key_env="", model_env=model_env),
+                                  usable=False)]
         if i == 0:
             out.append(Check(what, True))
-        out.append(Check(f"model {model}", False, str(err), _http.fix_for(err, "GEMINI_API_KEY", model_env),
-                         usable=False))
+        out.append(Check(f"model {model}", False, str(err),
+                         SPEC.fix_for(err, key_env="GEMINI_API_KEY", model_env=model_env), usable=False))
     return out
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import io
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from imagegen import secrets
 from imagegen.providers import _http
@@ -73,6 +73,13 @@ def check_token(token: str) -> str:
     return ""
 
 
+# --------------------------------------------------------------------------- the library seam
+#
+# Everything imagegen changes in huggingface_hub, or borrows from its private API, is in this
+# section; nothing else in the program touches the library's globals.
+# tests/test_providers_huggingface.py::test_the_library_seam_is_where_we_expect_it fails loudly
+# when an upgrade moves one of these.
+
 _CAP: contextvars.ContextVar[int] = contextvars.ContextVar("imagegen_hf_cap", default=25 * 1024 * 1024)
 """The calling provider's response cap, seen by the library client's response hook."""
 
@@ -108,14 +115,42 @@ def _client_factory() -> Any:
                               follow_redirects=False, timeout=None)
 
 
-def _point_library_at(base_url: str, hub_url: str) -> None:
-    """huggingface_hub reads its router template and Hub endpoint from module constants, and makes
-    its async clients with a process-wide factory: set all three (imagegen owns its process)."""
+_wired: tuple[str, str] | None = None
+"""The (router, Hub) URLs the library is pointed at: set by `wire_library` only."""
+
+
+def wire_library(base_url: str, hub_url: str) -> None:
+    """The one place imagegen changes huggingface_hub's process-wide state. The library reads its
+    router template and Hub endpoint from module constants and makes its async clients with a
+    process-wide factory (it offers nothing per client), so all three are set here: the URLs, and
+    our factory (no redirects, the response cap). Done once: a call with the URLs already set
+    changes nothing (a run builds its provider once; doctor and the tests may build more)."""
+    global _wired
+    if _wired == (base_url, hub_url):
+        return
     from huggingface_hub import constants, set_async_client_factory
 
     constants.INFERENCE_PROXY_TEMPLATE = base_url.rstrip("/") + "/{provider}"
     constants.ENDPOINT = hub_url.rstrip("/")
     set_async_client_factory(_client_factory)
+    _wired = (base_url, hub_url)
+
+
+def mapping_fetch() -> Callable[[str], Any]:
+    """huggingface_hub's own (cached) fetch of the Hub's provider mapping for a model: private API
+    (`inference._providers._common._fetch_inference_provider_mapping`), used because the
+    partner's model id comes from it, with `auto` and with a pinned partner alike."""
+    from huggingface_hub.inference._providers import _common
+
+    return _common._fetch_inference_provider_mapping  # type: ignore[no-any-return]
+
+
+def forget_mappings() -> None:
+    """Drop the library's cached mappings (the tests' fake Hub changes them between tests)."""
+    mapping_fetch().cache_clear()  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- the provider
 
 
 class HuggingFaceProvider:
@@ -135,7 +170,7 @@ class HuggingFaceProvider:
         if self._client is None:
             from huggingface_hub import AsyncInferenceClient
 
-            _point_library_at(self._base_url, self._hub_url)
+            wire_library(self._base_url, self._hub_url)
             self._client = AsyncInferenceClient(provider=self.partner, token=self._token, timeout=self._ctx.timeout)
         return self._client
 
@@ -148,7 +183,7 @@ class HuggingFaceProvider:
                 # The library fetches the Hub mapping synchronously inside the call: do it in a
                 # thread first (cached per model) so the event loop never blocks on it.
                 try:
-                    await asyncio.to_thread(_mapping, model)
+                    await asyncio.to_thread(mapping_fetch(), model)
                 except Exception as exc:  # noqa: BLE001
                     raise self.classify_exception(exc, model, mapping=True) from None
                 image = await client.text_to_image(request.prompt, model=model, width=_http.round_to(request.width),
@@ -193,10 +228,9 @@ class HuggingFaceProvider:
             import httpx
 
             return self.classify(_http.WireResponse(status, httpx.Headers(dict(headers)), body), model, now)
-        if type(exc).__name__ == "InferenceTimeoutError":
+        if isinstance(exc, hf_errors.InferenceTimeoutError):
             return TransientError(f"{NAME}: request timed out after {self._ctx.timeout:g}s")
-        module = type(exc).__module__.split(".")[0]
-        if module in ("httpx", "httpx2", "httpcore", "httpcore2"):
+        if _http.transport_kind(exc) is not None:
             return _http.transport_error(NAME, exc, self._ctx.timeout)
         text = str(exc)
         if isinstance(exc, ValueError) and (mapping or "support" in text.lower() or "mapping" in text.lower()):
@@ -237,14 +271,6 @@ class HuggingFaceProvider:
                 pass
 
 
-def _mapping(model: str) -> Any:
-    """The Hub's provider mapping for `model`, through the library's own (cached) fetch: the
-    partner's model id comes from it, with `auto` and with a pinned partner alike."""
-    from huggingface_hub.inference._providers import _common
-
-    return _common._fetch_inference_provider_mapping(model)
-
-
 async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[str, ...]) -> list[Check]:
     """Token (the Hub's whoami), then each model's partner mapping (no image is made)."""
     hub = (opts.get("hub_url") or DEFAULT_HUB_URL).rstrip("/")
@@ -253,7 +279,7 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
     p = _create(opts, ctx)
     resp = await _http.send(ctx, NAME, "GET", f"{hub}/api/whoami-v2", headers=_http.bearer(token))
     if resp.status != 200:
-        return [_http.key_check(p.classify(resp), "token", "HUGGINGFACE_API_TOKEN", SPEC.model_env)]
+        return [_http.key_check(SPEC, p.classify(resp), "token", "HUGGINGFACE_API_TOKEN")]
     out = [Check("token", True)]
     for model in models:
         r = await _http.send(ctx, NAME, "GET", f"{hub}/api/models/{model}",
@@ -270,7 +296,7 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
             out.append(Check(f"model {model}", True, f"served by {', '.join(live)}"))
         elif r.status not in (200, 404):
             err = p.classify(r, model)
-            out.append(Check(f"model {model}", False, str(err), _http.fix_for(err, "", SPEC.model_env), usable=False))
+            out.append(Check(f"model {model}", False, str(err), SPEC.fix_for(err, key_env=""), usable=False))
         else:
             where = f"by {partner}" if partner != "auto" else "by any inference provider"
             out.append(Check(f"model {model}", False, f"not served {where} (Hub mapping)",
@@ -304,6 +330,7 @@ SPEC = ProviderSpec(
     default_model=",".join(DEFAULT_MODELS),
     default_base_url=DEFAULT_BASE_URL,
     model_env="HUGGINGFACE_IMAGE_MODEL",
+    display_name="Hugging Face",
     enabled=lambda opts: bool(opts.get("api_token")),
     create=_create,
     doctor=doctor,

@@ -183,7 +183,7 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
     resp = await _http.send(ctx, NAME, "GET", url, headers=_http.bearer(p._key) if p._key else {})
     what = "API key" if p.keyed else "anonymous host (best effort; a key makes it dependable)"
     if resp.status != 200:
-        return [_http.key_check(p.classify(resp), what, "POLLINATIONS_API_KEY", SPEC.model_env)]
+        return [_http.key_check(SPEC, p.classify(resp), what, "POLLINATIONS_API_KEY")]
     data = resp.json()
     names = set()
     for m in data if isinstance(data, list) else []:

@@ -12,13 +12,14 @@ names the provider as configured.
 from __future__ import annotations
 
 from imagegen.providers import card, cloudflare, gemini, huggingface, pollinations, together
-from imagegen.providers.base import ProviderSpec
+from imagegen.providers.base import Option, ProviderSpec
 
-__all__ = ["DEFAULT_ORDER", "DEFAULT_RESERVE", "REGISTRY", "SPECS", "get"]
+__all__ = ["DEFAULT_ORDER", "DEFAULT_RESERVE", "REGISTRY", "SPECS", "display_name", "get", "secret_env_names",
+           "secret_options"]
 
 REGISTRY: tuple[ProviderSpec, ...] = (
     card.SPEC,
-    card.spec("local", needs="nothing (name it in --providers; an alias of card)"),
+    card.spec("local", needs="nothing (name it in --providers; an alias of card)", display_name="the offline provider"),
     cloudflare.SPEC,
     huggingface.SPEC,
     together.SPEC,
@@ -40,3 +41,25 @@ def get(name: str) -> ProviderSpec:
         return SPECS[name]
     except KeyError:
         raise KeyError(f"unknown provider {name!r} (known: {', '.join(SPECS)})") from None
+
+
+def display_name(name: str) -> str:
+    """How provider `name` is called in a sentence ("Hugging Face"); a name the registry does not
+    know (a test double) is capitalised."""
+    spec = SPECS.get(name)
+    return spec.display_name if spec is not None else name[:1].upper() + name[1:]
+
+
+def secret_options() -> tuple[Option, ...]:
+    """Every provider option that holds a secret, in registry order, each once: what a workflow
+    passes from its repository secrets (`imagegen init` writes them; `.env` holds the env name,
+    `.input_name` the action input)."""
+    out: list[Option] = []
+    for spec in REGISTRY:
+        out.extend(o for o in spec.secret_options() if all(o.env != seen.env for seen in out))
+    return tuple(out)
+
+
+def secret_env_names() -> tuple[str, ...]:
+    """The environment names of every provider secret (CLOUDFLARE_API_TOKEN, ...), in registry order."""
+    return tuple(o.env for o in secret_options())

@@ -112,7 +112,7 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
     resp = await _http.send(ctx, NAME, "GET", f"{p._base_url}/v1/models", headers=_http.bearer(p._token))
     if resp.status != 200:
         err = p.classify(resp)
-        return [_http.key_check(err, "API key", "TOGETHER_API_TOKEN", SPEC.model_env)]
+        return [_http.key_check(SPEC, err, "API key", "TOGETHER_API_TOKEN")]
     data = resp.json()
     items = data.get("data") if isinstance(data, dict) else data
     ids = {str(m.get("id")) for m in items or [] if isinstance(m, dict)}
@@ -136,6 +136,7 @@ def _create(opts: Mapping[str, str], ctx: ProviderContext) -> TogetherProvider:
 SPEC = ProviderSpec(
     name=NAME,
     options=(Option("api_token", "TOGETHER_API_TOKEN", "Together AI API key", secret=True),),
+    display_name="Together AI",
     default_model=DEFAULT_MODEL,
     default_base_url=DEFAULT_BASE_URL,
     model_env="TOGETHER_IMAGE_MODEL",
