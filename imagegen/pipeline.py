@@ -15,7 +15,7 @@ from functools import partial
 from dataclasses import replace
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Sequence
+from typing import Callable, Sequence
 
 import httpx
 
@@ -100,8 +100,15 @@ class Run:
         providers: Sequence[tuple[ProviderSettings, Provider]] | None = None,
         today: date | None = None,
         site: Site | None = None,
+        before_work: Callable[[Sequence[Candidate]], None] | None = None,
     ) -> None:
+        """`before_work`: asked once discovery has found posts to do, before any provider is called
+        or any file written for them (not on a dry run, not when there is nothing to do). It may raise
+        to end the run there: the exception leaves the run as it is, nothing generated. So a caller
+        decides from the run's own discovery (the action: can the token write?) instead of
+        discovering a second time."""
         self.settings = settings
+        self.before_work = before_work
         self.clock = clock or SystemClock()
         self.emit = emit or null_sink
         self.given_providers = providers
@@ -361,6 +368,8 @@ class Run:
             if self.tmp_dir is not None:
                 folders.add(self.tmp_dir)
             writer.clean_stale_temps(sorted(folders))
+            if todo and self.before_work is not None:
+                self.before_work(todo)
             return await self._execute(todo)
         finally:
             if self.journal is not None:
