@@ -163,15 +163,16 @@ def test_changed_files_between_two_commits(tmp_path):
 
 
 def test_looks_like_post_uses_the_discovery_name_rules(tmp_path):
+    from imagegen import sites
     from imagegen.settings import load
 
-    s = load({"providers": "local", "paths": "blog"}, {}, repo=tmp_path)
-    assert looks_like_post("blog/2026-01-01-x.md", s)
-    assert not looks_like_post("blog/notes.md", s)
-    assert not looks_like_post("other/2026-01-01-x.md", s)
-    assert not looks_like_post("blog/.hidden/2026-01-01-x.md", s)
-    assert not looks_like_post("blog/README.md", s)
-    assert not looks_like_post("blog/2026-01-01-x.png", s)
+    site = sites.resolve(load({"providers": "local", "paths": "blog"}, {}, repo=tmp_path))
+    assert looks_like_post("blog/2026-01-01-x.md", site)
+    assert not looks_like_post("blog/notes.md", site)
+    assert not looks_like_post("other/2026-01-01-x.md", site)
+    assert not looks_like_post("blog/.hidden/2026-01-01-x.md", site)
+    assert not looks_like_post("blog/README.md", site)
+    assert not looks_like_post("blog/2026-01-01-x.png", site)
 
 
 def test_an_unexpected_failure_is_one_redacted_error_line(tmp_path, monkeypatch):
@@ -219,6 +220,92 @@ def test_git_mode_refuses_to_push_a_pull_request_merge_commit(tmp_path):
     assert action.main(env, out=out) == 1
     assert "merge commit" in out.getvalue()
     assert git(repo, "status", "--porcelain") == ""
+
+
+def _git_blog(tmp_path, *, remote: bool):
+    """A checkout of a one-post blog, with a bare `origin` it may push to (or none at all)."""
+    import subprocess
+
+    from tests.fake_github import make_origin
+
+    files = {"blog/2026-01-01-a.md": b"# A\n\nText.\n"}
+    if not remote:
+        repo = init_repo(tmp_path / "blog")
+        (repo / "blog").mkdir()
+        (repo / "blog/2026-01-01-a.md").write_bytes(files["blog/2026-01-01-a.md"])
+        commit_all(repo)
+        return repo
+    origin = make_origin(tmp_path, files)
+    subprocess.run(["git", "clone", "-q", f"file://{origin}", str(tmp_path / "blog")], check=True)
+    return tmp_path / "blog"
+
+
+def _counting_discovery(monkeypatch) -> list[int]:
+    """Count every discovery, wherever it is called from."""
+    import imagegen.discover
+    import imagegen.pipeline
+
+    calls: list[int] = []
+    real = imagegen.discover.discover
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(imagegen.discover, "discover", counting)
+    monkeypatch.setattr(imagegen.pipeline, "discover", counting)
+    return calls
+
+
+def test_discovery_runs_once_when_committing(tmp_path, monkeypatch):
+    """The run's own discovery tells whether there is work (and so whether the branch must be
+    writable): it is not run a second time for that."""
+    repo = _git_blog(tmp_path, remote=True)
+    calls = _counting_discovery(monkeypatch)
+    out = io.StringIO()
+    env = {"GITHUB_WORKSPACE": str(repo), "INPUT_PROVIDERS": "local", "INPUT_COMMIT": "git",
+           "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_NAME": "workflow_dispatch"}
+    assert action.main(env, out=out, sleep=lambda s: None) == 0, out.getvalue()
+    assert len(calls) == 1
+    assert "committed 1 post(s) to main" in out.getvalue()
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_branch_it_cannot_push_to_stops_the_run_before_anything_is_written(tmp_path, monkeypatch):
+    repo = _git_blog(tmp_path, remote=False)  # no origin: `git push --dry-run` fails
+    calls = _counting_discovery(monkeypatch)
+    out = io.StringIO()
+    env = {"GITHUB_WORKSPACE": str(repo), "INPUT_PROVIDERS": "local", "INPUT_COMMIT": "git",
+           "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_NAME": "workflow_dispatch",
+           "GITHUB_OUTPUT": str(tmp_path / "outputs")}
+    assert action.main(env, out=out) == 0
+    lines = out.getvalue().splitlines()
+    notices = [line for line in lines if line.startswith("::notice::")]
+    assert len(notices) == 1 and "nothing generated: cannot push to main" in notices[0]
+    assert lines.index("plan 1 post(s) to do") < lines.index(notices[0])  # decided from the run's discovery
+    assert len(calls) == 1 and not any(line.startswith("generat") for line in lines)
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""  # no image, the post untouched
+    assert "images-generated<<" in (tmp_path / "outputs").read_text()
+
+
+def test_a_run_with_nothing_to_do_asks_no_preflight(tmp_path, monkeypatch):
+    from imagegen.publish import GitPublisher
+
+    repo = _git_blog(tmp_path, remote=False)
+    (repo / "attachments").mkdir()
+    (repo / "attachments/a.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (repo / "blog/2026-01-01-a.md").write_text("# A\n\n![[attachments/a.png]]\n\nHas a cover.\n")
+    commit_all(repo)
+
+    def never(self):
+        raise AssertionError("preflight asked with nothing to do")
+
+    monkeypatch.setattr(GitPublisher, "preflight", never)
+    out = io.StringIO()
+    env = {"GITHUB_WORKSPACE": str(repo), "INPUT_PROVIDERS": "local", "INPUT_COMMIT": "git",
+           "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_NAME": "workflow_dispatch"}
+    assert action.main(env, out=out) == 0, out.getvalue()
+    assert "done: nothing to do" in out.getvalue()
 
 
 @pytest.fixture(autouse=True)

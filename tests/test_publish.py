@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from imagegen import secrets
-from imagegen.publish import (BOT_EMAIL, BOT_NAME, Change, PublishError, blob_sha, can_push, publish_api,
-                              publish_git)
+from imagegen.errors import SettingsError
+from imagegen.publish import (BOT_EMAIL, BOT_NAME, PUBLISH_DEADLINE, ApiPublisher, Change, GitHubApi, GitPublisher,
+                              NoPublisher, PublishError, PullRequestPublisher, Target, blob_sha, can_push, choose)
 from tests.fake_github import FakeGitHub, make_origin
 from tests.helpers import git
 
@@ -52,15 +53,27 @@ def write_cover(ws: Path, post_rel: str, img_rel: str, tag: str = "") -> Change:
     (ws / img_rel).write_bytes(PNG + tag.encode())
     text = (ws / post_rel).read_bytes()
     (ws / post_rel).write_bytes(text.replace(b"\n\n# ", f"\n\n![[{img_rel}]]\n\n# ".encode(), 1))
-    return Change(post_rel, (post_rel, img_rel))
+    return Change(post_rel, (post_rel, img_rel), title=tag, provider="local", model="abstract-v1",
+                  prompt=f"a cover for {tag}")
 
 
-def api(ws: Path, gh: FakeGitHub, changes: list[Change], **kw):
+def github(gh: FakeGitHub, token: str = TOKEN, **kw) -> GitHubApi:
+    """The API client as the action builds it, without retries or pauses (tests)."""
+    kw.setdefault("retry", None)
+    kw.setdefault("write_interval", 0)
+    return GitHubApi(token=token, api_url=gh.url, repository=gh.full_name, branch="main", **kw)
+
+
+def api(ws: Path, gh: FakeGitHub, changes: list[Change], *, token: str = TOKEN, base_sha: str | None = None,
+        deadline: float = PUBLISH_DEADLINE, **kw):
     sleeps: list[float] = []
-    kw.setdefault("token", TOKEN)
-    result = publish_api(ws, changes, api_url=gh.url, repository=gh.full_name, branch="main",
-                         base_sha=git(ws, "rev-parse", "HEAD").strip(), sleep=sleeps.append, retry=None, write_interval=0, **kw)
+    target = Target(ws, "main", base_sha=git(ws, "rev-parse", "HEAD").strip() if base_sha is None else base_sha)
+    result = ApiPublisher(github(gh, token, sleep=sleeps.append, **kw), target, deadline=deadline).publish(changes, None)
     return result, sleeps
+
+
+def publish_git(ws: Path, changes: list[Change], *, sleep) -> object:
+    return GitPublisher(ws, "main", sleep=sleep).publish(changes, None)
 
 
 def clean(ws: Path) -> bool:
@@ -179,15 +192,25 @@ def test_api_gives_up_after_bounded_retries(tmp_path, origin, gh):
 
 
 def test_api_read_only_token_is_detected_before_any_work(tmp_path, origin, gh):
-    from imagegen.publish import ApiPublisher
-
     secrets.register(READ_TOKEN)
-    pub = ApiPublisher(token=READ_TOKEN, api_url=gh.url, repository=gh.full_name, branch="main", retry=None, write_interval=0)
-    why = pub.can_write()
+    why = github(gh, READ_TOKEN).can_write()
     assert why and "403" in why and "contents: write" in why and READ_TOKEN not in why
-    assert ApiPublisher(token=TOKEN, api_url=gh.url, repository=gh.full_name, branch="main", retry=None, write_interval=0).can_write() is None
-    bad = ApiPublisher(token="ghs_unknownTOKEN111", api_url=gh.url, repository=gh.full_name, branch="main", retry=None, write_interval=0)
-    assert "401" in (bad.can_write() or "")
+    assert github(gh).can_write() is None
+    assert "401" in (github(gh, "ghs_unknownTOKEN111").can_write() or "")
+    # the publisher's preflight says the same, before anything is generated
+    target = Target(tmp_path, "main")
+    assert ApiPublisher(github(gh, READ_TOKEN), target).preflight() == why
+    assert ApiPublisher(github(gh), target).preflight() is None
+
+
+def test_api_preflight_a_ruleset_the_token_may_not_bypass_is_an_error_not_a_notice(tmp_path, origin, gh):
+    gh.protect("main", ruleset=True)
+    pub = ApiPublisher(github(gh), Target(tmp_path, "main"))
+    with pytest.raises(PublishError, match="protected by the ruleset .* `commit: pull-request`"):
+        pub.preflight()
+    gh.ruleset_bypass = "always"
+    assert pub.preflight() is None
+    assert [r for r in gh.requests if r.method == "PATCH"] == []  # reads and one blob: the branch is untouched
 
 
 def test_api_errors_never_carry_the_token(tmp_path, origin, gh):
@@ -211,8 +234,7 @@ def test_api_under_a_github_enterprise_prefix(tmp_path, origin):
 def test_api_base_commit_unknown_to_github_still_commits(tmp_path, origin, gh):
     ws = clone(origin, tmp_path / "ws")
     a = write_cover(ws, POST_A, IMG_A)
-    result = publish_api(ws, [a], token=TOKEN, api_url=gh.url, repository=gh.full_name, branch="main",
-                         base_sha="1" * 40, sleep=lambda s: None, retry=None, write_interval=0)
+    result, _ = api(ws, gh, [a], base_sha="1" * 40)
     assert result.sha and any("not on GitHub" in n for n in result.notes)
 
 
@@ -242,8 +264,9 @@ def test_git_commits_and_pushes_as_the_bot(tmp_path, origin, gh):
     (ws / "unrelated.txt").write_text("not ours\n")
     a = write_cover(ws, POST_A, IMG_A)
     assert can_push(ws, "main") is None
-    result = publish_git(ws, [a], branch="main", sleep=lambda s: None)
+    result = publish_git(ws, [a], sleep=lambda s: None)
     assert result.sha == gh.head() == git(ws, "rev-parse", "HEAD").strip()
+    assert result.log == [f"committed 1 post(s) to main: {result.sha}"]
     assert gh.git("log", "-1", "--format=%an <%ae>").strip() == f"{BOT_NAME} <{BOT_EMAIL}>"
     assert sorted(gh.git("show", "--name-only", "--format=", result.sha).split()) == sorted([POST_A, IMG_A])
     assert git(ws, "status", "--porcelain").strip() == "?? unrelated.txt"
@@ -254,7 +277,7 @@ def test_git_rejected_push_rebases_and_retries(tmp_path, origin, gh):
     a = write_cover(ws, POST_A, IMG_A)
     theirs = other_clone_commit(origin, tmp_path, {"README.md": b"theirs\n"})
     sleeps: list[float] = []
-    result = publish_git(ws, [a], branch="main", sleep=sleeps.append)
+    result = publish_git(ws, [a], sleep=sleeps.append)
     assert result.sha == gh.head() and sleeps == [1.0]
     assert gh.git("rev-parse", f"{result.sha}^").strip() == theirs  # linear, nothing forced
     assert gh.read("README.md") == b"theirs\n" and gh.read(IMG_A) == PNG
@@ -267,7 +290,7 @@ def test_git_concurrent_edit_of_the_same_post_is_left(tmp_path, origin, gh):
     b = write_cover(ws, POST_B, IMG_B)
     theirs = post("Alpha", " Human edit.")
     other_clone_commit(origin, tmp_path, {POST_A: theirs})
-    result = publish_git(ws, [a, b], branch="main", sleep=lambda s: None)
+    result = publish_git(ws, [a, b], sleep=lambda s: None)
     assert result.committed == [POST_B] and [x.post for x in result.left] == [POST_A]
     assert gh.read(POST_A) == theirs and gh.exists(IMG_B) and not gh.exists(IMG_A)
     assert (ws / POST_A).read_bytes() == theirs and not (ws / IMG_A).exists()
@@ -279,7 +302,7 @@ def test_git_only_conflicting_post_means_no_commit(tmp_path, origin, gh):
     a = write_cover(ws, POST_A, IMG_A)
     theirs = post("Alpha", " Human edit.")
     head = other_clone_commit(origin, tmp_path, {POST_A: theirs})
-    result = publish_git(ws, [a], branch="main", sleep=lambda s: None)
+    result = publish_git(ws, [a], sleep=lambda s: None)
     assert result.sha == "" and gh.head() == head and [x.post for x in result.left] == [POST_A]
     assert git(ws, "rev-parse", "HEAD").strip() == head and clean(ws)
 
@@ -287,7 +310,7 @@ def test_git_only_conflicting_post_means_no_commit(tmp_path, origin, gh):
 def test_git_nothing_changed(tmp_path, origin, gh):
     ws = clone(origin, tmp_path / "ws")
     head = gh.head()
-    result = publish_git(ws, [Change(POST_A, (POST_A,))], branch="main", sleep=lambda s: None)
+    result = publish_git(ws, [Change(POST_A, (POST_A,))], sleep=lambda s: None)
     assert result.sha == "" and gh.head() == head
 
 
@@ -387,9 +410,7 @@ def test_write_pacer_follows_github_guidance_and_no_more():
         burst()
     assert slept == [60.0]
     # PyGithub's own pauses are off: ours are the only ones
-    from imagegen.publish import ApiPublisher
-
-    pub = ApiPublisher(token=TOKEN, api_url="http://127.0.0.1:9", repository="o/r", branch="main")
+    pub = GitHubApi(token=TOKEN, api_url="http://127.0.0.1:9", repository="o/r", branch="main")
     req = pub.gh._Github__requester
     assert req._Requester__seconds_between_writes is None and req._Requester__seconds_between_requests is None
     assert req._Requester__timeout == 30
@@ -401,7 +422,7 @@ def test_git_protected_branch_is_a_refusal(tmp_path, origin, gh):
     before = gh.head()
     sleeps: list[float] = []
     with pytest.raises(PublishError) as info:
-        publish_git(ws, [write_cover(ws, POST_A, IMG_A)], branch="main", sleep=sleeps.append)
+        publish_git(ws, [write_cover(ws, POST_A, IMG_A)], sleep=sleeps.append)
     assert "GH006" in str(info.value) and "commit: pull-request" in str(info.value)
     assert sleeps == [] and gh.head() == before
 
@@ -411,29 +432,23 @@ def test_git_protected_branch_is_a_refusal(tmp_path, origin, gh):
 PR_BRANCH = "imagegen/covers"
 
 
-def entry(post_rel: str, img: str, title: str) -> dict:
-    return {"post": post_rel, "image": img, "title": title, "provider": "local", "model": "abstract-v1",
-            "prompt": f"a cover for {title}"}
+def pr_publisher(ws: Path, gh: FakeGitHub) -> PullRequestPublisher:
+    target = Target(ws, "main", base_sha=git(ws, "rev-parse", "HEAD").strip(), server_url="https://github.example",
+                    pull_request_branch=PR_BRANCH)
+    return PullRequestPublisher(github(gh, sleep=lambda s: None), target)
 
 
-def pr_run(ws: Path, gh: FakeGitHub, covers: list[tuple[str, str, str]], **kw):
-    """What the action does in pull-request mode: read the open pull request, put its posts into the
-    workspace, make covers, publish them to the covers branch, open/update the pull request."""
-    from imagegen.publish import ApiPublisher, publish_pull_request, restore_checkout
-
-    pub = ApiPublisher(token=TOKEN, api_url=gh.url, repository=gh.full_name, branch="main", retry=None,
-                       write_interval=0, sleep=lambda s: None)
-    plan = pub.plan_pull_request(PR_BRANCH)
-    for rel, data in plan.posts.items():
-        (ws / rel).write_bytes(data)
-    changes, entries = [], []
-    for post_rel, img, title in covers:
-        changes.append(write_cover(ws, post_rel, img, tag=title))
-        entries.append(entry(post_rel, img, title))
-    result = publish_pull_request(ws, changes, plan, pub, base_sha=git(ws, "rev-parse", "HEAD").strip(),
-                                  entries=entries, server_url="https://github.example", **kw)
-    restore_checkout(ws, list(plan.posts) + [p for c in changes for p in c.paths])
-    return plan, result
+def pr_run(ws: Path, gh: FakeGitHub, covers: list[tuple[str, str, str]]):
+    """What the action does in pull-request mode: prepare (read the open pull request, put its posts
+    into the workspace), make covers, publish them to the covers branch (opening or updating the pull
+    request), close (the checkout is the base branch again)."""
+    pub = pr_publisher(ws, gh)
+    pub.prepare()
+    try:
+        result = pub.publish([write_cover(ws, post_rel, img, tag=title) for post_rel, img, title in covers], None)
+    finally:
+        pub.close()
+    return pub.plan, result
 
 
 def test_pull_request_mode_opens_then_updates_one_pull_request(tmp_path, origin, gh):
@@ -519,3 +534,71 @@ def test_api_stalled_github_is_one_clear_error_within_the_overall_deadline(tmp_p
     assert "did not finish within 0.5 s in all" in text and "\n" not in text
     assert gh.head() == before and (ws / IMG_A).read_bytes() == PNG
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # the alarm is off again
+
+
+def test_pull_request_mode_says_what_it_did_and_a_run_without_covers_names_the_open_one(tmp_path, origin, gh):
+    ws = clone(origin, tmp_path / "ws")
+    _, result = pr_run(ws, gh, [(POST_A, IMG_A, "Alpha")])
+    assert result.log == [f"pushed 1 post(s) to {PR_BRANCH}: {result.sha}"]
+    assert result.notice == f"covers proposed in pull request #1: {result.pull_request_url}"
+    ws2 = clone(origin, tmp_path / "ws2")
+    before = len(gh.requests)
+    pub = pr_publisher(ws2, gh)
+    pub.prepare()
+    assert (ws2 / POST_A).read_bytes() == gh.read(POST_A, PR_BRANCH)  # the open pull request's version
+    idle = pub.publish([], None)
+    pub.close()
+    assert (idle.sha, idle.pull_request_number, idle.pull_request_url) == ("", 1, result.pull_request_url)
+    assert not idle.log and not idle.notice and not idle.notes
+    assert [r for r in gh.requests[before:] if r.method != "GET"] == []
+    assert clean(ws2)  # the carried post is main's again
+
+
+def test_pull_request_posts_are_written_through_the_writer_never_through_a_symlink(tmp_path, origin, gh):
+    """The open pull request's posts go into the workspace like every post write: atomically, and
+    never through a symlink that leads outside the repository."""
+    ws = clone(origin, tmp_path / "ws")
+    pr_run(ws, gh, [(POST_A, IMG_A, "Alpha")])
+    ws2 = clone(origin, tmp_path / "ws2")
+    outside = tmp_path / "outside.md"
+    outside.write_bytes(b"not the repository's\n")
+    (ws2 / POST_A).unlink()
+    (ws2 / POST_A).symlink_to(outside)
+    pub = pr_publisher(ws2, gh)
+    with pytest.raises(PublishError, match=f"could not put {POST_A} into the workspace"):
+        pub.prepare()
+    pub.close()
+    assert outside.read_bytes() == b"not the repository's\n"
+    # a plain post is replaced by a new file (a rename), not rewritten in place
+    ws3 = clone(origin, tmp_path / "ws3")
+    inode = (ws3 / POST_A).stat().st_ino
+    pub = pr_publisher(ws3, gh)
+    pub.prepare()
+    assert (ws3 / POST_A).stat().st_ino != inode and (ws3 / POST_A).read_bytes() == gh.read(POST_A, PR_BRANCH)
+    assert not [p for p in (ws3 / POST_A).parent.iterdir() if p.name.startswith(".imagegen-tmp")]
+    pub.close()
+
+
+def test_the_commit_input_chooses_one_publisher(tmp_path):
+    target = Target(tmp_path, "main", token=TOKEN, repository="o/r", api_url="http://127.0.0.1:9")
+    assert isinstance(choose("none", target), NoPublisher)
+    assert isinstance(choose("git", target), GitPublisher)
+    assert isinstance(choose("api", target), ApiPublisher)
+    assert isinstance(choose("pull-request", target), PullRequestPublisher)
+    with pytest.raises(SettingsError, match="commit: api needs the github-token input"):
+        choose("api", Target(tmp_path, "main"))
+    with pytest.raises(SettingsError, match="commit: expected one of api, git, pull-request, none, got 'push'"):
+        choose("push", target)
+    same = Target(tmp_path, "covers", token=TOKEN, repository="o/r", pull_request_branch="covers")
+    with pytest.raises(SettingsError, match="pull-request-branch: 'covers' is the branch the pull request"):
+        choose("pull-request", same)
+
+
+def test_no_publisher_touches_nothing(tmp_path):
+    (tmp_path / "a.md").write_text("x")
+    pub = NoPublisher()
+    assert pub.prepare() == [] and pub.preflight() is None
+    result = pub.publish([Change("a.md", ("a.md",))], None)
+    assert (result.sha, result.committed, result.notes, result.log) == ("", [], [], [])
+    pub.close()
+    assert (tmp_path / "a.md").read_text() == "x"

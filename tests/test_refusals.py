@@ -387,7 +387,7 @@ def test_publish_api_client_has_a_timeout() -> None:
     from imagegen import publish
 
     assert 0 < publish.API_TIMEOUT <= 120 and 0 < git.NETWORK_TIMEOUT <= 600
-    assert inspect.signature(publish.ApiPublisher.__init__).parameters["timeout"].default == publish.API_TIMEOUT
+    assert inspect.signature(publish.GitHubApi.__init__).parameters["timeout"].default == publish.API_TIMEOUT
 
 
 def test_report_write_on_a_full_disk_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

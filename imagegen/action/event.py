@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping
 
 from imagegen.errors import GitError
 from imagegen.git import NETWORK_TIMEOUT, Git
+from imagegen.sites.base import Site
 
 ZERO_SHA = "0" * 40
 
@@ -122,12 +123,10 @@ def commit_range(event_name: str, event: Mapping[str, Any], env: Mapping[str, st
     return None
 
 
-def looks_like_post(rel: str, settings: Any) -> bool:
+def looks_like_post(rel: str, site: Site) -> bool:
     """The same rules discover applies to a walked file, from the site's conventions (which
-    folders are skipped, which names and paths are posts, the content paths)."""
-    from imagegen import sites
-
-    site = sites.for_settings(settings)
+    folders are skipped, which names and paths are posts, the content paths). `site` is the run's
+    resolved Site, resolved once by the caller (not once per changed file)."""
     p = PurePosixPath(rel)
     folders = p.parts[:-1]
     if any(site.skip_dir("/".join(folders[: i + 1]), part) for i, part in enumerate(folders)):

@@ -1,31 +1,85 @@
-"""The action's main: inputs -> settings -> (open pull request) -> run -> publish -> report file,
-outputs and job summary.
+"""The action's main, as a short sequence of steps that return values:
+
+    read_inputs -> scope -> prepare -> run (preflight, once discovery found work) -> publish -> finish
 
 The runner starts the container with the workspace mounted at /github/workspace (the working
 directory), one `INPUT_<NAME>` variable per input (name upper-cased, spaces to `_`, hyphens kept),
 and `GITHUB_*` variables (event payload, output and summary files, API URL, ...). Everything here is
 GitHub Actions I/O; the work itself is `imagegen.pipeline` and `imagegen.publish`.
+
+A step that finds nothing to do raises `Stop` (a notice, or an error with its exit code); a mistake
+in the inputs or settings is an `ImagegenError`. Either ends the action with one line, empty outputs
+and a one-line job summary. Once covers exist, the report file, the outputs and the summary are
+written together after publishing (`finish`), so all three say the same thing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Mapping, TextIO
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
-from imagegen import secrets
-from imagegen.action.commands import EventLog, Runner
-from imagegen.action.event import (commit_range, changed_files, fork_pull_request, load_event, looks_like_post,
+from imagegen import doctor, git, pipeline, publish, secrets, sites
+from imagegen.action.event import (changed_files, commit_range, fork_pull_request, load_event, looks_like_post,
                                    target_branch)
-from imagegen.action.inputs import Input, input_env_name, inputs
-from imagegen.action.summary import BENIGN_SKIPS, SummaryContext, _cell, _outputs, summary_markdown
-from imagegen import git, sites
-from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, ImagegenError, action_exit_code,
-                             exit_code_of)
+from imagegen.action.inputs import input_env_name, inputs
+from imagegen.action.runner import EventLog, Runner
+from imagegen.action.summary import BENIGN_SKIPS, SummaryContext, outputs, summary_markdown
+from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, ImagegenError, PublishError,
+                             SettingsError, action_exit_code)
+from imagegen.gfm import table_cell
+from imagegen.publish import Publisher, Target
 from imagegen.report import PendingReason, Report
+from imagegen.settings import Settings, load
+from imagegen.sites import Site
+
+
+class Stop(Exception):
+    """End the action without generating (more): a notice (code 0) or an error (its exit code)."""
+
+    def __init__(self, message: str, code: int = EXIT_OK) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    """What the inputs and the event decided, read once before any work and handed to each step."""
+
+    settings: Settings
+    site: Site
+    """The blog engine the run follows, resolved once (the scope and the run both use it)."""
+    workspace: Path
+    commit: str
+    """The `commit` input: api, git, pull-request or none."""
+    branch: str | None
+    """The branch the covers are committed to; None: nothing is committed (commit: none, a dry run)."""
+    head: str
+    """The checkout's commit ('' without git)."""
+    token: str
+    event_name: str
+    event: Mapping[str, Any]
+    only_changed: str
+    message: str | None
+    """The `commit-message` input (None: the default message)."""
+    pull_request_branch: str
+    repository: str
+    api_url: str
+    server_url: str
+    doctor: bool = False
+    """`mode: doctor`: the provider checks only."""
+
+    def target(self) -> Target:
+        """Where a publisher puts the covers."""
+        return Target(workspace=self.workspace, branch=self.branch or "", base_sha=self.head,
+                      repository=self.repository, api_url=self.api_url, server_url=self.server_url,
+                      token=self.token, pull_request_branch=self.pull_request_branch)
+
 
 @dataclass
 class Action:
@@ -39,256 +93,178 @@ class Action:
 
     def __post_init__(self) -> None:
         self.runner = Runner(self.env, self.out)
+        self.by_name = {i.name: i for i in inputs()}
 
-    def value(self, inp: Input) -> str:
-        return self.env.get(input_env_name(inp.name), "")
+    def value(self, name: str) -> str:
+        """The input as the runner passed it ('' when absent)."""
+        return self.env.get(input_env_name(name), "")
 
-    def resolved(self, inp: Input) -> str:
-        v = self.value(inp).strip()
+    def resolved(self, name: str) -> str:
+        """The input, else its environment variable, else its default."""
+        inp = self.by_name[name]
+        v = self.value(name).strip()
         if v:
             return v
         return (self.env.get(inp.env, "") if inp.env else "").strip() or inp.default
 
-    def finish(self, report: Report | None, *, sha: str = "", markdown: str = "", pr_url: str = "",
-               pr_number: int = 0, report_file: Path | None = None) -> None:
-        """The report file, the outputs and the summary, written together once publishing is over,
-        so all three say the same thing."""
-        if report is not None and report_file is not None:
-            self._write_report(report, report_file)
-        self.runner.set_outputs(_outputs(report, sha, pr_url, pr_number))
-        if markdown:
-            self.runner.summary(markdown)
-
-    def stop(self, message: str, *, code: int) -> int:
-        """End without generating: a notice (code 0) or an error (code 1); outputs all empty/zero."""
-        if code:
-            self.runner.error(message)
-        else:
-            self.runner.notice(message)
-        self.finish(None, markdown=f"## Cover images\n\n{'**Error:** ' if code else ''}{_cell(message)}\n")
-        return code
+    # ------------------------------------------------------------------ the steps
 
     def run(self) -> int:
-        from imagegen.publish import DEFAULT_PR_BRANCH, MODES, PublishError, restore_checkout
-        from imagegen.settings import load
+        try:
+            plan = self.read_inputs()
+            if plan.doctor:
+                return self.run_doctor(plan.settings)
+            plan = self.scope(plan)
+            chosen = publish.choose(plan.commit if plan.branch else "none", plan.target(), sleep=self.sleep,
+                                    write_interval=self._write_interval())
+            try:
+                self.prepare(chosen)
+                report = self.generate(plan, chosen)
+                return self.publish(plan, chosen, report)
+            finally:
+                chosen.close()
+        except Stop as stop:
+            return self.stop(stop.message, code=stop.code)
+        except ImagegenError as exc:
+            return self.stop(str(exc), code=action_exit_code(exc.exit_code))
 
-        all_inputs = inputs()
-        by_name = {i.name: i for i in all_inputs}
-        # 1. Secrets first: masked in the log and registered for redaction before anything is printed.
-        for i in all_inputs:
-            if i.secret:
-                v = self.value(i) or (self.env.get(i.env, "") if i.env else "")
-                if v.strip():
-                    self.runner.mask(v.strip())
-                    secrets.register(v.strip())
-        token = self.resolved(by_name["github-token"])
+    def read_inputs(self) -> ActionPlan:
+        """Secrets first (masked in the log and registered for redaction before anything is printed),
+        then the choices, the event and the settings."""
+        self._mask_secrets()
+        token = self.resolved("github-token")
         if token.startswith("${{"):
             token = ""  # a literal default outside a runner
         workspace = Path(self.env.get("GITHUB_WORKSPACE") or os.getcwd())
         git.trust_workspace(workspace)
         event_name = self.env.get("GITHUB_EVENT_NAME", "")
         event = load_event(self.env)
-
-        mode = self.resolved(by_name["commit"]).lower()
-        if mode not in MODES:
-            return self.stop(f"commit: expected one of {', '.join(MODES)}, got {mode!r}", code=1)
-        only = self.resolved(by_name["only-changed"]).lower()
-        if only not in ("auto", "true", "false"):
-            return self.stop(f"only-changed: expected auto, true or false, got {only!r}", code=1)
-
+        commit = self._choice("commit", publish.MODES, f"one of {', '.join(publish.MODES)}")
+        only = self._choice("only-changed", ("auto", "true", "false"), "auto, true or false")
         fork = fork_pull_request(event_name, event, self.env)
-        if fork and mode != "none":
-            return self.stop(f"pull request from a fork ({fork}): its token cannot push to it and secrets are not "
-                             "passed to it, so no covers were generated (they are made after the merge; "
-                             "use commit: none to only write files)", code=0)
-
-        # An input left at its action.yml default (or empty) is "not given": the environment
-        # variable of the same meaning wins, then the default (settings.load decides).
-        raw = {i.name: (None if self.value(i).strip() in ("", i.default) else self.value(i))
-               for i in all_inputs if i.kind != "action"}
-        try:
-            settings = load(raw, dict(self.env), repo=workspace)
-        except ImagegenError as exc:
-            if fork and "no image provider" in str(exc):
-                return self.stop(f"pull request from a fork ({fork}): provider secrets are not passed to it, "
-                                 "so no covers were generated", code=0)
-            return self.stop(str(exc), code=action_exit_code(exc.exit_code))
-
-        run_mode = self.resolved(by_name["mode"]).strip().lower() or "run"
+        if fork and commit != "none":
+            raise Stop(f"pull request from a fork ({fork}): its token cannot push to it and secrets are not "
+                       "passed to it, so no covers were generated (they are made after the merge; "
+                       "use commit: none to only write files)")
+        settings = self._settings(workspace, fork)
+        run_mode = self.resolved("mode").strip().lower() or "run"
         if run_mode not in ("run", "doctor"):
-            return self.stop(f"mode: expected run or doctor, got {run_mode!r}", code=1)
-        if run_mode == "doctor":
-            return self._doctor(settings)
-
-        committing = mode != "none" and not settings.dry_run
-        branch = target_branch(self.value(by_name["branch"]), self.env) if committing else None
-        if committing and not branch:
-            return self.stop(f"cannot tell which branch to commit to (GITHUB_REF={self.env.get('GITHUB_REF', '')!r}); "
-                             "set the `branch` input", code=1)
+            raise SettingsError(f"mode: expected run or doctor, got {run_mode!r}")
         head = _head(workspace)
-        if committing and mode == "git" and self.env.get("GITHUB_REF", "").startswith("refs/pull/") \
-                and head and head == self.env.get("GITHUB_SHA"):
-            return self.stop("commit: git on a pull request: the checkout is GitHub's merge commit, which must not be "
-                             "pushed; check out the branch (actions/checkout with ref: ${{ github.head_ref }}) "
-                             "or use commit: api", code=1)
+        branch = None
+        if run_mode == "run" and commit != "none" and not settings.dry_run:
+            branch = self._branch(commit, head)
+        return ActionPlan(
+            settings=settings, site=sites.resolve(settings), workspace=workspace, commit=commit, branch=branch, head=head, token=token,
+            event_name=event_name, event=event, only_changed=only,
+            message=self.value("commit-message").strip() or None,
+            pull_request_branch=self.resolved("pull-request-branch") or publish.DEFAULT_PR_BRANCH,
+            repository=self.env.get("GITHUB_REPOSITORY", ""),
+            api_url=self.env.get("GITHUB_API_URL") or "https://api.github.com",
+            server_url=self.env.get("GITHUB_SERVER_URL", "https://github.com"), doctor=run_mode == "doctor")
 
-        # 2. Which posts: an explicit list or changed-since wins; else only-changed decides.
-        if not settings.posts and not settings.changed_since and only != "false":
-            rng = commit_range(event_name, event, self.env)
-            if rng is None and only == "true":
-                return self.stop(f"only-changed: true, but a {event_name or 'local'} event has no commits to "
-                                 "compare; nothing to do", code=0)
-            if rng is not None:
-                files = changed_files(workspace, rng[0], rng[1], event, self.runner.warning)
-                posts = sorted({f for f in files if looks_like_post(f, settings) and (workspace / f).is_file()})
-                if not posts:
-                    return self.stop(f"no post was added or changed by this {event_name}; nothing to do", code=0)
-                self.runner.print(f"only-changed: {len(posts)} post(s) changed by this {event_name}")
-                settings = settings.with_(posts=tuple(posts))
+    def scope(self, plan: ActionPlan) -> ActionPlan:
+        """Which posts: an explicit list or changed-since wins; else only-changed decides (the posts
+        the push or pull request added or changed, by the same rules discovery uses)."""
+        s = plan.settings
+        if s.posts or s.changed_since or plan.only_changed == "false":
+            return plan
+        rng = commit_range(plan.event_name, plan.event, self.env)
+        if rng is None:
+            if plan.only_changed == "true":
+                raise Stop(f"only-changed: true, but a {plan.event_name or 'local'} event has no commits to "
+                           "compare; nothing to do")
+            return plan
+        files = changed_files(plan.workspace, rng[0], rng[1], plan.event, self.runner.warning)
+        posts = sorted({f for f in files if looks_like_post(f, plan.site) and (plan.workspace / f).is_file()})
+        if not posts:
+            raise Stop(f"no post was added or changed by this {plan.event_name}; nothing to do")
+        self.runner.print(f"only-changed: {len(posts)} post(s) changed by this {plan.event_name}")
+        return replace(plan, settings=s.with_(posts=tuple(posts)))
 
-        # 3. What is there to do? Discovery alone (no provider call, no write): a run with nothing to
-        #    do makes no write request; a token that cannot write makes no cover it could not commit.
-        #    With commit: pull-request the open pull request's posts are put into the workspace first
-        #    (as they are on the covers branch), so they are not generated again.
-        pub = None
-        plan = None
-        pr_branch = self.resolved(by_name["pull-request-branch"]) or DEFAULT_PR_BRANCH
-        if committing:
-            assert branch is not None
-            if mode in ("api", "pull-request"):
-                from imagegen.publish import ApiPublisher
-
-                if not token:
-                    return self.stop(f"commit: {mode} needs the github-token input", code=1)
-                pub = ApiPublisher(token=token, api_url=self._api_url(), repository=self._repository(),
-                                   branch=branch, sleep=self.sleep, **self._api_pacing())
-            if mode == "pull-request":
-                assert pub is not None
-                if pr_branch == branch:
-                    return self.stop(f"pull-request-branch: {pr_branch!r} is the branch the pull request would go "
-                                     "into; name another branch", code=1)
-                try:
-                    plan = pub.plan_pull_request(pr_branch)
-                except PublishError as exc:
-                    return self.stop(f"nothing generated: {exc}", code=1)
-                for rel, data in plan.posts.items():
-                    target = workspace / rel
-                    if target.is_file():
-                        target.write_bytes(data)
-                for note in plan.notes:
-                    self.runner.print(note)
+    def prepare(self, publisher: Publisher) -> None:
+        """Before discovery: what the run must see first (with commit: pull-request, the open pull
+        request's posts as the covers branch has them, so they are not generated again)."""
         try:
-            return self._generate_and_publish(settings, mode, committing, branch, pr_branch, pub, plan, token,
-                                              workspace, head, event, by_name)
-        finally:
-            if plan is not None and plan.posts:
-                restore_checkout(workspace, plan.posts)
+            notes = publisher.prepare()
+        except PublishError as exc:
+            raise Stop(f"nothing generated: {exc}", EXIT_ERROR) from None
+        for note in notes:
+            self.runner.print(note)
 
-    def _has_work(self, settings: Any) -> bool:
-        """Whether discovery finds a post to give a cover (the pipeline's own first step, run alone)."""
-        from imagegen.clock import SystemClock
-        from imagegen.discover import discover
-
-        if settings.max_images == 0:
-            return False
-        clock = self.clock or SystemClock()
+    def preflight(self, publisher: Publisher) -> None:
+        """Asked by the run once its discovery found work, before any provider is called: a token
+        that cannot write makes no cover it could not commit (a notice); a refusal that needs a
+        fix (a ruleset) is an error."""
         try:
-            return bool(discover(settings, clock.now().astimezone(settings.tz).date(), sites.resolve(settings)).todo)
-        except Exception:  # the run reports it properly
-            return True
+            why = publisher.preflight()
+        except PublishError as exc:
+            raise Stop(f"nothing generated: {exc}", EXIT_ERROR) from None
+        if why:
+            raise Stop(f"nothing generated: {why}")
 
-    def _generate_and_publish(self, settings: Any, mode: str, committing: bool, branch: str | None, pr_branch: str,
-                              pub: Any, plan: Any, token: str, workspace: Path, head: str,
-                              event: Mapping[str, Any], by_name: Mapping[str, Input]) -> int:
-        from imagegen.publish import (PublishError, can_push, changes_from, publish_api, publish_git,
-                                      publish_pull_request, restore_checkout)
-
-        if committing and self._has_work(settings):
-            why = pub.can_write() if pub is not None else can_push(workspace, branch or "")
-            if why:
-                return self.stop(f"nothing generated: {why}", code=0)
-            if pub is not None and mode == "api":
-                refusal = pub.ruleset_refusal()
-                if refusal:
-                    return self.stop(f"nothing generated: {refusal}", code=1)
-
-        # 4. The run.
-        from imagegen.pipeline import run_sync
-
+    def generate(self, plan: ActionPlan, publisher: Publisher) -> Report:
+        """The run itself, its events printed as they come."""
         log = EventLog(self.runner)
-        try:
-            report = run_sync(settings, emit=log, clock=self.clock) if self.clock else run_sync(settings, emit=log)
-        except Exception as exc:  # one clear line, never a traceback that could hold a secret
-            log.close()
-            if isinstance(exc, ImagegenError):
-                return self.stop(str(exc), code=action_exit_code(exc.exit_code))
-            return self.stop(f"imagegen failed: {type(exc).__name__}: {exc}", code=action_exit_code(exit_code_of(exc)))
-        log.close()
 
-        # 5. Publish; then the report file, the outputs and the summary, all saying what happened.
-        ctx = SummaryContext(server_url=self.env.get("GITHUB_SERVER_URL", "https://github.com"),
-                             repository=self._repository(), mode=mode,
-                             public=(event.get("repository") or {}).get("private") is False)
+        try:
+            return pipeline.run_sync(plan.settings, emit=log, clock=self.clock, site=plan.site,
+                                     before_work=lambda todo: self.preflight(publisher))
+        except (Stop, ImagegenError):
+            raise
+        except Exception as exc:  # one clear line, never a traceback that could hold a secret
+            raise Stop(f"imagegen failed: {type(exc).__name__}: {exc}", EXIT_ERROR) from None
+        finally:
+            log.close()
+
+    def publish(self, plan: ActionPlan, publisher: Publisher, report: Report) -> int:
+        """Commit what the run wrote; posts the branch changed meanwhile become pending."""
+        ctx = SummaryContext(server_url=plan.server_url, repository=plan.repository, mode=plan.commit,
+                             public=(plan.event.get("repository") or {}).get("private") is False)
         code = EXIT_CANCELLED if report.cancelled else EXIT_OK
         if code == EXIT_OK and report.run_error:
             self.runner.error(report.run_error)
             code = EXIT_ERROR
-        changes = changes_from(report)
-        result = None
-        if committing and changes:
-            message = self.value(by_name["commit-message"]).strip() or None
-            base_sha = head or self.env.get("GITHUB_SHA", "")
-            try:
-                if mode == "api":
-                    result = publish_api(workspace, changes, token=token, api_url=self._api_url(),
-                                         repository=self._repository(), branch=branch or "",
-                                         base_sha=base_sha, message=message, sleep=self.sleep, **self._api_pacing())
-                elif mode == "pull-request":
-                    entries = [{"post": g.post, "image": g.image, "removed": g.removed_image or "",
-                                "title": _post_title(workspace, g.post), "provider": g.provider, "model": g.model,
-                                "prompt": g.prompt} for g in report.generated]
-                    result = publish_pull_request(workspace, changes, plan, pub, base_sha=base_sha, entries=entries,
-                                                  message=message, server_url=ctx.server_url)
-                else:
-                    result = publish_git(workspace, changes, branch=branch or "", message=message, sleep=self.sleep)
-            except PublishError as exc:
-                self.runner.error(f"the covers were generated but not committed: {exc}")
-                ctx.notes.append(f"Not committed: {exc}")
-                self._annotate(report)
-                self.finish(report, markdown=summary_markdown(report, ctx), report_file=settings.report)
-                return 1
-            ctx.commit_sha = result.sha
-            ctx.notes.extend(result.notes)
-            left = {item.post: item for item in result.left}
-            if left:
-                report.generated = [g for g in report.generated if g.post not in left]
-                report.pending.extend(left.values())
-            for note in result.notes:
-                self.runner.print(note)
-            if mode == "pull-request":
-                ctx.pull_request_url, ctx.pull_request_number = result.pull_request_url, result.pull_request_number
-                if result.sha:
-                    self.runner.print(f"pushed {len(result.committed)} post(s) to {pr_branch}: {result.sha}")
-                if result.pull_request_url:
-                    self.runner.notice(f"covers proposed in pull request #{result.pull_request_number}: "
-                                       f"{result.pull_request_url}")
-                # the checkout is the base branch again: the covers live on the covers branch
-                restore_checkout(workspace, [p for c in changes if c.post in result.committed for p in c.paths])
-            elif result.sha:
-                self.runner.print(f"committed {len(result.committed)} post(s) to {branch}: {result.sha}")
-        elif mode == "pull-request" and plan is not None and plan.number:
-            ctx.pull_request_url, ctx.pull_request_number = plan.url, plan.number
+        try:
+            result = publisher.publish(publish.changes_from(report), plan.message)
+        except PublishError as exc:
+            self.runner.error(f"the covers were generated but not committed: {exc}")
+            ctx.notes.append(f"Not committed: {exc}")
+            return self.finish(report, ctx, code=EXIT_ERROR, report_file=plan.settings.report)
+        ctx.commit_sha = result.sha
+        ctx.pull_request_url, ctx.pull_request_number = result.pull_request_url, result.pull_request_number
+        ctx.notes.extend(result.notes)
+        left = {item.post: item for item in result.left}
+        if left:
+            report.generated = [g for g in report.generated if g.post not in left]
+            report.pending.extend(left.values())
+        for line in result.notes + result.log:
+            self.runner.print(line)
+        if result.notice:
+            self.runner.notice(result.notice)
+        return self.finish(report, ctx, code=code, report_file=plan.settings.report)
+
+    def finish(self, report: Report, ctx: SummaryContext, *, code: int, report_file: Path | None) -> int:
+        """Annotations, the report file, the outputs and the summary, once publishing is over."""
         self._annotate(report)
-        self.finish(report, sha=ctx.commit_sha, markdown=summary_markdown(report, ctx),
-                    pr_url=ctx.pull_request_url, pr_number=ctx.pull_request_number, report_file=settings.report)
+        if report_file is not None:
+            self._write_report(report, report_file)
+        self.runner.set_outputs(outputs(report, ctx.commit_sha, ctx.pull_request_url, ctx.pull_request_number))
+        self.runner.summary(summary_markdown(report, ctx))
         return code or (EXIT_REPORT if self.report_failed else EXIT_OK)
 
-    def _doctor(self, settings: Any) -> int:
+    def stop(self, message: str, *, code: int) -> int:
+        """End without generating: a notice (code 0) or an error; outputs all empty/zero."""
+        if code:
+            self.runner.error(message)
+        else:
+            self.runner.notice(message)
+        self.runner.set_outputs(outputs(None))
+        self.runner.summary(f"## Cover images\n\n{'**Error:** ' if code else ''}{table_cell(message)}\n")
+        return code
+
+    def run_doctor(self, settings: Settings) -> int:
         """`mode: doctor`: the `imagegen doctor` table in the log and the job summary; no image, no commit."""
-        import asyncio
-
-        from imagegen import doctor
-
         d = asyncio.run(doctor.diagnose(settings))
         table = doctor.render(d)
         for line in table.splitlines():
@@ -296,8 +272,50 @@ class Action:
         self.runner.summary("## imagegen doctor\n\n```\n" + table + "\n```\n")
         if not d.ok:
             self.runner.error("no image provider is usable: see the PROBLEM lines of the doctor table")
-            return 1
-        return 0
+            return EXIT_ERROR
+        return EXIT_OK
+
+    # ------------------------------------------------------------------ helpers of the steps
+
+    def _mask_secrets(self) -> None:
+        for i in self.by_name.values():
+            if i.secret:
+                v = self.value(i.name) or (self.env.get(i.env, "") if i.env else "")
+                if v.strip():
+                    self.runner.mask(v.strip())
+                    secrets.register(v.strip())
+
+    def _choice(self, name: str, allowed: Sequence[str], expected: str) -> str:
+        v = self.resolved(name).lower()
+        if v not in allowed:
+            raise SettingsError(f"{name}: expected {expected}, got {v!r}")
+        return v
+
+    def _settings(self, workspace: Path, fork: str | None) -> Settings:
+        """An input left at its action.yml default (or empty) is "not given": the environment
+        variable of the same meaning wins, then the default (settings.load decides)."""
+        raw = {i.name: (None if self.value(i.name).strip() in ("", i.default) else self.value(i.name))
+               for i in self.by_name.values() if i.kind != "action"}
+        try:
+            return load(raw, dict(self.env), repo=workspace)
+        except ImagegenError as exc:
+            if fork and "no image provider" in str(exc):
+                raise Stop(f"pull request from a fork ({fork}): provider secrets are not passed to it, "
+                           "so no covers were generated") from None
+            raise
+
+    def _branch(self, commit: str, head: str) -> str:
+        """The branch to commit to (the `branch` input, else the event's)."""
+        branch = target_branch(self.value("branch"), self.env)
+        if not branch:
+            raise SettingsError(f"cannot tell which branch to commit to (GITHUB_REF={self.env.get('GITHUB_REF', '')!r}); "
+                                "set the `branch` input")
+        if commit == "git" and self.env.get("GITHUB_REF", "").startswith("refs/pull/") \
+                and head and head == self.env.get("GITHUB_SHA"):
+            raise SettingsError("commit: git on a pull request: the checkout is GitHub's merge commit, which must not "
+                                "be pushed; check out the branch (actions/checkout with ref: ${{ github.head_ref }}) "
+                                "or use commit: api")
+        return branch
 
     def _annotate(self, report: Report) -> None:
         for f in report.failed:
@@ -310,19 +328,13 @@ class Action:
             if p.reason == PendingReason.CHANGED_UPSTREAM:
                 self.runner.warning(p.message, file=p.post, title="imagegen: left for the next run")
 
-    def _api_pacing(self) -> dict[str, float]:
-        """IMAGEGEN_GITHUB_WRITE_INTERVAL (seconds) overrides PyGithub's pacing of API writes (tests: 0)."""
+    def _write_interval(self) -> float | None:
+        """IMAGEGEN_GITHUB_WRITE_INTERVAL (seconds) overrides the pacing of API writes (tests: 0)."""
         raw = self.env.get("IMAGEGEN_GITHUB_WRITE_INTERVAL", "").strip()
         try:
-            return {"write_interval": max(0.0, float(raw))} if raw else {}
+            return max(0.0, float(raw)) if raw else None
         except ValueError:
-            return {}
-
-    def _api_url(self) -> str:
-        return self.env.get("GITHUB_API_URL") or "https://api.github.com"
-
-    def _repository(self) -> str:
-        return self.env.get("GITHUB_REPOSITORY", "")
+            return None
 
     def _write_report(self, report: Report, path: Path) -> None:
         """Atomically; a failure is one error line (the outputs and summary still follow) and
@@ -331,16 +343,6 @@ class Action:
         if problem is not None:
             self.runner.error(problem)
             self.report_failed = True
-
-
-def _post_title(workspace: Path, rel: str) -> str:
-    """The post's title for the pull request's list (its file name when it has none)."""
-    try:
-        from imagegen.posts import Post
-
-        return Post.from_text((workspace / rel).read_text(encoding="utf-8-sig"), rel).title or PurePosixPath(rel).name
-    except Exception:
-        return PurePosixPath(rel).name
 
 
 def give_back_ownership(workspace: Path) -> None:

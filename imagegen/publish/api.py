@@ -1,180 +1,32 @@
-"""Commit back what a run wrote: over the Git Data API (PyGithub), with the git CLI, or not at all.
+"""`commit: api`: commit over the Git Data API with PyGithub.
 
 Only the files the run wrote (each generated post, its new image, and an old cover it deleted) are
-committed, grouped per post. If the branch moved while we worked and the newer commits changed one
-of our files, that post is *left for the next run* (never overwritten) and said so; the other posts
-are committed on top of the new head. Nothing changed -> no commit. Never a force push.
+committed, grouped per post: blobs, a tree on the branch head's tree, a commit without author or
+committer (GitHub then makes and verifies it as the token's bot), and a non-forced ref update. If
+the branch moved while we worked and the newer commits changed one of our files, that post is
+*left for the next run* (never overwritten) and said so; the other posts are committed on top of
+the new head. A 422 "not a fast forward" means the branch moved between our read and our update:
+rebuild on the new head and retry, bounded, with backoff. Nothing changed -> no commit. Honours
+`GITHUB_API_URL` (GitHub Enterprise, tests). Afterwards the local checkout is moved to the new
+commit (fetch + `git reset --merge`) so later steps of the job see it.
 
-`api` (default in the action): blobs, a tree on the branch head's tree, a commit without author or
-committer (GitHub then makes and verifies it as the token's bot), and a non-forced ref update; a
-422 "not a fast forward" means the branch moved between our read and our update: rebuild on the new
-head and retry, bounded, with backoff. Honours `GITHUB_API_URL` (GitHub Enterprise, tests).
-Afterwards the local checkout is moved to the new commit (fetch + `git reset --merge`) so later
-steps of the job see it.
-
-`git`: stage, commit as github-actions[bot], push; a rejected push -> fetch, leave posts changed
-upstream, rebase on the new head (what `git pull --rebase` does) and push again, bounded.
+`GitHubApi` is the client and the commit loop (shared with `pull_request.py`, which commits to the
+covers branch instead); `ApiPublisher` is the Publisher of `commit: api`.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
-import contextlib
-import signal
-import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from imagegen.report import Pending, PendingReason, Report
-from imagegen import git
-from imagegen.errors import GitError, PublishError
-from imagegen.secrets import redact
-
-MODES = ("api", "git", "pull-request", "none")
-DEFAULT_PR_BRANCH = "imagegen/covers"
-BOT_NAME = "github-actions[bot]"
-BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
-DEFAULT_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class Change:
-    """What the run did to one post: files written (the post, its image) and files deleted."""
-
-    post: str
-    written: tuple[str, ...]
-    deleted: tuple[str, ...] = ()
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return self.written + self.deleted
-
-
-@dataclass
-class Result:
-    sha: str = ""
-    """The new commit ("" when nothing was committed)."""
-    committed: list[str] = field(default_factory=list)
-    """Posts whose files are in the branch now."""
-    left: list[Pending] = field(default_factory=list)
-    """Posts left for the next run (reason changed-upstream)."""
-    synced: bool = True
-    """The local checkout matches the branch (False: a later step must fetch/reset itself)."""
-    notes: list[str] = field(default_factory=list)
-    pull_request_number: int = 0
-    pull_request_url: str = ""
-
-
-def changes_from(report: Report) -> list[Change]:
-    out = []
-    for g in report.generated:
-        out.append(Change(g.post, (g.post, g.image), (g.removed_image,) if g.removed_image else ()))
-    return out
-
-
-def default_message(changes: Sequence[Change]) -> str:
-    if len(changes) == 1:
-        title = f"Add cover image for {PurePosixPath(changes[0].post).name}"
-    else:
-        title = f"Add cover images for {len(changes)} posts"
-    return title + "\n\n" + "\n".join(f"- {c.post}" for c in changes) + "\n"
-
-
-def blob_sha(data: bytes) -> str:
-    """The git object id of a blob with these bytes (what `git hash-object` prints)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def _local(repo_dir: Path, paths: Iterable[str]) -> dict[str, bytes | None]:
-    out: dict[str, bytes | None] = {}
-    for p in paths:
-        f = repo_dir / p
-        out[p] = f.read_bytes() if f.is_file() else None
-    return out
-
-
-def _left(change: Change, detail: str) -> Pending:
-    return Pending(change.post, PendingReason.CHANGED_UPSTREAM,
-                   f"{detail}; left for the next run instead of overwriting it")
-
-
-# ============================================================================ git helper
-
-
-class Git(git.Git):
-    """imagegen.git for publishing: the bot's identity for anything that makes commits, the network
-    timeout (a push, a fetch), and failures as PublishError."""
-
-    def __init__(self, repo_dir: Path) -> None:
-        super().__init__(repo_dir, timeout=git.NETWORK_TIMEOUT, identity=(BOT_NAME, BOT_EMAIL))
-        self.repo_dir = Path(repo_dir)
-
-    def run(self, *args: str, check: bool = True, input: bytes | None = None,
-            timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
-        try:
-            return super().run(*args, check=check, input=input, timeout=timeout)
-        except GitError as exc:
-            raise PublishError(str(exc)) from None
-
-    err = git.Git.stderr
-
-    def is_repo(self) -> bool:
-        return self.run("rev-parse", "--git-dir", check=False).returncode == 0
-
-    def head(self) -> str:
-        return self.out("rev-parse", "HEAD")
-
-    def stage(self, paths: Sequence[str]) -> None:
-        """Stage exactly these paths: present files added, missing ones removed from the index."""
-        present = [p for p in paths if (self.repo_dir / p).is_file()]
-        missing = [p for p in paths if p not in present]
-        if present:
-            self.run("add", "-f", "--", *present)
-        if missing:
-            self.run("rm", "-q", "--cached", "--ignore-unmatch", "--", *missing)
-
-    def tracked_in(self, rev: str, path: str) -> bool:
-        return self.run("cat-file", "-e", f"{rev}:{path}", check=False).returncode == 0
-
-    def restore(self, rev: str, change: Change, new_files: Iterable[str]) -> None:
-        """Put a post's files back as they are in `rev` (the work tree and index), removing images
-        this run created."""
-        for p in change.paths:
-            if self.tracked_in(rev, p):
-                self.run("checkout", "-q", rev, "--", p)
-            else:
-                self.run("rm", "-q", "--cached", "--ignore-unmatch", "--", p)
-                if p in new_files:
-                    (self.repo_dir / p).unlink(missing_ok=True)
-
-
-def sync_checkout(repo_dir: Path, sha: str, paths: Sequence[str], *, remote: str = "origin") -> str | None:
-    """Move the local checkout to the commit the API made: fetch it, stage our files (identical to the
-    commit's) and `git reset --merge` (keeps anything else the job changed). None on success, else why not."""
-    g = Git(repo_dir)
-    if not g.is_repo():
-        return "the workspace is not a git checkout"
-    shallow = g.out("rev-parse", "--is-shallow-repository") == "true"
-    fetch = ["fetch", "-q", "--no-tags", *(["--depth=1"] if shallow else []), remote, sha]
-    r = g.run(*fetch, check=False)
-    if r.returncode != 0:
-        return f"could not fetch the new commit: {g.err(r)}"
-    try:
-        g.stage(paths)
-        r = g.run("reset", "-q", "--merge", sha, check=False)
-    except PublishError as exc:
-        return str(exc)
-    if r.returncode != 0:
-        return f"git reset --merge failed: {g.err(r)}"
-    return None
-
-
-# ============================================================================ api mode
+from imagegen.errors import PublishError
+from imagegen.publish.base import (DEFAULT_ATTEMPTS, Change, Result, Target, blob_sha, default_message,
+                                   left_upstream, local_files)
+from imagegen.publish.checkout import restore_left, sync_checkout
+from imagegen.publish.deadline import PUBLISH_DEADLINE, overall_deadline
 
 FREE_WRITES = 10
 """Writes made without a pause: a handful of serial writes is not the "large number" GitHub's
@@ -188,41 +40,8 @@ API_TIMEOUT = 30
 """Seconds each API request may take (connect, and each read) before it is given up."""
 API_RETRIES = 3
 """PyGithub's own retries (5xx on GET/POST, secondary rate limits with Retry-After)."""
-PUBLISH_DEADLINE = 600.0
-"""Seconds one commit or pull request through the API may take in all. API_TIMEOUT bounds each
-connect and each read, but a server that drips a byte every few seconds never trips it; this
-bounds the whole of it, so a stalled GitHub cannot hold the job until the runner's 6 h limit."""
-
-
-class _Deadline(BaseException):
-    """Raised by the alarm. A BaseException, so no `except Exception` in PyGithub, requests or our
-    own retry code (the ref update's "did it apply?" re-read) can swallow it and start over."""
-
-
-@contextlib.contextmanager
-def overall_deadline(seconds: float, what: str):
-    """Bound the wall time of a block of blocking calls with SIGALRM: a raising handler makes
-    the blocked socket read give up (PEP 475 retries a read only when the handler returns).
-    Signals reach the main thread only; elsewhere (tests in threads) the block runs unbounded,
-    still under API_TIMEOUT per request. Turns the alarm into one PublishError."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise _Deadline()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    except _Deadline:
-        raise PublishError(f"{what} did not finish within {seconds:g} s in all (GitHub stalled); gave up. "
-                           "The covers are in the workspace; whether the last request was applied is "
-                           "unknown: the next run sees the branch as it is") from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+TEXT_SUFFIXES = (".md", ".markdown", ".mdx", ".txt", ".toml", ".yml", ".yaml", ".json", ".html")
+"""Files sent inline in the tree request (no blob request of their own) when they are UTF-8."""
 
 
 class WritePacer:
@@ -259,38 +78,50 @@ class WritePacer:
         self.times = self.times[-WRITE_WINDOWS[-1][1]:]
 
 
-def _gh_message(exc: Exception) -> str:
+def gh_message(exc: Exception) -> str:
+    """GitHub's own message in a PyGithub error, on one line."""
     data = getattr(exc, "data", None)
     msg = data.get("message") if isinstance(data, dict) else (data if isinstance(data, str) else "")
     return " ".join(str(msg or "").split())
 
 
 @dataclass
-class PullRequestPlan:
-    """What an open covers pull request already holds, read before the run (so its posts are not
-    generated again) and carried into the next commit of the covers branch."""
+class Files:
+    """Our side of a commit: each path's bytes in the workspace (None: deleted), their blob ids, and
+    the blobs already uploaded (kept across attempts)."""
 
-    base: str
+    local: dict[str, bytes | None]
+    ours: dict[str, str | None]
+    uploaded: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, repo_dir: Path, changes: Sequence[Change]) -> "Files":
+        local = local_files(repo_dir, [p for c in changes for p in c.paths])
+        return cls(local, {p: (blob_sha(d) if d is not None else None) for p, d in local.items()})
+
+    @property
+    def paths(self) -> list[str]:
+        return list(self.local)
+
+
+@dataclass
+class Draft:
+    """The next commit: which branch it moves (from `old`, None: create it), its parents, the tree it
+    is built on and the entries that change that tree."""
+
     branch: str
-    number: int = 0
-    url: str = ""
-    head: str = ""
-    """The covers branch's commit ("" when the branch does not exist)."""
-    entries: list[dict[str, str]] = field(default_factory=list)
-    """The covers listed in the open pull request (post, image, removed, title, provider, model, prompt)."""
-    carried: list[str] = field(default_factory=list)
-    """Paths the covers branch changed that the next commit keeps."""
-    posts: dict[str, bytes] = field(default_factory=dict)
-    """The carried posts' bytes on the covers branch (written into the workspace for the run)."""
-    notes: list[str] = field(default_factory=list)
+    old: str | None
+    parents: list[Any]
+    base_tree: Any
+    elements: list[Any]
 
 
-MANIFEST_START = "<!-- imagegen:covers "
-MANIFEST_END = " -->"
+Drafter = Callable[[Any, Sequence[Change], Files, dict[str, str | None]], Draft]
+"""(the base branch's head commit, the posts to commit, our files, their blobs on that head) -> Draft."""
 
 
-class ApiPublisher:
-    """Commit over the Git Data API with PyGithub."""
+class GitHubApi:
+    """One repository's branch through PyGithub: reads, paced writes, and the commit loop."""
 
     def __init__(self, *, token: str, api_url: str, repository: str, branch: str,
                  sleep: Callable[[float], None] = time.sleep, attempts: int = DEFAULT_ATTEMPTS,
@@ -318,35 +149,33 @@ class ApiPublisher:
 
     # ---------------------------------------------------------------- helpers
 
-    def _write(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    def write(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """A write request, paced (see WritePacer)."""
         self.pacer()
         return fn(*args, **kw)
 
-    def _fail(self, what: str, exc: Exception) -> PublishError:
+    def fail(self, what: str, exc: Exception) -> PublishError:
         from github import GithubException
 
         if isinstance(exc, GithubException):
-            msg = _gh_message(exc)
-            hint = ""
-            if exc.status in (401, 403, 404):
-                hint = " (the token needs `permissions: contents: write` on this repository)"
-            return PublishError(f"{what}: HTTP {exc.status} {msg}{hint}")
+            hint = " (the token needs `permissions: contents: write` on this repository)" \
+                if exc.status in (401, 403, 404) else ""
+            return PublishError(f"{what}: HTTP {exc.status} {gh_message(exc)}{hint}")
         return PublishError(f"{what}: {type(exc).__name__}: {exc}")
 
     def can_write(self) -> str | None:
         """None when the token may write contents, else a one-line reason. Creates one small blob
-        (unreferenced; GitHub garbage-collects it): the only honest test of write access, so it is
-        made only on a run that has covers to make."""
+        (unreferenced: GitHub collects it), the only check a fine-grained or app token answers truly."""
         from github import GithubException
 
         try:
-            self._write(self.repo.create_git_blob, "imagegen: write access check\n", "utf-8")
+            self.write(self.repo.create_git_blob, "imagegen: write access check\n", "utf-8")
         except GithubException as exc:
             if exc.status in (401, 403, 404):
-                return str(self._fail(f"the token cannot write to {self.repository}", exc))
+                return str(self.fail(f"the token cannot write to {self.repository}", exc))
             return None  # something else: not a verdict on permissions; publishing will say more
         except Exception as exc:  # network, DNS: say so, do not crash
-            return str(self._fail(f"could not reach the GitHub API for {self.repository}", exc))
+            return str(self.fail(f"could not reach the GitHub API for {self.repository}", exc))
         return None
 
     BLOCKING_RULES = {"pull_request": "changes must be made through a pull request",
@@ -357,32 +186,36 @@ class ApiPublisher:
         """A repository ruleset that will refuse our update of the branch, found before any cover is
         made (reads only; a verdict only when GitHub says this token cannot bypass it). Classic branch
         protection is not readable without admin rights: that refusal comes with the update."""
-        from github import GithubException
         from urllib.parse import quote
 
         req = self.gh.requester
-        base = f"/repos/{self.repository}"
         try:
-            _, rules = req.requestJsonAndCheck("GET", f"{base}/rules/branches/{quote(self.branch, safe='')}")
+            _, rules = req.requestJsonAndCheck("GET", f"/repos/{self.repository}/rules/branches/"
+                                                      f"{quote(self.branch, safe='')}")
         except Exception:  # not a verdict (old GHES, no access, network): the update will say
             return None
         for rule in rules if isinstance(rules, list) else []:
             kind = rule.get("type") if isinstance(rule, dict) else None
             if kind not in self.BLOCKING_RULES:
                 continue
-            name, bypass = str(rule.get("ruleset_source") or ""), ""
-            try:
-                _, ruleset = req.requestJsonAndCheck("GET", f"{base}/rulesets/{int(rule.get('ruleset_id') or 0)}")
-                name = str(ruleset.get("name") or name)
-                bypass = str(ruleset.get("current_user_can_bypass") or "")
-            except (GithubException, Exception):
-                continue
-            if bypass in ("always", "exempt"):
-                continue
-            return (f"{self.branch} is protected by the ruleset {name!r}: {self.BLOCKING_RULES[kind]}, and this token "
-                    "may not bypass it; use `commit: pull-request` to propose the covers in a pull request, or pass a "
-                    f"`github-token` that is allowed to push to {self.branch}")
+            name = self._unbypassable_ruleset(rule)
+            if name is not None:
+                return (f"{self.branch} is protected by the ruleset {name!r}: {self.BLOCKING_RULES[kind]}, and this "
+                        "token may not bypass it; use `commit: pull-request` to propose the covers in a pull request, "
+                        f"or pass a `github-token` that is allowed to push to {self.branch}")
         return None
+
+    def _unbypassable_ruleset(self, rule: dict[str, Any]) -> str | None:
+        """The name of the rule's ruleset when this token may not bypass it (None: it may, or unknown)."""
+        name = str(rule.get("ruleset_source") or "")
+        try:
+            _, ruleset = self.gh.requester.requestJsonAndCheck(
+                "GET", f"/repos/{self.repository}/rulesets/{int(rule.get('ruleset_id') or 0)}")
+            name = str(ruleset.get("name") or name)
+            bypass = str(ruleset.get("current_user_can_bypass") or "")
+        except Exception:
+            return None
+        return None if bypass in ("always", "exempt") else name
 
     def _listing(self, root: str, folder: str) -> dict[str, tuple[str, str, str]] | None:
         key = f"{root}:{folder}"
@@ -414,7 +247,12 @@ class ApiPublisher:
                 self.modes.setdefault(p, entry[2])  # keep an existing file's mode (e.g. executable)
         return out
 
-    def _read_ref(self, branch: str) -> str | None:
+    def file_mode(self, path: str) -> str:
+        """The mode to give one of our files: the existing file's when it is a plain or executable file."""
+        mode = self.modes.get(path, "100644")
+        return mode if mode in ("100644", "100755") else "100644"
+
+    def read_ref(self, branch: str) -> str | None:
         """The commit a branch points to (None: no such branch)."""
         from github import GithubException
 
@@ -423,31 +261,33 @@ class ApiPublisher:
         except GithubException as exc:
             if exc.status == 404:
                 return None
-            raise self._fail(f"could not read branch {branch!r}", exc) from None
+            raise self.fail(f"could not read branch {branch!r}", exc) from None
 
-    def _element(self, path: str, data: bytes | None, uploaded: dict[str, str]) -> Any:
+    def element(self, path: str, files: Files) -> Any:
         """A tree entry for one of our files: deleted, inline text (no separate blob request), or an
         uploaded blob (binary files: the tree API takes text only)."""
         from github import GithubException, InputGitTreeElement
 
+        data = files.local[path]
         if data is None:
             return InputGitTreeElement(path, "100644", "blob", sha=None)
-        mode = self.modes.get(path, "100644")
-        mode = mode if mode in ("100644", "100755") else "100644"
-        if path.lower().endswith((".md", ".markdown", ".mdx", ".txt", ".toml", ".yml", ".yaml", ".json", ".html")):
+        mode = self.file_mode(path)
+        if path.lower().endswith(TEXT_SUFFIXES):
             try:
                 return InputGitTreeElement(path, mode, "blob", content=data.decode("utf-8"))
             except UnicodeDecodeError:
                 pass
-        if path not in uploaded:
+        if path not in files.uploaded:
             try:
-                blob = self._write(self.repo.create_git_blob, base64.b64encode(data).decode("ascii"), "base64")
+                blob = self.write(self.repo.create_git_blob, base64.b64encode(data).decode("ascii"), "base64")
             except GithubException as exc:
-                raise self._fail(f"could not upload {path}", exc) from None
-            uploaded[path] = blob.sha
-        return InputGitTreeElement(path, mode, "blob", sha=uploaded[path])
+                raise self.fail(f"could not upload {path}", exc) from None
+            files.uploaded[path] = blob.sha
+        return InputGitTreeElement(path, mode, "blob", sha=files.uploaded[path])
 
-    def _move_ref(self, branch: str, old: str | None, new: str, result: Result) -> str:
+    # ---------------------------------------------------------------- the ref update
+
+    def move_ref(self, branch: str, old: str | None, new: str, result: Result) -> str:
         """Point `branch` at `new` (fast-forward only; created when `old` is None). Returns "ok" or
         "moved" (retry on the new head); raises PublishError when GitHub refuses for another reason.
 
@@ -459,20 +299,26 @@ class ApiPublisher:
 
         try:
             if old is None:
-                self._write(self.repo.create_git_ref, f"refs/heads/{branch}", new)
+                self.write(self.repo.create_git_ref, f"refs/heads/{branch}", new)
             else:
                 ref = self.repo.get_git_ref(f"heads/{branch}")
                 _ = ref.object.sha  # complete the (lazy) object: its URL is then GitHub's own /git/refs/... one
-                self._write(ref.edit, new, force=False)
+                self.write(ref.edit, new, force=False)
             return "ok"
         except GithubException as exc:
-            status, msg = exc.status, _gh_message(exc)
+            status, msg = exc.status, gh_message(exc)
         except Exception as exc:  # a timeout or a dropped connection: the update may have happened
             status, msg = 0, f"{type(exc).__name__}: {exc}"
-        now = self._read_ref(branch)
+        return self._after_failed_update(branch, old, new, status, msg, result)
+
+    def _after_failed_update(self, branch: str, old: str | None, new: str, status: int, msg: str,
+                             result: Result) -> str:
+        """What a failed ref update means, from the branch as it is now (see `move_ref`)."""
+        now = self.read_ref(branch)
+        answer = f"HTTP {status}" if status else msg
         if now == new:
-            result.notes.append(f"GitHub answered the update of {branch} with "
-                                f"{('HTTP ' + str(status)) if status else msg}, but {branch} points to our commit: committed")
+            result.notes.append(f"GitHub answered the update of {branch} with {answer}, but {branch} points to "
+                                "our commit: committed")
             return "ok"
         if status == 422:
             if now != old or "not a fast forward" in msg.lower() or "already exists" in msg.lower():
@@ -484,421 +330,149 @@ class ApiPublisher:
                 "the rule). The images stay in the workspace.")
         if status >= 500 or status == 0:
             if now == old:
-                result.notes.append(f"GitHub answered the update of {branch} with "
-                                    f"{('HTTP ' + str(status)) if status else msg} and {branch} did not move; trying again")
+                result.notes.append(f"GitHub answered the update of {branch} with {answer} and {branch} did not "
+                                    "move; trying again")
             return "moved"  # build again on whatever the branch is now, and try again (bounded)
         if status in (401, 403, 404):
             raise PublishError(f"could not move {branch}: HTTP {status} {msg} (the token needs "
                                "`permissions: contents: write` on this repository)")
         raise PublishError(f"could not move {branch}: HTTP {status} {msg}")
 
-    # ---------------------------------------------------------------- publish
+    # ---------------------------------------------------------------- the commit loop
 
-    def publish(self, repo_dir: Path, changes: Sequence[Change], message: str, *, base_sha: str,
-                pull: PullRequestPlan | None = None) -> Result:
-        """Commit `changes` to the branch (or, with `pull`, to the covers branch of a pull request
-        against the branch), rebuilding on a moved head and leaving posts changed upstream."""
-        from github import GithubException
-
+    def commit(self, repo_dir: Path, changes: Sequence[Change], message: str, *, base_sha: str,
+               draft: Drafter | None = None) -> Result:
+        """Commit `changes` as `draft` builds each attempt (default: onto this branch), rebuilding on a
+        moved head and leaving posts changed upstream. Bounded: gives up after `attempts`."""
+        draft = draft or self.branch_draft
         result = Result()
         if not changes:
             result.notes.append("nothing to commit")
             return result
-        paths = [p for c in changes for p in c.paths]
-        local = _local(Path(repo_dir), paths)
-        ours = {p: (blob_sha(d) if d is not None else None) for p, d in local.items()}
-        try:
-            base_tree = self.repo.get_git_commit(base_sha).tree.sha if base_sha else ""
-        except GithubException as exc:
-            if exc.status != 404 and exc.status != 422:
-                raise self._fail("could not read the checked-out commit", exc) from None
-            base_tree = ""
-        if not base_tree:
-            result.notes.append(f"the checked-out commit {base_sha[:12] or '(unknown)'} is not on GitHub; "
-                                "changes made upstream since cannot be detected")
-        base = self.blobs_at(base_tree, paths) if base_tree else None
-        uploaded: dict[str, str] = {}
+        files = Files.read(Path(repo_dir), changes)
+        base = self._blobs_at_commit(base_sha, files.paths, result)
         todo = list(changes)
-        last_error = ""
+        target = self.branch
         for attempt in range(1, self.attempts + 1):
-            try:
-                head_sha = self._read_ref(self.branch)
-                if head_sha is None:
-                    raise PublishError(f"branch {self.branch!r} does not exist on GitHub")
-                head = self.repo.get_git_commit(head_sha)
-                now = self.blobs_at(head.tree.sha, [p for c in todo for p in c.paths])
-            except GithubException as exc:
-                raise self._fail(f"could not read branch {self.branch!r}", exc) from None
-            start = base if base is not None else now
-            keep: list[Change] = []
-            for c in todo:
-                moved = [p for p in c.paths if now[p] != start[p] and now[p] != ours[p]]
-                if moved:
-                    result.left.append(_left(c, f"{moved[0]} was changed on {self.branch} by a newer commit"))
-                else:
-                    keep.append(c)
-            todo = keep
-            if pull is not None:
-                target, target_old, parents, tree_base, elements = self._pull_tree(pull, head, todo, local, ours,
-                                                                                   uploaded)
-            else:
-                target, target_old, parents, tree_base = self.branch, head_sha, [head], head.tree
-                elements = [self._element(p, local[p], uploaded) for c in todo for p in c.paths if now[p] != ours[p]]
-            if not elements:
+            head, now = self._branch_now([p for c in todo for p in c.paths])
+            todo = self._keep_unmoved(todo, base if base is not None else now, now, files, result)
+            d = draft(head, todo, files, now)
+            target = d.branch
+            sha = self._make_commit(d, message) if d.elements else None
+            if sha is None:
                 result.committed = [c.post for c in todo]
-                result.notes.append("nothing to commit" if not todo else f"{target} already has these files")
+                result.notes.append("nothing to commit" if not d.elements and not todo
+                                    else f"{d.branch} already has these files")
                 return result
-            try:
-                tree = self._write(self.repo.create_git_tree, elements, base_tree=tree_base)
-                if pull is not None and parents and tree.sha == parents[0].tree.sha:
-                    result.committed = [c.post for c in todo]
-                    result.notes.append(f"{target} already has these files")
-                    return result
-                commit = self._write(self.repo.create_git_commit, message, tree, parents)
-            except GithubException as exc:
-                raise self._fail("could not create the commit", exc) from None
-            outcome = self._move_ref(target, target_old, commit.sha, result)
-            if outcome == "ok":
-                result.sha = commit.sha
-                result.committed = [c.post for c in todo]
+            if self.move_ref(d.branch, d.old, sha, result) == "ok":
+                result.sha, result.committed = sha, [c.post for c in todo]
                 return result
-            last_error = f"{target} kept moving"
             if attempt < self.attempts:
                 if not result.notes or "trying again" not in result.notes[-1]:
-                    result.notes.append(f"{target} moved during the commit; retrying on the new head")
+                    result.notes.append(f"{d.branch} moved during the commit; retrying on the new head")
                 self.sleep(self.backoff * 2 ** (attempt - 1))
-        raise PublishError(f"{last_error}; gave up after {self.attempts} attempts "
+        raise PublishError(f"{target} kept moving; gave up after {self.attempts} attempts "
                            "(the images stay in the workspace; the next run commits them)")
 
-    # ---------------------------------------------------------------- pull-request mode
+    def branch_draft(self, head: Any, todo: Sequence[Change], files: Files, now: dict[str, str | None]) -> Draft:
+        """A commit on the branch's head with the files of ours it does not have yet."""
+        elements = [self.element(p, files) for c in todo for p in c.paths if now[p] != files.ours[p]]
+        return Draft(self.branch, head.sha, [head], head.tree, elements)
 
-    def plan_pull_request(self, pr_branch: str) -> PullRequestPlan:
-        """Read the covers branch and its open pull request (reads only). The posts the open pull
-        request already covers are carried (and not generated again), unless the base branch changed
-        them since: those are dropped from the pull request and may get a new cover."""
+    def _blobs_at_commit(self, base_sha: str, paths: list[str], result: Result) -> dict[str, str | None] | None:
+        """Our files as the checked-out commit had them (None: GitHub does not know that commit)."""
         from github import GithubException
 
-        plan = PullRequestPlan(base=self.branch, branch=pr_branch)
         try:
-            plan.head = self._read_ref(pr_branch) or ""
-            pulls = list(self.repo.get_pulls(state="open", head=f"{self.owner}:{pr_branch}", base=self.branch))
+            tree = self.repo.get_git_commit(base_sha).tree.sha if base_sha else ""
         except GithubException as exc:
-            raise self._fail(f"could not read the pull requests of {self.repository}", exc) from None
-        if not pulls or not plan.head:
-            return plan
-        pr = pulls[0]
-        plan.number, plan.url = pr.number, pr.html_url
-        plan.entries = parse_manifest(pr.body or "")
-        base_head = self._read_ref(self.branch)
-        if base_head is None:
-            return plan
+            if exc.status not in (404, 422):
+                raise self.fail("could not read the checked-out commit", exc) from None
+            tree = ""
+        if not tree:
+            result.notes.append(f"the checked-out commit {base_sha[:12] or '(unknown)'} is not on GitHub; "
+                                "changes made upstream since cannot be detected")
+            return None
+        return self.blobs_at(tree, paths)
+
+    def _branch_now(self, paths: list[str]) -> tuple[Any, dict[str, str | None]]:
+        """The branch's head commit and the blobs of `paths` in it."""
+        from github import GithubException
+
         try:
-            cmp = self.repo.compare(base_head, plan.head)
-            merge_base = cmp.merge_base_commit.sha
-            files = [(f.filename, f.status) for f in cmp.files]
-        except GithubException as exc:
-            raise self._fail(f"could not compare {self.branch} with {pr_branch}", exc) from None
-        changed = [name for name, _ in files]
-        if len(files) >= 300:  # the compare API lists only the first 300 files
-            changed = sorted({p for e in plan.entries for p in (e.get("post"), e.get("image"), e.get("removed")) if p}
-                             | set(changed))
-        mb_tree = self.repo.get_git_commit(merge_base).tree.sha
-        base_tree = self.repo.get_git_commit(base_head).tree.sha
-        at_mb = self.blobs_at(mb_tree, changed)
-        at_base = self.blobs_at(base_tree, changed)
-        conflicted = {p for p in changed if at_mb[p] != at_base[p]}
-        groups = {e["post"]: {p for p in (e.get("post"), e.get("image"), e.get("removed")) if p} for e in plan.entries}
-        dropped = {post for post, files_ in groups.items() if files_ & conflicted}
-        for post in sorted(dropped):
-            plan.notes.append(f"{post} changed on {self.branch} after its cover was proposed; "
-                              "its cover is left out of the pull request (a later run makes a new one)")
-        drop_paths = {p for post in dropped for p in groups[post]} | conflicted
-        plan.entries = [e for e in plan.entries if e["post"] not in dropped]
-        plan.carried = [p for p in changed if p not in drop_paths]
-        head_tree = self.repo.get_git_commit(plan.head).tree.sha
-        at_head = self.blobs_at(head_tree, plan.carried)
-        for e in plan.entries:
-            sha = at_head.get(e["post"])
-            if sha:
-                plan.posts[e["post"]] = base64.b64decode(self.repo.get_git_blob(sha).content)
-        return plan
-
-    def _pull_tree(self, pull: PullRequestPlan, base_head: Any, todo: Sequence[Change], local: dict[str, bytes | None],
-                   ours: dict[str, str | None], uploaded: dict[str, str]) -> tuple[str, str | None, list[Any], Any, list[Any]]:
-        """The next commit of the covers branch: the base branch's tree, the files the open pull
-        request carries (as they are on the covers branch now), and ours. Parents: the covers
-        branch (so the update is a fast-forward, never forced) and the base branch's head."""
-        from github import InputGitTreeElement
-
-        head_sha = self._read_ref(pull.branch)
-        parents = [base_head]
-        elements = []
-        if head_sha:
+            head_sha = self.read_ref(self.branch)
+            if head_sha is None:
+                raise PublishError(f"branch {self.branch!r} does not exist on GitHub")
             head = self.repo.get_git_commit(head_sha)
-            parents = [head] if head_sha == base_head.sha else [head, base_head]
-            mine = {p for c in todo for p in c.paths}
-            carried = [p for p in pull.carried if p not in mine]
-            for p, sha in self.blobs_at(head.tree.sha, carried).items():
-                mode = self.modes.get(p, "100644")
-                elements.append(InputGitTreeElement(p, mode if mode in ("100644", "100755") else "100644", "blob",
-                                                    sha=sha))
-        for c in todo:
-            for p in c.paths:
-                elements.append(self._element(p, local[p], uploaded))
-        return pull.branch, head_sha, parents, base_head.tree, elements
+            return head, self.blobs_at(head.tree.sha, paths)
+        except GithubException as exc:
+            raise self.fail(f"could not read branch {self.branch!r}", exc) from None
 
-    def open_pull_request(self, pull: PullRequestPlan, result: Result, entries: list[dict[str, str]], *,
-                          server_url: str) -> None:
-        """Open the covers pull request, or update the open one's title and list."""
+    def _keep_unmoved(self, todo: list[Change], start: dict[str, str | None], now: dict[str, str | None],
+                      files: Files, result: Result) -> list[Change]:
+        """The posts the branch did not change since we started; the others are left for the next run."""
+        keep: list[Change] = []
+        for c in todo:
+            moved = [p for p in c.paths if now[p] != start[p] and now[p] != files.ours[p]]
+            if moved:
+                result.left.append(left_upstream(c, f"{moved[0]} was changed on {self.branch} by a newer commit"))
+            else:
+                keep.append(c)
+        return keep
+
+    def _make_commit(self, d: Draft, message: str) -> str | None:
+        """The tree and the commit of a draft (None: the tree is the first parent's: nothing to commit)."""
         from github import GithubException
 
-        sha = result.sha or pull.head
-        title = (f"Cover image for {PurePosixPath(entries[0]['post']).name}" if len(entries) == 1
-                 else f"Cover images for {len(entries)} posts")
-        body = pull_request_body(entries, server_url=server_url, repository=self.repository, sha=sha,
-                                 base=self.branch)
         try:
-            if pull.number:
-                pr = self.repo.get_pull(pull.number)
-                self._write(pr.edit, title=title, body=body)
-            else:
-                pr = self._write(self.repo.create_pull, base=self.branch, head=pull.branch, title=title, body=body,
-                                 maintainer_can_modify=True)
+            tree = self.write(self.repo.create_git_tree, d.elements, base_tree=d.base_tree)
+            if d.parents and tree.sha == d.parents[0].tree.sha:
+                return None
+            return self.write(self.repo.create_git_commit, message, tree, d.parents).sha
         except GithubException as exc:
-            msg = _gh_message(exc)
-            hint = ""
-            if exc.status == 403 and "not permitted to create" in msg:
-                hint = (" Allow it in the repository's Settings > Actions > General > Workflow permissions "
-                        "(\"Allow GitHub Actions to create and approve pull requests\"), or pass a `github-token` "
-                        "(PAT or GitHub App token) that may open pull requests.")
-            elif exc.status in (401, 403, 404):
-                hint = " (the token needs `permissions: pull-requests: write`)"
-            raise PublishError(f"the covers are on branch {pull.branch} ({sha[:12]}) but the pull request could not "
-                               f"be {'updated' if pull.number else 'opened'}: HTTP {exc.status} {msg}.{hint}") from None
-        result.pull_request_number = pr.number
-        result.pull_request_url = pr.html_url
+            raise self.fail("could not create the commit", exc) from None
 
 
-def parse_manifest(body: str) -> list[dict[str, str]]:
-    """The covers listed in a pull request body written by `pull_request_body`."""
-    start = body.find(MANIFEST_START)
-    if start < 0:
+class ApiPublisher:
+    """`commit: api`: a verified commit on the branch through the Git Data API; then the checkout is
+    moved to it."""
+
+    def __init__(self, api: GitHubApi, target: Target, *, deadline: float = PUBLISH_DEADLINE) -> None:
+        self.api = api
+        self.target = target
+        self.deadline = deadline
+
+    def prepare(self) -> list[str]:
         return []
-    end = body.find(MANIFEST_END, start + len(MANIFEST_START))
-    try:
-        data = json.loads(body[start + len(MANIFEST_START):end])
-    except ValueError:
-        return []
-    return [{k: str(v) for k, v in e.items() if v is not None} for e in data
-            if isinstance(e, dict) and isinstance(e.get("post"), str)] if isinstance(data, list) else []
 
-
-def pull_request_body(entries: Sequence[dict[str, str]], *, server_url: str, repository: str, sha: str,
-                      base: str) -> str:
-    """One row per post: cover thumbnail, title, provider and prompt; a hidden JSON list lets the
-    next run carry these covers forward."""
-    from urllib.parse import quote
-
-    def cell(s: str) -> str:
-        text = " ".join(str(s).split())
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-    link = f"{server_url.rstrip('/')}/{repository}"
-    lines = [f"Cover images for {len(entries)} post(s), made by imagegen. Merge to publish them on `{cell(base)}`; "
-             "edit or replace a cover on this branch first if you like. Close without merging to reject them.", "",
-             "| cover | post | provider | prompt |", "|---|---|---|---|"]
-    shown = 0
-    for e in entries:
-        if shown >= 100:
-            lines += ["", f"… and {len(entries) - shown} more (see the files changed)"]
-            break
-        img = f'<img src="{link}/blob/{sha}/{quote(e.get("image", ""))}?raw=true" width="160" alt="">' \
-            if e.get("image") else ""
-        title = cell(e.get("title") or PurePosixPath(e["post"]).name)
-        prompt = cell(e.get("prompt", ""))
-        if len(prompt) > 400:
-            prompt = prompt[:400] + "…"
-        provider = cell(e.get("provider", "")) + (f" (`{cell(e['model'])}`)" if e.get("model") else "")
-        lines.append(f"| {img} | **{title}**<br>`{cell(e['post'])}` | {provider} | {prompt} |")
-        shown += 1
-    keep = [{k: e.get(k, "") for k in ("post", "image", "removed", "title", "provider", "model")} for e in entries]
-    manifest = json.dumps(keep, ensure_ascii=True).replace("--", "\\u002d\\u002d")
-    lines += ["", MANIFEST_START + manifest + MANIFEST_END, ""]
-    body = "\n".join(lines)
-    return redact(body[:60000])
-
-
-def publish_api(repo_dir: Path, changes: Sequence[Change], *, token: str, api_url: str, repository: str,
-                branch: str, base_sha: str, message: str | None = None, sync: bool = True,
-                deadline: float = PUBLISH_DEADLINE, **kw: Any) -> Result:
-    pub = ApiPublisher(token=token, api_url=api_url, repository=repository, branch=branch, **kw)
-    with overall_deadline(deadline, "the commit through GitHub's API"):
-        result = pub.publish(Path(repo_dir), changes, message or default_message(changes), base_sha=base_sha)
-    _restore_left(Path(repo_dir), changes, result)
-    if sync and result.sha:
-        committed = [p for c in changes if c.post in result.committed for p in c.paths]
-        why = sync_checkout(Path(repo_dir), result.sha, committed)
+    def preflight(self) -> str | None:
+        """A token that cannot write: nothing to generate (said as a notice). A ruleset this token may
+        not bypass: a configuration mistake (PublishError)."""
+        why = self.api.can_write()
         if why:
-            result.synced = False
-            result.notes.append(f"the checkout was not moved to the new commit ({why}); "
-                                "a later step that needs it should run `git pull`")
-    return result
+            return why
+        refusal = self.api.ruleset_refusal()
+        if refusal:
+            raise PublishError(refusal)
+        return None
 
+    def close(self) -> None:
+        return None
 
-def _restore_left(repo_dir: Path, changes: Sequence[Change], result: Result) -> None:
-    git = Git(repo_dir)
-    if result.left and git.is_repo():
-        new_files = {p for c in changes for p in c.written}
-        for item in result.left:
-            change = next(c for c in changes if c.post == item.post)
-            try:
-                git.restore("HEAD", change, new_files - {change.post})
-            except PublishError as exc:
-                result.notes.append(f"could not restore {change.post}: {exc}")
-
-
-def publish_pull_request(repo_dir: Path, changes: Sequence[Change], pull: PullRequestPlan, pub: ApiPublisher, *,
-                         base_sha: str, entries: Sequence[dict[str, str]], message: str | None = None,
-                         server_url: str = "https://github.com", deadline: float = PUBLISH_DEADLINE) -> Result:
-    """Commit the run's covers to the covers branch (with what its open pull request already
-    holds) and open or update the pull request. `entries`: the run's covers (post, image, title,
-    provider, model, prompt). The base branch is not touched."""
-    with overall_deadline(deadline, "the pull request through GitHub's API"):  # one deadline for all of it
-        result = pub.publish(Path(repo_dir), changes, message or default_message(changes), base_sha=base_sha,
-                             pull=pull)
-        _restore_left(Path(repo_dir), changes, result)
-        committed = set(result.committed)
-        new = [e for e in entries if e["post"] in committed]
-        mine = {e["post"] for e in new}
-        listed = [e for e in pull.entries if e["post"] not in mine] + new
-        if listed and (result.sha or (pull.number and new)):
-            pub.open_pull_request(pull, result, listed, server_url=server_url)
-        elif pull.number:
-            result.pull_request_number, result.pull_request_url = pull.number, pull.url
-    return result
-
-
-def restore_checkout(repo_dir: Path, paths: Iterable[str]) -> None:
-    """Put these paths back as they are in HEAD (files HEAD does not have are removed): after a
-    pull-request run the checkout is the base branch again; the covers live on the covers branch."""
-    g = Git(Path(repo_dir))
-    if not g.is_repo():
-        return
-    for p in sorted(set(paths)):
-        if g.tracked_in("HEAD", p):
-            g.run("checkout", "-q", "HEAD", "--", p, check=False)
-        else:
-            g.run("rm", "-q", "--cached", "--ignore-unmatch", "--", p, check=False)
-            (Path(repo_dir) / p).unlink(missing_ok=True)
-
-
-# ============================================================================ git mode
-
-
-def _rejected(r: subprocess.CompletedProcess[bytes]) -> bool:
-    """The push lost a race (the branch moved): worth a rebase and another push. A `[remote
-    rejected]` for any other reason (a protected branch, a ruleset, a hook) is a refusal."""
-    text = (r.stderr or b"").decode("utf-8", errors="replace")
-    if any(s in text for s in ("[rejected]", "non-fast-forward", "fetch first", "cannot lock ref")):
-        return True
-    return False
-
-
-def _refused(r: subprocess.CompletedProcess[bytes]) -> bool:
-    text = (r.stderr or b"").decode("utf-8", errors="replace")
-    return "[remote rejected]" in text or "GH006" in text or "GH013" in text
-
-
-def can_push(repo_dir: Path, branch: str, *, remote: str = "origin") -> str | None:
-    """None when a push to the branch is allowed (checked with `git push --dry-run`), else why not."""
-    g = Git(repo_dir)
-    if not g.is_repo():
-        return "the workspace is not a git checkout (commit: git needs actions/checkout)"
-    r = g.run("push", "--dry-run", "-q", remote, f"HEAD:refs/heads/{branch}", check=False)
-    if r.returncode != 0 and not _rejected(r):
-        return f"cannot push to {branch}: {g.err(r)}"
-    return None
-
-
-def publish_git(repo_dir: Path, changes: Sequence[Change], *, branch: str, message: str | None = None,
-                remote: str = "origin", sleep: Callable[[float], None] = time.sleep,
-                attempts: int = DEFAULT_ATTEMPTS, backoff: float = 1.0) -> Result:
-    g = Git(Path(repo_dir))
-    result = Result()
-    if not changes:
-        result.notes.append("nothing to commit")
+    def publish(self, changes: Sequence[Change], message: str | None) -> Result:
+        if not changes:
+            return Result()
+        workspace = self.target.workspace
+        with overall_deadline(self.deadline, "the commit through GitHub's API"):
+            result = self.api.commit(workspace, changes, message or default_message(changes),
+                                     base_sha=self.target.base_sha)
+        restore_left(workspace, changes, result)
+        if result.sha:
+            why = sync_checkout(workspace, result.sha, [p for c in changes if c.post in result.committed
+                                                        for p in c.paths])
+            if why:
+                result.synced = False
+                result.notes.append(f"the checkout was not moved to the new commit ({why}); "
+                                    "a later step that needs it should run `git pull`")
+            result.log.append(f"committed {len(result.committed)} post(s) to {self.target.branch}: {result.sha}")
         return result
-    if not g.is_repo():
-        raise PublishError("the workspace is not a git checkout (commit: git needs actions/checkout)")
-    message = message or default_message(changes)
-    base = g.head()
-    new_files = {p for c in changes for p in c.written if not g.tracked_in(base, p)}
-    todo = list(changes)
-
-    def commit(items: Sequence[Change]) -> bool:
-        paths = [p for c in items for p in c.paths]
-        if not paths:
-            return False
-        g.stage(paths)
-        if g.run("diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
-            return False
-        g.run("commit", "-q", "--no-verify", "-m", message, "--", *paths)
-        return True
-
-    made = commit(todo)
-    if not made:
-        result.committed = [c.post for c in todo]
-        result.notes.append("nothing to commit")
-        return result
-    for attempt in range(1, attempts + 1):
-        r = g.run("push", "-q", remote, f"HEAD:refs/heads/{branch}", check=False)
-        if r.returncode == 0:
-            result.sha = g.head()
-            result.committed = [c.post for c in todo]
-            return result
-        if _refused(r) and not _rejected(r):
-            said = [ln.strip() for ln in (r.stderr or b"").decode("utf-8", errors="replace").splitlines()
-                    if ln.startswith("remote:") or "[remote rejected]" in ln]
-            raise PublishError(f"GitHub refused the push to {branch}: {redact(' / '.join(said))}. The branch is protected (branch "
-                               "protection or a ruleset); use `commit: pull-request`, or pass a `github-token` "
-                               f"that is allowed to push to {branch}. The images stay in the workspace.")
-        if not _rejected(r) or attempt == attempts:
-            raise PublishError(f"git push to {branch} failed: {g.err(r)}"
-                               + (f" (after {attempts} attempts)" if _rejected(r) else ""))
-        result.notes.append(f"push to {branch} was rejected (the branch moved); rebasing on the new head")
-        sleep(backoff * 2 ** (attempt - 1))
-        r = g.run("fetch", "-q", "--no-tags", remote, f"refs/heads/{branch}", check=False)
-        if r.returncode != 0:
-            raise PublishError(f"git fetch of {branch} failed: {g.err(r)}")
-        upstream = g.out("rev-parse", "FETCH_HEAD")
-        changed = set(g.out("diff", "--name-only", "--no-renames", base, upstream).splitlines())
-        mine = g.head()
-        drop = []
-        for c in todo:
-            moved = [p for p in c.paths if p in changed and _rev_blob(g, upstream, p) != _rev_blob(g, mine, p)]
-            if moved:
-                drop.append(c)
-                result.left.append(_left(c, f"{moved[0]} was changed on {branch} by a newer commit"))
-        if drop:
-            todo = [c for c in todo if c not in drop]
-            g.run("reset", "-q", "--soft", base)
-            for c in drop:
-                g.restore(base, c, new_files)
-            if not commit(todo):
-                # Nothing of ours is left to push: just move to the new head.
-                r = g.run("rebase", "-q", "--autostash", upstream, check=False)
-                if r.returncode != 0:
-                    g.run("rebase", "--abort", check=False)
-                result.notes.append("nothing left to commit")
-                return result
-        r = g.run("rebase", "-q", "--autostash", upstream, check=False)
-        if r.returncode != 0:
-            g.run("rebase", "--abort", check=False)
-            raise PublishError(f"could not rebase on the new head of {branch}: {g.err(r)}")
-        base = upstream
-    raise PublishError("unreachable")  # pragma: no cover
-
-
-def _rev_blob(g: Git, rev: str, path: str) -> str:
-    r = g.run("rev-parse", f"{rev}:{path}", check=False)
-    return r.stdout.decode().strip() if r.returncode == 0 else ""
