@@ -88,12 +88,12 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from imagegen.chain import Chain, ChainExhausted, PostFailed  # noqa: E402
+from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed  # noqa: E402
 from imagegen.clock import Clock, ScaledClock, VirtualClock  # noqa: E402
 from imagegen.providers import SPECS  # noqa: E402
 from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext, ProviderError  # noqa: E402
 from imagegen.settings import CORE_BY_NAME, ProviderSettings, load  # noqa: E402
-from imagegen.state import State  # noqa: E402
+from imagegen.chain.state import State  # noqa: E402
 from tests.fake_providers import FakeProviders  # noqa: E402
 
 SCALE = 0.01

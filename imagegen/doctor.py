@@ -18,7 +18,7 @@ from imagegen.providers._http import new_client
 from imagegen.providers.base import Check, ProviderContext, ProviderError, generic_fix
 from imagegen.secrets import redact
 from imagegen.settings import Settings
-from imagegen.state import State
+from imagegen.chain.state import State
 
 
 @dataclass(frozen=True)

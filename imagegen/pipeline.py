@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 import httpx
 
 from imagegen import covers, images, references, sites, writer
-from imagegen.chain import Chain, ChainExhausted, PostFailed
+from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
 from imagegen.explain import explain_no_posts
@@ -35,7 +35,7 @@ from imagegen.report import (Event, EventSink, Failed, Generated, Pending, Pendi
 from imagegen.secrets import redact
 from imagegen.settings import ProviderSettings, Settings
 from imagegen.sites import Site
-from imagegen.state import State
+from imagegen.chain.state import State
 
 
 SETUP_KINDS = frozenset({"auth", "unavailable", "retired", "transient"})

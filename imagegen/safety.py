@@ -19,7 +19,7 @@ import re
 import stat
 from pathlib import Path, PurePosixPath
 
-from imagegen.state import MAX_BYTES as MAX_STATE_BYTES
+from imagegen.chain.state import MAX_BYTES as MAX_STATE_BYTES
 from imagegen.errors import SettingsError
 from imagegen.git import Git
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
-from imagegen.chain import Chain, ChainExhausted, PostFailed, next_utc_midnight
+from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed, next_utc_midnight
 from imagegen.clock import VirtualClock
 from imagegen.images import checked_image
 from imagegen.providers.base import (
@@ -33,7 +33,7 @@ from imagegen.providers.base import (
 from imagegen.providers.card import render
 from imagegen.report import Event
 from imagegen.settings import ProviderSettings
-from imagegen.state import State
+from imagegen.chain.state import State
 
 PNG = render("chain tests", 32, 24)
 START = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)

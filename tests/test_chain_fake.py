@@ -18,12 +18,12 @@ from typing import Any, Awaitable, Callable
 import httpx
 import pytest
 
-from imagegen.chain import Chain
+from imagegen.chain.scheduler import Chain
 from imagegen.clock import VirtualClock
 from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext
 from imagegen.report import Event
 from imagegen.settings import load
-from imagegen.state import State
+from imagegen.chain.state import State
 from tests.fake_providers import FakeProviders, fake_providers  # noqa: F401
 from tests.test_chain import drive
 

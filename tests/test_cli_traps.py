@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from imagegen import cli
-from imagegen.chain import next_utc_midnight
+from imagegen.chain.scheduler import next_utc_midnight
 from imagegen.clock import VirtualClock
 from imagegen.cli.narrate import Narrator, fmt_duration
 from imagegen.providers.base import QuotaExhausted

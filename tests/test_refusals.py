@@ -12,7 +12,7 @@ import pytest
 from imagegen import git
 
 from imagegen.settings import SettingsError, load
-from imagegen.state import State
+from imagegen.chain.state import State
 from tests.helpers import commit_all, init_repo, run_cli, snapshot
 from datetime import datetime, timezone
 

@@ -14,7 +14,7 @@ import pytest
 from imagegen import cli, secrets
 from imagegen.clock import ScaledClock, VirtualClock
 from imagegen.prompts import STATE_KEY, Describer, DescriberFailed
-from imagegen.state import State
+from imagegen.chain.state import State
 from tests.fake_providers import FakeProviders, fake_providers  # noqa: F401
 from tests.helpers import commit_all, init_repo
 

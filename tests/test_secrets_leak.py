@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from imagegen import secrets
-from imagegen.chain import Chain, ChainExhausted, PostFailed
+from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed
 from imagegen.clock import VirtualClock
 from imagegen.providers.base import ImageRequest, ProviderContext
 from imagegen.report import Event, Failed, Report

@@ -12,7 +12,7 @@ import pytest
 
 from imagegen.clock import VirtualClock
 from imagegen.providers.base import AuthFailed, QuotaExhausted
-from imagegen.state import State, format_time, parse_time
+from imagegen.chain.state import State, format_time, parse_time
 from tests.test_chain import Fake, drive, make_chain, settings
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)

@@ -27,7 +27,7 @@ from imagegen.prompts.text import (Described, DescriberFailed, PostLike, alt_fro
 from imagegen.report import Event, EventSink, null_sink
 
 if TYPE_CHECKING:  # pragma: no cover
-    from imagegen.state import State
+    from imagegen.chain.state import State
 
 STATE_KEY = "describer"
 """The describer's retired models are kept under this name in the state file."""

@@ -2,7 +2,7 @@
 
 Interface used by the pipeline (keep it stable)::
 
-    state = State.load(path, clock.now(), warn=...)      # or None (imagegen.state)
+    state = State.load(path, clock.now(), warn=...)      # or None (imagegen.chain.state)
     chain = Chain(members, clock=clock, emit=emit, state=state)
     image = await chain.generate(post_rel, request)      # ImageRequest -> GeneratedImage; call from N tasks at once
         raises ChainExhausted  when every provider is out (the post is *pending*, not failed)
@@ -33,6 +33,8 @@ Each provider opens with a **probe**: its first call of the run goes alone, and 
 the provider worked on its last run. A bad key, a used-up quota or a retired model therefore costs
 one call, not one per slot; a provider that runs out mid-run may cost up to its calls in flight
 (counted as `wasted_calls`). After a retired model the provider probes its next model the same way.
+A provider's models (which one is called, which are retired, whether it is proven) are its
+`ModelFallback` (chain/fallback.py).
 
 If no provider can take the post now, it waits for the next change (work-conserving: a cooling
 provider does not hold the post if another can take it now). A provider that will not be ready
@@ -80,11 +82,12 @@ from imagegen.providers.base import (
 )
 from imagegen.report import Event, EventSink, PendingReason, ProviderStats, fmt_until, null_sink
 from imagegen.secrets import redact
-from imagegen.settings import ProviderSettings
-from imagegen.state import MAX_AHEAD
+from imagegen.chain.fallback import ModelFallback, Retired
+from imagegen.chain.state import MAX_AHEAD
 
 if TYPE_CHECKING:  # pragma: no cover
-    from imagegen.state import State
+    from imagegen.chain.state import State
+    from imagegen.settings import ProviderSettings
 
 MAX_WAIT = 60.0
 """Longest delay (s) a post waits out for one provider (server delay, backoff or cooldown)."""
@@ -112,7 +115,7 @@ class PostFailed(Exception):
 
 @dataclass
 class Member:
-    settings: ProviderSettings
+    settings: "ProviderSettings"
     provider: Provider
 
 
@@ -121,9 +124,11 @@ class _Lane:
     """One provider's run-time state."""
 
     index: int
-    settings: ProviderSettings
+    settings: "ProviderSettings"
     provider: Provider
     stats: ProviderStats
+    fallback: ModelFallback
+    """Its models: the one called (`current`), those still usable, whether the current one is proven."""
     in_flight: int = 0
     next_start: float = 0.0
     """Monotonic time before which no request may start (min_interval, start to start)."""
@@ -133,10 +138,6 @@ class _Lane:
     """quota | auth | unavailable | budget: not taking posts (quota until `out_until`)."""
     out_until: datetime | None = None
     out_message: str = ""
-    models: list[str] = field(default_factory=list)
-    """Models still usable this run, in order; the first is the one called."""
-    opened: bool = False
-    """Full slot count open (the probe succeeded, or the state file says it worked last run)."""
     latency: float | None = None
     """Moving average of its successful calls' durations this run (None: none yet)."""
     call_starts: list[float] = field(default_factory=list)
@@ -167,14 +168,14 @@ class _Lane:
 
     @property
     def slots(self) -> int:
-        """Calls allowed in flight now: 1 while probing, else its max_in_flight."""
-        if not self.opened and self.settings.limits.probe:
+        """Calls allowed in flight now: 1 while its current model is probed, else its max_in_flight."""
+        if not self.fallback.is_proven() and self.settings.limits.probe:
             return 1
         return max(1, self.settings.limits.max_in_flight)
 
     @property
     def model(self) -> str:
-        return self.models[0] if self.models else self.settings.model
+        return self.fallback.current or self.settings.model
 
     def ready_at(self) -> float:
         return max(self.cool_until, self.next_start)
@@ -201,7 +202,7 @@ class _Job:
 class Chain:
     def __init__(
         self,
-        members: Sequence[tuple[ProviderSettings, Provider]],
+        members: Sequence[tuple["ProviderSettings", Provider]],
         *,
         clock: Clock | None = None,
         emit: EventSink = null_sink,
@@ -228,34 +229,36 @@ class Chain:
         """Wait for a busy higher-priority provider that frees up sooner than a lower one would
         answer, instead of spilling down the chain (daily quota before monthly or paid)."""
         self.stats: dict[str, ProviderStats] = {m.settings.name: ProviderStats() for m in self.members}
-        self._lanes = [_Lane(i, m.settings, m.provider, self.stats[m.settings.name]) for i, m in enumerate(self.members)]
+        now = self.clock.now()
+        self._lanes = [_Lane(i, m.settings, m.provider, self.stats[m.settings.name],
+                             ModelFallback(m.settings.name, m.settings.models, state=state, now=now,
+                                           worked_last_run=state is not None and state.worked_last_run(m.settings.name)))
+                       for i, m in enumerate(self.members)]
         self._waiting: list[_Job] = []
         self._seq = 0
         self._timer: asyncio.Task[None] | None = None
         self._timer_at = math.inf
         self._stopped = False
         self.stop_reason = ""
-        now = self.clock.now()
         for lane in self._lanes:
-            configured = list(lane.settings.models)
-            lane.models = list(configured)
-            if state is None:
-                continue
-            lane.opened = state.worked_last_run(lane.name)
-            retired = [m for m in configured if state.retired_until(lane.name, m, now) is not None]
-            if retired:
-                lane.models = [m for m in configured if m not in retired]
-                for m in retired:
-                    self._warn_retired(lane, m, state.retired_until(lane.name, m, now), remembered=True)
-                if not lane.models:
-                    self._set_out(lane, "retired", None, "every configured model is retired (remembered from the "
-                                  f"state file): {', '.join(retired)}")
-                    continue
-            entry = state.out_until(lane.name, now)
-            if entry is not None:
-                until = entry.out_until
-                self._set_out(lane, entry.reason or "quota", until,
-                              f"{entry.reason or 'quota'} used up until {fmt_until(until)} (remembered from the state file)")
+            self._remembered(lane, now)
+
+    def _remembered(self, lane: _Lane, now: datetime) -> None:
+        """What the state file says about a provider at the start: retired models, a quota out."""
+        if self.state is None:
+            return
+        retired = lane.fallback.remembered
+        for r in retired:
+            self._warn_retired(lane, r)
+        if retired and not lane.fallback.usable:
+            self._set_out(lane, "retired", None, "every configured model is retired (remembered from the "
+                          f"state file): {', '.join(r.model for r in retired)}")
+            return
+        entry = self.state.out_until(lane.name, now)
+        if entry is not None:
+            until = entry.out_until
+            self._set_out(lane, entry.reason or "quota", until,
+                          f"{entry.reason or 'quota'} used up until {fmt_until(until)} (remembered from the state file)")
 
     # ------------------------------------------------------------------ public
 
@@ -331,99 +334,106 @@ class Chain:
 
     def _on_success(self, lane: _Lane) -> None:
         lane.stats.images += 1
-        if not lane.opened:
-            lane.opened = True  # the probe worked: every slot opens
+        lane.fallback.succeeded()  # the probe worked: every slot opens
         if self.state is not None:
             self.state.mark_worked(lane.name, self.clock.now())
         if lane.budget is not None and lane.stats.images >= lane.budget and not lane.out:
             self._set_out(lane, "budget", None, f"budget of {lane.budget} image(s) used")
 
     def _on_error(self, job: _Job, lane: _Lane, exc: BaseException, model: str = "") -> None:
-        name, st = lane.name, lane.stats
+        """What an error does to the provider and to this post (the table in the module docstring)."""
         kind = exc.kind if isinstance(exc, ProviderError) else "error"
         message = str(exc) if isinstance(exc, ProviderError) else redact(f"unexpected {type(exc).__name__}: {exc}")
-        st.errors[kind] = st.errors.get(kind, 0) + 1
-        job.reasons[name] = f"{kind}: {message}"
+        lane.stats.errors[kind] = lane.stats.errors.get(kind, 0) + 1
+        job.reasons[lane.name] = f"{kind}: {message}"
         job.last_reason = kind
-        mono = self.clock.monotonic()
-
         if isinstance(exc, QuotaExhausted):
-            # Out until its reset, remembered across runs; the post moves on at once.
-            st.wasted_calls += 1
-            now = self.clock.now()
-            reset = exc.reset_at
-            if reset is None and lane.settings.spec.quota_reset is not None:
-                reset = lane.settings.spec.quota_reset(now)
-            if reset is None or reset <= now:
-                reset = next_utc_midnight(now)  # a daily quota is the common case: one call a day
-            reset = min(reset, now + MAX_AHEAD)
-            if self.state is not None:
-                self.state.mark_out(name, reset, "quota", now=now)
-            if lane.out != "quota":
-                self._set_out(lane, "quota", reset, f"quota used up until {fmt_until(reset)}: {message}")
-            return
-        if isinstance(exc, (AuthFailed, ProviderUnavailable)):
-            # Out for this run; said once (provider_out), not per post.
-            st.wasted_calls += 1
-            if self.state is not None:
-                self.state.worked.pop(name, None)
-            if lane.out not in ("auth", "unavailable"):
-                self._set_out(lane, kind, None, message)
-            return
-        if isinstance(exc, ModelUnavailable):
-            # This model is out (remembered for days); the provider goes on with its next model and
-            # the post may try it at once. Calls that were in flight to the same model count once.
-            st.wasted_calls += 1
-            model = model or exc.model or lane.model
-            if model in lane.models:
-                lane.models.remove(model)
-                until = self.state.mark_retired(name, model, self.clock.now()) if self.state is not None else None
-                lane.opened = False  # probe the next model with one call
-                self._warn_retired(lane, model, until, reason=message)
-                if not lane.models and not lane.out:
-                    self._set_out(lane, "retired", None, f"no model left: {message}")
-            return
+            self._quota_out(lane, exc, message)
+        elif isinstance(exc, (AuthFailed, ProviderUnavailable)):
+            self._run_out(lane, kind, message)
+        elif isinstance(exc, ModelUnavailable):
+            self._model_out(lane, exc, model, message)
+        elif isinstance(exc, RateLimited):
+            self._rate_limited(job, lane, exc, message)
+        elif isinstance(exc, TransientError):
+            self._transient(job, lane, exc, message)
+        else:  # ContentRefused, BadImage, BadRequest (and adapter bugs): next provider, no identical retry.
+            job.failed[lane.name] = f"{kind}: {message}"
 
-        if isinstance(exc, RateLimited):
-            n = job.rate_limited.get(name, 0)
-            wait = exc.retry_after if exc.retry_after is not None and exc.retry_after >= 0 else self._backoff(n)
-            lane.cool_until = max(lane.cool_until, mono + wait)  # the whole provider cools down
-            job.rate_limited[name] = n + 1
-            if wait > self.max_wait:
-                job.failed[name] = f"rate limited for {wait:.0f} s (longer than {self.max_wait:.0f} s): {message}"
-            elif n + 1 > self.rate_limit_retries:
-                job.failed[name] = f"still rate limited after {self.rate_limit_retries} retries: {message}"
-            else:
-                self.emit(Event.retry(job.post, name, f"rate limited; ready again in {wait:.1f} s",
-                                      wait=wait, reason=kind, retry=n + 1))
-            return
-        if isinstance(exc, TransientError):
-            n = job.transient.get(name, 0)
-            job.transient[name] = n + 1
-            hint = exc.retry_after
-            wait = hint if hint is not None and hint >= 0 else self._backoff(n)
-            if n + 1 > self.transient_retries:
-                job.failed[name] = f"transient error after {self.transient_retries} retries: {message}"
-            elif wait > self.max_wait:
-                job.failed[name] = f"not ready for {wait:.0f} s (longer than {self.max_wait:.0f} s): {message}"
-            else:
-                job.not_before[name] = mono + wait
-                self.emit(Event.retry(job.post, name, f"{message}; retrying in {wait:.1f} s",
-                                      wait=wait, reason=kind, retry=n + 1))
-            return
-        # ContentRefused, BadImage, BadRequest (and adapter bugs): next provider, no identical retry.
-        job.failed[name] = f"{kind}: {message}"
+    def _quota_out(self, lane: _Lane, exc: QuotaExhausted, message: str) -> None:
+        """Out until its reset, remembered across runs; the post moves on at once."""
+        lane.stats.wasted_calls += 1
+        now = self.clock.now()
+        reset = exc.reset_at
+        if reset is None and lane.settings.spec.quota_reset is not None:
+            reset = lane.settings.spec.quota_reset(now)
+        if reset is None or reset <= now:
+            reset = next_utc_midnight(now)  # a daily quota is the common case: one call a day
+        reset = min(reset, now + MAX_AHEAD)
+        if self.state is not None:
+            self.state.mark_out(lane.name, reset, "quota", now=now)
+        if lane.out != "quota":
+            self._set_out(lane, "quota", reset, f"quota used up until {fmt_until(reset)}: {message}")
 
-    def _warn_retired(self, lane: _Lane, model: str, until: datetime | None, *, remembered: bool = False,
-                      reason: str = "") -> None:
-        nxt = lane.models[0] if lane.models else ""
-        how = f"remembered as retired until {fmt_until(until)}" if remembered and until else "is retired or not served"
-        text = f"{lane.name} model {model} {how}; " + (f"using {nxt} instead" if nxt else "no other model is configured")
-        if reason and not remembered:
-            text += f" ({reason})"
-        if until is not None and not remembered:
+    def _run_out(self, lane: _Lane, kind: str, message: str) -> None:
+        """Auth or unavailable: out for this run; said once (provider_out), not per post."""
+        lane.stats.wasted_calls += 1
+        if self.state is not None:
+            self.state.worked.pop(lane.name, None)
+        if lane.out not in ("auth", "unavailable"):
+            self._set_out(lane, kind, None, message)
+
+    def _model_out(self, lane: _Lane, exc: ModelUnavailable, model: str, message: str) -> None:
+        """This model is out (remembered for days); the provider goes on with its next model and
+        the post may try it at once. Calls that were in flight to the same model count once."""
+        lane.stats.wasted_calls += 1
+        model = model or exc.model or lane.model
+        retired = lane.fallback.retire(model, self.clock.now(), message)  # the next model is probed
+        if retired is not None:
+            self._warn_retired(lane, retired)
+            if not lane.fallback.usable and not lane.out:
+                self._set_out(lane, "retired", None, f"no model left: {message}")
+
+    def _rate_limited(self, job: _Job, lane: _Lane, exc: RateLimited, message: str) -> None:
+        """The whole provider cools down; the post keeps its place, up to RATE_LIMIT_RETRIES here."""
+        name = lane.name
+        n = job.rate_limited.get(name, 0)
+        wait = exc.retry_after if exc.retry_after is not None and exc.retry_after >= 0 else self._backoff(n)
+        lane.cool_until = max(lane.cool_until, self.clock.monotonic() + wait)
+        job.rate_limited[name] = n + 1
+        if wait > self.max_wait:
+            job.failed[name] = f"rate limited for {wait:.0f} s (longer than {self.max_wait:.0f} s): {message}"
+        elif n + 1 > self.rate_limit_retries:
+            job.failed[name] = f"still rate limited after {self.rate_limit_retries} retries: {message}"
+        else:
+            self.emit(Event.retry(job.post, name, f"rate limited; ready again in {wait:.1f} s",
+                                  wait=wait, reason=exc.kind, retry=n + 1))
+
+    def _transient(self, job: _Job, lane: _Lane, exc: TransientError, message: str) -> None:
+        """This post retries here after a backoff (or the server's hint), at most TRANSIENT_RETRIES times."""
+        name = lane.name
+        n = job.transient.get(name, 0)
+        job.transient[name] = n + 1
+        hint = exc.retry_after
+        wait = hint if hint is not None and hint >= 0 else self._backoff(n)
+        if n + 1 > self.transient_retries:
+            job.failed[name] = f"transient error after {self.transient_retries} retries: {message}"
+        elif wait > self.max_wait:
+            job.failed[name] = f"not ready for {wait:.0f} s (longer than {self.max_wait:.0f} s): {message}"
+        else:
+            job.not_before[name] = self.clock.monotonic() + wait
+            self.emit(Event.retry(job.post, name, f"{message}; retrying in {wait:.1f} s",
+                                  wait=wait, reason=exc.kind, retry=n + 1))
+
+    def _warn_retired(self, lane: _Lane, r: Retired) -> None:
+        nxt, until = r.replacement, r.until
+        how = f"remembered as retired until {fmt_until(until)}" if r.remembered and until else "is retired or not served"
+        text = f"{lane.name} model {r.model} {how}; " + (f"using {nxt} instead" if nxt else "no other model is configured")
+        if r.reason and not r.remembered:
+            text += f" ({r.reason})"
+        if until is not None and not r.remembered:
             text += f"; skipped until {fmt_until(until)}"
-        self.emit(Event.warning(text, provider=lane.name, source="model", retired_model=model, replacement=nxt))
+        self.emit(Event.warning(text, provider=lane.name, source="model", retired_model=r.model, replacement=nxt))
 
     def _backoff(self, n: int) -> float:
         """Exponential backoff for the n-th retry (0-based): 5, 10, 20, 40, 60 s, +/-20% jitter."""
