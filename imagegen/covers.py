@@ -24,10 +24,12 @@ from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from imagegen import frontmatter as fm
+from imagegen.errors import PostError
+from imagegen.markdown import embeds
 from imagegen.posts import Post
 from imagegen.sites.base import Site, get_dotted
 
-__all__ = ["PROVENANCE_FIELDS", "STAND_IN", "CoverEdit", "CoverMeta", "plan"]
+__all__ = ["PROVENANCE_FIELDS", "STAND_IN", "CoverEdit", "CoverMeta", "plan", "rewrite"]
 
 PROVENANCE_FIELDS = ("image_date", "image_provider", "image_model", "image_prompt")
 """What a cover edit records about the cover, in this order (the alt text goes to the site's field)."""
@@ -102,10 +104,27 @@ def plan(site: Site, post: Post, *, image: str, meta: CoverMeta, regenerate: boo
     alt = alt_text(post, meta)
     ref = site.reference(post, image, alt)
     fields: dict[str, fm.Value] = {**ref.fields, **_fields(site, post, meta, alt, regenerate)}
-    data = post.updated(embed=ref.embed, fields=fields, remove_cover=site.removes_body_cover(post, regenerate))
+    data = rewrite(post, embed=ref.embed, fields=fields, remove_cover=site.removes_body_cover(post, regenerate))
     old = site.previous_cover(post, new_name=posixpath.basename(image)) if regenerate else None
     return CoverEdit(path=post.path, rel=post.rel, title=post.title or "", base=post.raw, data=data, image=image,
                      old_cover=old if old != image else None, fields=fields, alt=alt)
+
+
+def rewrite(post: Post, *, embed: str | None, fields: Mapping[str, fm.Value], remove_cover: bool) -> bytes:
+    """The post's new bytes: the body with its cover embed line (imagegen.markdown.embeds
+    `place_cover`: the old cover's line replaced when `remove_cover`, else a new line after the
+    first H1) and `fields` set in the frontmatter with a minimal diff (frontmatter.set_fields,
+    which re-reads its own edit). BOM, line endings and the final-newline state are kept; every
+    other line is untouched, and the result is checked to be exactly that."""
+    doc = post.doc
+    body = embeds.place_cover(post.body, embed, remove_cover=remove_cover, newline=doc.newline,
+                              final_newline=doc.final_newline)
+    text = doc.with_body(body) if body != doc.body else doc.text
+    text = fm.set_fields(text, dict(fields))
+    after = fm.split(text)
+    if after.body != body or after.bom != doc.bom:
+        raise PostError("bad-frontmatter", f"{post.rel}: refusing to write: the edit did not land where intended")
+    return text.encode("utf-8")
 
 
 def check(site: Site, post: Post, *, regenerate: bool) -> CoverEdit:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imagegen.covers import rewrite
 from imagegen import frontmatter as fm
 from imagegen.frontmatter import FrontmatterError, UnsafeEdit, set_fields, split
 from tests.helpers import changed_lines
@@ -287,7 +288,7 @@ def test_post_with_toml_frontmatter_gets_embed_and_toml_fields_not_a_yaml_block(
     text = '+++\ntitle = "Spring"\ndate = 2026-03-02\n+++\n\n# Spring\n\nText.\n'
     post = Post.from_text(text, "content/spring.md")
     assert post.title == "Spring"
-    out = post.updated(embed="![[attachments/x.png]]", fields={"image_provider": "local"}, remove_cover=False)
+    out = rewrite(post, embed="![[attachments/x.png]]", fields={"image_provider": "local"}, remove_cover=False)
     new = out.decode()
     assert not new.startswith("---")
     assert tomllib.loads(split(new).block) == {"title": "Spring", "date": tomllib.loads('d = 2026-03-02')["d"],

@@ -8,6 +8,7 @@ import json
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from imagegen.covers import rewrite
 from imagegen import frontmatter as fm
 from imagegen.posts import Post
 
@@ -117,7 +118,7 @@ def test_post_update_roundtrip(doc: tuple[str, str], prompt: str) -> None:
         assume(False)
         return
     embed = "![[attachments/x.png]]"
-    out = post.updated(embed=embed, fields={"image_prompt": prompt}, remove_cover=False).decode()
+    out = rewrite(post, embed=embed, fields={"image_prompt": prompt}, remove_cover=False).decode()
     again = Post.from_text(out, "s/2026-01-01-x.md")
     assert again.cached_prompt == (fm.normalize_value(prompt).strip() or None)
     cover = again.cover()

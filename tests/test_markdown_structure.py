@@ -8,7 +8,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from imagegen.posts import Post, mask_code, parse_structure, plain_text
+from imagegen.covers import rewrite
+from imagegen.markdown.document import mask_code, parse_structure
+from imagegen.posts import Post
+from imagegen.prompts.plaintext import plain_text
 
 E = "![[attachments/new.png]]"
 
@@ -72,14 +75,14 @@ def test_code_inside_code_spans_and_blocks_together() -> None:
 def test_setext_h1_is_the_title_and_the_embed_goes_under_its_underline() -> None:
     p = post("---\ndate: 2026-01-01\n---\nThe Title\n=========\n\nText.\n")
     assert p.title == "The Title"
-    out = p.updated(embed=E, fields={}, remove_cover=False).decode()
+    out = rewrite(p, embed=E, fields={}, remove_cover=False).decode()
     assert out == f"---\ndate: 2026-01-01\n---\nThe Title\n=========\n{E}\n\nText.\n"
 
 
 def test_setext_h1_over_two_lines() -> None:
     p = post("A long\ntitle\n===\nbody\n")
     assert p.title == "A long title"
-    assert p.updated(embed=E, fields={}, remove_cover=False).decode() == f"A long\ntitle\n===\n{E}\nbody\n"
+    assert rewrite(p, embed=E, fields={}, remove_cover=False).decode() == f"A long\ntitle\n===\n{E}\nbody\n"
 
 
 @pytest.mark.parametrize("body, title", [
@@ -98,7 +101,7 @@ def test_first_h1_outside_code_and_containers(body: str, title: str) -> None:
 
 def test_the_embed_goes_after_the_h1_not_inside_an_indented_block() -> None:
     p = post("    # code, not a title\n\n# Title\nText\n")
-    out = p.updated(embed=E, fields={}, remove_cover=False).decode()
+    out = rewrite(p, embed=E, fields={}, remove_cover=False).decode()
     assert out == f"    # code, not a title\n\n# Title\n{E}\nText\n"
 
 
@@ -136,7 +139,7 @@ def test_reference_style_non_images(body: str) -> None:
 
 def test_reference_style_cover_is_replaced_on_regenerate() -> None:
     p = post("---\nregenerate_image: true\n---\n# T\n![old][c]\n\nText.\n\n[c]: attachments/old.png\n")
-    out = p.updated(embed=E, fields={"regenerate_image": False}, remove_cover=True).decode()
+    out = rewrite(p, embed=E, fields={"regenerate_image": False}, remove_cover=True).decode()
     assert out == f"---\nregenerate_image: false\n---\n# T\n{E}\n\nText.\n\n[c]: attachments/old.png\n"
 
 
@@ -169,7 +172,7 @@ PIECES = st.sampled_from([
 def test_quick_answers_match_the_parser(pieces: list[str]) -> None:
     body = "x\n" + "".join(pieces)
     assert Post.from_text(body).quick_has_image() == Post.from_text(body).has_image()
-    assert Post.from_text(body).quick_has_h1() == (Post.from_text(body)._h1 is not None)
+    assert Post.from_text(body).quick_has_h1() == (Post.from_text(body).body.h1 is not None)
 
 
 def test_a_no_op_scan_never_reaches_the_parser(tmp_path, monkeypatch) -> None:
@@ -178,7 +181,7 @@ def test_a_no_op_scan_never_reaches_the_parser(tmp_path, monkeypatch) -> None:
     import datetime as dt
 
     from imagegen import discover as discover_mod
-    from imagegen import posts as posts_mod
+    from imagegen.markdown import document
     from imagegen import sites
     from imagegen.settings import load
 
@@ -190,8 +193,8 @@ def test_a_no_op_scan_never_reaches_the_parser(tmp_path, monkeypatch) -> None:
         (tmp_path / f"2025-01-{1 + i % 28:02d}-post-{i}.md").write_text(
             f"---\ntitle: Post {i}\ntags: [a]\n---\n# Post {i}\n![[attachments/p{i}.png]]\n\n" + "Words. " * 50 + "\n")
     calls: list[int] = []
-    real = posts_mod.parse_structure
-    monkeypatch.setattr(posts_mod, "parse_structure", lambda body: calls.append(1) or real(body))
+    real = document.parse_structure
+    monkeypatch.setattr(document, "parse_structure", lambda body: calls.append(1) or real(body))
     d = _discover(tmp_path)
     assert len(d.skipped) == 50 and not d.todo
     assert calls == []

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from imagegen.covers import rewrite
 from imagegen import posts as posts_mod
-from imagegen.posts import CoverRef, Post, PostError, embed_line, slug
+from imagegen.markdown import embeds
+from imagegen.markdown.embeds import CoverRef, embed_line
+from imagegen.posts import Post, PostError, slug
 
 
 def post(text: str, rel: str = "blog/2026-03-23-a-post.md") -> Post:
@@ -385,58 +388,58 @@ E = "![[attachments/new.png]]"
 
 def test_embed_goes_right_after_h1_and_fields_are_set() -> None:
     p = post("---\ntitle: T\n---\n# T\n\nBody\n")
-    assert p.updated(embed=E, fields={"image_provider": "local"}, remove_cover=False) == \
+    assert rewrite(p, embed=E, fields={"image_provider": "local"}, remove_cover=False) == \
         f'---\ntitle: T\nimage_provider: "local"\n---\n# T\n{E}\n\nBody\n'.encode()
 
 
 def test_crlf_bom_preserved() -> None:
     p = post("\ufeff---\r\ntitle: T\r\n---\r\n# T\r\n\r\nBody\r\n")
-    out = p.updated(embed=E, fields={"image_model": "m"}, remove_cover=False)
+    out = rewrite(p, embed=E, fields={"image_model": "m"}, remove_cover=False)
     assert out == f'\ufeff---\r\ntitle: T\r\nimage_model: "m"\r\n---\r\n# T\r\n{E}\r\n\r\nBody\r\n'.encode()
 
 
 def test_no_final_newline_when_h1_is_last_line() -> None:
-    assert post("---\na: 1\n---\n# T").updated(embed=E, fields={}, remove_cover=False) == f"---\na: 1\n---\n# T\n{E}".encode()
+    assert rewrite(post("---\na: 1\n---\n# T"), embed=E, fields={}, remove_cover=False) == f"---\na: 1\n---\n# T\n{E}".encode()
 
 
 def test_no_final_newline_kept_elsewhere() -> None:
-    assert post("# T\nlast").updated(embed=E, fields={}, remove_cover=False) == f"# T\n{E}\nlast".encode()
+    assert rewrite(post("# T\nlast"), embed=E, fields={}, remove_cover=False) == f"# T\n{E}\nlast".encode()
 
 
 def test_no_h1_goes_after_frontmatter() -> None:
-    assert post("---\ntitle: T\n---\ntext\n").updated(embed=E, fields={}, remove_cover=False) == \
+    assert rewrite(post("---\ntitle: T\n---\ntext\n"), embed=E, fields={}, remove_cover=False) == \
         f"---\ntitle: T\n---\n{E}\ntext\n".encode()
 
 
 def test_frontmatter_only_file_without_newline() -> None:
-    assert post("---\ntitle: T\n---").updated(embed=E, fields={}, remove_cover=False) == f"---\ntitle: T\n---\n{E}".encode()
+    assert rewrite(post("---\ntitle: T\n---"), embed=E, fields={}, remove_cover=False) == f"---\ntitle: T\n---\n{E}".encode()
 
 
 def test_no_frontmatter_no_h1_goes_to_the_top_and_frontmatter_is_created() -> None:
-    out = post("\ufefftext\r\n").updated(embed=E, fields={"image_provider": "p"}, remove_cover=False)
+    out = rewrite(post("\ufefftext\r\n"), embed=E, fields={"image_provider": "p"}, remove_cover=False)
     assert out == f'\ufeff---\r\nimage_provider: "p"\r\n---\r\n{E}\r\ntext\r\n'.encode()
 
 
 def test_h1_inside_code_and_yaml_comment_are_not_the_anchor() -> None:
     text = "---\n# yaml comment\ntitle: T\n---\n```\n# code\n```\n\n---\n\n# Real\nend\n"
-    out = post(text).updated(embed=E, fields={}, remove_cover=False).decode()
+    out = rewrite(post(text), embed=E, fields={}, remove_cover=False).decode()
     assert out == text.replace("# Real\n", f"# Real\n{E}\n")
 
 
 def test_regenerate_replaces_old_cover_in_place() -> None:
     p = post("---\nregenerate_image: true\n---\n# T\n\n![[attachments/old.png]]\n\nBody\n")
-    out = p.updated(embed=E, fields={"regenerate_image": False}, remove_cover=True)
+    out = rewrite(p, embed=E, fields={"regenerate_image": False}, remove_cover=True)
     assert out == f"---\nregenerate_image: false\n---\n# T\n\n{E}\n\nBody\n".encode()
 
 
 def test_remove_cover_sharing_a_line_keeps_the_text() -> None:
     p = post("# T\nLook: ![[attachments/old.png]] nice\n")
-    assert p.updated(embed=E, fields={}, remove_cover=True) == f"# T\n{E}\nLook: nice\n".encode()
+    assert rewrite(p, embed=E, fields={}, remove_cover=True) == f"# T\n{E}\nLook: nice\n".encode()
 
 
 def test_remove_cover_without_new_embed_deletes_the_line() -> None:
     p = post("---\nimage: a.png\n---\n# T\n![[attachments/old.png]]\nBody\n")
-    out = p.updated(embed=None, fields={"image": "attachments/new.png"}, remove_cover=True)
+    out = rewrite(p, embed=None, fields={"image": "attachments/new.png"}, remove_cover=True)
     assert out == b'---\nimage: "attachments/new.png"\n---\n# T\nBody\n'
 
 
@@ -446,34 +449,34 @@ def test_remove_cover_without_new_embed_deletes_the_line() -> None:
     ("caption ![[attachments/old.png]]", "caption"),
 ])
 def test_remove_cover_leaves_tidy_text(line: str, rest: str) -> None:
-    assert post(f"# T\n{line}\n").updated(embed=None, fields={}, remove_cover=True) == f"# T\n{rest}\n".encode()
+    assert rewrite(post(f"# T\n{line}\n"), embed=None, fields={}, remove_cover=True) == f"# T\n{rest}\n".encode()
 
 
 def test_remove_multi_line_img_tag_cover() -> None:
     p = post('# T\r\nBefore <img\r\n  src="attachments/old.png"\r\n  alt="x"> after\r\nNext\r\n')
     assert p.cover() is not None and p.cover().target == "attachments/old.png"  # type: ignore[union-attr]
-    assert p.updated(embed=E, fields={}, remove_cover=True) == f"# T\r\n{E}\r\nBefore after\r\nNext\r\n".encode()
+    assert rewrite(p, embed=E, fields={}, remove_cover=True) == f"# T\r\n{E}\r\nBefore after\r\nNext\r\n".encode()
     p = post('# T\n<img\n src="old.png">\nNext')
-    assert p.updated(embed=E, fields={}, remove_cover=True) == f"# T\n{E}\nNext".encode()
-    assert p.updated(embed=None, fields={}, remove_cover=True) == b"# T\nNext"
+    assert rewrite(p, embed=E, fields={}, remove_cover=True) == f"# T\n{E}\nNext".encode()
+    assert rewrite(p, embed=None, fields={}, remove_cover=True) == b"# T\nNext"
 
 
 def test_remove_cover_on_last_line_without_newline() -> None:
-    assert post("# T\n![[old.png]]").updated(embed=None, fields={}, remove_cover=True) == b"# T"
-    assert post("# T\r\nx\r\n![[old.png]]").updated(embed=None, fields={}, remove_cover=True) == b"# T\r\nx"
-    assert post("# T\n![[old.png]]").updated(embed=E, fields={}, remove_cover=True) == f"# T\n{E}".encode()
+    assert rewrite(post("# T\n![[old.png]]"), embed=None, fields={}, remove_cover=True) == b"# T"
+    assert rewrite(post("# T\r\nx\r\n![[old.png]]"), embed=None, fields={}, remove_cover=True) == b"# T\r\nx"
+    assert rewrite(post("# T\n![[old.png]]"), embed=E, fields={}, remove_cover=True) == f"# T\n{E}".encode()
 
 
 def test_body_traps_stay_byte_identical() -> None:
     body = "# T\r\n\r\n---\r\n\r\n```yaml\r\n---\r\ntitle: fake\r\n---\r\n```\r\n\r\n***\r\n`![[x.png]]`\r\nend"
     p = post("---\r\ntitle: T\r\n---\r\n" + body)
-    out = p.updated(embed=E, fields={"image_prompt": "p"}, remove_cover=False).decode()
+    out = rewrite(p, embed=E, fields={"image_prompt": "p"}, remove_cover=False).decode()
     assert out.endswith(body.replace("# T\r\n", f"# T\r\n{E}\r\n", 1))
 
 
 def test_nothing_to_do_returns_the_same_bytes() -> None:
     text = "\ufeff---\r\nodd:   value # c\r\n---\r\n# T"
-    assert post(text).updated(embed=None, fields={}, remove_cover=False) == text.encode()
+    assert rewrite(post(text), embed=None, fields={}, remove_cover=False) == text.encode()
 
 
 # --------------------------------------------------------------------------- embed_line, slug
@@ -529,7 +532,7 @@ PIECES = st.sampled_from([
 def test_quick_answers_match_the_full_ones(pieces: list[str]) -> None:
     body = "x\n" + "".join(pieces)  # never a frontmatter: this is about the body
     assert Post.from_text(body).quick_has_image() == Post.from_text(body).has_image()
-    assert Post.from_text(body).quick_has_h1() == (Post.from_text(body)._h1 is not None)
+    assert Post.from_text(body).quick_has_h1() == (Post.from_text(body).body.h1 is not None)
 
 
 LINES = st.sampled_from([
@@ -544,16 +547,16 @@ def test_regenerate_edit_swaps_exactly_one_cover(lines: list[str], nl: str, fina
     text = "---" + nl + "title: T" + nl + "---" + nl + nl.join(line.replace("\n", nl) for line in lines) + (nl if final else "")
     before = Post.from_text(text)
     old = before.cover()
-    out = before.updated(embed=E if with_embed else None, fields={"regenerate_image": False}, remove_cover=True).decode()
+    out = rewrite(before, embed=E if with_embed else None, fields={"regenerate_image": False}, remove_cover=True).decode()
     after = Post.from_text(out)
     assert after.frontmatter == {"title": "T", "regenerate_image": False}
     if out.endswith(nl) != text.endswith(nl):
         # only when the removed cover was the unbroken last line after an empty line: the empty
         # line then ends the file, which is the same as the line before ending with a break
         assert old is not None and not with_embed and not text.endswith(nl) and (nl + nl) in text
-    n_before, n_after = len(before._embeds), len(after._embeds)
+    n_before, n_after = len(embeds.find(before.body)), len(embeds.find(after.body))
     assert n_after == n_before - (old is not None) + with_embed
     if with_embed:
         assert after.cover() is not None and after.cover().target == "attachments/new.png"  # type: ignore[union-attr]
     if old is None and not with_embed:
-        assert out.encode() == before.updated(embed=None, fields={"regenerate_image": False}, remove_cover=False)
+        assert out.encode() == rewrite(before, embed=None, fields={"regenerate_image": False}, remove_cover=False)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from imagegen.posts import Post, plain_text
+from imagegen.posts import Post
+from imagegen.prompts.plaintext import plain_text
 from imagegen.prompts import PREFIX, describer_text, post_fields, prompt_for, styled, text_prompt
 from imagegen.settings import Settings, SettingsError, load
 

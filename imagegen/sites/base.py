@@ -26,7 +26,8 @@ from urllib.parse import quote, unquote
 
 from imagegen import frontmatter as fm
 from imagegen.images import IMAGE_EXTENSIONS
-from imagegen.posts import Post, date_prefix, embed_line, slug, truthy
+from imagegen.markdown.embeds import embed_line
+from imagegen.posts import Post, date_prefix, slug, truthy
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagegen.settings import Settings
