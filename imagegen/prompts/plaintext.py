@@ -1,22 +1,33 @@
-"""A post's body as plain prose for an image prompt.
+"""A post's body as plain prose for an image prompt, read from markdown-it's tokens.
 
-What a reader would call the post's words: code blocks, social sections (Share, Comments, a
-`🐦 Tweet` heading ...), embeds, markup and links' addresses go; link texts, emphasis and inline
-code's words stay.
+What a reader would call the post's words: the text of paragraphs, headings, list items, quotes and
+footnote-free prose, with link texts, emphasised words and inline code's words kept. Left out:
+code blocks (code says little about a cover), social sections (a heading such as Share / Comments /
+`🐦 Tweet` / `🦋 Bluesky` / `🐘 Mastodon`, or one named in `social_headings`, and everything up to
+the next heading of the same or a higher level), lines that are only links to social networks,
+images, embed blocks (`<blockquote class="...-embed">`, `<iframe>`, `<script>`, `<style>`), HTML
+tags (closed or not) and comments, template tags (Hugo shortcodes, Liquid), footnotes, rules,
+table separator rows and URLs.
+
+The CommonMark parser (imagegen.markdown.document.MD) decides structure and inline markup (code,
+emphasis, links, images), so no regex re-implements them. What CommonMark does not know is
+handled on the text it leaves: Obsidian's `![[embeds]]`, `[[wikilinks|text]]`, `%%comments%%` and
+`==highlights==`, `~~strikethrough~~`, bare URLs, and raw HTML that must go before parsing (an
+unclosed `<script ...` would otherwise swallow the rest of its paragraph as HTML).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import Any, Iterator
 
-from imagegen.markdown.document import code_spans, fenced, lines
+from markdown_it.token import Token
+
+from imagegen.markdown.document import MD, fenced, lines
 
 __all__ = ["plain_text", "social_heading_name", "strip_blocks", "strip_tags"]
 
-
-_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*\Z")
 _SOCIAL_HEADING = re.compile(
     r"(?:share|sharing|share (?:this|it)(?: post| article| page)?|share on [a-z0-9 ]+|social|socials|social media|"
     r"social links|comments?|comment on [a-z0-9 ]+|leave a comment|discussion|discuss(?: this)?(?: post)?|"
@@ -37,45 +48,26 @@ _SOCIAL_HOST = (r"(?:[\w-]+\.)*(?:twitter\.com|x\.com|[\w-]*mastodon[\w.-]*\.[a-
 _SOCIAL_URL = rf"(?:https?://)?{_SOCIAL_HOST}(?:[/?#][^\s)>\]]*)?"
 _SOCIAL_LINK = re.compile(rf"\[[^\]\n]*\]\(\s*<?{_SOCIAL_URL}>?(?:\s+\"[^\"]*\")?\s*\)|<{_SOCIAL_URL}>|{_SOCIAL_URL}",
                           re.IGNORECASE)
-_LINE_MARKERS = re.compile(r"^[ \t]*(?:>[ \t]?)*[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:\[[ xX]\][ \t]+)?")
-_RULE = re.compile(r"[ \t]*([-*_=])(?:[ \t]*\1){2,}[ \t]*\Z")
+
+
+
+
+_SOCIAL_HOST = re.compile(
+    r"^(?:https?://)?(?:[\w-]+\.)*(?:twitter\.com|x\.com|[\w-]*mastodon[\w.-]*\.[a-z]+|bsky\.app|bsky\.social|"
+    r"linkedin\.com|youtube\.com|youtu\.be|instagram\.com|facebook\.com|fb\.com|reddit\.com|threads\.net)"
+    r"(?:[/?#]|$)", re.IGNORECASE)
 _TABLE_SEP = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*\Z")
-_DEFINITION = re.compile(r"[ \t]{0,3}\[[^\]\n]+\]:[ \t]*\S.*\Z")
+_BARE_URL = re.compile(r"(?:\bhttps?://|\bwww\.)\S+", re.IGNORECASE)
 
-# (pattern, replacement, a substring without which the pattern cannot match: a cheap pre-check)
-_INLINE_SUBS: tuple[tuple[re.Pattern[str], Any, str], ...] = (
-    (re.compile(r"<!--.*?-->", re.DOTALL), " ", '<!--'),
-    (re.compile(r"%%.*?%%", re.DOTALL), " ", '%%'),
-    (re.compile(r"!\[\[[^\]\n]*\]\]"), " ", '![['),  # Obsidian embeds (images, transclusions)
-    (re.compile(r"!\[(?:\\.|[^\[\]\\\n]|\[[^\[\]\n]*\])*\]\([^)\n]*\)"), " ", '!['),  # Markdown images
-    (re.compile(r"!\[[^\]\n]*\]\[[^\]\n]*\]"), " ", '!['),  # reference-style images
-    (re.compile(r"\[\[([^\]|\n]*)\|([^\]\n]*)\]\]"), r"\2", '[['),  # [[a|b]] -> b
-    (re.compile(r"\[\[([^\]\n]*)\]\]"), lambda m: m.group(1).replace("#", " "), '[['),
-    (re.compile(r"\[\^[^\]\n]+\]"), "", '[^'),  # footnote references
-    (re.compile(r"\[((?:\\.|[^\[\]\\\n]|\[[^\[\]\n]*\])*)\]\([^)\n]*\)"), r"\1", ']('),  # [text](url)
-    (re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]"), r"\1", ']['),  # [text][ref]
-    (re.compile(r"<(?:https?|mailto|ftp):[^>\s]*>", re.IGNORECASE), " ", '<'),  # autolinks
-    (re.compile(r"\bhttps?://\S+", re.IGNORECASE), " ", '://'),  # bare URLs
-    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1", "**"),
-    (re.compile(r"__(?=\S)(.+?)(?<=\S)__"), r"\1", "__"),
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1", '*'),
-    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1", '_'),
-    (re.compile(r"~~(.+?)~~"), r"\1", '~~'),
-    (re.compile(r"==(.+?)=="), r"\1", '=='),
+# What CommonMark leaves as text: (pattern, replacement, a substring without which it cannot match)
+_TEXT_SUBS: tuple[tuple[re.Pattern[str], Any, str], ...] = (
+    (re.compile(r"%%.*?%%", re.DOTALL), " ", "%%"),
+    (re.compile(r"!\[\[[^\]\n]*\]\]"), " ", "![["),  # Obsidian embeds (images, transclusions)
+    (re.compile(r"\[\[([^\]|\n]*)\|([^\]\n]*)\]\]"), r"\2", "[["),  # [[a|b]] -> b
+    (re.compile(r"\[\[([^\]\n]*)\]\]"), lambda m: m.group(1).replace("#", " "), "[["),
+    (re.compile(r"~~(.+?)~~"), r"\1", "~~"),
+    (re.compile(r"==(.+?)=="), r"\1", "=="),
 )
-
-
-_SOCIAL_HINTS = ("twitter", "x.com", "mastodon", "bsky", "linkedin", "youtu", "instagram", "facebook", "fb.com",
-                 "reddit", "threads")
-
-
-def _social_line(line: str) -> bool:
-    """A line that is nothing but links to social networks (optionally in a list or quote)."""
-    low = line.lower()
-    if not any(h in low for h in _SOCIAL_HINTS) or not _SOCIAL_LINK.search(line):
-        return False
-    rest = _SOCIAL_LINK.sub(" ", line)
-    return not re.search(r"[^\W_]", rest)
 
 
 _RAW_BLOCK = re.compile(
@@ -121,59 +113,114 @@ def strip_tags(text: str) -> str:
     return text
 
 
-def plain_text(body: str, social_headings: tuple[str, ...] = ()) -> str:
-    """Markdown body -> prose, whitespace collapsed to single spaces.
-
-    Removed: fenced code blocks (code says little about a cover), social sections (a heading such
-    as Share / Comments / `🐦 Tweet` / `🦋 Bluesky` / `🐘 Mastodon`, or one named in
-    `social_headings`, and everything up to the next heading of the same or a higher level), lines
-    that are only social-network links, embed blocks (`<blockquote class="...-embed">`, `<iframe>`,
-    `<script>`, `<style>`), HTML tags (closed or not) and comments, template tags, image embeds,
-    footnotes, link definitions, rules, table separator rows, URLs. Unwrapped: inline code (its
-    text stays), links and wikilinks (their text), emphasis, headings, list/quote/table markers.
-    """
-    extra = {social_heading_name(h) for h in social_headings} - {""}
+def _prose_source(body: str) -> str:
+    """The body with raw HTML elements, comments and template tags removed before parsing; code
+    blocks are blanked first, so markup shown as code neither goes nor hides what follows."""
     rows = lines(body)
     flags = fenced(rows)
-    if "<" in body or "{" in body:
-        prose = "".join("\n" if f else line for line, f in zip(rows, flags))
-        rows = lines(strip_blocks(prose))
-        flags = [False] * len(rows)
-    kept: list[str] = []
-    social_level = 0
-    for line, is_code in zip(rows, flags):
-        if is_code:
+    return strip_blocks("".join("\n" if f else row for row, f in zip(rows, flags)))
+
+
+def _inline_lines(inline: Token) -> Iterator[list[Token]]:
+    """An inline token's children, one list per source line (split at line breaks)."""
+    line: list[Token] = []
+    for child in inline.children or ():
+        if child.type in ("softbreak", "hardbreak"):
+            yield line
+            line = []
+        else:
+            line.append(child)
+    yield line
+
+
+def _social_only(line: list[Token]) -> bool:
+    """A line that is nothing but links to social networks (and punctuation)."""
+    links = 0
+    inside = 0
+    for tok in line:
+        if tok.type == "link_open":
+            if not _SOCIAL_HOST.match(str(tok.attrs.get("href", ""))):
+                return False
+            links += 1
+            inside += 1
+        elif tok.type == "link_close":
+            inside -= 1
+        elif tok.type == "text" and not inside:
+            rest = _BARE_URL.sub(lambda m: "" if _SOCIAL_HOST.match(m.group(0)) else m.group(0), tok.content)
+            if rest != tok.content:
+                links += 1
+            if re.search(r"[^\W_]", rest):
+                return False
+    return links > 0
+
+
+def _line_text(line: list[Token]) -> str:
+    """The words of one line: text, inline code's text and link texts; no images, tags, autolink
+    addresses or footnote references."""
+    out: list[str] = []
+    autolink = 0
+    for tok in line:
+        if tok.type == "link_open" and tok.markup == "autolink":
+            autolink += 1
+        elif tok.type == "link_close" and autolink:
+            autolink -= 1
+        elif autolink:
             continue
-        content = line.rstrip("\r\n")
-        h = _HEADING.match(content)
-        if h:
-            level = len(h.group(1))
+        elif tok.type == "text":
+            out.append(tok.content)
+        elif tok.type == "code_inline":
+            out.append(f" {tok.content.strip()} ")
+        elif tok.type == "html_inline":
+            out.append(" ")
+    return "".join(out)
+
+
+_TASK = re.compile(r"\A[ \t]*\[[ xX]\][ \t]+")
+"""A task list item's box (`- [ ] task`): CommonMark leaves it as text."""
+
+
+def _inline_text(inline: Token) -> str:
+    kept = [_TASK.sub("", _line_text(line)) for line in _inline_lines(inline) if not _social_only(line)]
+    return " ".join(k for k in kept if not _TABLE_SEP.match(k))
+
+
+def _texts(tokens: list[Token], extra: set[str]) -> Iterator[str]:
+    """The text of every block that is prose, skipping social sections and footnote definitions."""
+    social_level = 0
+    in_footnotes = 0
+    for i, tok in enumerate(tokens):
+        if tok.type == "footnote_block_open":
+            in_footnotes += 1
+        elif tok.type == "footnote_block_close":
+            in_footnotes -= 1
+        if in_footnotes:
+            continue
+        if tok.type == "heading_open":
+            level = int(tok.tag[1:])
             if social_level and level > social_level:
                 continue
             social_level = 0
-            name = social_heading_name(h.group(2) or "")
+            name = social_heading_name(tokens[i + 1].content if i + 1 < len(tokens) else "")
             if _SOCIAL_HEADING.match(name) or name in extra:
                 social_level = level
-                continue
-            kept.append(h.group(2) or "")
+        elif social_level:
             continue
-        if social_level or _social_line(content) or _RULE.match(content) or _TABLE_SEP.match(content) \
-                or _DEFINITION.match(content):
-            continue
-        kept.append(_LINE_MARKERS.sub("", content, count=1))
-    text = strip_tags("\n".join(kept))
-    spans = code_spans(text) if "`" in text else []
-    if spans:
-        parts: list[str] = []
-        pos = 0
-        for s, e, n in spans:
-            parts.append(text[pos:s])
-            parts.append(" " + text[s + n: e - n].strip() + " ")
-            pos = e
-        parts.append(text[pos:])
-        text = "".join(parts)
-    for pattern, repl, needle in _INLINE_SUBS:
+        elif tok.type == "inline" and not (i and tokens[i - 1].type == "heading_open" and social_level):
+            yield _inline_text(tok)
+        elif tok.type == "html_block":
+            yield strip_tags(tok.content)
+
+
+def plain_text(body: str, social_headings: tuple[str, ...] = ()) -> str:
+    """Markdown body -> prose, whitespace collapsed to single spaces (see the module docstring)."""
+    extra = {social_heading_name(h) for h in social_headings} - {""}
+    source = _prose_source(body) if ("<" in body or "{" in body) else body
+    text = "\n".join(_texts(MD.parse(source), extra))
+    text = strip_tags(text)
+    for pattern, repl, needle in _TEXT_SUBS:
         if needle in text:
             text = pattern.sub(repl, text)
+    if "://" in text or "www." in text:
+        text = _BARE_URL.sub(" ", text)
     text = text.replace("|", " ")
     return " ".join(html.unescape(text).split())
