@@ -13,6 +13,7 @@ import yaml
 from imagegen import cli
 from imagegen.cli import scaffold
 from imagegen.config import load_config
+from imagegen.providers import secret_options
 from imagegen.settings import CORE, load
 from tests.helpers import demo_repo
 
@@ -73,6 +74,10 @@ def test_init_workflow_is_ready_to_use(tmp_path: Path, capsys: pytest.CaptureFix
                                          ".imagegen.toml"]
     action_step = steps[2]["with"]
     assert action_step["state-file"] == ".imagegen-state/quota.json"
+    for o in secret_options():  # every provider secret the registry declares, from the repository's secrets
+        assert action_step[o.input_name] == f"${{{{ secrets.{o.env} }}}}"
+    assert "CLOUDFLARE_ACCOUNT_ID" in {o.env for o in secret_options()}
+    assert action_step["pollinations-enabled"] == "true"  # covers before any secret is added
     assert steps[1]["with"]["path"] == ".imagegen-state" == steps[3]["with"]["path"]
 
 

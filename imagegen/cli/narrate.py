@@ -19,13 +19,13 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Callable, TextIO
 
+from imagegen.providers import display_name
 from imagegen.report import Event, EventKind, Report, SkipReason
 from imagegen.secrets import redact
 from imagegen.settings import Settings
 
-__all__ = ["Narrator", "Printer", "fmt_duration", "printable", "provider_name", "summary"]
+__all__ = ["Narrator", "Printer", "fmt_duration", "printable", "summary"]
 
-_NAMES = {"huggingface": "Hugging Face", "together": "Together AI", "local": "the offline provider"}
 
 REASONS = {
     "quota": "quota used up",
@@ -43,11 +43,6 @@ SKIPS = {
     "has-image": "already has a cover",
     "no-title": "no title (no frontmatter title and no # heading)",
 }
-
-
-def provider_name(name: str) -> str:
-    """How a provider is called in a sentence."""
-    return _NAMES.get(name, name[:1].upper() + name[1:])
 
 
 def fmt_duration(seconds: float) -> str:
@@ -83,7 +78,7 @@ class Narrator:
 
     def _line(self, ev: Event) -> str | None:
         k, post, msg, data = ev.kind, ev.post, ev.message, ev.data
-        who = provider_name(ev.provider) if ev.provider else ""
+        who = display_name(ev.provider) if ev.provider else ""
         if k == EventKind.START:
             repo = data.get("repo")
             return f"looking for posts in {repo}; {ev.detail}" if repo else (msg or None)
@@ -106,7 +101,7 @@ class Narrator:
         if k == EventKind.SWITCH:
             src = str(data.get("from", ""))
             why = self.out_why.get(src) or REASONS.get(ev.reason, ev.reason)
-            return f"switched from {provider_name(src)} to {who}: {why} ({post})"
+            return f"switched from {display_name(src)} to {who}: {why} ({post})"
         if k == EventKind.RETRY:
             return f"waiting for {who} ({post}): {msg}"
         if k == EventKind.PROVIDER_OUT:
@@ -199,7 +194,7 @@ def summary(report: Report, settings: Settings, elapsed: float | None = None, *,
                      f"pending {len(report.pending)}")
     titles = report.titles()
     for g in report.generated:
-        lines.append(f"  {_named(g.post, titles)} -> {g.image} ({provider_name(g.provider)})")
+        lines.append(f"  {_named(g.post, titles)} -> {g.image} ({display_name(g.provider)})")
     for p in report.planned:
         lines.append(f"  {_named(p.post, titles)} -> {p.would_write}")
     for f in report.failed:

@@ -20,6 +20,7 @@ from imagegen import sites
 from imagegen.config import CONFIG_NAME, parse_table
 from imagegen.frontmatter import truthy
 from imagegen.posts import date_prefix
+from imagegen.providers import secret_options
 from imagegen.errors import InitError
 from imagegen.settings import CORE, SettingDef, split_list
 from imagegen.writer import replace
@@ -33,6 +34,9 @@ CHECKOUT = "actions/checkout@v5"
 CACHE = "actions/cache"
 CACHE_MAJOR = "v5"
 STATE_FILE = ".imagegen-state/quota.json"
+KEYLESS = 'pollinations-enabled: "true"'
+"""The one provider that works without a secret, switched on so a new workflow makes covers before
+any secret is added (its anonymous host: best effort)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,13 @@ def config_text(found: Detected) -> str:
     return "\n".join(lines)
 
 
+def _secret_inputs() -> str:
+    """The action's `with:` lines passing every provider secret from the repository's secrets (the
+    registry's list: a new provider's key is there without a change here). A secret the
+    repository does not have is empty, and that provider stays out of the chain."""
+    return "\n".join(f"          {o.input_name}: ${{{{ secrets.{o.env} }}}}" for o in secret_options())
+
+
 def workflow_text(found: Detected, action: str = ACTION_REF) -> str:
     """A ready workflow: on pushes to the post folders, nightly and by hand; quota state cached."""
     watch = [f"{p}/**" for p in found.paths] or [f"**{ext}" for ext in found.extensions]
@@ -144,12 +155,8 @@ jobs:
       - uses: {action}
         with:
           state-file: {STATE_FILE}
-          cloudflare-api-token: ${{{{ secrets.CLOUDFLARE_API_TOKEN }}}}
-          cloudflare-account-id: ${{{{ secrets.CLOUDFLARE_ACCOUNT_ID }}}}
-          huggingface-api-token: ${{{{ secrets.HUGGINGFACE_API_TOKEN }}}}
-          together-api-token: ${{{{ secrets.TOGETHER_API_TOKEN }}}}
-          pollinations-enabled: "true"
-          gemini-api-key: ${{{{ secrets.GEMINI_API_KEY }}}}
+{_secret_inputs()}
+          {KEYLESS}
       - uses: {CACHE}/save@{CACHE_MAJOR}
         if: always()
         with:
