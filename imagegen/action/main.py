@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 from imagegen import doctor, git, pipeline, publish, secrets, sites
 from imagegen.action.event import (changed_files, commit_range, fork_pull_request, load_event, looks_like_post,
                                    target_branch)
-from imagegen.action.inputs import input_env_name, inputs
+from imagegen.action.inputs import Input, input_env_name, inputs
 from imagegen.action.runner import EventLog, Runner
 from imagegen.action.summary import BENIGN_SKIPS, SummaryContext, outputs, summary_markdown
 from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, ImagegenError, PublishError,
@@ -88,6 +88,8 @@ class Action:
     clock: Any = None
     sleep: Callable[[float], None] = time.sleep
     runner: Runner = field(init=False)
+    by_name: dict[str, Input] = field(init=False)
+    """The action's inputs by name (action.yml's, from the setting declarations)."""
     report_failed: bool = field(default=False, init=False)
     """The report file could not be written (the run itself worked): exit status 3."""
 
@@ -110,6 +112,8 @@ class Action:
     # ------------------------------------------------------------------ the steps
 
     def run(self) -> int:
+        """The steps in order; the exit status of the step. The publisher is chosen once, after the
+        scope, and always closed (the workspace left as the job expects it)."""
         try:
             plan = self.read_inputs()
             if plan.doctor:

@@ -29,7 +29,7 @@ from imagegen.report import Pending, PendingReason, Report
 
 __all__ = ["BOT_EMAIL", "BOT_NAME", "DEFAULT_ATTEMPTS", "DEFAULT_PR_BRANCH", "Change", "NoPublisher",
            "PublishError", "Publisher", "Result", "Target", "blob_sha", "changes_from", "default_message",
-           "left_upstream"]
+           "left_upstream", "local_files"]
 
 DEFAULT_PR_BRANCH = "imagegen/covers"
 BOT_NAME = "github-actions[bot]"
