@@ -1,8 +1,10 @@
 """`imagegen doctor`: will this setup work? Answered without spending quota or making an image.
 
 For each configured provider: is the key accepted, is each configured model served (through the
-providers' cheap endpoints: model list/get, the Hub's whoami and provider mapping); what the state
-file says (quota out until ..., retired models); whether the describer's key and models work.
+providers' cheap endpoints: model list/get, the Hub's whoami and provider mapping; each spec's
+`doctor`, with the spec's fixes); what the state file says (quota out until ..., retired models);
+whether the describer's key and models work (through the registry's text backend, the describer's
+own). No provider module is imported here: everything comes through the registry.
 Prints one table (ok / what is wrong / how to fix it). Exit 0 when at least one image provider is
 usable now, 1 otherwise.
 """
@@ -11,14 +13,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TextIO
 
-from imagegen.clock import Clock, SystemClock
-from imagegen.providers._http import new_client
-from imagegen.providers.base import Check, ProviderContext, ProviderError, generic_fix
-from imagegen.secrets import redact
-from imagegen.settings import Settings
 from imagegen.chain.state import State
+from imagegen.clock import Clock, SystemClock
+from imagegen.prompts import STATE_KEY, fallback_models
+from imagegen.providers import DEFAULT_ORDER, SPECS, new_client, text_backend
+from imagegen.providers.base import Check, ProviderContext, ProviderError
+from imagegen.secrets import redact
+from imagegen.settings import ProviderSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -38,47 +42,56 @@ class Diagnosis:
         return bool(self.usable)
 
 
+def _state_checks(ps: ProviderSettings, state: State, now: datetime) -> tuple[list[Check], str]:
+    """What the state file says about a provider: a quota out now (its line), retired models."""
+    checks: list[Check] = []
+    out_now = ""
+    entry = state.out_until(ps.name, now)
+    if entry is not None:
+        out_now = f"{entry.reason} used up until {entry.out_until:%Y-%m-%d %H:%M} UTC (state file)"
+        checks.append(Check("quota", False, out_now, "nothing to do: it comes back by itself", usable=False))
+    for model, until in sorted(state.retired.get(ps.name, {}).items()):
+        if until > now:
+            checks.append(Check(f"model {model}", False, f"remembered as retired until {until:%Y-%m-%d} (state file): "
+                                "not called", f"remove it from {ps.spec.model_env}", usable=False))
+    return checks, out_now
+
+
+async def _spec_checks(ps: ProviderSettings, ctx: ProviderContext) -> list[Check]:
+    """The provider's own cheap checks (key line first), with the spec's fix when it cannot be reached."""
+    if ps.spec.doctor is None:
+        return [Check("needs nothing", True)]
+    try:
+        return await ps.spec.doctor(ps.opts, replace(ctx, timeout=min(ps.limits.timeout, 30.0)), ps.models)
+    except ProviderError as exc:
+        return [Check("reachable", False, str(exc), ps.spec.fix_for(exc))]
+
+
 async def _provider_rows(settings: Settings, state: State | None, clock: Clock) -> tuple[list[Row], list[str]]:
     rows: list[Row] = []
     usable: list[str] = []
-    now = clock.now()
     async with new_client() as http:
         base = ProviderContext(http=http, clock=clock)
         for ps in settings.providers:
-            name = ps.name
-            checks: list[Check]
-            if ps.spec.doctor is None:
-                checks = [Check("needs nothing", True)]
-            else:
-                ctx = replace(base, timeout=min(ps.limits.timeout, 30.0))
-                try:
-                    checks = await ps.spec.doctor(ps.opts, ctx, ps.models)
-                except ProviderError as exc:
-                    checks = [Check("reachable", False, str(exc), ps.spec.fix_for(exc))]
+            checks = await _spec_checks(ps, base)
             key_ok = bool(checks) and checks[0].ok
             served = [c for c in checks[1:] if c.what.startswith("model ") and c.ok] if ps.spec.doctor else checks
             out_now = ""
             if state is not None:
-                entry = state.out_until(name, now)
-                if entry is not None:
-                    out_now = f"{entry.reason} used up until {entry.out_until:%Y-%m-%d %H:%M} UTC (state file)"
-                    checks.append(Check("quota", False, out_now, "nothing to do: it comes back by itself", usable=False))
-                for model, until in sorted(state.retired.get(name, {}).items()):
-                    if until > now:
-                        checks.append(Check(f"model {model}", False,
-                                            f"remembered as retired until {until:%Y-%m-%d} (state file): not called",
-                                            f"remove it from {ps.spec.model_env}", usable=False))
-            rows.extend(Row(name, c) for c in checks)
+                remembered, out_now = _state_checks(ps, state, clock.now())
+                checks.extend(remembered)
+            rows.extend(Row(ps.name, c) for c in checks)
             if key_ok and served and not out_now:
-                usable.append(name)
-    from imagegen.providers import DEFAULT_ORDER, SPECS
-
+                usable.append(ps.name)
     configured = {ps.name for ps in settings.providers}
     for name in DEFAULT_ORDER:
         if name in SPECS and name not in configured:
             rows.append(Row(name, Check("not configured", True, "", f"set {SPECS[name].needs} to add it",
-                                             usable=False)))
+                                        usable=False)))
     return rows, usable
+
+
+DESCRIBER_MODELS_ENV = "PROMPT_DESCRIBER_MODEL / _FALLBACKS"
 
 
 async def _describer_rows(settings: Settings, state: State | None, clock: Clock) -> list[Row]:
@@ -87,22 +100,21 @@ async def _describer_rows(settings: Settings, state: State | None, clock: Clock)
     if not settings.gemini_api_key:
         return [Row("describer", Check("no GEMINI_API_KEY", True, "prompts come from the post text",
                                        "set GEMINI_API_KEY for described prompts", usable=False))]
-    from imagegen.prompts import STATE_KEY, fallback_models
-    from imagegen.providers import gemini
-
     models = (settings.describer_model, *fallback_models(settings.describer_model, settings.describer_fallbacks))
-    async with new_client() as http:
-        ctx = ProviderContext(http=http, clock=clock, timeout=30.0)
+    async with new_client() as http:  # the describer's own text backend, on doctor's client
+        backend = text_backend(settings.gemini_api_key, base_url=settings.gemini_base_url, timeout=30.0, clock=clock,
+                               http=http)
         try:
-            checks = await gemini.check_models(settings.gemini_api_key, settings.gemini_base_url, ctx, models,
-                                               what="API key", model_env="PROMPT_DESCRIBER_MODEL / _FALLBACKS")
+            checks = await backend.check(models, what="API key", model_env=DESCRIBER_MODELS_ENV)
         except ProviderError as exc:
-            checks = [Check("reachable", False, str(exc), generic_fix(exc, "GEMINI_API_KEY", "PROMPT_DESCRIBER_MODEL"))]
+            checks = [Check("reachable", False, str(exc), backend.fix_for(exc, model_env="PROMPT_DESCRIBER_MODEL"))]
+        finally:
+            await backend.aclose()
     if state is not None:
         for model, until in sorted(state.retired.get(STATE_KEY, {}).items()):
             if until > clock.now():
                 checks.append(Check(f"model {model}", False, f"remembered as retired until {until:%Y-%m-%d}",
-                                    "remove it from PROMPT_DESCRIBER_MODEL / _FALLBACKS", usable=False))
+                                    f"remove it from {DESCRIBER_MODELS_ENV}", usable=False))
     return [Row("describer", c) for c in checks]
 
 

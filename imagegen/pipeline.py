@@ -28,7 +28,7 @@ from imagegen.images.overlay import CoverText, draw_band
 from imagegen.posts import Post, PostError
 from imagegen.prompts import make_describer, prompt_for, styled
 from imagegen.sites.base import get_dotted
-from imagegen.providers._http import new_client
+from imagegen.providers import new_client
 from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext
 from imagegen.report import (Event, EventSink, Failed, Generated, Pending, PendingReason, Planned, ProviderStats,
                              Report, SkipReason, Skipped, null_sink)
@@ -145,8 +145,7 @@ class Run:
         described = await prompt_for(post, s, describer, regenerate=regenerate,
                                      cached_alt=cached_alt if isinstance(cached_alt, str) else "",
                                      cached_prompt=cached["prompt"] if cached is not None else None)
-        prompt, source = described
-        alt = getattr(described, "alt", "")
+        prompt, source, alt = described.prompt, described.source, described.alt
         if chain.exhausted:
             self._pending(post.rel, PendingReason.PROVIDERS_OUT)
             return

@@ -19,6 +19,8 @@ def test_models_in_order_and_the_current_one() -> None:
     f = ModelFallback("p", ["a", "b", "a", "c"], state=None, now=NOW)
     assert f.usable == ["a", "b", "c"] and f.current == "a"
     assert (f.next_after("a"), f.next_after("c"), f.next_after("gone")) == ("b", "", "a")
+    f.mark_out("b", "quota")
+    assert (f.next_after("a"), f.next_after("b")) == ("c", "c")  # in the configured order, out ones skipped
     assert f.remembered == [] and not f.is_proven()
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from imagegen.posts import Post
 from imagegen.prompts.plaintext import plain_text
-from imagegen.prompts import PREFIX, describer_text, post_fields, prompt_for, styled, text_prompt
+from imagegen.prompts import PREFIX, Described, describer_text, post_fields, prompt_for, styled, text_prompt
 from imagegen.settings import Settings, SettingsError, load
 
 FIXTURE = Path(__file__).parent / "fixtures" / "seed-style-post.md"
@@ -114,9 +114,9 @@ def test_describer_gets_the_same_cleaned_text_capped(tmp_path: Path) -> None:
     seen: list[str] = []
 
     class Recording:
-        async def describe(self, p: object, contents: str = "") -> tuple[str, str]:
+        async def describe(self, p: object, contents: str = "") -> Described:
             seen.append(contents)
-            return ("a described picture", "m")
+            return Described.by_describer("a described picture", "m")
 
     asyncio.run(prompt_for(post, Settings(repo=tmp_path), Recording(), regenerate=False))  # type: ignore[arg-type]
     (contents,) = seen

@@ -13,6 +13,7 @@ from imagegen import prompts
 from imagegen.clock import VirtualClock
 from imagegen.prompts import (
     PREFIX,
+    Described,
     Describer,
     DescriberFailed,
     clean_description,
@@ -99,23 +100,29 @@ class StubDescriber:
         self.result = result
         self.calls = 0
 
-    async def describe(self, post: Any, contents: str = "") -> tuple[str, str]:
+    async def describe(self, post: Any, contents: str = "") -> Described:
         self.calls += 1
         if self.result is None:
             raise DescriberFailed("no")
-        return self.result
+        return Described.by_describer(*self.result)
+
+
+def chosen(described: Described) -> tuple[str, str]:
+    return described.prompt, described.source
 
 
 def test_prompt_for_sources() -> None:
     cached = Post(cached_prompt="  an old prompt, kept verbatim ")
     d = StubDescriber(("a described fox", "gemini-x"))
-    assert asyncio.run(prompt_for(cached, SETTINGS, d, regenerate=False)) == (
+    assert chosen(asyncio.run(prompt_for(cached, SETTINGS, d, regenerate=False))) == (
         "  an old prompt, kept verbatim ", "cached")
     assert d.calls == 0
-    assert asyncio.run(prompt_for(cached, SETTINGS, d, regenerate=True)) == ("a described fox", "describer:gemini-x")
-    assert asyncio.run(prompt_for(Post(), SETTINGS, StubDescriber(None), regenerate=False)) == (
+    assert chosen(asyncio.run(prompt_for(cached, SETTINGS, d, regenerate=True))) == (
+        "a described fox", "describer:gemini-x")
+    assert chosen(asyncio.run(prompt_for(Post(), SETTINGS, StubDescriber(None), regenerate=False))) == (
         text_prompt(Post(), SETTINGS), "text")
-    assert asyncio.run(prompt_for(Post(), SETTINGS, None, regenerate=False)) == (text_prompt(Post(), SETTINGS), "text")
+    assert chosen(asyncio.run(prompt_for(Post(), SETTINGS, None, regenerate=False))) == (
+        text_prompt(Post(), SETTINGS), "text")
 
 
 def test_make_describer(tmp_path: Path) -> None:
@@ -158,7 +165,8 @@ def _run(d: Describer, *posts: Post) -> list[Any]:
 
 def test_describer_request_shape(fake_providers: FakeProviders, tmp_path: Path) -> None:
     events: list[Event] = []
-    [(prompt, model)] = _run(_describer(fake_providers, tmp_path, events), Post())
+    [d] = _run(_describer(fake_providers, tmp_path, events), Post())
+    prompt, model = d.prompt, d.model
     assert model == "gemini-3.1-flash-lite"
     assert prompt and "\n" not in prompt
     [req] = fake_providers.requests("gemini")
@@ -176,7 +184,7 @@ def test_describer_falls_back_and_skips_a_spent_model(fake_providers: FakeProvid
     events: list[Event] = []
     fake_providers.script("gemini", ["quota"])
     results = _run(_describer(fake_providers, tmp_path, events), Post(), Post(rel="b.md"))
-    assert [m for _, m in results] == ["gemini-3.5-flash-lite", "gemini-3.5-flash-lite"]
+    assert [r.model for r in results] == ["gemini-3.5-flash-lite", "gemini-3.5-flash-lite"]
     paths = [r.path.rsplit("/", 1)[-1] for r in fake_providers.requests("gemini")]
     assert paths == ["gemini-3.1-flash-lite:generateContent", "gemini-3.5-flash-lite:generateContent",
                      "gemini-3.5-flash-lite:generateContent"]  # the spent primary is not asked again
@@ -187,8 +195,8 @@ def test_describer_waits_out_a_short_per_minute_limit(fake_providers: FakeProvid
     events: list[Event] = []
     clock = VirtualClock()
     fake_providers.script("gemini", [{"kind": "rate_limit", "retry_after": 20}])
-    [(_, model)] = _run(_describer(fake_providers, tmp_path, events, clock), Post())
-    assert model == "gemini-3.1-flash-lite" and clock.monotonic() == 20
+    [d] = _run(_describer(fake_providers, tmp_path, events, clock), Post())
+    assert d.model == "gemini-3.1-flash-lite" and clock.monotonic() == 20
     assert fake_providers.count("gemini") == 2
 
 
@@ -196,8 +204,8 @@ def test_describer_moves_on_after_a_long_limit(fake_providers: FakeProviders, tm
     events: list[Event] = []
     clock = VirtualClock()
     fake_providers.script("gemini", [{"kind": "rate_limit", "retry_after": 300}])
-    [(_, model)] = _run(_describer(fake_providers, tmp_path, events, clock), Post())
-    assert model == "gemini-3.5-flash-lite" and clock.monotonic() == 0
+    [d] = _run(_describer(fake_providers, tmp_path, events, clock), Post())
+    assert d.model == "gemini-3.5-flash-lite" and clock.monotonic() == 0
 
 
 def test_bad_key_switches_the_describer_off(fake_providers: FakeProviders, tmp_path: Path) -> None:
@@ -213,13 +221,13 @@ def test_every_model_failing_falls_back_to_text(fake_providers: FakeProviders, t
     fake_providers.script("gemini", ["server_error", "blocked", "server_error"])
     d = _describer(fake_providers, tmp_path, events)
 
-    async def go() -> tuple[str, str]:
+    async def go() -> Described:
         try:
             return await prompt_for(Post(), SETTINGS, d, regenerate=False)
         finally:
             await d.aclose()
 
-    assert asyncio.run(go()) == (text_prompt(Post(), SETTINGS), "text")
+    assert chosen(asyncio.run(go())) == (text_prompt(Post(), SETTINGS), "text")
     assert len(events) == 3
 
 
@@ -227,13 +235,14 @@ def test_empty_answer_tries_the_next_model(fake_providers: FakeProviders, tmp_pa
     events: list[Event] = []
     fake_providers.script("gemini", [{"kind": "raw", "status": 200, "body": {"candidates": [
         {"content": {"role": "model", "parts": [{"text": "  \n "}]}, "finishReason": "STOP"}]}}])
-    [(_, model)] = _run(_describer(fake_providers, tmp_path, events), Post())
-    assert model == "gemini-3.5-flash-lite"
+    [d] = _run(_describer(fake_providers, tmp_path, events), Post())
+    assert d.model == "gemini-3.5-flash-lite"
 
 
 def test_describer_prompt_is_cut_to_the_limit() -> None:
     d = StubDescriber(("word " * 1000, "m"))
-    p, source = asyncio.run(prompt_for(Post(), SETTINGS.with_(prompt_max_chars=50), d, regenerate=False))
+    described = asyncio.run(prompt_for(Post(), SETTINGS.with_(prompt_max_chars=50), d, regenerate=False))
+    p, source = described.prompt, described.source
     assert len(p) <= 50 and p.endswith("…") and source == "describer:m"
 
 

@@ -27,7 +27,7 @@ import vcr
 
 from imagegen import secrets
 from imagegen.clock import VirtualClock
-from imagegen.prompts import Describer
+from imagegen.prompts import Described, Describer
 from imagegen.providers import get
 from imagegen.providers.base import GeneratedImage, ImageRequest, ProviderContext, ProviderError
 from tests.fake_providers import SENTINELS, FakeProviders
@@ -165,7 +165,7 @@ def test_describer_replays_its_cassette(server: FakeProviders | None) -> None:
         def prompt_text(self) -> str:
             return "Foxes jump into snow drifts to catch mice."
 
-    async def go() -> tuple[str, str]:
+    async def go() -> Described:
         d = Describer(api_key=SENTINELS["GEMINI_API_KEY"], model="gemini-3.1-flash-lite",
                       fallbacks=("gemini-3.5-flash-lite",), base_url=base_url, clock=VirtualClock())
         try:
@@ -177,7 +177,7 @@ def test_describer_replays_its_cassette(server: FakeProviders | None) -> None:
         server.script("gemini", ["quota", "ok"])
     try:
         with MY_VCR.use_cassette(path.name, allow_playback_repeats=False):
-            prompt, model = asyncio.run(go())
+            described = asyncio.run(go())
     finally:
         secrets.clear()
-    assert model == "gemini-3.5-flash-lite" and "Winter foxes" in prompt
+    assert described.model == "gemini-3.5-flash-lite" and "Winter foxes" in described.prompt

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from imagegen import secrets
-from imagegen.providers import REGISTRY, SPECS, _http
+from imagegen.providers import REGISTRY, SPECS, _http, base
 from imagegen.providers.base import (
     BadImage,
     ImageRequest,
@@ -220,16 +220,16 @@ def test_retry_in_text() -> None:
 
 
 def test_reset_rules() -> None:
-    assert _http.next_utc_midnight(NOW) == datetime(2026, 11, 25, tzinfo=timezone.utc)
-    assert _http.next_utc_midnight(datetime(2026, 11, 24, 23, 59, tzinfo=timezone.utc)) == datetime(
+    assert base.next_utc_midnight(NOW) == datetime(2026, 11, 25, tzinfo=timezone.utc)
+    assert base.next_utc_midnight(datetime(2026, 11, 24, 23, 59, tzinfo=timezone.utc)) == datetime(
         2026, 11, 25, tzinfo=timezone.utc)
     # 12:00 UTC is 04:00 in Los Angeles (PST, UTC-8): next midnight there is 08:00 UTC.
-    assert _http.next_pacific_midnight(NOW) == datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
+    assert base.next_pacific_midnight(NOW) == datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
     # Summer (PDT, UTC-7); 06:00 UTC is still the previous day in LA.
-    assert _http.next_pacific_midnight(datetime(2026, 7, 1, 6, tzinfo=timezone.utc)) == datetime(
+    assert base.next_pacific_midnight(datetime(2026, 7, 1, 6, tzinfo=timezone.utc)) == datetime(
         2026, 7, 1, 7, tzinfo=timezone.utc)
-    assert _http.next_month_utc(NOW) == datetime(2026, 12, 1, tzinfo=timezone.utc)
-    assert _http.next_month_utc(datetime(2026, 12, 31, 23, tzinfo=timezone.utc)) == datetime(
+    assert base.next_month_utc(NOW) == datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert base.next_month_utc(datetime(2026, 12, 31, 23, tzinfo=timezone.utc)) == datetime(
         2027, 1, 1, tzinfo=timezone.utc)
 
 

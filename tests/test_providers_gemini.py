@@ -143,3 +143,49 @@ def test_spec() -> None:
     assert spec.model_env == "IMAGE_GEMINI_MODEL"
     assert spec.default_model == "gemini-3.1-flash-image"
     assert spec.default_base_url == "https://generativelanguage.googleapis.com"
+
+
+def test_one_genai_client_factory_for_the_image_provider_the_describer_and_doctor(
+        fake_providers: FakeProviders, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Images, described prompts and doctor's checks all reach Gemini through gemini.genai_client
+    (on our no-redirect httpx client); the describer and doctor's describer lines through the
+    registry's text backend."""
+    import asyncio
+
+    from imagegen import doctor, providers
+    from imagegen.clock import VirtualClock
+    from imagegen.prompts import Describer
+    from imagegen.settings import load
+
+    made: list[str] = []
+    real = gemini.genai_client
+
+    def spy(**kw):  # type: ignore[no-untyped-def]
+        made.append(kw["base_url"])
+        return real(**kw)
+
+    monkeypatch.setattr(gemini, "genai_client", spy)
+    assert isinstance(generate_once(fake_providers, NAME), GeneratedImage)
+
+    class Post:
+        rel, title, cached_prompt = "p.md", "Foxes", None
+
+        def prompt_text(self) -> str:
+            return "Foxes in snow."
+
+    async def describe() -> str:
+        d = Describer(api_key="fake-gemini-0001", model="gemini-3.1-flash-lite", base_url=fake_providers.base_url(NAME),
+                      clock=VirtualClock())
+        try:
+            assert isinstance(d.backend, type(providers.text_backend("k", timeout=1.0, clock=VirtualClock())))
+            return (await d.describe(Post())).model
+        finally:
+            await d.aclose()
+
+    assert asyncio.run(describe()) == "gemini-3.1-flash-lite"
+    assert made == [fake_providers.base_url(NAME)] * 2
+    settings = load({"providers": "gemini"}, fake_providers.env(names=["gemini"]), repo=tmp_path)
+    diagnosis = asyncio.run(doctor.diagnose(settings, clock=VirtualClock()))
+    assert diagnosis.usable == ["gemini"] and all(r.check.ok for r in diagnosis.rows if r.subject == "describer")
+    assert made == [fake_providers.base_url(NAME)] * 4  # doctor: the image provider's check, the describer's
+    assert fake_providers.count(NAME) == 2  # doctor generated nothing

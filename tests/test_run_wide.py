@@ -69,7 +69,7 @@ def test_a_spent_or_retired_describer_model_is_asked_once_per_run(outcome: str,
     else:
         fake_providers.script("gemini", ["quota"])
     results = describe_all(fake_providers, 8)
-    assert [m for _, m in results] == [MODELS[1]] * 8
+    assert [r.model for r in results] == [MODELS[1]] * 8
     assert called(fake_providers).count(MODELS[0]) == 1
     # The next model is probed once too, then every post may ask it at once.
     assert called(fake_providers).count(MODELS[1]) == 8
@@ -86,7 +86,7 @@ def test_a_retired_describer_model_is_remembered_in_the_state_file(fake_provider
     fake_providers.reset()
     later = State.load(tmp_path / "s.json", now)
     results = describe_all(fake_providers, 3, later)
-    assert [m for _, m in results] == [MODELS[1]] * 3 and MODELS[0] not in called(fake_providers)
+    assert [r.model for r in results] == [MODELS[1]] * 3 and MODELS[0] not in called(fake_providers)
 
 
 # --------------------------------------------------------------------------- exit status

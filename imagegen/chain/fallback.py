@@ -1,5 +1,5 @@
-"""Model fallback: one backend's ordered models through a run (each image provider's in the chain;
-built to serve a describer's text models the same way):
+"""Model fallback: one backend's ordered models through a run. Shared by the chain (each image
+provider's models) and the describer (its text models), so both learn the same way:
 
 - **probe once**: until a model has answered once this run it gets one call at a time, so a bad
   key, a used-up quota or a retired model costs one call, not one per post in flight. The chain
@@ -53,7 +53,8 @@ class ModelFallback:
                  worked_last_run: bool = False) -> None:
         self.key = key
         self.state = state
-        self.usable: list[str] = list(dict.fromkeys(models))
+        self.configured: tuple[str, ...] = tuple(dict.fromkeys(models))
+        self.usable: list[str] = list(self.configured)
         self.out: dict[str, str] = {}
         """model -> why it is skipped for the rest of the run."""
         self.stopped = ""
@@ -82,9 +83,10 @@ class ModelFallback:
         return self.usable[0] if self.usable else ""
 
     def next_after(self, model: str) -> str:
-        """The usable model after `model` in the configured order ('' when none)."""
-        later = self.usable[self.usable.index(model) + 1:] if model in self.usable else self.usable
-        return later[0] if later else ""
+        """The first usable model configured after `model` ('' when none): what a caller moving
+        on from `model` tries next."""
+        later = self.configured[self.configured.index(model) + 1:] if model in self.configured else self.configured
+        return next((m for m in later if m in self.usable), "")
 
     def is_out(self, model: str) -> bool:
         return bool(self.stopped) or model in self.out

@@ -34,7 +34,7 @@ the provider worked on its last run. A bad key, a used-up quota or a retired mod
 one call, not one per slot; a provider that runs out mid-run may cost up to its calls in flight
 (counted as `wasted_calls`). After a retired model the provider probes its next model the same way.
 A provider's models (which one is called, which are retired, whether it is proven) are its
-`ModelFallback` (chain/fallback.py).
+`ModelFallback` (chain/fallback.py), the same logic the describer's text models go through.
 
 If no provider can take the post now, it waits for the next change (work-conserving: a cooling
 provider does not hold the post if another can take it now). A provider that will not be ready
@@ -67,7 +67,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
 from imagegen.clock import Clock, SystemClock
-from imagegen.providers._http import next_utc_midnight
 from imagegen.providers.base import (
     AuthFailed,
     GeneratedImage,
@@ -79,6 +78,7 @@ from imagegen.providers.base import (
     QuotaExhausted,
     RateLimited,
     TransientError,
+    next_utc_midnight,
 )
 from imagegen.report import Event, EventSink, PendingReason, ProviderStats, fmt_until, null_sink
 from imagegen.secrets import redact

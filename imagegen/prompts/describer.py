@@ -1,29 +1,36 @@
 """The describer: a Gemini text model turns a post into an image prompt and alt text.
 
-The describer asks a Gemini text model (`settings.describer_model`, default `gemini-3.1-flash-lite`)
-for a short visual description, and walks its ordered fallbacks when a model fails
-(`describer_fallbacks`, default `gemini-3.5-flash-lite`, `gemini-3.5-flash`). It learns once per
-run, even with many posts asking at once: until a model has answered once, only one post asks it
-(the others wait for that answer), so a bad key, a used-up quota or a retired model costs one call,
-not one per post in flight. A bad key switches the describer off for the run; a model out of quota
-or retired is not asked again in the run, and a retired one is remembered in the state file
-(under "describer") for days; a per-minute limit is waited out once (bounded, on the injected
-clock). When every model fails, the post falls back to its cleaned text: a describer failure never
-fails a post. The one call to the model is `Describer._ask` (keep it the only one).
+The describer asks a text model (`settings.describer_model`, default `gemini-3.1-flash-lite`) for a
+short visual description, and walks its ordered fallbacks when a model fails
+(`describer_fallbacks`, default `gemini-3.5-flash-lite`, `gemini-3.5-flash`). Its models go
+through the chain's model fallback (`imagegen.chain.fallback`), the same logic as an image
+provider's: it learns once per run, even with many posts asking at once (until a model has
+answered once, only one post asks it and the others wait for that answer), so a bad key, a used-up
+quota or a retired model costs one call, not one per post in flight. A bad key switches the
+describer off for the run; a model out of quota or unavailable is not asked again in the run, and a
+retired one is remembered in the state file (under "describer") for days; a per-minute limit is
+waited out once (bounded, on the injected clock). When every model fails, the post falls back to
+its cleaned text: a describer failure never fails a post.
+
+The models are reached through the provider registry's text backend (Gemini's, built with the same
+google-genai client factory as the image provider's); the one call is `Describer._ask`.
 
 Only a post's `prompt_text()`, `cached_prompt`, `title` and `rel` are used.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
 from imagegen import secrets
+from imagegen.chain.fallback import ModelFallback
 from imagegen.clock import Clock, SystemClock
 from imagegen.prompts.text import (Described, DescriberFailed, PostLike, alt_from, clean_description, describer_text,
                                    post_fields)
+from imagegen.providers import text_backend
+from imagegen.providers.base import (AuthFailed, ModelUnavailable, ProviderError, ProviderUnavailable,
+                                     QuotaExhausted, RateLimited, TextBackend)
 from imagegen.report import Event, EventSink, null_sink
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,10 +98,10 @@ def fallback_models(primary: str, configured: tuple[str, ...] | None) -> list[st
 
 
 class Describer:
-    """Gemini text model -> image prompt, with model fallback. One per run; safe to share
-    between concurrent posts. `client` may be injected (tests); otherwise a google-genai client
-    on its own httpx.AsyncClient (no redirects followed) is made on first use and closed by
-    `aclose`. `state` (optional) remembers retired describer models across runs."""
+    """Text model -> image prompt, with model fallback. One per run; safe to share between
+    concurrent posts. `backend` may be injected (tests); otherwise the registry's text backend is
+    made with `api_key` and `base_url`, and closed by `aclose`. `state` (optional) remembers
+    retired describer models across runs."""
 
     def __init__(
         self,
@@ -107,158 +114,90 @@ class Describer:
         emit: EventSink = null_sink,
         timeout: float = DESCRIBER_TIMEOUT,
         max_wait: float = MAX_RATE_LIMIT_WAIT,
-        client: Any = None,
+        backend: TextBackend | None = None,
         state: "State | None" = None,
     ) -> None:
         self.models: list[str] = [model, *[m for m in fallbacks if m != model]]
-        self._api_key = api_key
-        self._base_url = base_url.rstrip("/") if base_url else ""
         self.clock = clock or SystemClock()
         self.emit = emit
         self.timeout = timeout
         self.max_wait = max_wait
-        self._client = client
-        self._http: Any = None
+        self.backend = backend or text_backend(api_key, base_url=base_url, timeout=timeout, clock=self.clock)
         self.state = state
         self.calls = 0
         """Requests sent to the describer this run (all models)."""
-        self._out: dict[str, str] = {}
-        """model -> why it is skipped for the rest of the run (quota, retired, unavailable)."""
-        self._disabled = ""
-        self._proven: set[str] = set()
-        """Models that answered once this run: every post may ask them at once."""
-        self._probing: dict[str, asyncio.Future[None]] = {}
-        if state is not None:
-            now = self.clock.now()
-            for m in self.models:
-                until = state.retired_until(STATE_KEY, m, now)
-                if until is not None:
-                    self._out[m] = f"retired (remembered until {until:%Y-%m-%d})"
-
-    def _genai(self) -> Any:
-        if self._client is None:
-            from google import genai
-            from google.genai import types
-
-            from imagegen.providers._http import new_client
-
-            self._http = new_client()
-            self._client = genai.Client(
-                api_key=self._api_key,
-                http_options=types.HttpOptions(
-                    base_url=self._base_url or None,
-                    timeout=int(self.timeout * 1000),  # milliseconds
-                    httpx_async_client=self._http,
-                ),
-            )
-        return self._client
+        self.fallback = ModelFallback(STATE_KEY, self.models, state=state, now=self.clock.now())
+        """Which models are out for the run (quota, retired, unavailable), which answered once."""
 
     async def _ask(self, model: str, contents: str) -> str:
         """The one call to a describer model: `contents` -> its text answer (raises a shared
-        ProviderError class). Issue 11 extends this single place (structured output, alt text)."""
-        from google.genai import types
-
-        from imagegen.providers import _http
-        from imagegen.providers.base import ContentRefused, ProviderError
-        from imagegen.providers.gemini import classify_exception
-
-        config = types.GenerateContentConfig(system_instruction=SYSTEM_INSTRUCTION,
-                                             response_mime_type="application/json",
-                                             response_schema=RESPONSE_SCHEMA)
+        ProviderError class)."""
         self.calls += 1
-        try:
-            async with _http.deadline(self.timeout, f"describer {model}"):
-                resp = await self._genai().aio.models.generate_content(model=model, contents=contents, config=config)
-        except ProviderError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a shared class
-            raise classify_exception(exc, f"describer {model}", self.clock.now(), self.timeout, model) from None
-        feedback = getattr(resp, "prompt_feedback", None)
-        block = getattr(feedback, "block_reason", None) if feedback else None
-        if block:
-            raise ContentRefused(f"describer {model}: post blocked ({getattr(block, 'value', block)})")
-        texts = []
-        for cand in (getattr(resp, "candidates", None) or [])[:1]:
-            content = getattr(cand, "content", None)
-            for part in (getattr(content, "parts", None) or []) if content else []:
-                if getattr(part, "text", None) and not getattr(part, "thought", None):
-                    texts.append(part.text)
-        return "".join(texts)
+        return await self.backend.ask(model, contents, system=SYSTEM_INSTRUCTION, schema=RESPONSE_SCHEMA,
+                                      label=f"describer {model}")
 
-    async def _ask_once_learned(self, model: str, contents: str) -> str | None:
-        """`_ask`, but until `model` has answered once this run only one post asks it at a time;
-        the others wait for that answer. None: the model (or the describer) went out meanwhile."""
-        while model not in self._proven:
-            if self._disabled or model in self._out:
-                return None
-            probe = self._probing.get(model)
-            if probe is not None:
-                await asyncio.shield(probe)
-                continue
-            probe = asyncio.get_running_loop().create_future()
-            self._probing[model] = probe
-            try:
-                text = await self._ask(model, contents)
-                self._proven.add(model)
-                return text
-            finally:
-                del self._probing[model]
-                probe.set_result(None)
-        return await self._ask(model, contents)
-
-    async def describe(self, post: PostLike, contents: str = "") -> tuple[str, str]:
-        """(sanitized prompt, model used), with `.alt` (see Described). Raises DescriberFailed when
-        every model failed. `contents`: the text to describe (default: title + cleaned body)."""
-        from imagegen.providers.base import (
-            AuthFailed, ModelUnavailable, ProviderError, ProviderUnavailable, QuotaExhausted, RateLimited,
-        )
-
+    async def describe(self, post: PostLike, contents: str = "") -> Described:
+        """The prompt and alt text from the first model that answers (`.model` says which).
+        Raises DescriberFailed when every model failed. `contents`: the text to describe
+        (default: title + cleaned body)."""
         contents = contents or describer_text(post_fields(post, None))
         failures: list[str] = []
-        for i, model in enumerate(self.models):
-            nxt = next((m for m in self.models[i + 1:] if m not in self._out), "")
-            waited = False
-            while True:
-                if self._disabled:
-                    raise DescriberFailed(self._disabled)
-                if model in self._out:
-                    failures.append(f"{model}: {self._out[model]}")
-                    break
-                try:
-                    text = await self._ask_once_learned(model, contents)
-                    if text is None:
-                        continue  # learned meanwhile (out, or the describer is off): look again
-                    prompt, alt = parse_answer(text)
-                except RateLimited as exc:
-                    if not waited and exc.retry_after is not None and exc.retry_after <= self.max_wait:
-                        waited = True
-                        self._warn(post, f"describer {model} rate-limited; waiting {exc.retry_after:g}s")
-                        await self.clock.sleep(exc.retry_after)
-                        continue
-                    failures.append(f"{model}: {exc.kind}")
-                    self._warn(post, self._failed(model, exc, nxt))
-                except AuthFailed as exc:
-                    if not self._disabled:
-                        self._disabled = f"describer off for this run: {exc}"
-                        self._warn(post, self._disabled)
-                    raise DescriberFailed(self._disabled) from None
-                except ProviderError as exc:
-                    if isinstance(exc, (QuotaExhausted, ProviderUnavailable, ModelUnavailable)):
-                        if model not in self._out:
-                            self._out[model] = exc.kind
-                            if isinstance(exc, ModelUnavailable) and self.state is not None:
-                                self.state.mark_retired(STATE_KEY, model, self.clock.now())
-                            self._warn(post, self._failed(model, exc, nxt))
-                    else:
-                        self._warn(post, self._failed(model, exc, nxt))
-                    failures.append(f"{model}: {exc.kind}")
-                else:
-                    if prompt:
-                        return Described(prompt, model, alt)
-                    failures.append(f"{model}: empty answer")
-                    self._warn(post, f"describer {model} gave an empty answer" + (f"; trying {nxt}" if nxt else ""))
-                break
+        for model in self.models:
+            described = await self._try(post, model, contents, failures)
+            if described is not None:
+                return described
         raise DescriberFailed(secrets.redact("every describer model failed (" + "; ".join(failures) + ")"))
+
+    async def _try(self, post: PostLike, model: str, contents: str, failures: list[str]) -> Described | None:
+        """`model`'s answer for this post, or None (why is added to `failures`). Until the model
+        has answered once this run, it is asked by one post at a time (the fallback's probe)."""
+        nxt = self.fallback.next_after(model)
+        waited = False
+        while True:
+            if self.fallback.stopped:
+                raise DescriberFailed(self.fallback.stopped)
+            if model in self.fallback.out:
+                failures.append(f"{model}: {self.fallback.out[model]}")
+                return None
+            try:
+                text = await self.fallback.call(model, lambda: self._ask(model, contents))
+                if text is None:
+                    continue  # learned meanwhile (out, or the describer is off): look again
+                prompt, alt = parse_answer(text)
+            except RateLimited as exc:
+                if not waited and exc.retry_after is not None and exc.retry_after <= self.max_wait:
+                    waited = True
+                    self._warn(post, f"describer {model} rate-limited; waiting {exc.retry_after:g}s")
+                    await self.clock.sleep(exc.retry_after)
+                    continue
+                failures.append(f"{model}: {exc.kind}")
+                self._warn(post, self._failed(model, exc, nxt))
+            except AuthFailed as exc:
+                if not self.fallback.stopped:
+                    self.fallback.stop(f"describer off for this run: {exc}")
+                    self._warn(post, self.fallback.stopped)
+                raise DescriberFailed(self.fallback.stopped) from None
+            except ProviderError as exc:
+                self._learn(post, model, exc, nxt)
+                failures.append(f"{model}: {exc.kind}")
+            else:
+                if prompt:
+                    return Described.by_describer(prompt, model, alt)
+                failures.append(f"{model}: empty answer")
+                self._warn(post, f"describer {model} gave an empty answer" + (f"; trying {nxt}" if nxt else ""))
+            return None
+
+    def _learn(self, post: PostLike, model: str, exc: ProviderError, nxt: str) -> None:
+        """What a model's error means beyond this post: retired (remembered), out for the run
+        (a used-up quota, unavailable), or nothing (a refusal, a transient error). Said once."""
+        if isinstance(exc, ModelUnavailable):
+            first = self.fallback.retire(model, self.clock.now(), str(exc)) is not None
+        elif isinstance(exc, (QuotaExhausted, ProviderUnavailable)):
+            first = self.fallback.mark_out(model, exc.kind)
+        else:
+            first = True
+        if first:
+            self._warn(post, self._failed(model, exc, nxt))
 
     @staticmethod
     def _failed(model: str, exc: Exception, nxt: str) -> str:
@@ -270,15 +209,7 @@ class Describer:
         self.emit(Event.warning(secrets.redact(message), post=getattr(post, "rel", ""), source="describer"))
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        http, self._http = self._http, None
-        if client is not None and http is not None:  # only what we made ourselves
-            try:
-                client.close()
-            except Exception:  # noqa: BLE001
-                pass
-        if http is not None:
-            await http.aclose()
+        await self.backend.aclose()
 
 
 def make_describer(settings: Any, *, clock: Clock | None = None, emit: EventSink = null_sink,

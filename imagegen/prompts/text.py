@@ -1,8 +1,8 @@
 """From a post to an image prompt: the cached prompt, the describer's (imagegen.prompts.describer),
 or the post's own cleaned text.
 
-    prompt, source = await prompt_for(post, settings, describer, regenerate=False)
-        # source: "cached" | "describer:<model>" | "text"
+    described = await prompt_for(post, settings, describer, regenerate=False)
+        # .prompt, .alt, .source: "cached" | "describer:<model>" | "text"
     styled(prompt, settings)      # what is sent to the image providers (the stored prompt is unstyled)
 
 Only a post's `prompt_text()`, `cached_prompt`, `title` and `rel` are used.
@@ -11,6 +11,7 @@ Only a post's `prompt_text()`, `cached_prompt`, `title` and `rel` are used.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 
@@ -34,26 +35,28 @@ class PostLike(Protocol):
 
 
 class DescriberLike(Protocol):
-    async def describe(self, post: PostLike, contents: str = "") -> tuple[str, str]: ...
+    async def describe(self, post: PostLike, contents: str = "") -> "Described": ...
 
 
 class DescriberFailed(Exception):
     """Every describer model failed for this post (the caller falls back to the post text)."""
 
 
-class Described(tuple):  # type: ignore[type-arg]
-    """A 2-tuple that also carries `alt` (the cover's alt text, or "" when none came with it).
+@dataclass(frozen=True)
+class Described:
+    """An image prompt, where it came from, and the cover's alt text that came with it."""
 
-    `describe()` returns (prompt, model) and `prompt_for()` (prompt, source) as before; the alt
-    text that the same answer carried rides along as an attribute, so callers that only unpack
-    two values keep working."""
+    prompt: str
+    source: str
+    """"cached", "text" or "describer:<model>" (the report's `prompt_source`)."""
+    alt: str = ""
+    """The cover's alt text from the same answer ('' when none came with it: the caller uses the title)."""
+    model: str = ""
+    """The describer model that wrote it ('' for a cached or text prompt)."""
 
-    alt: str
-
-    def __new__(cls, first: str, second: str, alt: str = "") -> "Described":
-        obj = super().__new__(cls, (first, second))
-        obj.alt = alt
-        return obj
+    @classmethod
+    def by_describer(cls, prompt: str, model: str, alt: str = "") -> "Described":
+        return cls(prompt, f"describer:{model}", alt, model)
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -171,8 +174,8 @@ def describer_text(fields: dict[str, str]) -> str:
 
 
 async def prompt_for(post: PostLike, settings: Any, describer: "DescriberLike | None", *,
-                     regenerate: bool, cached_alt: str = "", cached_prompt: str | None = None) -> tuple[str, str]:
-    """(prompt, source), with `.alt`: the cached prompt verbatim (and `cached_alt`) unless
+                     regenerate: bool, cached_alt: str = "", cached_prompt: str | None = None) -> Described:
+    """The prompt to use: the cached prompt verbatim (and `cached_alt`) unless
     regenerating, else the describer's prompt and alt text, else the cleaned post text. The alt
     text is "" when none came with the prompt: the caller then uses the post's title.
     `cached_prompt`: a cached prompt kept outside the post (the state file), used when the post's
@@ -184,8 +187,7 @@ async def prompt_for(post: PostLike, settings: Any, describer: "DescriberLike | 
     if describer is not None:
         try:
             described = await describer.describe(post, describer_text(post_fields(post, settings)))
-            prompt, model = described
-            return Described(cut(prompt, limit), f"describer:{model}", getattr(described, "alt", ""))
+            return replace(described, prompt=cut(described.prompt, limit))
         except DescriberFailed:
             pass
     return Described(text_prompt(post, settings), "text", "")

@@ -18,9 +18,8 @@ import logging
 import re
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -33,7 +32,6 @@ from imagegen.providers.base import (
     ProviderError,
     ProviderSpec,
     ProviderUnavailable,
-    ModelUnavailable,
     QuotaExhausted,
     RateLimited,
     TransientError,
@@ -405,37 +403,6 @@ def round_to(value: int, multiple: int = 16, *, low: int = 256, high: int = 1440
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-# --------------------------------------------------------------------------- quota reset rules
-# Pure functions now -> reset (aware UTC). `now` may be in any timezone; naive means UTC.
-
-PACIFIC = ZoneInfo("America/Los_Angeles")
-
-
-def _utc(now: datetime) -> datetime:
-    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
-
-
-def next_utc_midnight(now: datetime) -> datetime:
-    n = _utc(now)
-    return datetime(n.year, n.month, n.day, tzinfo=timezone.utc) + timedelta(days=1)
-
-
-def next_pacific_midnight(now: datetime) -> datetime:
-    local = _utc(now).astimezone(PACIFIC)
-    nxt = (local + timedelta(days=1)).date()
-    return datetime(nxt.year, nxt.month, nxt.day, tzinfo=PACIFIC).astimezone(timezone.utc)
-
-
-def next_month_utc(now: datetime) -> datetime:
-    n = _utc(now)
-    year, month = (n.year + 1, 1) if n.month == 12 else (n.year, n.month + 1)
-    return datetime(year, month, 1, tzinfo=timezone.utc)
-
-
-def in_one_hour(now: datetime) -> datetime:
-    return _utc(now) + timedelta(hours=1)
 
 
 # --------------------------------------------------------------------------- log redaction

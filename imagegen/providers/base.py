@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Awaitable, Callable, Mapping, Protocol, runtime_checkable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
 from imagegen.errors import ImagegenError
 from imagegen.images.check import GeneratedImage, ImageError, checked_image
@@ -208,6 +209,28 @@ class Provider(Protocol):
         ...
 
 
+class TextBackend(Protocol):
+    """A text model service: what the describer asks for a prompt (`imagegen.providers.text_backend`
+    builds it). Errors are the same shared classes as an image provider's."""
+
+    async def ask(self, model: str, contents: str, *, system: str, schema: Mapping[str, Any] | None = None,
+                  label: str = "") -> str:
+        """`model`'s text answer to `contents`, or a `ProviderError` subclass. `label` starts every
+        error message (e.g. "describer gemini-3.1-flash-lite")."""
+        ...
+
+    async def check(self, models: tuple[str, ...], *, what: str, model_env: str) -> list["Check"]:
+        """`imagegen doctor`'s lines for the key and each model (no generation)."""
+        ...
+
+    def fix_for(self, error: "ProviderError", *, model_env: str) -> str:
+        """The one-line fix doctor prints for `error`."""
+        ...
+
+    async def aclose(self) -> None:
+        ...
+
+
 # --------------------------------------------------------------------------- specs
 
 
@@ -263,6 +286,37 @@ Gets the resolved options, a context and the configured models; returns the key 
 
 ResetRule = Callable[[datetime], datetime]
 """Given 'now' (aware UTC), when does a used-up quota come back (aware UTC)."""
+
+# Quota reset rules (a spec's `quota_reset`, and the chain's fallback): pure functions now -> reset
+# (aware UTC). `now` may be in any timezone; naive means UTC.
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+def _utc(now: datetime) -> datetime:
+    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    n = _utc(now)
+    return datetime(n.year, n.month, n.day, tzinfo=timezone.utc) + timedelta(days=1)
+
+
+def next_pacific_midnight(now: datetime) -> datetime:
+    local = _utc(now).astimezone(PACIFIC)
+    nxt = (local + timedelta(days=1)).date()
+    return datetime(nxt.year, nxt.month, nxt.day, tzinfo=PACIFIC).astimezone(timezone.utc)
+
+
+def next_month_utc(now: datetime) -> datetime:
+    n = _utc(now)
+    year, month = (n.year + 1, 1) if n.month == 12 else (n.year, n.month + 1)
+    return datetime(year, month, 1, tzinfo=timezone.utc)
+
+
+def in_one_hour(now: datetime) -> datetime:
+    return _utc(now) + timedelta(hours=1)
+
 
 DoctorFix = Callable[["ProviderError"], str]
 """A provider's own one-line fix for an error `imagegen doctor` shows ('' for the generic one)."""

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from imagegen import secrets
 from imagegen.providers import _http
 from imagegen.providers.base import (
+    next_utc_midnight,
     AuthFailed,
     Check,
     BadRequest,
@@ -133,7 +134,7 @@ class CloudflareProvider:
         status = resp.status
         # Structured codes first.
         if QUOTA_CODES & set(codes):
-            return QuotaExhausted(msg, reset_at=_http.next_utc_midnight(now), status=status)
+            return QuotaExhausted(msg, reset_at=next_utc_midnight(now), status=status)
         if RATE_CODES & set(codes):
             return RateLimited(msg, retry_after=retry_after, status=status)
         if CONFIG_CODES & set(codes):
@@ -146,13 +147,13 @@ class CloudflareProvider:
             # No known code: the message text is the last resort for the daily allocation.
             text = _http.error_message(data, resp.body).lower()
             if "daily free allocation" in text:
-                return QuotaExhausted(msg, reset_at=_http.next_utc_midnight(now), status=status)
+                return QuotaExhausted(msg, reset_at=next_utc_midnight(now), status=status)
             return RateLimited(msg, retry_after=retry_after, status=status)
         if status == 408:
             return TransientError(msg, retry_after=retry_after, status=status)
         if status == 200:  # success=false inside a 200
             return BadRequest(msg, status=status)
-        return _http.by_status(NAME, resp, now, message=msg, reset_at=_http.next_utc_midnight(now))
+        return _http.by_status(NAME, resp, now, message=msg, reset_at=next_utc_midnight(now))
 
     async def aclose(self) -> None:
         return None
@@ -213,6 +214,6 @@ SPEC = ProviderSpec(
     needs="CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID",
     # FLUX schnell answers in a few seconds; the free allocation is daily, not per minute.
     limits=Limits(max_in_flight=4, min_interval=0.0, timeout=60.0),
-    quota_reset=_http.next_utc_midnight,
+    quota_reset=next_utc_midnight,
     doctor_fix=doctor_fix,
 )

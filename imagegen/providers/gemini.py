@@ -1,4 +1,6 @@
-"""Gemini image models through the google-genai SDK (`client.aio`).
+"""Gemini through the google-genai SDK (`client.aio`): the image provider, and the text models the
+describer uses (`GeminiText`, reached through the registry's `text_backend`). Every client comes
+from `genai_client`: the image provider's, the describer's and doctor's.
 
 `generate_content` with `response_modalities=["IMAGE"]`; the image is the first non-thought part
 with `inline_data`. A safety refusal is not an exception but a 200 with a refusal finish reason,
@@ -13,18 +15,20 @@ the call, SDK retries off (the chain owns retries) and `base_url` from `IMAGEGEN
 Errors are `google.genai.errors.APIError`, classified from `.code`, `.status` and the structured
 `details` (QuotaFailure `quotaId` PerDay/PerMinute, RetryInfo `retryDelay`, ErrorInfo `reason`),
 the message text only as a last resort (`limit: 0`: this key has no quota for the model at all,
-so it is out for the day, not a 17 s retry). `classify_api_error` is shared with the describer.
+so it is out for the day, not a 17 s retry). The same classification serves images, described
+prompts and doctor's model checks (`models.get`: no generation).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from imagegen import secrets
 from imagegen.providers import _http
 from imagegen.providers.base import (
+    next_pacific_midnight,
     Check,
     AuthFailed,
     BadImage,
@@ -44,6 +48,9 @@ from imagegen.providers.base import (
     TransientError,
     checked,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagegen.clock import Clock
 
 NAME = "gemini"
 DEFAULT_MODEL = "gemini-3.1-flash-image"
@@ -134,11 +141,11 @@ def classify_api_error(exc: Any, provider: str, now: datetime, model: str = "") 
         if _LIMIT_ZERO.search(message):
             # 'limit: 0': this key has no quota for this model at all -- out for the day.
             return QuotaExhausted(msg + " (no quota for this model on this key)",
-                                  reset_at=_http.next_pacific_midnight(now), status=http_code)
+                                  reset_at=next_pacific_midnight(now), status=http_code)
         if any("perday" in q.lower() for q in quota_ids):
-            return QuotaExhausted(msg, reset_at=_http.next_pacific_midnight(now), status=http_code)
+            return QuotaExhausted(msg, reset_at=next_pacific_midnight(now), status=http_code)
         if not quota_ids and re.search(r"\bper[ _-]?day\b", message, re.I):  # last resort: text
-            return QuotaExhausted(msg, reset_at=_http.next_pacific_midnight(now), status=http_code)
+            return QuotaExhausted(msg, reset_at=next_pacific_midnight(now), status=http_code)
         if retry is None:
             retry = _http.retry_in_text(message)
         return RateLimited(msg, retry_after=retry, status=http_code)
@@ -181,6 +188,40 @@ def _enum_name(value: Any) -> str:
     return str(getattr(value, "value", None) or getattr(value, "name", None) or value).upper()
 
 
+# --------------------------------------------------------------------------- the SDK client
+
+
+def genai_client(*, api_key: str, base_url: str, timeout: float, http: Any) -> Any:
+    """The one way imagegen makes a google-genai client (the image provider's and the describer's):
+    on our httpx client, which follows no redirects (so `x-goog-api-key`, which httpx would not
+    strip, never reaches another host), with the call's timeout in milliseconds and `base_url`
+    from the settings ('' or None: the SDK's default host)."""
+    from google import genai
+    from google.genai import types
+
+    return genai.Client(
+        api_key=api_key,
+        http_options=types.HttpOptions(base_url=base_url or None, timeout=int(timeout * 1000), httpx_async_client=http),
+    )
+
+
+async def close_client(client: Any) -> None:
+    """Close what the SDK opened itself; the httpx client it was given is left alone."""
+    if client is None:
+        return
+    try:
+        await client.aio.aclose()
+    except Exception:  # noqa: BLE001 - closing must not mask the run's own outcome
+        pass
+    try:
+        client.close()  # the SDK's own sync client
+    except Exception:  # noqa: BLE001
+        pass
+
+
+# --------------------------------------------------------------------------- the image provider
+
+
 class GeminiProvider:
     name = NAME
 
@@ -193,17 +234,8 @@ class GeminiProvider:
 
     def client(self) -> Any:
         if self._client is None:
-            from google import genai
-            from google.genai import types
-
-            self._client = genai.Client(
-                api_key=self._api_key,
-                http_options=types.HttpOptions(
-                    base_url=self._base_url,
-                    timeout=int(self._ctx.timeout * 1000),  # milliseconds
-                    httpx_async_client=self._ctx.http,
-                ),
-            )
+            self._client = genai_client(api_key=self._api_key, base_url=self._base_url, timeout=self._ctx.timeout,
+                                        http=self._ctx.http)
         return self._client
 
     async def generate(self, request: ImageRequest) -> GeneratedImage:
@@ -261,52 +293,138 @@ class GeminiProvider:
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            await client.aio.aclose()  # leaves the shared httpx client alone (it is not the SDK's)
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            client.close()  # the SDK's own sync client
-        except Exception:  # noqa: BLE001
-            pass
+        await close_client(client)
 
 
-async def check_models(api_key: str, base_url: str, ctx: ProviderContext, models: tuple[str, ...], *,
-                       what: str, model_env: str) -> list[Check]:
-    """Key, then each model, through `GET {base}/v1beta/models/{m}` (no generation). Shared with
-    the describer's check."""
-    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+async def check_models(client: Any, ctx: ProviderContext, models: tuple[str, ...], *, what: str,
+                       model_env: str) -> list[Check]:
+    """Key, then each model, through the SDK's `models.get` (`GET {base}/v1beta/models/{m}`: no
+    generation), on a client from `genai_client`. Shared by the image provider's and the
+    describer's doctor lines."""
+    from google.genai import errors as genai_errors
+
     out: list[Check] = []
     for i, model in enumerate(models):
-        resp = await _http.send(ctx, NAME, "GET", f"{base}/v1beta/models/{model}",
-                                headers={"x-goog-api-key": api_key})
-        if resp.status == 200:
-            if i == 0:
-                out.append(Check(what, True))
+        try:
+            async with _http.deadline(ctx.timeout, NAME):
+                await client.aio.models.get(model=model)
+        except genai_errors.APIError as exc:  # an answer: this key's or this model's problem
+            err = classify_api_error(exc, NAME, ctx.clock.now(), model)
+            if isinstance(exc.code, int) and 300 <= exc.code < 400:
+                raise err from None  # a redirect is no answer: doctor's "reachable" line, as for the network
+        except ProviderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - no answer at all: doctor's "reachable" line
+            raise classify_exception(exc, NAME, ctx.clock.now(), ctx.timeout, model) from None
+        else:
+            out.extend([Check(what, True)] if i == 0 else [])
             out.append(Check(f"model {model}", True))
             continue
-        data = resp.json()
-        err_body = _error_body(data)
-        shim = type("E", (), {"code": resp.status, "status": str(err_body.get("status") or ""),
-                              "message": str(err_body.get("message") or _http.error_message(data, resp.body)),
-                              "details": data})()
-        err = classify_api_error(shim, NAME, ctx.clock.now(), model)
         if err.kind in ("auth", "unavailable"):
-            return [*out, _http.key_check(SPEC, err, what, "GEMINI_API_KEY")] if i == 0 or err.kind == "auth" \
-                else [*out, Check(f"model {model}", False, str(err), SPEC.fix_for(err, key_env="", model_env=model_env),
-                                  usable=False)]
-        if i == 0:
-            out.append(Check(what, True))
-        out.append(Check(f"model {model}", False, str(err),
-                         SPEC.fix_for(err, key_env="GEMINI_API_KEY", model_env=model_env), usable=False))
+            if i == 0 or err.kind == "auth":
+                return [*out, _http.key_check(SPEC, err, what, KEY_ENV)]
+            return [*out, Check(f"model {model}", False, str(err), SPEC.fix_for(err, key_env="", model_env=model_env),
+                                usable=False)]
+        out.extend([Check(what, True)] if i == 0 else [])
+        out.append(Check(f"model {model}", False, str(err), SPEC.fix_for(err, key_env=KEY_ENV, model_env=model_env),
+                         usable=False))
     return out
 
 
+# --------------------------------------------------------------------------- the text models
+
+
+KEY_ENV = "GEMINI_API_KEY"
+
+
+class GeminiText:
+    """Gemini's text models, the describer's backend (reached through the registry's
+    `text_backend`): one call (`ask`), the cheap checks `imagegen doctor` runs (`check`: the
+    SDK's model get), the fix for an error. Its google-genai client comes from `genai_client` like
+    the image provider's; it runs on `http` when given (doctor's), else on an httpx client of its
+    own, closed by `aclose`."""
+
+    def __init__(self, *, api_key: str, base_url: str = "", timeout: float, clock: "Clock", http: Any = None) -> None:
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/") if base_url else ""
+        self.timeout = timeout
+        self.clock = clock
+        self._http = http
+        self._own_http: Any = None
+        self._client: Any = None
+
+    def _genai(self) -> Any:
+        if self._client is None:
+            if self._http is None:
+                self._own_http = self._http = _http.new_client()
+            self._client = genai_client(api_key=self._api_key, base_url=self._base_url, timeout=self.timeout,
+                                        http=self._http)
+        return self._client
+
+    async def ask(self, model: str, contents: str, *, system: str, schema: Mapping[str, Any] | None = None,
+                  label: str = NAME) -> str:
+        """`model`'s text answer to `contents` (JSON when `schema` is given), within the overall
+        deadline; raises a shared ProviderError class. `label` starts every error message."""
+        from google.genai import types
+
+        extra = {"response_mime_type": "application/json", "response_schema": schema} if schema is not None else {}
+        config = types.GenerateContentConfig(system_instruction=system, **extra)
+        try:
+            async with _http.deadline(self.timeout, label):
+                resp = await self._genai().aio.models.generate_content(model=model, contents=contents, config=config)
+        except ProviderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a shared class
+            raise classify_exception(exc, label, self.clock.now(), self.timeout, model) from None
+        return self.text_of(resp, label)
+
+    @staticmethod
+    def text_of(resp: Any, label: str) -> str:
+        """The answer's text (its non-thought parts); a blocked prompt is ContentRefused."""
+        feedback = getattr(resp, "prompt_feedback", None)
+        block = getattr(feedback, "block_reason", None) if feedback else None
+        if block:
+            raise ContentRefused(f"{label}: post blocked ({getattr(block, 'value', block)})")
+        texts = []
+        for cand in (getattr(resp, "candidates", None) or [])[:1]:
+            content = getattr(cand, "content", None)
+            for part in (getattr(content, "parts", None) or []) if content else []:
+                if getattr(part, "text", None) and not getattr(part, "thought", None):
+                    texts.append(part.text)
+        return "".join(texts)
+
+    async def check(self, models: tuple[str, ...], *, what: str, model_env: str) -> list[Check]:
+        """Doctor's lines: the key, then each model (no generation), on this backend's client."""
+        client = self._genai()
+        ctx = ProviderContext(http=self._http, clock=self.clock, timeout=self.timeout)
+        return await check_models(client, ctx, models, what=what, model_env=model_env)
+
+    def fix_for(self, error: ProviderError, *, model_env: str) -> str:
+        return SPEC.fix_for(error, key_env=KEY_ENV, model_env=model_env)
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        await close_client(client)
+        own, self._own_http = self._own_http, None
+        if own is not None:
+            self._http = None
+            await own.aclose()
+
+
+def text_backend(api_key: str, *, base_url: str = "", timeout: float, clock: "Clock", http: Any = None) -> GeminiText:
+    secrets.register(api_key)
+    return GeminiText(api_key=api_key, base_url=base_url, timeout=timeout, clock=clock, http=http)
+
+
+# --------------------------------------------------------------------------- doctor and the spec
+
+
 async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[str, ...]) -> list[Check]:
-    return await check_models(opts.get("api_key", ""), opts.get("base_url") or DEFAULT_BASE_URL, ctx, models,
-                              what="API key", model_env=SPEC.model_env)
+    provider = _create(opts, ctx)
+    try:
+        return await check_models(provider.client(), ctx, models, what="API key", model_env=SPEC.model_env)
+    finally:
+        await provider.aclose()
 
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> GeminiProvider:
     secrets.register(opts.get("api_key"))
@@ -329,6 +447,6 @@ SPEC = ProviderSpec(
     doctor=doctor,
     needs="GEMINI_API_KEY",
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=120.0),
-    quota_reset=_http.next_pacific_midnight,
+    quota_reset=next_pacific_midnight,
     check_model=check_model,
 )

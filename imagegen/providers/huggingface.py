@@ -27,10 +27,10 @@ from typing import Any, Callable, Mapping
 from imagegen import secrets
 from imagegen.providers import _http
 from imagegen.providers.base import (
+    next_month_utc,
     Check,
     AuthFailed,
     BadImage,
-    BadRequest,
     GeneratedImage,
     ImageRequest,
     Limits,
@@ -250,7 +250,7 @@ class HuggingFaceProvider:
         msg = _http.describe_status(NAME, resp)
         status = resp.status
         if status == 402:
-            return QuotaExhausted(msg, reset_at=_http.next_month_utc(now), status=status)
+            return QuotaExhausted(msg, reset_at=next_month_utc(now), status=status)
         if is_model_unavailable(status, data, _http.error_message(data, resp.body)):
             return ModelUnavailable(msg, model=model or self.model, status=status)
         if status == 503:
@@ -260,7 +260,7 @@ class HuggingFaceProvider:
             if retry is not None:
                 retry = min(retry, MAX_LOADING_WAIT)
             return TransientError(msg, retry_after=retry, status=status)
-        return _http.by_status(NAME, resp, now, message=msg, reset_at=_http.next_month_utc(now))
+        return _http.by_status(NAME, resp, now, message=msg, reset_at=next_month_utc(now))
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
@@ -337,6 +337,6 @@ SPEC = ProviderSpec(
     needs="HUGGINGFACE_API_TOKEN",
     # Partners answer in seconds; the monthly credits are small, so no stampede.
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=120.0),
-    quota_reset=_http.next_month_utc,
+    quota_reset=next_month_utc,
     check_opts=lambda opts: check_token(opts.get("api_token", "")),
 )

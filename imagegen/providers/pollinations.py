@@ -28,6 +28,7 @@ from imagegen.frontmatter import truthy
 from imagegen.images import sniff
 from imagegen.providers import _http
 from imagegen.providers.base import (
+    in_one_hour,
     Check,
     AuthFailed,
     ContentRefused,
@@ -152,7 +153,7 @@ class PollinationsProvider:
         retry = _http.header_retry_after(resp, now)
         # Structured fields first.
         if code == "PAYMENT_REQUIRED":
-            return QuotaExhausted(msg, reset_at=_http.in_one_hour(now), status=status)
+            return QuotaExhausted(msg, reset_at=in_one_hour(now), status=status)
         if code == "UNAUTHORIZED":
             return AuthFailed(msg, status=status)
         if code in REFUSAL_CODES:
@@ -164,13 +165,13 @@ class PollinationsProvider:
             return RateLimited(msg, retry_after=retry if retry is not None else QUEUE_RETRY_AFTER, status=status)
         if status == 402:
             if self.keyed:
-                return QuotaExhausted(msg, reset_at=_http.in_one_hour(now), status=status)
+                return QuotaExhausted(msg, reset_at=in_one_hour(now), status=status)
             return RateLimited(msg, retry_after=retry if retry is not None else QUEUE_RETRY_AFTER, status=status)
         if status in (400, 403, 451) and _REFUSAL_TEXT.search(_http.error_message(data, resp.body)):
             return ContentRefused(msg, status=status)  # message text: last resort only
         if status == 429:
             return RateLimited(msg, retry_after=retry if retry is not None else QUEUE_RETRY_AFTER, status=status)
-        return _http.by_status(NAME, resp, now, message=msg, reset_at=_http.in_one_hour(now))
+        return _http.by_status(NAME, resp, now, message=msg, reset_at=in_one_hour(now))
 
     async def aclose(self) -> None:
         return None
@@ -224,5 +225,5 @@ SPEC = ProviderSpec(
     # A keyed account may raise these with --provider-max-in-flight / --provider-min-interval.
     limits=Limits(max_in_flight=1, min_interval=5.0, timeout=180.0),
     # Keyed balance refills hourly; the anonymous tier has no quota (its 402 is a queue limit).
-    quota_reset=_http.in_one_hour,
+    quota_reset=in_one_hour,
 )

@@ -11,11 +11,16 @@ names the provider as configured.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from imagegen.providers import card, cloudflare, gemini, huggingface, pollinations, together
-from imagegen.providers.base import Option, ProviderSpec
+from imagegen.providers.base import Option, ProviderSpec, TextBackend
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagegen.clock import Clock
 
 __all__ = ["DEFAULT_ORDER", "DEFAULT_RESERVE", "REGISTRY", "SPECS", "display_name", "get", "secret_env_names",
-           "secret_options"]
+           "secret_options", "text_backend"]
 
 REGISTRY: tuple[ProviderSpec, ...] = (
     card.SPEC,
@@ -41,6 +46,12 @@ def get(name: str) -> ProviderSpec:
         return SPECS[name]
     except KeyError:
         raise KeyError(f"unknown provider {name!r} (known: {', '.join(SPECS)})") from None
+
+
+def text_backend(api_key: str, *, base_url: str = "", timeout: float, clock: "Clock", http: Any = None) -> TextBackend:
+    """The describer's text models: Gemini's, with `api_key` (GEMINI_API_KEY, registered as a
+    secret) and `base_url` ('' for the default host). `http`: a client to run on (else its own)."""
+    return gemini.text_backend(api_key, base_url=base_url, timeout=timeout, clock=clock, http=http)
 
 
 def display_name(name: str) -> str:

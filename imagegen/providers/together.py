@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from imagegen import secrets
 from imagegen.providers import _http
 from imagegen.providers.base import (
+    next_utc_midnight,
     Check,
     GeneratedImage,
     ImageRequest,
@@ -146,5 +147,5 @@ SPEC = ProviderSpec(
     needs="TOGETHER_API_TOKEN",
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=90.0),
     # A spending limit has no published reset: try again the next UTC day (conservative).
-    quota_reset=_http.next_utc_midnight,
+    quota_reset=next_utc_midnight,
 )
