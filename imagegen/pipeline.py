@@ -415,11 +415,7 @@ class Run:
             try:
                 results = await asyncio.gather(*self._tasks, return_exceptions=True)
             finally:
-                with contextlib.suppress(Exception):
-                    if describer is not None:
-                        await describer.aclose()  # type: ignore[attr-defined]
-                with contextlib.suppress(Exception):
-                    await chain.aclose()
+                await _close(describer, chain)
             for cand, res in zip(todo, results):
                 if isinstance(res, BaseException) and not isinstance(res, asyncio.CancelledError):
                     self._fail(cand.post, f"internal error: {type(res).__name__}: {res}")
@@ -452,6 +448,15 @@ class Run:
         self.cancelled = True
         for t in self._tasks:
             t.cancel()
+
+
+async def _close(*closables: object) -> None:
+    """Close the describer and the chain (and with it every provider): closing never masks the
+    run's own outcome."""
+    for thing in closables:
+        if thing is not None:
+            with contextlib.suppress(Exception):
+                await thing.aclose()  # type: ignore[attr-defined]
 
 
 def _own_files(settings: Settings) -> set[Path]:

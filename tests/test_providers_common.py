@@ -164,6 +164,12 @@ def test_bare_socket_errors_count_only_where_asked() -> None:
     assert _http.transport_kind(ValueError("not json")) is None
 
 
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "gemini"])  # the SDK checks its base URL itself
+def test_an_unparsable_base_url_is_unavailable_not_a_crash(fake_providers: FakeProviders, name: str) -> None:
+    err = generate_once(fake_providers, name, base_url="http://[::1")
+    assert type(err) is ProviderUnavailable and "unusable (InvalidURL)" in str(err), err
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_refused_connection_is_transient(fake_providers: FakeProviders, name: str) -> None:
     with socket.socket() as s:
