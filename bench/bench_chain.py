@@ -92,7 +92,8 @@ from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed  # noqa: 
 from imagegen.clock import Clock, ScaledClock, VirtualClock  # noqa: E402
 from imagegen.providers import SPECS  # noqa: E402
 from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext, ProviderError  # noqa: E402
-from imagegen.settings import CORE_BY_NAME, ProviderSettings, load  # noqa: E402
+from imagegen.config.knobs import knob  # noqa: E402
+from imagegen.config.settings import ProviderSettings, load  # noqa: E402
 from imagegen.chain.state import State  # noqa: E402
 from tests.fake_providers import FakeProviders  # noqa: E402
 
@@ -204,7 +205,7 @@ def bound(n: int, concurrency: int, used: dict[str, int]) -> tuple[float, dict[s
 
 
 BenchServer = FakeProviders
-DEFAULT_CONCURRENCY = int(CORE_BY_NAME["concurrency"].default)
+DEFAULT_CONCURRENCY = int(knob("concurrency").default)
 
 
 def script(fp: FakeProviders, used: dict[str, int], virtual: bool) -> None:

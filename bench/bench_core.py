@@ -27,7 +27,7 @@ from imagegen import pipeline  # noqa: E402
 from imagegen.images import checked_image  # noqa: E402
 from imagegen.providers.base import GeneratedImage, ImageRequest  # noqa: E402
 from imagegen.providers.card import render  # noqa: E402
-from imagegen.settings import load  # noqa: E402
+from imagegen.config.settings import load  # noqa: E402
 
 
 class InstantProvider:

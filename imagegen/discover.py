@@ -39,7 +39,7 @@ from imagegen.errors import DiscoveryError, GitError
 from imagegen.git import Git
 from imagegen.posts import Post, PostError
 from imagegen.report import SkipReason, Skipped
-from imagegen.settings import Settings
+from imagegen.config.settings import Settings
 from imagegen.sites.base import OPT_OUT_FIELDS, Site
 from imagegen.sites.walk import Entry, Walker, inside
 

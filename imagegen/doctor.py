@@ -21,8 +21,8 @@ from imagegen.clock import Clock, SystemClock
 from imagegen.prompts import STATE_KEY, fallback_models
 from imagegen.providers import DEFAULT_ORDER, SPECS, new_client, text_backend
 from imagegen.providers.base import Check, ProviderContext, ProviderError
-from imagegen.secrets import redact
-from imagegen.settings import ProviderSettings, Settings
+from imagegen.redact import redact
+from imagegen.config.settings import ProviderSettings, Settings
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ in the report; it only ends the command when it escapes (exit 1).
 
 from __future__ import annotations
 
-from imagegen.secrets import redact
+from imagegen.redact import redact
 
 __all__ = [
     "EXIT_CANCELLED", "EXIT_ERROR", "action_exit_code", "EXIT_OK", "EXIT_REPORT", "EXIT_SETTINGS",
@@ -52,7 +52,7 @@ EXIT_CANCELLED = 130
 
 class ImagegenError(Exception):
     """Base of every error meant for the user. `str()` is one line, with every registered secret
-    masked (imagegen.secrets), whatever the message quotes."""
+    masked (imagegen.redact), whatever the message quotes."""
 
     exit_code: int = EXIT_ERROR
 

@@ -13,7 +13,7 @@ import os
 from collections import Counter
 
 from imagegen.posts import date_prefix
-from imagegen.settings import Settings
+from imagegen.config.settings import Settings
 from imagegen.sites.base import Site
 from imagegen.sites.walk import MARKDOWN, Walker
 

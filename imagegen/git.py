@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from imagegen.errors import GitError, GitTimeout
-from imagegen.secrets import redact
+from imagegen.redact import redact
 
 __all__ = ["DEFAULT_TIMEOUT", "NETWORK_TIMEOUT", "Git", "GitError", "GitTimeout", "trust_workspace"]
 

@@ -32,8 +32,8 @@ from imagegen.providers import new_client
 from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext
 from imagegen.report import (Event, EventSink, Failed, Generated, Pending, PendingReason, Planned, ProviderStats,
                              Report, SkipReason, Skipped, null_sink)
-from imagegen.secrets import redact
-from imagegen.settings import ProviderSettings, Settings
+from imagegen.redact import redact
+from imagegen.config.settings import ProviderSettings, Settings
 from imagegen.sites import Site
 from imagegen.chain.state import State
 

@@ -2,7 +2,7 @@
 
 The pipeline fills a Report and emits Events; the CLI and the action only render them, reading
 values (a reason code, a datetime, a title), never another module's text. Every string that leaves
-here passes through `secrets.redact`.
+here passes through `imagegen.redact`.
 
 Outcomes, one per post the run looked at:
 
@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 
 from imagegen.errors import WriteError
 from imagegen.providers.base import ERROR_KINDS
-from imagegen.secrets import redact, redact_json
+from imagegen.redact import redact, redact_json
 from imagegen.writer import replace
 
 __all__ = ["Event", "EventKind", "EventSink", "Failed", "Generated", "Pending", "PendingReason", "Planned",

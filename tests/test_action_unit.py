@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from imagegen import action, secrets
+from imagegen import action, redact
 from imagegen.action import (EventLog, Runner, SummaryContext, changed_files, fork_pull_request, input_env_name,
                              looks_like_post, report_output, summary_markdown, target_branch)
 from imagegen.report import Event, Failed, Generated, Pending, ProviderStats, Report, Skipped
@@ -164,7 +164,7 @@ def test_changed_files_between_two_commits(tmp_path):
 
 def test_looks_like_post_uses_the_discovery_name_rules(tmp_path):
     from imagegen import sites
-    from imagegen.settings import load
+    from imagegen.config.settings import load
 
     site = sites.resolve(load({"providers": "local", "paths": "blog"}, {}, repo=tmp_path))
     assert looks_like_post("blog/2026-01-01-x.md", site)
@@ -311,4 +311,4 @@ def test_a_run_with_nothing_to_do_asks_no_preflight(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def _forget_secrets():
     yield
-    secrets.clear()
+    redact.clear()

@@ -7,7 +7,7 @@ import yaml
 
 from imagegen.action import ACTION_INPUTS, OUTPUTS, inputs, render_action_yml
 from imagegen.providers import REGISTRY
-from imagegen.settings import CORE
+from imagegen.config.knobs import CORE
 from tests.helpers import ROOT
 
 REGENERATE = "regenerate it: .venv/bin/python -m imagegen.action action-yml > action.yml"
@@ -25,7 +25,7 @@ def test_inputs_are_exactly_the_settings_provider_options_and_action_inputs():
 
 
 def test_test_only_base_urls_are_not_inputs_but_still_read_from_the_environment(tmp_path):
-    from imagegen.settings import load
+    from imagegen.config.settings import load
 
     assert not [n for n in action()["inputs"] if n.endswith("-base-url")]
     s = load({"providers": "together", "together-api-token": "tok-12345678"},

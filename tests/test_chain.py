@@ -32,7 +32,7 @@ from imagegen.providers.base import (
 )
 from imagegen.providers.card import render
 from imagegen.report import Event
-from imagegen.settings import ProviderSettings
+from imagegen.config.settings import ProviderSettings
 from imagegen.chain.state import State
 
 PNG = render("chain tests", 32, 24)

@@ -22,7 +22,7 @@ from imagegen.chain.scheduler import Chain
 from imagegen.clock import VirtualClock
 from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext
 from imagegen.report import Event
-from imagegen.settings import load
+from imagegen.config.settings import load
 from imagegen.chain.state import State
 from tests.fake_providers import FakeProviders, fake_providers  # noqa: F401
 from tests.test_chain import drive

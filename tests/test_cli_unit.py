@@ -13,7 +13,8 @@ from imagegen.cli.narrate import Printer, summary
 from imagegen.cli.options import raw_values
 from imagegen.providers import REGISTRY
 from imagegen.report import Event, Generated, ProviderStats, Report
-from imagegen.settings import CORE, load
+from imagegen.config.knobs import CORE
+from imagegen.config.settings import load
 
 
 class FakeTTY(io.StringIO):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from imagegen import action, cli
-from imagegen.config import known_keys
-from imagegen.settings import CORE, SettingsError, load
+from imagegen.config.knobs import CORE, all_knobs
+from imagegen.config.settings import SettingsError, load
 from tests.helpers import commit_all, init_repo
 
 
@@ -43,9 +43,10 @@ def test_flags_and_environment_win_over_the_file(tmp_path: Path) -> None:
 
 
 def test_the_known_keys_come_from_the_declarations() -> None:
-    keys = known_keys()
+    keys = {k.name: k for k in all_knobs()}
     assert {d.name for d in CORE} <= set(keys)
-    assert keys["cloudflare-api-token"][1] is True and keys["paths"][0] is True
+    assert keys["cloudflare-api-token"].secret and keys["cloudflare-api-token"].scope == "provider"
+    assert keys["paths"].multi and keys["commit"].scope == "action"
 
 
 @pytest.mark.parametrize("toml, words", [

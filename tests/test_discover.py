@@ -11,7 +11,7 @@ import pytest
 from imagegen import posts as posts_mod
 from imagegen import sites
 from imagegen.discover import Candidate, Discovery, DiscoveryError, Skip, discover
-from imagegen.settings import Settings
+from imagegen.config.settings import Settings
 from tests.helpers import commit_all, git, init_repo
 
 TODAY = dt.date(2026, 3, 25)

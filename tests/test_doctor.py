@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegen import cli, secrets
+from imagegen import cli, redact
 from tests.fake_providers import NAMES, FakeProviders, fake_providers  # noqa: F401
 from tests.helpers import init_repo
 
@@ -20,7 +20,7 @@ def doctor(fp: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     try:
         code = cli.main(["doctor", str(repo), *args], env=fp.env() if env is None else env)
     finally:
-        secrets.clear()
+        redact.clear()
     out = capsys.readouterr()
     return code, out.out + out.err
 
@@ -129,6 +129,6 @@ def test_the_action_mode_doctor_prints_the_table_makes_no_image_and_fails_when_n
         out = io.StringIO()
         assert action.main({**base, "INPUT_MODE": "sometimes"}, out=out) == 1
     finally:
-        secrets.clear()
+        redact.clear()
     no_images(fake_providers)
     assert not (repo / "attachments").exists()

@@ -12,9 +12,10 @@ import yaml
 
 from imagegen import cli
 from imagegen.cli import scaffold
-from imagegen.config import load_config
+from imagegen.config.sources import load_config
+from imagegen.config.knobs import CORE
+from imagegen.config.settings import load
 from imagegen.providers import secret_options
-from imagegen.settings import CORE, load
 from tests.helpers import demo_repo
 
 

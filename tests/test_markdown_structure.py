@@ -183,7 +183,7 @@ def test_a_no_op_scan_never_reaches_the_parser(tmp_path, monkeypatch) -> None:
     from imagegen import discover as discover_mod
     from imagegen.markdown import document
     from imagegen import sites
-    from imagegen.settings import load
+    from imagegen.config.settings import load
 
     def _discover(repo: object) -> object:
         s = load({"providers": "local"}, {}, repo=repo)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from imagegen import cli, secrets
+from imagegen import cli, redact
 from tests.fake_providers import FakeProviders, fake_providers  # noqa: F401
 from tests.helpers import commit_all, init_repo
 
@@ -36,7 +36,7 @@ def run(fp: FakeProviders, repo: Path, tmp_path: Path, capsys: pytest.CaptureFix
         code = cli.main(["run", str(repo), "--describer", "off", "--json-events", "--report", str(report),
                          "--width", "128", "--height", "72", *args], env=fp.env(names=names))
     finally:
-        secrets.clear()
+        redact.clear()
     events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     return code, json.loads(report.read_text()), events
 

@@ -12,7 +12,7 @@ from imagegen.clock import VirtualClock
 from imagegen.images import checked_image
 from imagegen.providers.base import ContentRefused, GeneratedImage, ImageRequest, QuotaExhausted
 from imagegen.providers.card import render
-from imagegen.settings import load
+from imagegen.config.settings import load
 from tests.helpers import assert_consistent, commit_all, init_repo, snapshot
 
 PNG = render("pipeline tests", 48, 32)

@@ -13,7 +13,7 @@ import pytest
 from imagegen.posts import Post
 from imagegen.prompts.plaintext import plain_text
 from imagegen.prompts import PREFIX, Described, describer_text, post_fields, prompt_for, styled, text_prompt
-from imagegen.settings import Settings, SettingsError, load
+from imagegen.config.settings import Settings, SettingsError, load
 
 FIXTURE = Path(__file__).parent / "fixtures" / "seed-style-post.md"
 SOCIAL_WORDS = ("Tweet", "Bluesky", "Mastodon", "erode, one twenty-minute", "toot text", "Share", "Twitter",

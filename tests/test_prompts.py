@@ -25,7 +25,7 @@ from imagegen.prompts import (
     text_prompt,
 )
 from imagegen.report import Event
-from imagegen.settings import Settings, load
+from imagegen.config.settings import Settings, load
 from tests.fake_providers import FakeProviders, fake_providers  # noqa: F401
 
 

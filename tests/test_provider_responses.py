@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from imagegen import cli, secrets
+from imagegen import cli, redact
 from tests.fake_providers import FIXTURES, FakeProviders, fake_providers, fixture_outcome  # noqa: F401
 from tests.helpers import commit_all, init_repo
 
@@ -54,7 +54,7 @@ def run(fp: FakeProviders, provider: str, repo: Path, tmp_path: Path, *, keyed: 
                          "--report", str(report), "--concurrency", "4",
                          "--width", "128", "--height", "72", *extra], env=env)
     finally:
-        secrets.clear()
+        redact.clear()
     return code, json.loads(report.read_text())
 
 

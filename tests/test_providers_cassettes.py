@@ -25,7 +25,7 @@ import httpx
 import pytest
 import vcr
 
-from imagegen import secrets
+from imagegen import redact
 from imagegen.clock import VirtualClock
 from imagegen.prompts import Described, Describer
 from imagegen.providers import get
@@ -150,7 +150,7 @@ def test_adapter_replays_its_cassette(name: str, server: FakeProviders | None) -
             results = asyncio.run(_play(name, base_url))
             assert cassette.play_count == (0 if RECORD else len(SCENARIOS[name]))
     finally:
-        secrets.clear()
+        redact.clear()
     for (outcome, _, _, check), result in zip(SCENARIOS[name], results):
         assert check(result), (outcome, result)
 
@@ -179,5 +179,5 @@ def test_describer_replays_its_cassette(server: FakeProviders | None) -> None:
         with MY_VCR.use_cassette(path.name, allow_playback_repeats=False):
             described = asyncio.run(go())
     finally:
-        secrets.clear()
+        redact.clear()
     assert described.model == "gemini-3.5-flash-lite" and "Winter foxes" in described.prompt

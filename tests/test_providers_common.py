@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imagegen import secrets
+from imagegen import redact
 from imagegen.providers import REGISTRY, SPECS, _http, base
 from imagegen.providers.base import (
     BadImage,
@@ -18,7 +18,7 @@ from imagegen.providers.base import (
     TransientError,
     prompt_seed,
 )
-from imagegen.settings import load
+from imagegen.config.settings import load
 from tests.fake_providers import NAMES, FakeProviders, fake_providers, generate_once  # noqa: F401
 
 ALL_SECRETS = {
@@ -84,7 +84,7 @@ def test_create_registers_the_providers_secrets() -> None:
     from imagegen.clock import VirtualClock
     from imagegen.providers.base import ProviderContext
 
-    secrets.clear()
+    redact.clear()
     opts = {"api_token": "tok-registered-1", "account_id": "acct-registered-1", "api_key": "key-registered-1",
             "enabled": "true"}
 
@@ -95,8 +95,8 @@ def test_create_registers_the_providers_secrets() -> None:
                 await SPECS[name].create(opts, ctx).aclose()
 
     asyncio.run(build())
-    assert {"tok-registered-1", "acct-registered-1", "key-registered-1"} <= secrets.registered()
-    secrets.clear()
+    assert {"tok-registered-1", "acct-registered-1", "key-registered-1"} <= redact.registered()
+    redact.clear()
 
 
 # --------------------------------------------------------------------------- transport failures
@@ -247,12 +247,12 @@ def test_round_and_seed() -> None:
 
 
 def test_excerpt_is_short_single_line_and_redacted() -> None:
-    secrets.register("sekrit-value-1")
+    redact.register("sekrit-value-1")
     try:
         text = _http.excerpt("line one\nline two sekrit-value-1 " + "x" * 500)
         assert "\n" not in text and "sekrit-value-1" not in text and len(text) <= _http.MAX_EXCERPT
     finally:
-        secrets.clear()
+        redact.clear()
 
 
 # --------------------------------------------------------------------------- what the specs own

@@ -67,7 +67,7 @@ def test_time_scale_and_concurrency() -> None:
 
 
 def test_env_points_settings_at_the_server(fake_providers: FakeProviders, tmp_path: object) -> None:
-    from imagegen.settings import load
+    from imagegen.config.settings import load
 
     s = load({}, fake_providers.env(), repo=tmp_path)  # type: ignore[arg-type]
     assert [p.name for p in s.providers] == ["cloudflare", "huggingface", "together", "pollinations", "gemini"]

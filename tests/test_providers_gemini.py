@@ -44,7 +44,7 @@ def test_timeout_is_sent_in_seconds_from_milliseconds(fake_providers: FakeProvid
 
 
 def test_imagen_ids_are_a_settings_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from imagegen.settings import SettingsError, load
+    from imagegen.config.settings import SettingsError, load
 
     with pytest.raises(SettingsError, match="Imagen model"):
         load({"providers": "gemini"}, {"GEMINI_API_KEY": "k-123456", "IMAGE_GEMINI_MODEL": "imagen-4.0-generate-001"},
@@ -155,7 +155,7 @@ def test_one_genai_client_factory_for_the_image_provider_the_describer_and_docto
     from imagegen import doctor, providers
     from imagegen.clock import VirtualClock
     from imagegen.prompts import Describer
-    from imagegen.settings import load
+    from imagegen.config.settings import load
 
     made: list[str] = []
     real = gemini.genai_client

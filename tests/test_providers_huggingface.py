@@ -64,7 +64,7 @@ def test_a_model_the_hub_does_not_know_or_no_partner_serves_is_retired_here(fake
 
 
 def test_a_token_that_is_not_hf_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from imagegen.settings import SettingsError, load
+    from imagegen.config.settings import SettingsError, load
 
     with pytest.raises(SettingsError, match="hf_"):
         load({"providers": "huggingface"}, {"HUGGINGFACE_API_TOKEN": "sk-not-a-hub-token"}, repo=tmp_path)

@@ -21,7 +21,7 @@ from imagegen.providers.base import (
     RateLimited,
     TransientError,
 )
-from imagegen.settings import load
+from imagegen.config.settings import load
 from tests.fake_providers import FakeProviders, fake_providers, generate_once  # noqa: F401
 
 NAME = "pollinations"
@@ -173,7 +173,7 @@ def test_a_key_uses_the_keyed_host_and_the_placeholder_rule_is_anonymous_only(fa
 
 
 def test_a_key_alone_enables_pollinations(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from imagegen.settings import load
+    from imagegen.config.settings import load
 
     s = load({"providers": "pollinations"}, {"POLLINATIONS_API_KEY": "sk_test_key_0001"}, repo=tmp_path)
     assert [p.name for p in s.providers] == ["pollinations"]

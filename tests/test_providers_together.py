@@ -18,7 +18,7 @@ from imagegen.providers.base import (
     RateLimited,
     TransientError,
 )
-from imagegen.settings import load
+from imagegen.config.settings import load
 from tests.fake_providers import FakeProviders, fake_providers, generate_once  # noqa: F401
 
 NAME = "together"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegen import secrets
+from imagegen import redact
 from imagegen.errors import SettingsError
 from imagegen.publish import (BOT_EMAIL, BOT_NAME, PUBLISH_DEADLINE, ApiPublisher, Change, GitHubApi, GitPublisher,
                               NoPublisher, PublishError, PullRequestPublisher, Target, blob_sha, can_push, choose)
@@ -192,7 +192,7 @@ def test_api_gives_up_after_bounded_retries(tmp_path, origin, gh):
 
 
 def test_api_read_only_token_is_detected_before_any_work(tmp_path, origin, gh):
-    secrets.register(READ_TOKEN)
+    redact.register(READ_TOKEN)
     why = github(gh, READ_TOKEN).can_write()
     assert why and "403" in why and "contents: write" in why and READ_TOKEN not in why
     assert github(gh).can_write() is None
@@ -216,7 +216,7 @@ def test_api_preflight_a_ruleset_the_token_may_not_bypass_is_an_error_not_a_noti
 def test_api_errors_never_carry_the_token(tmp_path, origin, gh):
     ws = clone(origin, tmp_path / "ws")
     a = write_cover(ws, POST_A, IMG_A)
-    secrets.register(READ_TOKEN)
+    redact.register(READ_TOKEN)
     with pytest.raises(PublishError) as info:
         api(ws, gh, [a], token=READ_TOKEN)
     assert READ_TOKEN not in str(info.value) and "403" in str(info.value)
@@ -317,7 +317,7 @@ def test_git_nothing_changed(tmp_path, origin, gh):
 @pytest.fixture(autouse=True)
 def _forget_secrets():
     yield
-    secrets.clear()
+    redact.clear()
 
 
 # ----------------------------------------------------------------------------- refusals, lost answers, pacing

@@ -11,7 +11,7 @@ import pytest
 
 from imagegen import git
 
-from imagegen.settings import SettingsError, load
+from imagegen.config.settings import SettingsError, load
 from imagegen.chain.state import State
 from tests.helpers import commit_all, init_repo, run_cli, snapshot
 from datetime import datetime, timezone
@@ -323,11 +323,11 @@ def test_a_secret_shorter_than_8_characters_is_refused(repo: Path) -> None:
 
 
 def test_redaction_touches_text_values_never_json_structure() -> None:
-    from imagegen import secrets
+    from imagegen import redact
     from imagegen.report import Event, Failed, Generated, Report
 
-    secrets.register("generated")  # a (silly) secret that is also a key of the report
-    secrets.register("sk-abcdefgh-1234")
+    redact.register("generated")  # a (silly) secret that is also a key of the report
+    redact.register("sk-abcdefgh-1234")
     try:
         r = Report(generated=[Generated(post="a.md", image="x.png", provider="p", model="m",
                                         prompt="uses sk-abcdefgh-1234 here")])
@@ -339,7 +339,7 @@ def test_redaction_touches_text_values_never_json_structure() -> None:
         ev = json.loads(Event("failed", "b.md", message="key sk-abcdefgh-1234", data={"n": None}).to_json())
         assert ev["message"] == "key ***" and ev["n"] is None
     finally:
-        secrets.clear()
+        redact.clear()
 
 
 # --------------------------------------------------------------------------- 9. deadlines in the action

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from imagegen import cli, secrets
+from imagegen import cli, redact
 from imagegen.clock import ScaledClock, VirtualClock
 from imagegen.prompts import STATE_KEY, Describer, DescriberFailed
 from imagegen.chain.state import State
@@ -109,7 +109,7 @@ def run(fp: FakeProviders, repo: Path, names: list[str], capsys: pytest.CaptureF
                          "--reserve", "", *[f"--provider-min-interval={n}=0" for n in names]],
                         env=fp.env(names=names), clock=ScaledClock(0.001))  # backoffs of seconds take ms
     finally:
-        secrets.clear()
+        redact.clear()
     return code, capsys.readouterr().err
 
 

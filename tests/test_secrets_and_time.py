@@ -21,7 +21,7 @@ import pytest
 from imagegen.clock import VirtualClock
 from imagegen.prompts import Describer, DescriberFailed
 from imagegen.providers.base import ProviderUnavailable, TransientError
-from imagegen.settings import SettingsError, load
+from imagegen.config.settings import SettingsError, load
 from tests.fake_providers import SENTINELS, FakeProviders, fake_providers, generate_once  # noqa: F401
 
 

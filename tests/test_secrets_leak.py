@@ -16,12 +16,12 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
-from imagegen import secrets
+from imagegen import redact
 from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed
 from imagegen.clock import VirtualClock
 from imagegen.providers.base import ImageRequest, ProviderContext
 from imagegen.report import Event, Failed, Report
-from imagegen.settings import load
+from imagegen.config.settings import load
 from tests.fake_providers import NAMES, SENTINELS, FakeProviders, fake_providers  # noqa: F401
 
 CASSETTES = Path(__file__).parent / "cassettes"
@@ -48,9 +48,9 @@ def test_no_sentinel_in_any_cassette() -> None:
 
 @pytest.fixture
 def empty_registry() -> object:
-    secrets.clear()
+    redact.clear()
     yield None
-    secrets.clear()
+    redact.clear()
 
 
 def test_no_sentinel_in_a_run(fake_providers: FakeProviders, tmp_path: Path, caplog: pytest.LogCaptureFixture,
@@ -59,7 +59,7 @@ def test_no_sentinel_in_a_run(fake_providers: FakeProviders, tmp_path: Path, cap
     env = fp.env(**SENTINELS)
     settings = load({}, env, repo=tmp_path)
     assert [p.name for p in settings.providers] == list(NAMES)
-    secrets.clear()  # settings.load registered them: the providers must do it themselves
+    redact.clear()  # settings.load registered them: the providers must do it themselves
 
     for name in NAMES:
         fp.script(name, ["echo", "server_error", "ok" if name == "gemini" else "auth"])
@@ -117,7 +117,7 @@ def _generated(post: str, image: object) -> object:
 def test_httpx_request_log_lines_are_redacted(caplog: pytest.LogCaptureFixture, empty_registry: object) -> None:
     import imagegen.providers._http  # noqa: F401  (installs the log filter)
 
-    secrets.register(SENTINELS["CLOUDFLARE_ACCOUNT_ID"])
+    redact.register(SENTINELS["CLOUDFLARE_ACCOUNT_ID"])
     with caplog.at_level(logging.INFO):
         logging.getLogger("httpx").info('HTTP Request: %s %s "%s"', "POST",
                                         f"https://api.example/accounts/{SENTINELS['CLOUDFLARE_ACCOUNT_ID']}/ai/run/m",

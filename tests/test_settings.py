@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from imagegen import secrets
-from imagegen.settings import CORE, SettingsError, load
+from imagegen import redact
+from imagegen.config.knobs import CORE
+from imagegen.config.settings import secret_values
+from imagegen.config.settings import SettingsError, load
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -92,11 +94,18 @@ def test_every_core_setting_has_help_and_env() -> None:
 
 
 def test_secret_options_are_registered_for_redaction(tmp_path: Path) -> None:
-    secrets.clear()
+    redact.clear()
     from imagegen.providers import REGISTRY
 
     secret_opts = [(spec, o) for spec in REGISTRY for o in spec.options if o.secret]
     env = {o.env: f"SENTINEL-{spec.name}-{o.key}-0000" for spec, o in secret_opts}
-    load({"providers": "local"}, env, repo=tmp_path)
+    # Every secret a user gives is found once, for the entry point to register before printing ...
+    assert sorted(secret_values({}, env)) == sorted(env.values())
+    assert secret_values({"cloudflare-api-token": "FROM-A-FLAG-123"}, {}) == ["FROM-A-FLAG-123"]
+    # ... and the command does so before anything is printed: a run with a bad setting echoes none.
+    from imagegen import cli
+
+    code = cli.main(["providers", str(tmp_path)], env)
+    assert code == 0
     for value in env.values():
-        assert secrets.redact(f"x {value} y") == "x *** y"
+        assert redact.redact(f"x {value} y") == "x *** y"

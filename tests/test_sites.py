@@ -13,7 +13,7 @@ import pytest
 from imagegen import frontmatter as fm
 from imagegen import sites
 from imagegen.discover import discover
-from imagegen.settings import SettingsError, load
+from imagegen.config.settings import SettingsError, load
 from tests.helpers import commit_all, init_repo, run_cli
 
 TODAY = dt.date(2026, 6, 1)

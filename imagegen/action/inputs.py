@@ -1,8 +1,8 @@
 """The action's inputs and outputs, and the files generated from them: action.yml, the release's
 action.yml (the prebuilt image) and the README's tables.
 
-The inputs are derived from the same declarations as the CLI flags (settings.CORE and every
-provider's options) plus a few action-only inputs; `action.yml` is generated from them
+The inputs are the settings' declarations (imagegen.config.knobs: the core settings, every
+provider's options and the action-only inputs), as the CLI flags are; `action.yml` is generated from them
 (`python -m imagegen.action action-yml > action.yml`) and a test fails when the two disagree.
 action.yml shows each setting's real default; an input left at that default (or empty) falls back
 to the environment variable of the same meaning, so a workflow's existing `env:` keeps working.
@@ -14,6 +14,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+
+from imagegen.config.knob import Knob
+from imagegen.config.knobs import ACTION, GROUPS, all_knobs
 
 
 @dataclass(frozen=True)
@@ -35,28 +38,8 @@ class Input:
     """What an empty input ends up as, when nothing is in the environment either."""
 
 
-ACTION_INPUTS: tuple[Input, ...] = (
-    Input("mode", "`run`: give posts covers; `doctor`: only check the setup (each provider's key and models, "
-          "the state file, the describer) through cheap endpoints, without making an image or committing; the "
-          "step fails when no image provider is usable (for a manual workflow_dispatch workflow).", "run",
-          kind="action"),
-    Input("github-token", "Token used to commit the covers back (needs `permissions: contents: write`).",
-          "${{ github.token }}", env="GITHUB_TOKEN", secret=True, kind="action"),
-    Input("commit", "How to commit the covers: `api` (Git Data API; the commit is made and verified as the "
-          "token's bot), `git` (git CLI as github-actions[bot], push with rebase-and-retry), `pull-request` "
-          "(push them to the `pull-request-branch` and open or update one pull request for a human to approve; "
-          "needs `permissions: pull-requests: write` too), or `none` (only write the files; a later step commits "
-          "them).", "api", kind="action"),
-    Input("pull-request-branch", "With `commit: pull-request`: the branch the covers are pushed to (reused and "
-          "updated by later runs while its pull request is open).", "imagegen/covers", kind="action"),
-    Input("commit-message", "Commit message. Default: \"Add cover image(s) for ...\" listing the posts.", kind="action"),
-    Input("branch", "Branch to commit to. Default: the checked-out branch (the pull request's head branch "
-          "on pull_request events).", kind="action"),
-    Input("only-changed", "`auto`: on push (and pull_request) events only the posts changed by the pushed "
-          "commits, on schedule and workflow_dispatch every post missing a cover; `true`: only changed posts "
-          "(nothing on events without commits); `false`: every post missing a cover. An explicit `posts` or "
-          "`changed-since` input wins.", "auto", kind="action"),
-)
+ACTION_INPUTS: tuple[Knob, ...] = ACTION
+"""The action's own inputs (declared with the other settings, in imagegen.config.knobs)."""
 
 OUTPUTS: tuple[tuple[str, str], ...] = (
     ("images-generated", "Number of cover images generated (and committed, unless commit is none)."),
@@ -72,37 +55,6 @@ OUTPUTS: tuple[tuple[str, str], ...] = (
 )
 
 
-GROUPS: tuple[tuple[str, str], ...] = (
-    ("cover", "What to cover"),
-    ("providers", "Providers and prompts"),
-    ("output", "Output"),
-    ("commit", "Commit"),
-    ("other", "Other settings"),
-)
-_GROUP_OF = {
-    **dict.fromkeys(("site", "paths", "posts", "changed-since", "exclude", "include-undated", "max-images", "timezone",
-                     "max-post-bytes", "only-changed", "dry-run"), "cover"),
-    **dict.fromkeys(("providers", "reserve", "concurrency", "state-file", "prompt-style", "describer",
-                     "social-headings"), "providers"),
-    **dict.fromkeys(("attachments-dir", "embed-style", "frontmatter-field", "width", "height", "report", "crop",
-                     "title-overlay"),
-                    "output"),
-    **dict.fromkeys(("github-token", "commit", "pull-request-branch", "commit-message", "branch"), "commit"),
-}
-
-
-def group_of(name: str, kind: str) -> str:
-    """Which README section an input belongs to. Settings added later without an entry here land
-    in a sensible section by their name, or in "Other settings"."""
-    if kind == "provider" or name.startswith(("provider-", "describer", "prompt-")):
-        return "providers"
-    if name in _GROUP_OF:
-        return _GROUP_OF[name]
-    if re.search(r"(format|quality|alt|size|width|height|embed|field|image|card)", name):
-        return "output"
-    return "other"
-
-
 def _setting_description(help_text: str, env: str, *, secret: bool = False) -> str:
     text = help_text[0].upper() + help_text[1:]
     text = text.rstrip(".") + "."
@@ -112,30 +64,24 @@ def _setting_description(help_text: str, env: str, *, secret: bool = False) -> s
 
 
 def inputs() -> tuple[Input, ...]:
-    """Every action input, in action.yml order: run settings, provider options, action-only inputs.
-    Provider base URLs are left out (test and proxy knobs: environment only)."""
-    from imagegen.providers import REGISTRY
-    from imagegen.settings import CORE
-
+    """Every action input, in action.yml order: run settings, provider options, action-only inputs
+    (imagegen.config.knobs.all_knobs). Provider base URLs are left out (test and proxy knobs:
+    environment only)."""
     out: list[Input] = []
-    for d in CORE:
-        help_text = d.help + ("; comma- or newline-separated" if d.multi else "")
-        out.append(Input(d.name, _setting_description(help_text, d.env_name), default=d.default, env=d.env_name,
-                         help=help_text, effective_default=d.default, group=group_of(d.name, "setting")))
-    for spec in REGISTRY:
-        for o in spec.all_options():
-            if o.key == "base_url":
+    for k in all_knobs():
+        if k.scope == "action":
+            out.append(Input(k.name, k.help, k.default, k.env, k.secret, "action", k.group))
+        elif k.scope == "provider":
+            if k.key == "base_url":
                 continue
-            out.append(Input(o.input_name, _setting_description(o.help, o.env, secret=o.secret),
-                             default="" if o.secret else o.default, env=o.env, secret=o.secret, kind="provider",
-                             help=o.help + (" (secret)" if o.secret else ""), effective_default=o.default,
-                             group="providers"))
-    out.extend(Input(i.name, i.description, i.default, i.env, i.secret, i.kind, "commit" if i.name != "only-changed"
-                     else "cover", i.help, i.effective_default) for i in ACTION_INPUTS)
-    names = [i.name for i in out]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise RuntimeError(f"action inputs declared twice: {', '.join(dupes)}")
+            out.append(Input(k.name, _setting_description(k.help, k.env, secret=k.secret),
+                             default="" if k.secret else k.default, env=k.env, secret=k.secret, kind="provider",
+                             help=k.help + (" (secret)" if k.secret else ""), effective_default=k.default,
+                             group=k.group))
+        else:
+            help_text = k.help + ("; comma- or newline-separated" if k.multi else "")
+            out.append(Input(k.name, _setting_description(help_text, k.env_name), default=k.default, env=k.env_name,
+                             help=help_text, effective_default=k.default, group=k.group))
     return tuple(out)
 
 
@@ -152,7 +98,7 @@ def render_action_yml(image: str = "Dockerfile") -> str:
     """action.yml. On main the runner builds the Dockerfile; a release's action.yml (see
     render_release_action_yml) runs the prebuilt image instead. Nothing else differs."""
     lines = [
-        "# Generated from imagegen/settings.py and the provider registry by",
+        "# Generated from imagegen/config/knobs.py and the provider registry by",
         "#   python -m imagegen.action action-yml > action.yml",
         "# tests/test_action_yml.py fails when this file and the code disagree.",
         "name: Blog cover images (imagegen)",

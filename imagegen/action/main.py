@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, TextIO
 
-from imagegen import doctor, git, pipeline, publish, secrets, sites
+from imagegen import doctor, git, pipeline, publish, redact, sites
 from imagegen.action.event import (changed_files, commit_range, fork_pull_request, load_event, looks_like_post,
                                    target_branch)
 from imagegen.action.inputs import Input, input_env_name, inputs
@@ -34,7 +34,7 @@ from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, I
 from imagegen.gfm import table_cell
 from imagegen.publish import Publisher, Target
 from imagegen.report import PendingReason, Report
-from imagegen.settings import Settings, load
+from imagegen.config.settings import Settings, load
 from imagegen.sites import Site
 
 
@@ -287,7 +287,7 @@ class Action:
                 v = self.value(i.name) or (self.env.get(i.env, "") if i.env else "")
                 if v.strip():
                     self.runner.mask(v.strip())
-                    secrets.register(v.strip())
+                    redact.register(v.strip())
 
     def _choice(self, name: str, allowed: Sequence[str], expected: str) -> str:
         v = self.resolved(name).lower()

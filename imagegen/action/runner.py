@@ -12,7 +12,7 @@ import uuid
 from typing import Mapping, Sequence, TextIO
 
 from imagegen.report import Event
-from imagegen.secrets import redact
+from imagegen.redact import redact
 
 def escape_data(s: str) -> str:
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

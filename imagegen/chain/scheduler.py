@@ -81,13 +81,13 @@ from imagegen.providers.base import (
     next_utc_midnight,
 )
 from imagegen.report import Event, EventSink, PendingReason, ProviderStats, fmt_until, null_sink
-from imagegen.secrets import redact
+from imagegen.redact import redact
 from imagegen.chain.fallback import ModelFallback, Retired
 from imagegen.chain.state import MAX_AHEAD
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagegen.chain.state import State
-    from imagegen.settings import ProviderSettings
+    from imagegen.config.settings import ProviderSettings
 
 MAX_WAIT = 60.0
 """Longest delay (s) a post waits out for one provider (server delay, backoff or cooldown)."""

@@ -36,8 +36,9 @@ from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, E
 from imagegen.pipeline import run_sync
 from imagegen.providers import REGISTRY
 from imagegen.report import Report
-from imagegen.secrets import redact
-from imagegen.settings import Settings, load, provider_opts, read_config
+from imagegen import redact
+from imagegen.config.settings import Settings, load, provider_opts, read_config, secret_values
+from imagegen.config.sources import Layers
 
 __all__ = ["EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_REPORT", "EXIT_SETTINGS", "Runtime", "app", "fail", "main"]
 
@@ -205,8 +206,11 @@ def app(ctx: click.Context) -> None:
 def _settings(ctx: click.Context, repo: str, values: Mapping[str, Any]) -> Settings:
     """Settings from the options, the environment and the settings file. When the repository does not
     exist and came right after an option's value, it was probably a second value: the hint says so."""
+    raw = raw_values(values)
+    for secret in secret_values(raw, {}):  # a secret given as an option, before anything is printed
+        redact.register(secret)
     try:
-        return load(raw_values(values), ctx.obj.env, repo=repo)
+        return load(raw, ctx.obj.env, repo=repo)
     except ImagegenError as exc:
         hint = repo_hint(ctx.command, ctx.meta.get(WORDS, ()), repo)
         if hint and exc.exit_code == UsageError.exit_code:
@@ -254,9 +258,9 @@ def _finish(report: Report, settings: Settings, elapsed: float) -> int:
              params=[_repo("the blog repository, for its .imagegen.toml (default: here)")])
 @click.pass_context
 def _providers(ctx: click.Context, repo: str) -> int:
-    config = read_config(Path(repo))
+    layers = Layers({}, ctx.obj.env, read_config(Path(repo)))
     for spec in REGISTRY:
-        opts = provider_opts(spec, {}, ctx.obj.env, config)
+        opts = provider_opts(spec, layers)
         state = "configured" if spec.enabled(opts) else f"needs {spec.needs}"
         print(f"{spec.name:<13} model {opts.get('model') or spec.default_model:<42} {state}")
     return EXIT_OK
@@ -306,7 +310,7 @@ def fail(exc: BaseException) -> int:
     if isinstance(exc, KeyboardInterrupt):
         print("imagegen: cancelled", file=sys.stderr)
         return exit_code_of(exc)
-    what = str(exc) if isinstance(exc, ImagegenError) else f"{type(exc).__name__}: {redact(str(exc))}"
+    what = str(exc) if isinstance(exc, ImagegenError) else f"{type(exc).__name__}: {redact.redact(str(exc))}"
     print(f"imagegen: error: {what}", file=sys.stderr)
     if isinstance(exc, UsageError) and exc.hint:
         print(f"hint: {exc.hint}", file=sys.stderr)
@@ -319,6 +323,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     run; `timer` measures the elapsed time the summary shows."""
     words = list(sys.argv[1:] if argv is None else argv)
     runtime = Runtime(dict(os.environ if env is None else env), clock, timer)
+    for secret in secret_values({}, runtime.env):  # the environment's secrets, before any output
+        redact.register(secret)
     try:
         with app.make_context("imagegen", words, obj=runtime) as ctx:
             return int(app.invoke(ctx))

@@ -21,8 +21,8 @@ from typing import Callable, TextIO
 
 from imagegen.providers import display_name
 from imagegen.report import Event, EventKind, Report, SkipReason
-from imagegen.secrets import redact
-from imagegen.settings import Settings
+from imagegen.redact import redact
+from imagegen.config.settings import Settings
 
 __all__ = ["Narrator", "Printer", "fmt_duration", "printable", "summary"]
 

@@ -1,9 +1,9 @@
 """The command's setting options, built from the setting declarations.
 
-Every setting a run takes (the core settings in `settings.CORE`, then each provider's options) is
-one click option, made by `setting_options()`. `declared()` is the one function that reads the
-declarations: when they move (config/knobs.py), only it changes, and the CLI, the action inputs
-and the environment fallbacks keep agreeing on every name and default.
+Every setting a run takes (the core settings in imagegen.config.knobs, then each provider's
+options) is one click option, made by `setting_options()`. `declared()` is the one function that
+reads the declarations, so the CLI, the action inputs and the environment fallbacks agree on
+every name and default.
 
 One value per option: a list setting's option repeats (`--paths a --paths b`) or takes a comma
 list (`--paths a,b`), never two words, so `--paths Blog REPO` can never swallow the repository.
@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import click
 
 from imagegen.providers import REGISTRY
-from imagegen.settings import CORE
+from imagegen.config.knobs import CORE
 
 __all__ = ["CORE_SECTION", "Declared", "declared", "SettingOption", "raw_values", "setting_options"]
 
@@ -52,7 +52,7 @@ def declared() -> tuple[Declared, ...]:
     """Every setting the command line takes, read from the declarations: the core settings, then
     each provider's options under its own heading."""
     out: list[Declared] = []
-    for d in CORE:
+    for d in CORE:  # the Knobs of imagegen.config.knobs
         help_text = f"{d.help} (env {d.env_name}; default: {d.default or 'none'})"
         if d.multi:
             help_text += "; comma-separated or repeated"

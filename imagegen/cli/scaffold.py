@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imagegen import sites
-from imagegen.config import CONFIG_NAME, parse_table
+from imagegen.config.sources import CONFIG_NAME, parse_table
 from imagegen.frontmatter import truthy
 from imagegen.posts import date_prefix
 from imagegen.providers import secret_options
 from imagegen.errors import InitError
-from imagegen.settings import CORE, SettingDef, split_list
+from imagegen.config.knobs import CORE
+from imagegen.config.knob import Knob, split_list
 from imagegen.writer import replace
 
 __all__ = ["ACTION_REF", "WORKFLOW_PATH", "Detected", "detect", "config_text", "workflow_text", "init"]
@@ -74,7 +75,7 @@ def detect(repo: Path) -> Detected:
     return Detected(name, why, paths, sum(tops.values()), extensions=exts)
 
 
-def _toml_value(d: SettingDef, value: str) -> str:
+def _toml_value(d: Knob, value: str) -> str:
     if d.flag:
         return "true" if truthy(value) else "false"
     if d.multi:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from imagegen import secrets
+from imagegen import redact
 from imagegen.chain.fallback import ModelFallback
 from imagegen.clock import Clock, SystemClock
 from imagegen.prompts.text import (Described, DescriberFailed, PostLike, alt_from, clean_description, describer_text,
@@ -146,7 +146,7 @@ class Describer:
             described = await self._try(post, model, contents, failures)
             if described is not None:
                 return described
-        raise DescriberFailed(secrets.redact("every describer model failed (" + "; ".join(failures) + ")"))
+        raise DescriberFailed(redact.redact("every describer model failed (" + "; ".join(failures) + ")"))
 
     async def _try(self, post: PostLike, model: str, contents: str, failures: list[str]) -> Described | None:
         """`model`'s answer for this post, or None (why is added to `failures`). Until the model
@@ -206,7 +206,7 @@ class Describer:
         return f"describer {model} {what}: {exc}" + (f"; trying {nxt}" if nxt else "")
 
     def _warn(self, post: PostLike, message: str) -> None:
-        self.emit(Event.warning(secrets.redact(message), post=getattr(post, "rel", ""), source="describer"))
+        self.emit(Event.warning(redact.redact(message), post=getattr(post, "rel", ""), source="describer"))
 
     async def aclose(self) -> None:
         await self.backend.aclose()
@@ -218,7 +218,6 @@ def make_describer(settings: Any, *, clock: Clock | None = None, emit: EventSink
     key = getattr(settings, "gemini_api_key", "") or ""
     if getattr(settings, "describer", "auto") == "off" or not key:
         return None
-    secrets.register(key)
     model = settings.describer_model
     return Describer(
         api_key=key,

@@ -36,7 +36,7 @@ from imagegen.providers.base import (
     RateLimited,
     TransientError,
 )
-from imagegen.secrets import redact
+from imagegen.redact import redact
 
 MAX_EXCERPT = 200
 """Characters of a server's error text quoted in an exception message (after redaction)."""

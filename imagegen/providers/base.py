@@ -24,6 +24,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
+from imagegen import redact
+from imagegen.config.knob import Knob
 from imagegen.errors import ImagegenError
 from imagegen.images.check import GeneratedImage, ImageError, checked_image
 
@@ -234,21 +236,13 @@ class TextBackend(Protocol):
 # --------------------------------------------------------------------------- specs
 
 
-@dataclass(frozen=True)
-class Option:
-    """One provider setting. The env name is the one the blog's workflows already use; the CLI
-    flag is `--<input>` and the action input is `<input>` (kebab-case, derived from env)."""
-
-    key: str
-    env: str
-    help: str
-    default: str = ""
-    secret: bool = False
-    input: str = ""
-
-    @property
-    def input_name(self) -> str:
-        return self.input or self.env.lower().replace("_", "-")
+def Option(key: str, env: str, help: str, default: str = "", secret: bool = False, input: str = "") -> Knob:  # noqa: N802
+    """One provider setting, declared as a Knob (imagegen.config.knob: the one type every setting
+    has). `key` names it in the provider's resolved options; the env name is the one the blog's
+    workflows already use; the CLI flag is `--<input>` and the action input is `<input>`
+    (kebab-case, derived from env unless given)."""
+    return Knob(input or env.lower().replace("_", "-"), help, default, env=env, secret=secret, scope="provider",
+                group="providers", key=key)
 
 
 @dataclass(frozen=True)
@@ -350,7 +344,7 @@ class ProviderSpec:
     """
 
     name: str
-    options: tuple[Option, ...]
+    options: tuple[Knob, ...]
     default_model: str
     default_base_url: str
     model_env: str
@@ -379,6 +373,16 @@ class ProviderSpec:
     def __post_init__(self) -> None:
         if not self.display_name:
             object.__setattr__(self, "display_name", self.name[:1].upper() + self.name[1:])
+        make = self.create
+
+        def create(opts: Mapping[str, str], ctx: ProviderContext) -> Provider:
+            # The entry points register every secret a user gives; a provider built any other way
+            # (a library, a test) still never lets its own keys into a message.
+            for value in self.secrets(opts):
+                redact.register(value)
+            return make(opts, ctx)
+
+        object.__setattr__(self, "create", create)
 
     def fix_for(self, error: ProviderError, *, key_env: str | None = None, model_env: str | None = None) -> str:
         """The one-line fix `imagegen doctor` prints for `error`: the provider's own, else the
@@ -388,7 +392,7 @@ class ProviderSpec:
         return own or generic_fix(error, self.needs if key_env is None else key_env,
                                   self.model_env if model_env is None else model_env)
 
-    def secret_options(self) -> tuple[Option, ...]:
+    def secret_options(self) -> tuple[Knob, ...]:
         """The options that hold a secret (keys, tokens, Cloudflare's account id)."""
         return tuple(o for o in self.options if o.secret)
 
@@ -401,7 +405,7 @@ class ProviderSpec:
     def base_url_env(self) -> str:
         return f"IMAGEGEN_{self.name.upper()}_BASE_URL"
 
-    def all_options(self) -> tuple[Option, ...]:
+    def all_options(self) -> tuple[Knob, ...]:
         """The provider's own options plus the model option every provider has and, for providers
         that talk to a server, the base-URL option. Inputs are named `<provider>-image-model` and
         `<provider>-base-url` whatever the env names are (e.g. IMAGE_GEMINI_MODEL)."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import quote
 
-from imagegen import secrets
 from imagegen.providers import _http
 from imagegen.providers.base import (
     next_utc_midnight,
@@ -187,8 +186,6 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
     return out
 
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> CloudflareProvider:
-    secrets.register(opts.get("api_token"))
-    secrets.register(opts.get("account_id"))
     return CloudflareProvider(
         token=opts.get("api_token", ""),
         account_id=opts.get("account_id", ""),

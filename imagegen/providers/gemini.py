@@ -25,7 +25,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
-from imagegen import secrets
+from imagegen import redact
 from imagegen.providers import _http
 from imagegen.providers.base import (
     next_pacific_midnight,
@@ -412,7 +412,7 @@ class GeminiText:
 
 
 def text_backend(api_key: str, *, base_url: str = "", timeout: float, clock: "Clock", http: Any = None) -> GeminiText:
-    secrets.register(api_key)
+    redact.register(api_key)  # as ProviderSpec.create does: a backend built directly keeps its key out of text
     return GeminiText(api_key=api_key, base_url=base_url, timeout=timeout, clock=clock, http=http)
 
 
@@ -427,7 +427,6 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
         await provider.aclose()
 
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> GeminiProvider:
-    secrets.register(opts.get("api_key"))
     return GeminiProvider(
         api_key=opts.get("api_key", ""),
         model=SPEC.models(opts)[0],

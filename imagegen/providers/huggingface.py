@@ -24,7 +24,6 @@ import contextvars
 import io
 from typing import Any, Callable, Mapping
 
-from imagegen import secrets
 from imagegen.providers import _http
 from imagegen.providers.base import (
     next_month_utc,
@@ -305,7 +304,6 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
     return out
 
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> HuggingFaceProvider:
-    secrets.register(opts.get("api_token"))
     return HuggingFaceProvider(
         token=opts.get("api_token", ""),
         model=SPEC.models(opts)[0],

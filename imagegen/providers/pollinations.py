@@ -23,7 +23,6 @@ import re
 from typing import Mapping
 from urllib.parse import quote
 
-from imagegen import secrets
 from imagegen.frontmatter import truthy
 from imagegen.images import sniff
 from imagegen.providers import _http
@@ -197,7 +196,6 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
     return out
 
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> PollinationsProvider:
-    secrets.register(opts.get("api_key"))
     return PollinationsProvider(
         model=SPEC.models(opts)[0],
         base_url=opts.get("base_url") or DEFAULT_BASE_URL,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from imagegen import secrets
 from imagegen.providers import _http
 from imagegen.providers.base import (
     next_utc_midnight,
@@ -125,7 +124,6 @@ async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[st
     return out
 
 def _create(opts: Mapping[str, str], ctx: ProviderContext) -> TogetherProvider:
-    secrets.register(opts.get("api_token"))
     return TogetherProvider(
         token=opts.get("api_token", ""),
         model=SPEC.models(opts)[0],

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 from imagegen.errors import PublishError
 from imagegen.publish.base import DEFAULT_ATTEMPTS, Change, Result, default_message, left_upstream
 from imagegen.publish.checkout import Git
-from imagegen.secrets import redact
+from imagegen.redact import redact
 
 NOT_A_CHECKOUT = "the workspace is not a git checkout (commit: git needs actions/checkout)"
 

@@ -26,7 +26,7 @@ from imagegen.publish.api import Draft, Files, GitHubApi, gh_message
 from imagegen.publish.base import Change, Result, Target, default_message
 from imagegen.publish.checkout import restore_checkout, restore_left
 from imagegen.publish.deadline import PUBLISH_DEADLINE, overall_deadline
-from imagegen.secrets import redact
+from imagegen.redact import redact
 
 MANIFEST_START = "<!-- imagegen:covers "
 MANIFEST_END = " -->"

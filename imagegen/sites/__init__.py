@@ -15,7 +15,7 @@ from imagegen.sites import astro, hugo, jekyll, obsidian
 from imagegen.sites.base import CoverPlace, Reference, Site
 
 if TYPE_CHECKING:  # pragma: no cover
-    from imagegen.settings import Settings
+    from imagegen.config.settings import Settings
 
 __all__ = ["ENGINES", "CoverPlace", "Reference", "Site", "detect", "resolve"]
 
@@ -47,7 +47,3 @@ def resolve(settings: "Settings") -> Site:
         return ENGINES[settings.site][0].from_settings(settings, f"--site {settings.site}")
     name, why = detect(settings.repo)
     return ENGINES[name][0].from_settings(settings, f"detected: {why}")
-
-
-for_settings = resolve
-"""The name callers used before `resolve` (kept while the action moves over; same function)."""

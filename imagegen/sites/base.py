@@ -30,7 +30,7 @@ from imagegen.markdown.embeds import embed_line
 from imagegen.posts import Post, date_prefix, slug, truthy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from imagegen.settings import Settings
+    from imagegen.config.settings import Settings
 
 __all__ = ["COVER_FIELDS", "OPT_OUT_FIELDS", "CoverPlace", "Reference", "Site", "get_dotted", "present"]
 

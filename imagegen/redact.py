@@ -1,7 +1,11 @@
 """One place that knows the run's secrets and scrubs them from any text we print or store.
 
-Every log line, exception message, report and job summary passes through `redact`. Secrets are
-registered as soon as settings are read (the action also masks them with `::add-mask::`).
+Every log line, exception message, report and job summary passes through `redact`. The entry
+points register every secret a user gives before anything is printed (the CLI's `main`, the
+action's first step, which also masks them with `::add-mask::`); a provider built directly (a
+library, a test) registers its own (`ProviderSpec.create`). The registry is process-wide on
+purpose: a secret can surface in any exception text from any library, and the scrub must catch it
+wherever the text ends up.
 URL-encoded forms are scrubbed too, because a key can end up in a query string.
 """
 

@@ -1,7 +1,8 @@
-"""The repository's own settings file: `.imagegen.toml`, or `[tool.imagegen]` in `pyproject.toml`.
+"""Where a setting's raw value comes from: the explicit value (a CLI flag, an action input), the
+environment, the repository's own settings file, the declared default, first to last.
 
-Keys are the settings' names as declared in `imagegen.settings` (the CLI flag without `--`, the
-action input): `paths = ["posts"]`, `max-images = 5`, `cloudflare-image-model = "..."`. snake_case
+The settings file is `.imagegen.toml`, or `[tool.imagegen]` in `pyproject.toml`. Its keys are the
+settings' names as declared in `imagegen.config.knobs` (the CLI flag without `--`, the action input): `paths = ["posts"]`, `max-images = 5`, `cloudflare-image-model = "..."`. snake_case
 spellings (`max_images`) are accepted too. What is written here sits between the environment and
 the built-in defaults: a CLI flag or action input wins, then the environment variable, then this
 file, then the default.
@@ -25,9 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from imagegen.config.knob import Knob
+from imagegen.config.knobs import all_knobs
 from imagegen.errors import ConfigError
 
-__all__ = ["CONFIG_NAME", "Config", "ConfigError", "load_config", "known_keys"]
+__all__ = ["CONFIG_NAME", "EMPTY", "Config", "ConfigError", "Layers", "load_config", "parse_table"]
 
 CONFIG_NAME = ".imagegen.toml"
 PYPROJECT = "pyproject.toml"
@@ -46,19 +49,6 @@ class Config:
 
 
 EMPTY = Config({}, "")
-
-
-def known_keys() -> dict[str, tuple[bool, bool, bool]]:
-    """Every settable name -> (multi, secret, file), from the declarations in settings.py and the
-    provider registry (imported here, not at module level: settings imports this module)."""
-    from imagegen.providers import REGISTRY
-    from imagegen.settings import CORE
-
-    keys: dict[str, tuple[bool, bool, bool]] = {d.name: (d.multi, False, d.file) for d in CORE}
-    for spec in REGISTRY:
-        for o in spec.all_options():
-            keys[o.input_name] = (False, o.secret, False)
-    return keys
 
 
 def _closest(name: str, valid: list[str]) -> str:
@@ -93,14 +83,14 @@ def _as_string(source: str, key: str, value: Any, *, multi: bool) -> str:
 
 def parse_table(table: Mapping[str, Any], source: str, repo: Path) -> Config:
     """Check and convert one TOML table of settings."""
-    known = known_keys()
+    known = {k.name: k for k in all_knobs() if k.scope != "action"}
     valid = sorted(known)
     out: dict[str, str] = {}
     for raw_key, value in table.items():
         key = raw_key.replace("_", "-")
         if key not in known:
             raise ConfigError(f"{source}: unknown setting {raw_key!r}{_closest(key, valid)}")
-        multi, secret, is_file = known[key]
+        multi, secret, is_file = known[key].multi, known[key].secret, known[key].file
         if secret:
             raise ConfigError(f"{source}: {raw_key} is a secret and must not be written in a file in the "
                               "repository; set it as an environment variable or a repository secret instead")
@@ -152,3 +142,28 @@ def load_config(repo: Path) -> Config:
     if table is None:
         return EMPTY
     return parse_table(table, source, repo)
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The layers a setting is read from, first to last: `raw` (flags or action inputs; None or
+    blank = not given), `env`, the settings `file`, the knob's default."""
+
+    raw: Mapping[str, str | None]
+    env: Mapping[str, str]
+    file: Config = EMPTY
+
+    def given(self, k: Knob) -> str | None:
+        """The value the user gave (flag, input, environment or settings file), or None."""
+        v = self.raw.get(k.name)
+        if v is not None and str(v).strip() != "":
+            return str(v)
+        ev = self.env.get(k.env_name)
+        if ev is not None and ev.strip() != "":
+            return ev
+        return self.file.get(k.name)
+
+    def get(self, k: Knob) -> str:
+        """The raw value: what the user gave, else the declared default."""
+        v = self.given(k)
+        return k.default if v is None else v

@@ -1,4 +1,4 @@
-"""Refusals of dangerous settings, checked once before any work, and the report file's write.
+"""Refusals of dangerous settings that need the disk or git, checked once before any work.
 
 Each rule protects something a user could lose by a typo or a bad default:
 
@@ -18,10 +18,14 @@ import os
 import re
 import stat
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from imagegen.chain.state import MAX_BYTES as MAX_STATE_BYTES
 from imagegen.errors import SettingsError
 from imagegen.git import Git
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagegen.config.settings import Settings
 
 STATE_SIGNATURE = re.compile(rb'\A\s*\{\s*"version"\s*:')
 """How a state file written by this tool starts (it always writes `version` first)."""
@@ -148,3 +152,13 @@ def check_frontmatter_field(name: str) -> None:
         if low in RESERVED_FIELDS or low.startswith("image_"):
             raise Refusal(f"frontmatter-field: {name!r} is a field with its own meaning, which the cover "
                           "path would overwrite; use e.g. 'image', 'cover' or 'cover.image'")
+
+
+def preflight(settings: "Settings") -> None:
+    """The refusals that look at the disk or git, for settings already validated: the files this
+    tool would overwrite (state file, report). The attachments folder and the frontmatter field
+    are checked as they are read (imagegen.config.settings)."""
+    if settings.state_file is not None:
+        check_state_file(settings.state_file)
+    if settings.report is not None:
+        check_report(settings.report, settings.repo, state_file=settings.state_file)

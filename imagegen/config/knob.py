@@ -1,0 +1,149 @@
+"""A `Knob`: the one declaration of one setting, and how a raw value of each kind is read.
+
+Every setting imagegen has is one Knob: the core settings and the action's own inputs
+(imagegen.config.knobs), and each provider's options (declared in the provider's own module with
+`providers.base.Option`, which makes a Knob). The CLI's options, the action's inputs, `action.yml`,
+the README's tables, the environment fallbacks and the settings file's keys are all derived from
+them, so a name, a default or a bound can never differ between two of them.
+
+Raw values are strings, as the runner, the environment and a command line deliver them (a list is
+comma- or newline-separated); `read` turns one into its value or raises SettingsError with one
+sentence naming the setting and the bound it broke.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from imagegen.errors import SettingsError
+from imagegen.frontmatter import FALSE_WORDS, TRUE_WORDS
+
+__all__ = ["Knob", "parse_bool", "parse_int", "parse_number", "split_list"]
+
+KINDS = ("text", "list", "flag", "int", "file", "pairs", "choice")
+MAX_DIGITS = 30
+"""A number written with more digits than this is refused before it is parsed."""
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One setting: its name everywhere, its default, its environment variable, its help."""
+
+    name: str
+    """kebab-case: the CLI flag without `--`, the action input, the settings file's key."""
+    help: str
+    default: str = ""
+    """The raw default ('' = none: the setting is unset, or the blog engine decides)."""
+    env: str = ""
+    """The environment variable read when the value is not given ('' = IMAGEGEN_<NAME>)."""
+    kind: str = "text"
+    """text | list | flag | int | file | pairs (NAME=N per provider) | choice."""
+    metavar: str = ""
+    secret: bool = False
+    """A key or token: never in a file, never echoed, masked in every message."""
+    scope: str = "core"
+    """core (a run setting) | provider (a provider's option) | action (an action input only)."""
+    group: str = ""
+    """The section the README's table and `action.yml` list it in (see knobs.GROUPS)."""
+    key: str = ""
+    """A provider option's key in the provider's resolved options (`api_token`, `model` ...)."""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """Accepted spellings of a choice (`jpg` for `jpeg`, `centre` for `center`)."""
+    noun: str = ""
+    """How a wrong choice is called ("unknown style 'x'"); '' says "expected a or b"."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
+
+    @property
+    def env_name(self) -> str:
+        return self.env or "IMAGEGEN_" + self.name.upper().replace("-", "_")
+
+    @property
+    def input_name(self) -> str:
+        return self.name
+
+    @property
+    def multi(self) -> bool:
+        """A list: comma- or newline-separated in one string; the CLI option may also repeat."""
+        return self.kind in ("list", "pairs")
+
+    @property
+    def flag(self) -> bool:
+        return self.kind == "flag"
+
+    @property
+    def file(self) -> bool:
+        """A file path: relative to where the command runs, or (in the settings file) to the repository."""
+        return self.kind == "file"
+
+    def choice(self, value: str) -> str:
+        """A choice setting's value, lower-cased and un-aliased; SettingsError names the choices."""
+        v = value.strip().lower()
+        v = self.aliases.get(v, v)
+        if v not in self.choices:
+            if self.noun:
+                raise SettingsError(f"{self.name}: unknown {self.noun} {v!r} (choose one of: {', '.join(self.choices)})")
+            raise SettingsError(f"{self.name}: expected {' or '.join(self.choices)}, got {v!r}")
+        return v
+
+    def number(self, value: str) -> int | None:
+        """An int setting's value (None when empty), within its bounds."""
+        text = value.strip()
+        if not text:
+            return None
+        return parse_int(self.name, text, minimum=int(self.minimum or 0),
+                         maximum=None if self.maximum is None else int(self.maximum))
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """Comma- and/or newline-separated list, blanks dropped (the way Actions users write lists)."""
+    return tuple(p.strip() for p in re.split(r"[,\n]", value or "") if p.strip())
+
+
+def parse_bool(name: str, value: str) -> bool:
+    v = value.strip().lower()
+    if v in TRUE_WORDS:
+        return True
+    if v in FALSE_WORDS:
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {value!r}")
+
+
+def parse_int(name: str, value: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+    try:
+        text = value.strip()
+        if len(text) > MAX_DIGITS:
+            raise ValueError(text)
+        n = int(text)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {value[:40]!r}") from None
+    if n < minimum:
+        raise SettingsError(f"{name}: must be at least {minimum}, got {n}")
+    if maximum is not None and n > maximum:
+        raise SettingsError(f"{name}: must be at most {maximum}, got {n}")
+    return n
+
+
+def parse_number(name: str, key: str, text: str, *, number: type = int, bound: float | None = None) -> float:
+    """The N of a NAME=N pair: a finite, non-negative number, at most `bound`."""
+    try:
+        if len(text) > MAX_DIGITS:
+            raise ValueError(text)
+        n = number(text)
+    except (ValueError, OverflowError):
+        raise SettingsError(f"{name}: expected a number after '{key}=', got {text!r}") from None
+    if isinstance(n, float) and not math.isfinite(n):
+        raise SettingsError(f"{name}: {key} must be a finite number, got {text!r}")
+    if n < 0:
+        raise SettingsError(f"{name}: {key} must not be negative")
+    if bound is not None and n > bound:
+        raise SettingsError(f"{name}: {key} must be at most {bound:g}, got {text[:40]}")
+    return n

@@ -1,0 +1,367 @@
+"""One frozen, validated `Settings`, built once per command from the layers a user writes settings in.
+
+    settings = load(raw, env, repo=".")     # raw: flag or action input values by name (None: not given)
+
+`load` is four small steps: read the layers (imagegen.config.sources: flag or input > environment >
+settings file > default), read each knob's raw string by its kind (imagegen.config.knob: the one
+sentence naming the bound a value broke), validate the result into the pydantic model below (the
+types of every field; a test or a library building Settings directly gets the same checks), and run
+the refusals that need the disk or git (imagegen.config.preflight). Registering the secrets for
+redaction is the entry point's job, once, before anything can be printed (`secret_values`).
+
+The settings a blog engine owns (`paths`, `exclude`, `attachments-dir`, `embed-style`,
+`frontmatter-field`, `image-url-prefix`) are None unless the user set them: the engine decides
+(imagegen.sites).
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError
+
+from imagegen import redact
+from imagegen.config import preflight
+from imagegen.config.knob import Knob, parse_bool, parse_number, split_list
+from imagegen.config.knobs import (CORE, DEFAULT_DESCRIBER_MODEL, MAX_COUNT, MAX_POST_BYTES, MAX_SIDE, MIN_SIDE,
+                                   all_knobs, knob)
+from imagegen.config.sources import Config, Layers, load_config
+from imagegen.errors import ConfigError, SettingsError
+from imagegen.images import Output, format_supported
+from imagegen.prompts import TEMPLATE_FIELDS
+from imagegen.providers import DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS
+from imagegen.providers.base import Limits, ProviderSpec
+
+__all__ = ["ProviderSettings", "Settings", "SettingsError", "load", "provider_opts", "read_config", "secret_values"]
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """One provider that joined the chain, with its resolved options and pacing (built by `load`
+    from validated values: not user input, so a plain dataclass)."""
+
+    spec: ProviderSpec
+    opts: Mapping[str, str]
+    limits: Limits
+    budget: int | None = None
+    reserve: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The ordered model list (first = the one tried first)."""
+        return self.spec.models(self.opts)
+
+    @property
+    def model(self) -> str:
+        return self.models[0]
+
+
+class Settings(BaseModel):
+    """Every setting of one run, validated; frozen (change a copy with `with_`)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+
+    repo: Path
+    # The site-owned settings: None means "the engine decides" (imagegen.sites: each engine's defaults).
+    paths: Optional[tuple[str, ...]] = None
+    posts: tuple[str, ...] = ()
+    changed_since: Optional[str] = None
+    exclude: Optional[tuple[str, ...]] = None
+    include_undated: bool = False
+    site: str = "auto"
+    attachments_dir: Optional[str] = None
+    embed_style: Optional[str] = None
+    frontmatter_field: Optional[str] = None
+    image_url_prefix: Optional[str] = None
+    max_images: Optional[int] = Field(None, ge=0, le=MAX_COUNT)
+    dry_run: bool = False
+    report: Optional[Path] = None
+    timezone: str = "UTC"
+    max_post_bytes: int = Field(2 * 1024 * 1024, ge=1, le=MAX_POST_BYTES)
+    prompt_style: str = ""
+    prompt_max_chars: int = Field(2048, ge=1)
+    prompt_template: str = ""
+    social_headings: tuple[str, ...] = ()
+    prompt_in_frontmatter: bool = True
+    describer: str = "auto"
+    describer_model: str = DEFAULT_DESCRIBER_MODEL
+    describer_fallbacks: Optional[tuple[str, ...]] = None
+    provider_opts: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
+    """Every registered provider's resolved options, in the chain or not (the describer reads its
+    backend's key here; providers only ever see their own, through ProviderSettings)."""
+    providers: tuple[InstanceOf[ProviderSettings], ...] = ()
+    concurrency: int = Field(8, ge=1)
+    state_file: Optional[Path] = None
+    width: int = Field(1200, ge=MIN_SIDE, le=MAX_SIDE)
+    height: int = Field(630, ge=MIN_SIDE, le=MAX_SIDE)
+    crop: str = "center"
+    image_format: str = "jpeg"
+    image_quality: Optional[int] = Field(None, ge=1, le=100)
+    title_overlay: bool = False
+    config_file: str = ""
+    """The settings file that was read (`.imagegen.toml`, `pyproject.toml [tool.imagegen]`), or ''."""
+
+    @property
+    def gemini_api_key(self) -> str:
+        """The describer's key (a Gemini key): `provider_opts` of its backend."""
+        return self.provider_opts.get("gemini", {}).get("api_key", "")
+
+    @property
+    def gemini_base_url(self) -> str:
+        return self.provider_opts.get("gemini", {}).get("base_url", "")
+
+    @property
+    def output(self) -> Output:
+        """How covers are finished (size, crop, format, quality): see images.finish."""
+        return Output(width=self.width, height=self.height, format=self.image_format,
+                      quality=self.image_quality, crop=self.crop)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_(self, **changes: object) -> "Settings":
+        """A copy with `changes`, validated again."""
+        return type(self).model_validate({**dict(self), **changes})
+
+
+# --------------------------------------------------------------------------- reading the layers
+
+
+def read_config(repo: Path) -> Config:
+    """The repository's settings file (see imagegen.config.sources); its problems as SettingsError."""
+    try:
+        return load_config(repo)
+    except ConfigError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def provider_opts(spec: ProviderSpec, layers: Layers) -> dict[str, str]:
+    """One provider's options (flag or input > environment > settings file > default)."""
+    return {o.key: layers.get(o).strip() for o in spec.all_options()}
+
+
+def secret_values(raw: Mapping[str, str | None], env: Mapping[str, str]) -> list[str]:
+    """Every secret a user gave (flags, inputs, environment): the entry point registers them for
+    redaction (imagegen.redact) before anything is printed. Never read from the settings file,
+    which refuses secrets."""
+    layers = Layers(raw, env)
+    return [v.strip() for k in all_knobs() if k.secret and (v := layers.given(k)) and v.strip()]
+
+
+def _refuse_short_secrets(layers: Layers) -> None:
+    """A secret shorter than redact.MIN_LEN cannot be masked without shredding every message
+    (a key 'null' would turn each JSON null into ***): refuse it, naming the setting, never the value."""
+    for k in all_knobs():
+        if k.secret and k.scope == "provider":
+            value = (layers.given(k) or "").strip()
+            if 0 < len(value) < redact.MIN_LEN:
+                raise SettingsError(f"{k.name}: {len(value)} characters is too short for a real key or token "
+                                    f"(at least {redact.MIN_LEN}); check the secret's value")
+
+
+def _inside(root: Path, rel: str, name: str) -> str:
+    """Normalise a repo-relative path and refuse one that escapes the repo."""
+    p = (root / rel).resolve()
+    try:
+        r = p.relative_to(root.resolve())
+    except ValueError:
+        raise SettingsError(f"{name}: {rel!r} is outside the repository {str(root)!r}") from None
+    return r.as_posix() if str(r) != "." else "."
+
+
+def _read(k: Knob, text: str) -> Any:
+    """One core knob's raw string as a value, by its kind (None for an empty optional one)."""
+    if k.kind == "flag":
+        return parse_bool(k.name, text)
+    if k.kind == "int":
+        return k.number(text)
+    if k.kind == "choice":
+        return k.choice(text) if text.strip() else None
+    if k.kind == "list":
+        return split_list(text)
+    return text.strip()
+
+
+# --------------------------------------------------------------------------- the core settings
+
+
+_CHAIN = frozenset({"providers", "reserve"})
+"""Core settings that become the chain (ProviderSettings), not fields of their own."""
+
+
+def _core(layers: Layers, repo: Path) -> dict[str, Any]:
+    """The core settings' values, each read by its kind, with the checks a kind cannot express."""
+    values = {k.name: _read(k, layers.get(k)) for k in CORE if k.kind != "pairs" and k.name not in _CHAIN}
+    tz = values["timezone"]
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"timezone: unknown timezone {tz!r} (use an IANA name such as UTC or Europe/Berlin)") from None
+    fmt = values["image-format"]
+    if not format_supported(fmt):
+        raise SettingsError(f"image-format: this Pillow build cannot write {fmt.upper()} "
+                            f"(features.check({fmt!r}) is False); choose jpeg or webp")
+    _check_template(values["prompt-template"])
+    attachments = values["attachments-dir"]
+    if attachments:
+        resolved = _inside(repo, attachments, "attachments-dir")
+        if resolved == ".":
+            raise SettingsError("attachments-dir: must be a folder inside the repository, not its root")
+        preflight.check_attachments(repo, attachments, resolved)
+        values["attachments-dir"] = resolved
+    if values["frontmatter-field"]:
+        preflight.check_frontmatter_field(values["frontmatter-field"])
+    values["paths"] = tuple(_inside(repo, p, "paths") for p in values["paths"]) or None
+    values["posts"] = tuple(_inside(repo, p, "posts") for p in values["posts"])
+    for name in ("exclude", "changed-since", "frontmatter-field", "image-url-prefix", "attachments-dir"):
+        values[name] = values[name] or None
+    for name in ("report", "state-file"):
+        values[name] = Path(values[name]).expanduser() if values[name] else None
+    return values
+
+
+def _check_template(template: str) -> None:
+    if not template:
+        return
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as exc:
+        raise SettingsError(f"prompt-template: {exc} (write a literal brace as {{{{ or }}}})") from None
+    unknown = sorted(n for n in names if n not in TEMPLATE_FIELDS)
+    if unknown:
+        raise SettingsError(f"prompt-template: unknown field {{{unknown[0]}}} "
+                            f"(use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)})")
+
+
+# --------------------------------------------------------------------------- the providers
+
+
+def _pairs(layers: Layers, name: str, *, number: type = int) -> dict[str, float]:
+    """NAME=N pairs, NAME a known provider, N within the knob's bound."""
+    k = knob(name)
+    out: dict[str, float] = {}
+    for item in split_list(layers.get(k)):
+        key, sep, val = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise SettingsError(f"{name}: expected NAME=N, got {item!r}")
+        if key not in SPECS:
+            raise SettingsError(f"{name}: unknown provider {key!r} (known: {', '.join(SPECS)})")
+        out[key] = parse_number(name, key, val.strip(), number=number, bound=k.maximum)
+    return out
+
+
+def _order(layers: Layers) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
+    """(the providers in order, whether the user named them, the reserve)."""
+    explicit = layers.given(knob("providers")) not in (None, "")
+    order = split_list(layers.get(knob("providers")))
+    if not explicit:  # the default order names providers that may not be registered (yet)
+        order = tuple(n for n in order if n in SPECS)
+    for name in order:
+        if name not in SPECS:
+            raise SettingsError(f"providers: unknown provider {name!r} (known: {', '.join(SPECS)})")
+    if len(set(order)) != len(order):
+        raise SettingsError("providers: a provider is named twice")
+    reserve = split_list(layers.get(knob("reserve")))
+    for name in reserve:
+        if name not in SPECS and name not in DEFAULT_RESERVE:
+            raise SettingsError(f"reserve: unknown provider {name!r} (known: {', '.join(SPECS)})")
+    return order, explicit, reserve
+
+
+def _check_provider(spec: ProviderSpec, opts: Mapping[str, str]) -> None:
+    if spec.check_opts is not None:
+        why = spec.check_opts(opts)
+        if why:
+            raise SettingsError(f"{spec.name}: {why}")
+    if spec.check_model is not None:
+        for model in spec.models(opts):
+            why = spec.check_model(model)
+            if why:
+                raise SettingsError(f"{spec.name}-image-model: {why}")
+
+
+def _providers(layers: Layers, all_opts: Mapping[str, Mapping[str, str]]) -> tuple[ProviderSettings, ...]:
+    """The chain: each named (or default) provider that is configured, with its pacing."""
+    order, explicit, reserve = _order(layers)
+    budgets = _pairs(layers, "provider-budget")
+    in_flight = _pairs(layers, "provider-max-in-flight")
+    interval = _pairs(layers, "provider-min-interval", number=float)
+    timeouts = _pairs(layers, "provider-timeout", number=float)
+    for key, t in timeouts.items():
+        if t <= 0:
+            raise SettingsError(f"provider-timeout: {key} must be more than 0 seconds, got {t:g}")
+    chosen: list[ProviderSettings] = []
+    missing: list[str] = []
+    for name in order:
+        spec, opts = SPECS[name], all_opts[name]
+        if not spec.enabled(opts):
+            missing.append(f"{name} ({spec.needs})")
+            continue
+        _check_provider(spec, opts)
+        budget = budgets.get(name)
+        if budget is not None and budget == 0:  # a zero budget: the provider is not used at all
+            missing.append(f"{name} has provider-budget 0")
+            continue
+        limits = Limits(max_in_flight=int(in_flight.get(name, spec.limits.max_in_flight)) or 1,
+                        min_interval=float(interval.get(name, spec.limits.min_interval)),
+                        timeout=float(timeouts.get(name, spec.limits.timeout)), probe=spec.limits.probe)
+        chosen.append(ProviderSettings(spec=spec, opts=MappingProxyType(dict(opts)), limits=limits,
+                                       budget=int(budget) if budget is not None else None, reserve=name in reserve))
+    if not chosen:
+        _nothing_configured(explicit and bool(order), missing)
+    return tuple(chosen)
+
+
+def _nothing_configured(named: bool, missing: list[str]) -> None:
+    if named:
+        raise SettingsError("no image provider is configured: "
+                            + "; ".join(m if "provider-budget" in m else f"{m} is not set" for m in missing))
+    hints = "; ".join(f"{SPECS[n].name}: {SPECS[n].needs}" for n in DEFAULT_ORDER if n in SPECS)
+    raise SettingsError("no image provider is configured: set at least one of " + (hints or "the provider secrets")
+                        + " (or use --providers card for offline title-card covers)")
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _validated(fields: dict[str, Any]) -> Settings:
+    """The pydantic model; a value its field refuses is one SettingsError line (never pydantic's
+    own multi-line text, which would quote the value)."""
+    try:
+        return Settings.model_validate(fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+        raise SettingsError(f"{where.replace('_', '-')}: {err.get('msg', 'invalid value')}") from None
+
+
+def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | Path = ".") -> Settings:
+    """Build validated Settings. `raw` maps setting names (kebab-case) to strings or None."""
+    repo_path = Path(repo).expanduser()
+    if not repo_path.is_dir():
+        raise SettingsError(f"repository folder {str(repo_path)!r} does not exist")
+    repo_path = repo_path.resolve()
+    _refuse_short_secrets(Layers(raw, env))
+    layers = Layers(raw, env, read_config(repo_path))
+    values = _core(layers, repo_path)
+    all_opts = {spec.name: provider_opts(spec, layers) for spec in REGISTRY}
+    providers = _providers(layers, all_opts)
+    fields = {k.replace("-", "_"): v for k, v in values.items()}
+    fields.update(repo=repo_path, describer_model=fields["describer_model"] or DEFAULT_DESCRIBER_MODEL,
+                  provider_opts={n: MappingProxyType(o) for n, o in all_opts.items()}, providers=providers,
+                  config_file=layers.file.source)
+    settings = _validated(fields)
+    preflight.preflight(settings)
+    return settings
+
