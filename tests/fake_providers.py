@@ -16,7 +16,7 @@ Point the real program at it::
     env = fp.env()          # IMAGEGEN_<NAME>_BASE_URL for all five providers, fake credentials
                             # for each (CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID,
                             # HUGGINGFACE_API_TOKEN, TOGETHER_API_TOKEN, GEMINI_API_KEY) and
-                            # POLLINATIONS_ENABLED=true; pass to imagegen.settings.load(raw, env)
+                            # POLLINATIONS_ENABLED=true; pass to imagegen.config.settings.load(raw, env)
     opts = fp.opts("together")   # option mapping for SPEC.create(opts, ctx) (credentials + base_url)
 
 Each provider lives under its own path prefix (`/cloudflare/...`, `/huggingface/...`, ...), and
@@ -663,7 +663,7 @@ class FakeProviders:
 
     # ---- configuration
     def env(self, names: Iterable[str] = NAMES, **overrides: str) -> dict[str, str]:
-        """Environment for imagegen.settings.load: base URLs, fake credentials, Pollinations on."""
+        """Environment for imagegen.config.settings.load: base URLs, fake credentials, Pollinations on."""
         env: dict[str, str] = {}
         for name in names:
             self._check(name)

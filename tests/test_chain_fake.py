@@ -1,6 +1,6 @@
 """The chain end to end: the five real adapters against the fake provider server, on virtual time.
 
-Providers are built the way the pipeline builds them (`imagegen.settings.load` with the server's
+Providers are built the way the pipeline builds them (`imagegen.config.settings.load` with the server's
 environment, then `spec.create(opts, ProviderContext(...))`). Each call is wrapped in
 `VirtualClock.hold()` so virtual time cannot jump while a real HTTP answer is on its way; the
 server answers at once (latency 0), so these tests wait no real seconds.
