@@ -19,7 +19,7 @@ from typing import TextIO
 from imagegen.chain.state import State
 from imagegen.clock import Clock, SystemClock
 from imagegen.prompts import STATE_KEY, fallback_models
-from imagegen.providers import DEFAULT_ORDER, SPECS, new_client, text_backend
+from imagegen.providers import DEFAULT_ORDER, SPECS, new_client, text_backend, text_credentials
 from imagegen.providers.base import Check, ProviderContext, ProviderError
 from imagegen.redact import redact
 from imagegen.config.settings import ProviderSettings, Settings
@@ -97,12 +97,13 @@ DESCRIBER_MODELS_ENV = "PROMPT_DESCRIBER_MODEL / _FALLBACKS"
 async def _describer_rows(settings: Settings, state: State | None, clock: Clock) -> list[Row]:
     if settings.describer == "off":
         return [Row("describer", Check("describer", True, "off: prompts come from the post text", usable=False))]
-    if not settings.gemini_api_key:
+    key, base_url = text_credentials(settings.provider_opts)
+    if not key:
         return [Row("describer", Check("no GEMINI_API_KEY", True, "prompts come from the post text",
                                        "set GEMINI_API_KEY for described prompts", usable=False))]
     models = (settings.describer_model, *fallback_models(settings.describer_model, settings.describer_fallbacks))
     async with new_client() as http:  # the describer's own text backend, on doctor's client
-        backend = text_backend(settings.gemini_api_key, base_url=settings.gemini_base_url, timeout=30.0, clock=clock,
+        backend = text_backend(key, base_url=base_url, timeout=30.0, clock=clock,
                                http=http)
         try:
             checks = await backend.check(models, what="API key", model_env=DESCRIBER_MODELS_ENV)

@@ -38,7 +38,7 @@ def test_registry_order() -> None:
 def test_full_chain_order_with_all_secrets(tmp_path: Path) -> None:
     s = load({}, ALL_SECRETS, repo=tmp_path)
     assert [p.name for p in s.providers] == ["cloudflare", "huggingface", "together", "pollinations", "gemini"]
-    assert s.gemini_api_key == "gem-abcdef"
+    assert s.provider_opts["gemini"]["api_key"] == "gem-abcdef"
 
 
 def test_describer_attached_when_a_gemini_key_is_set(tmp_path: Path) -> None:

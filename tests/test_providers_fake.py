@@ -72,7 +72,7 @@ def test_env_points_settings_at_the_server(fake_providers: FakeProviders, tmp_pa
     s = load({}, fake_providers.env(), repo=tmp_path)  # type: ignore[arg-type]
     assert [p.name for p in s.providers] == ["cloudflare", "huggingface", "together", "pollinations", "gemini"]
     assert all(p.opts["base_url"].startswith(fake_providers.url) for p in s.providers)
-    assert s.gemini_base_url == fake_providers.base_url("gemini")
+    assert s.provider_opts["gemini"]["base_url"] == fake_providers.base_url("gemini")
 
 
 def test_unprefixed_paths_are_routed(fake_providers: FakeProviders) -> None:

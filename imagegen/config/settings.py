@@ -111,15 +111,6 @@ class Settings(BaseModel):
     """The settings file that was read (`.imagegen.toml`, `pyproject.toml [tool.imagegen]`), or ''."""
 
     @property
-    def gemini_api_key(self) -> str:
-        """The describer's key (a Gemini key): `provider_opts` of its backend."""
-        return self.provider_opts.get("gemini", {}).get("api_key", "")
-
-    @property
-    def gemini_base_url(self) -> str:
-        return self.provider_opts.get("gemini", {}).get("base_url", "")
-
-    @property
     def output(self) -> Output:
         """How covers are finished (size, crop, format, quality): see images.finish."""
         return Output(width=self.width, height=self.height, format=self.image_format,

@@ -28,7 +28,7 @@ from imagegen.chain.fallback import ModelFallback
 from imagegen.clock import Clock, SystemClock
 from imagegen.prompts.text import (Described, DescriberFailed, PostLike, alt_from, clean_description, describer_text,
                                    post_fields)
-from imagegen.providers import text_backend
+from imagegen.providers import text_backend, text_credentials
 from imagegen.providers.base import (AuthFailed, ModelUnavailable, ProviderError, ProviderUnavailable,
                                      QuotaExhausted, RateLimited, TextBackend)
 from imagegen.report import Event, EventSink, null_sink
@@ -215,7 +215,7 @@ class Describer:
 def make_describer(settings: Any, *, clock: Clock | None = None, emit: EventSink = null_sink,
                    state: "State | None" = None) -> Describer | None:
     """The run's describer, or None when it is off or there is no Gemini key."""
-    key = getattr(settings, "gemini_api_key", "") or ""
+    key, base_url = text_credentials(getattr(settings, "provider_opts", {}))
     if getattr(settings, "describer", "auto") == "off" or not key:
         return None
     model = settings.describer_model
@@ -223,7 +223,7 @@ def make_describer(settings: Any, *, clock: Clock | None = None, emit: EventSink
         api_key=key,
         model=model,
         fallbacks=fallback_models(model, settings.describer_fallbacks),
-        base_url=getattr(settings, "gemini_base_url", "") or "",
+        base_url=base_url,
         clock=clock,
         emit=emit,
         state=state,

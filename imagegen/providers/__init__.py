@@ -7,7 +7,8 @@ backend, `new_client`: the run's HTTP client, which follows no redirects) and th
 
 from imagegen.providers._http import new_client
 from imagegen.providers.registry import (DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS, display_name, get,
-                                         secret_env_names, secret_options, text_backend)
+                                         secret_env_names, secret_options, text_backend,
+                                         text_credentials)
 
 __all__ = ["DEFAULT_ORDER", "DEFAULT_RESERVE", "REGISTRY", "SPECS", "display_name", "get", "new_client",
-           "secret_env_names", "secret_options", "text_backend"]
+           "secret_env_names", "secret_options", "text_backend", "text_credentials"]

@@ -11,7 +11,7 @@ names the provider as configured.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from imagegen.providers import card, cloudflare, gemini, huggingface, pollinations, together
 from imagegen.providers.base import Option, ProviderSpec, TextBackend
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagegen.clock import Clock
 
 __all__ = ["DEFAULT_ORDER", "DEFAULT_RESERVE", "REGISTRY", "SPECS", "display_name", "get", "secret_env_names",
-           "secret_options", "text_backend"]
+           "secret_options", "text_backend", "text_credentials"]
 
 REGISTRY: tuple[ProviderSpec, ...] = (
     card.SPEC,
@@ -46,6 +46,13 @@ def get(name: str) -> ProviderSpec:
         return SPECS[name]
     except KeyError:
         raise KeyError(f"unknown provider {name!r} (known: {', '.join(SPECS)})") from None
+
+
+def text_credentials(provider_opts: Mapping[str, Mapping[str, str]]) -> tuple[str, str]:
+    """(api key, base URL) of the describer's text backend (Gemini's), from every provider's
+    resolved options (Settings.provider_opts); ('', '') when it has no key."""
+    opts = provider_opts.get(gemini.SPEC.name, {})
+    return opts.get("api_key", "") or "", opts.get("base_url", "") or ""
 
 
 def text_backend(api_key: str, *, base_url: str = "", timeout: float, clock: "Clock", http: Any = None) -> TextBackend:
