@@ -119,12 +119,10 @@ def rewrite(post: Post, *, embed: str | None, fields: Mapping[str, fm.Value], re
     doc = post.doc
     body = embeds.place_cover(post.body, embed, remove_cover=remove_cover, newline=doc.newline,
                               final_newline=doc.final_newline)
-    text = doc.with_body(body) if body != doc.body else doc.text
-    text = fm.set_fields(text, dict(fields))
-    after = fm.split(text)
+    after = fm.edit(doc.replace_body(body), dict(fields))  # split from the new text and verified
     if after.body != body or after.bom != doc.bom:
         raise PostError("bad-frontmatter", f"{post.rel}: refusing to write: the edit did not land where intended")
-    return text.encode("utf-8")
+    return after.text.encode("utf-8")
 
 
 def check(site: Site, post: Post, *, regenerate: bool) -> CoverEdit:

@@ -55,6 +55,7 @@ __all__ = [
     "quote",
     "render_key",
     "render_value",
+    "edit",
     "set_fields",
     "split",
     "truthy",
@@ -159,12 +160,33 @@ class Document:
         """The full text with the body replaced, keeping the final-newline state: a closing line at
         the end of the file gains a line break when a body follows, and loses it when the body
         becomes empty in a file that did not end with one."""
+        return self.replace_body(body).text
+
+    def replace_body(self, body: str) -> "Document":
+        """This document with the body replaced (see `with_body`), without splitting the text
+        again; the frontmatter block is the same, so its parse (`composed`) is kept."""
+        if body == self.body:
+            return self
         closing = self.closing
         if body and closing and not closing.endswith("\n"):
             closing += self.newline
         elif not body and not self.final_newline:
             closing = closing.rstrip("\r\n")
-        return self.bom + self.opening + self.block + closing + body
+        text_end = body or closing or self.block or self.opening or self.bom
+        doc = Document(self.bom, self.opening, self.block, closing, body, self.newline, text_end.endswith("\n"),
+                       self.kind)
+        if "_composed" in self.__dict__:
+            object.__setattr__(doc, "_composed", self.__dict__["_composed"])
+        return doc
+
+    def composed(self) -> "tuple[yaml.Node | None, dict[str, Any]]":
+        """A YAML block's node tree (for positions) and its value, parsed once per Document: the
+        reading, the edit and discovery's check of the edit share one parse."""
+        cached = self.__dict__.get("_composed")
+        if cached is None:
+            cached = _compose(self.block, self.block_first_line)
+            object.__setattr__(self, "_composed", cached)
+        return cached
 
 
 def _newline_of(text: str) -> str:
@@ -267,7 +289,7 @@ def _toml_problem(exc: Exception, first_line: int) -> str:
 def read(doc: Document) -> dict[str, Any]:
     """The frontmatter of any kind as a JSON-like dict ({} when there is none)."""
     if doc.kind == "yaml":
-        return parse(doc.block, first_line=doc.block_first_line)
+        return doc.composed()[1]
     if doc.kind == "toml":
         try:
             return _plain_toml(tomllib.loads(doc.block))
@@ -359,6 +381,7 @@ def quick_keys(block: str) -> frozenset[str] | None:
 # --------------------------------------------------------------------------- writing values
 
 _BREAKS = re.compile(r"\s*[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]\s*")
+_ANY_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 # JSON leaves these raw; YAML forbids them (or treats them as line breaks) inside a quoted scalar.
 _YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 _SPECIAL_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
@@ -368,13 +391,16 @@ _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 def normalize_value(value: str) -> str:
     """What is actually stored for a string: line breaks (and the whitespace around them) collapse
     to one space, lone surrogates become U+FFFD. Everything else is kept."""
-    value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return _BREAKS.sub(" ", value)
+    if not value.isascii():  # a lone surrogate is never ASCII
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return _BREAKS.sub(" ", value) if _ANY_BREAK.search(value) else value
 
 
 def quote(value: str) -> str:
     """A double-quoted YAML scalar (also valid JSON) that reads back as `normalize_value(value)`."""
     out = json.dumps(normalize_value(value), ensure_ascii=False)
+    if out.isascii() and "\x7f" not in out:
+        return out  # nothing YAML forbids (the unsafe characters are DEL and non-ASCII ones)
     return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", out)
 
 
@@ -601,7 +627,7 @@ def _edit_yaml(doc: Document, tree: dict[str, Any]) -> str:
     if not doc.has_frontmatter:
         ed = _YamlEditor(doc, None)
         return doc.with_block("".join(ed.render(k, v, "", doc.newline) for k, v in tree.items()))
-    node, old = _compose(doc.block, doc.block_first_line)
+    node, old = doc.composed()
     ed = _YamlEditor(doc, node)
     indent = ""
     if isinstance(node, yaml.MappingNode):
@@ -686,7 +712,14 @@ def set_fields(text: str, fields: Mapping[str, Value]) -> str:
     """
     if not fields:
         return text
-    doc = split(text)
+    return edit(split(text), fields).text
+
+
+def edit(doc: Document, fields: Mapping[str, Value]) -> Document:
+    """`set_fields` on a Document already split: the edited Document, split from the new text and
+    verified (the caller needs no further split; its parse is kept for a later edit)."""
+    if not fields:
+        return doc
     tree = _tree(fields)
     old_raw = _raw(doc)
     if doc.kind == "toml":
@@ -695,11 +728,10 @@ def set_fields(text: str, fields: Mapping[str, Value]) -> str:
         new_text = _edit_json(doc, tree, old_raw)
     else:
         new_text = _edit_yaml(doc, tree)
-    _verify(doc, _expected(old_raw, tree), new_text, fields)
-    return new_text
+    return _verify(doc, _expected(old_raw, tree), new_text, fields)
 
 
-def _verify(before: Document, expected: dict[str, Any], new_text: str, fields: Mapping[str, Value]) -> None:
+def _verify(before: Document, expected: dict[str, Any], new_text: str, fields: Mapping[str, Value]) -> Document:
     """Re-read the edited text: written keys must read back as written, everything else unchanged."""
     try:
         after = split(new_text)
@@ -722,6 +754,7 @@ def _verify(before: Document, expected: dict[str, Any], new_text: str, fields: M
         changed = sorted(str(k) for k in set(new) ^ set(expected)
                          | {k for k in new if k in expected and not _same(new[k], expected[k])})
         raise FrontmatterError(f"refusing to write: the edit would change other keys ({', '.join(changed)})")
+    return after
 
 
 _MISSING = object()

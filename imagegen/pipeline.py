@@ -122,6 +122,9 @@ class Run:
         self.state: State | None = None
         self.cancelled = False
         self.site = site or sites.resolve(settings)
+        self.repo_real = settings.repo.resolve()
+        self.folders: dict[str, Path] = {}
+        """Cover folders already created and checked this run, by repo-relative name."""
 
     # ------------------------------------------------------------------ helpers
 
@@ -195,7 +198,7 @@ class Run:
             return
         meta = covers.CoverMeta(utc_stamp(self.clock), image.provider, image.model,
                                 prompt if self.settings.prompt_in_frontmatter else None, alt)
-        edit = self._apply(fresh, image_path.relative_to(self.settings.repo.resolve()).as_posix(), meta, regenerate)
+        edit = self._apply(fresh, image_path.relative_to(self.repo_real).as_posix(), meta, regenerate)
         if edit is None:
             self._take_back(image_path)
             return
@@ -225,7 +228,9 @@ class Run:
         s = self.settings
         place = self.site.cover_place(post)
         try:
-            folder = writer.ensure_dir(s.repo / place.folder, s.repo)
+            folder = self.folders.get(place.folder)
+            if folder is None:  # checked once per folder and run (it may not lead out of the repository)
+                folder = self.folders[place.folder] = writer.ensure_dir(s.repo / place.folder, s.repo)
             return writer.write_image(folder, place.name, image.ext, image.data,
                                       taken=self.taken, tmp_dir=self.tmp_dir, journal=self.journal)
         except (writer.WriteError, OSError) as exc:
@@ -267,7 +272,7 @@ class Run:
         """The post has its cover: the old cover goes (if nothing mentions it), the report says so."""
         removed = kept = kept_because = None
         if edit.old_cover is not None:
-            old_file = self.settings.repo.resolve() / edit.old_cover
+            old_file = self.repo_real / edit.old_cover
             mention = self.scanner.find(old_file.name, skip={old_file})
             if mention is not None:
                 kept, kept_because = edit.old_cover, f"still mentioned by {mention}"
@@ -302,7 +307,7 @@ class Run:
             try:
                 if not path.is_file() or path.is_symlink():
                     return
-                rel = path.resolve().relative_to(self.settings.repo.resolve()).as_posix()
+                rel = path.resolve().relative_to(self.repo_real).as_posix()
             except (OSError, ValueError):
                 return
             if not self.site.is_cover_file(rel):

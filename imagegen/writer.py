@@ -24,6 +24,7 @@ swapped back if what came out is not exactly that version, so a save made by an 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ctypes
 import errno
 import fcntl
@@ -109,11 +110,13 @@ def exchange(a: Path, b: Path) -> None:
 
 
 def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
+    return path.resolve().is_relative_to(_real(root))
+
+
+@functools.lru_cache(maxsize=64)
+def _real(root: Path) -> Path:
+    """A repository root's real path, resolved once per process (every write asks)."""
+    return root.resolve()
 
 
 def safe_target(path: Path, repo: Path) -> Path:
