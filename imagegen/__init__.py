@@ -1,4 +1,4 @@
-"""imagegen: cover images for Markdown-in-git blogs from a chain of free image APIs."""
+"""imagegen: cover images for Markdown-in-git blogs, from a chain of image APIs or offline title cards."""
 
 from importlib.metadata import PackageNotFoundError, version
 

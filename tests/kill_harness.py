@@ -1,7 +1,7 @@
 """SIGKILL at random moments during a run, and what the repository looks like afterwards.
 
 Shared by the CI test (tests/test_kill.py, small) and the benchmark (bench/bench_kill.py, the full
-100 kills per configuration whose numbers are in the README). For each configuration (a git
+100 kills per configuration whose numbers are in docs/measurements.md). For each configuration (a git
 repository, a plain folder, a git worktree; the offline `local` provider or a slow provider on
 the loopback fake server) it:
 

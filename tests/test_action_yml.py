@@ -120,16 +120,29 @@ def test_outputs_and_runs():
     assert data["name"] and data["description"] and data["branding"]["icon"] and data["branding"]["color"]
 
 
-def test_readme_tables_match_the_code():
-    """The README's inputs/outputs tables (between the markers) are `python -m imagegen.action tables`."""
-    import pytest
-
+def test_settings_page_tables_match_the_code():
+    """docs/settings.md's inputs/outputs tables (between the markers) are `python -m imagegen.action tables`."""
     from imagegen.action import markdown_tables
+    from imagegen.action.__main__ import SETTINGS_PAGE, TABLES_END, TABLES_START
 
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start, end = "<!-- action-tables:start -->", "<!-- action-tables:end -->"
-    assert start in text and end in text, \
-        "README.md lost its generated action tables' markers (" + start + " ... " + end + ")"
-    inner = text.split(start, 1)[1].split(end, 1)[0]
+    text = (ROOT / SETTINGS_PAGE).read_text(encoding="utf-8")
+    assert TABLES_START in text and TABLES_END in text, \
+        f"{SETTINGS_PAGE} lost its generated action tables' markers ({TABLES_START} ... {TABLES_END})"
+    inner = text.split(TABLES_START, 1)[1].split(TABLES_END, 1)[0]
     assert inner.strip() == markdown_tables().strip(), \
-        "README action tables are stale; regenerate: .venv/bin/python -m imagegen.action tables"
+        f"{SETTINGS_PAGE}'s action tables are stale; regenerate: .venv/bin/python -m imagegen.action tables --write"
+
+
+def test_tables_write_replaces_only_what_lies_between_the_markers(tmp_path, monkeypatch):
+    from imagegen.action import markdown_tables
+    from imagegen.action.__main__ import TABLES_END, TABLES_START, _cli
+
+    page = tmp_path / "docs" / "settings.md"
+    page.parent.mkdir()
+    page.write_text(f"# Settings\n\nbefore\n{TABLES_START}\nstale | table\n{TABLES_END}\nafter\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert _cli(["tables", "--write"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert text == f"# Settings\n\nbefore\n{TABLES_START}\n{markdown_tables().strip()}\n{TABLES_END}\nafter\n"
+    page.write_text("# no markers\n", encoding="utf-8")
+    assert _cli(["tables", "--write"]) == 2 and page.read_text(encoding="utf-8") == "# no markers\n"

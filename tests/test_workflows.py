@@ -203,14 +203,16 @@ def test_blog_workflows_call_the_reusable_one_with_valid_inputs_and_no_provider_
 
 # Node 24 majors (GitHub moved the runner off Node 20): the oldest major each action may be used at.
 CURRENT_MAJORS = {"actions/checkout": 5, "actions/cache": 5, "actions/cache/restore": 5, "actions/cache/save": 5,
-                  "actions/setup-python": 6}
+                  "actions/setup-python": 6, "actions/configure-pages": 6, "actions/upload-pages-artifact": 5,
+                  "actions/deploy-pages": 5, "actions/jekyll-build-pages": 1}
 
 
-def test_workflows_and_readme_use_current_node24_majors_of_actions():
+def test_workflows_and_docs_use_current_node24_majors_of_actions():
     import re
 
     texts = {p.name: p.read_text(encoding="utf-8") for p in WORKFLOWS.glob("*.yml")}
-    texts["README.md"] = (ROOT / "README.md").read_text(encoding="utf-8")
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        texts[page.relative_to(ROOT).as_posix()] = page.read_text(encoding="utf-8")
     seen = 0
     for name, text in texts.items():
         for action, major in re.findall(r"uses:\s*(actions/[\w./-]+)@v(\d+)", text):
@@ -253,5 +255,6 @@ def test_version_has_a_changelog_section_and_a_license():
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
-    readme = (ROOT / "README.md").read_text()
-    assert "### Versions and upgrading" in readme and "### Deploying the covers when the site deploys on push" in readme
+    action_page = (ROOT / "docs" / "action.md").read_text()
+    assert "## Versions and upgrading" in action_page
+    assert "## Deploying the covers when the site deploys on push" in action_page

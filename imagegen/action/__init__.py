@@ -1,6 +1,6 @@
 """The GitHub Docker action, split by concern:
 
-- `inputs`: the inputs and outputs, action.yml (and the release's), the README tables;
+- `inputs`: the inputs and outputs, action.yml (and the release's), the tables in docs/settings.md;
 - `runner`: workflow commands, outputs and the job summary file (the runner's side);
 - `event`: the event payload, the branch, the files a push changed;
 - `summary`: the job summary, the outputs and the compact `report` output;

@@ -1,5 +1,5 @@
 """The action's inputs and outputs, and the files generated from them: action.yml, the release's
-action.yml (the prebuilt image) and the README's tables.
+action.yml (the prebuilt image) and the tables in docs/settings.md.
 
 The inputs are the settings' declarations (imagegen.config.knobs: the core settings, every
 provider's options and the action-only inputs), as the CLI flags are; `action.yml` is generated from them
@@ -31,9 +31,9 @@ class Input:
     kind: str = "setting"
     """setting | provider | action"""
     group: str = ""
-    """The README table's section (see GROUPS)."""
+    """The settings page's table section (see GROUPS)."""
     help: str = ""
-    """The description without the default and fallback notes (the README's table)."""
+    """The description without the default and fallback notes (the settings page's table)."""
     effective_default: str = ""
     """What an empty input ends up as, when nothing is in the environment either."""
 
@@ -102,7 +102,7 @@ def render_action_yml(image: str = "Dockerfile") -> str:
         "#   python -m imagegen.action action-yml > action.yml",
         "# tests/test_action_yml.py fails when this file and the code disagree.",
         "name: Blog cover images (imagegen)",
-        "description: " + _q("Give blog posts cover images from a chain of free image APIs and commit them back."),
+        "description: " + _q("Give blog posts cover images from a chain of image APIs (or offline title cards) and commit them back."),
         "author: imagegen",
         "branding:",
         "  icon: image",
@@ -130,7 +130,7 @@ def render_release_action_yml(image: str) -> str:
 
 
 def markdown_tables() -> str:
-    """The README's inputs tables, one per purpose, and the outputs table."""
+    """The inputs tables of docs/settings.md, one per purpose, and the outputs table."""
     def cell(s: str) -> str:
         return s.replace("|", "\\|").replace("\n", " ")
 

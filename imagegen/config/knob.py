@@ -3,7 +3,7 @@
 Every setting imagegen has is one Knob: the core settings and the action's own inputs
 (imagegen.config.knobs), and each provider's options (declared in the provider's own module with
 `providers.base.Option`, which makes a Knob). The CLI's options, the action's inputs, `action.yml`,
-the README's tables, the environment fallbacks and the settings file's keys are all derived from
+the tables in docs/settings.md, the environment fallbacks and the settings file's keys are all derived from
 them, so a name, a default or a bound can never differ between two of them.
 
 Raw values are strings, as the runner, the environment and a command line deliver them (a list is
@@ -47,7 +47,7 @@ class Knob:
     scope: str = "core"
     """core (a run setting) | provider (a provider's option) | action (an action input only)."""
     group: str = ""
-    """The section the README's table and `action.yml` list it in (see knobs.GROUPS)."""
+    """The section docs/settings.md's table and `action.yml` list it in (see knobs.GROUPS)."""
     key: str = ""
     """A provider option's key in the provider's resolved options (`api_token`, `model` ...)."""
     minimum: float | None = None

@@ -1,7 +1,7 @@
 """Every setting, declared once: the run's core settings and the action's own inputs here, each
 provider's options in the provider's module (read through the registry).
 
-`all_knobs()` is the list the CLI's options, the action's inputs, `action.yml`, the README's tables
+`all_knobs()` is the list the CLI's options, the action's inputs, `action.yml`, the tables in docs/settings.md
 and the settings file's keys are made from; `KNOBS` maps a name to its Knob. The help of a setting
 the blog engine decides names each engine's default; tests/test_settings.py checks those names
 against the engines' own declarations (imagegen.sites), so the two cannot drift apart.
@@ -23,7 +23,7 @@ EMBED_STYLES = ("obsidian", "markdown", "frontmatter")
 SITES = ("auto", *ENGINES)
 DEFAULT_DESCRIBER_MODEL = "gemini-3.1-flash-lite"
 DEFAULT_DESCRIBER_FALLBACKS = ("gemini-3.5-flash-lite", "gemini-3.5-flash")
-"""The describer's models after DEFAULT_DESCRIBER_MODEL, in order (see the README's provider section)."""
+"""The describer's models after DEFAULT_DESCRIBER_MODEL, in order (see docs/providers.md)."""
 
 MIN_SIDE, MAX_SIDE = 64, 4096
 MAX_POST_BYTES = 64 * 1024 * 1024
@@ -40,7 +40,7 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("commit", "Commit"),
     ("other", "Other settings"),
 )
-"""The sections of the README's input tables and of `imagegen run --help`."""
+"""The sections of the input tables in docs/settings.md and of `imagegen run --help`."""
 
 COVER, PROVIDERS, OUTPUT, COMMIT = "cover", "providers", "output", "commit"
 

@@ -1,7 +1,7 @@
 """What every image provider shares: the error hierarchy, the request and result types, the protocol, the spec.
 
 A provider translates its own wire errors into the classes below; the chain only ever sees these
-(the mapping table is in the README's provider section). Keeping the hierarchy small and documented, like
+(the mapping table is in docs/providers.md). Keeping the hierarchy small and documented, like
 httpx's, is what lets the chain treat five very different APIs the same way:
 
     ProviderError (imagegen.errors.ImagegenError)   kind     what the chain does
