@@ -19,6 +19,7 @@ action map an error to its exit code in one place (`exit_code_of`), never with t
     ├── WriteError                   per post a file could not be written safely; nothing changed
     ├── FinishError                  per post an image could not be cropped or encoded
     ├── PublishError                 exit 1   committing or pushing failed
+    ├── BusyError                    exit 1   another imagegen process holds the repository or the state file
     └── ReportError                  exit 3   the run worked, but the report file could not be written
 
     ProviderError (imagegen.providers.base) derives from ImagegenError too: its own tree is drawn
@@ -34,7 +35,7 @@ from imagegen.redact import redact
 
 __all__ = [
     "EXIT_CANCELLED", "EXIT_ERROR", "action_exit_code", "EXIT_OK", "EXIT_REPORT", "EXIT_SETTINGS",
-    "ConfigError", "DiscoveryError", "FinishError", "FrontmatterError", "GitError", "GitTimeout",
+    "BusyError", "ConfigError", "DiscoveryError", "FinishError", "FrontmatterError", "GitError", "GitTimeout",
     "ImagegenError", "InitError", "PostError", "PublishError", "ReportError", "SettingsError",
     "UnsafeEdit", "UsageError", "WriteError", "exit_code_of",
 ]
@@ -138,6 +139,11 @@ class PublishError(ImagegenError):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
+
+
+class BusyError(ImagegenError):
+    """Another imagegen process holds a lock we waited for in vain (imagegen.lock); the message
+    names that process. Nothing was changed."""
 
 
 class ReportError(ImagegenError):

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import httpx
 
-from imagegen import covers, images, references, sites, writer
+from imagegen import covers, images, lock, references, sites, writer
 from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
@@ -125,6 +125,10 @@ class Run:
         self.repo_real = settings.repo.resolve()
         self.folders: dict[str, Path] = {}
         """Cover folders already created and checked this run, by repo-relative name."""
+        self.lock: lock.FileLock | None = None
+
+    RUN_LOCK_WAIT = 60.0
+    """Seconds a run waits for another run in the same repository before it says which one."""
 
     # ------------------------------------------------------------------ helpers
 
@@ -205,7 +209,7 @@ class Run:
         if self.journal is not None:
             self.journal.done(image_path)
         if not self.settings.prompt_in_frontmatter and self.state is not None:
-            self.state.prompts[edit.rel] = {"prompt": prompt, "alt": edit.alt}
+            self.state.remember_prompt(edit.rel, prompt, edit.alt, self.clock.now())
         self._written(edit, image, prompt, source)
 
     def _current(self, post: Post) -> Post | None:
@@ -361,10 +365,11 @@ class Run:
         self.emit(Event.start(str(s.repo), self.site.name, self.site.describe()))
         if s.dry_run:
             return self._dry_run(self._discover())
+        await self._lock_repository()
         # A killed run's orphans go before discovery: on a Hugo page bundle an orphan named
         # `*-cover.*` would otherwise make the post look covered.
-        self.tmp_dir = writer.scratch_dir(s.repo)
         try:
+            self.tmp_dir = writer.scratch_dir(s.repo)
             self._remove_orphans()
             todo = self._discover()
             folders = {c.post.path.parent for c in todo} | {s.repo / self.site.cover_place(c.post).folder for c in todo} \
@@ -379,6 +384,30 @@ class Run:
             if self.journal is not None:
                 self.journal.close()
             writer.drop_scratch(s.repo, self.tmp_dir)
+            if self.lock is not None:
+                self.lock.release()
+
+    async def _lock_repository(self) -> None:
+        """One run at a time in a repository: a second one would take the first one's fresh images
+        for a killed run's leftovers and remove them, and write the same posts. Waits up to
+        RUN_LOCK_WAIT seconds for the other run, then BusyError names it. A lock file that cannot be
+        made (a read-only git directory) is not a reason to refuse: the run goes on unlocked."""
+        held = lock.repository_lock(self.settings.repo)
+        try:
+            if not held.try_acquire():
+                self.emit(Event.warning(f"another imagegen run is working in this repository "
+                                        f"({lock.describe_holder(held.path)}); waiting for it, at most "
+                                        f"{self.RUN_LOCK_WAIT:g} s"))
+                start = self.clock.monotonic()
+                while not held.try_acquire():
+                    if self.clock.monotonic() - start >= self.RUN_LOCK_WAIT:
+                        raise held.busy(self.RUN_LOCK_WAIT)
+                    await self.clock.sleep(lock.POLL)
+        except OSError as exc:
+            self.emit(Event.warning(f"could not take the run lock {str(held.path)!r} ({exc.strerror or exc}); "
+                                    "running without it"))
+            return
+        self.lock = held
 
     def _discover(self) -> list[Candidate]:
         disc = discover(self.settings, self.today, self.site)
@@ -437,7 +466,8 @@ class Run:
                 self.report.stop_reason = getattr(chain, "stop_reason", "") or "every provider is out"
             if state is not None:
                 try:
-                    state.save()
+                    for note in state.save():
+                        self.emit(Event.warning(note))
                 except OSError as exc:
                     self.emit(Event.warning(f"could not save the state file: {exc}"))
         if self.cancelled:

@@ -379,7 +379,7 @@ class Chain:
         """Auth or unavailable: out for this run; said once (provider_out), not per post."""
         lane.stats.wasted_calls += 1
         if self.state is not None:
-            self.state.worked.pop(lane.name, None)
+            self.state.forget_worked(lane.name)
         if lane.out not in ("auth", "unavailable"):
             self._set_out(lane, kind, None, message)
 

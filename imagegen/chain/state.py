@@ -21,6 +21,18 @@ The file is never a reason to fail a run: an unreadable or malformed file is ign
 warning, and it is written atomically (temp file in the same folder, then `os.replace`), so a run
 killed mid-write leaves the previous file intact.
 
+Nothing another run saved is lost:
+
+* **Newer versions are left alone.** A file whose `version` is higher than ours was written by a
+  newer imagegen: this run neither uses it nor saves over it (a downgrade would destroy what the
+  newer run remembered); it says so once.
+* **Saving merges.** Two runs may share one file (one cache for several blogs, two runs at once):
+  `save` takes a lock beside the file (imagegen.lock), reads the file as it is *now* and applies
+  only what this run changed since it loaded it (new quotas, retired models, cached prompts,
+  providers that worked or stopped working), so the other run's entries survive whichever saves last.
+* **What is saved is bounded.** A file over `MAX_BYTES` is refused on load as not ours, so a save
+  never writes one: the oldest cached prompts (by `at`, when they were cached) expire first.
+
 Usage (the pipeline)::
 
     state = State.load(settings.state_file, clock.now(), warn=print) if settings.state_file else None
@@ -35,10 +47,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
+
+from imagegen.clock import SystemClock
+from imagegen.errors import BusyError
+from imagegen.lock import hold
 
 VERSION = 1
 RETIRED_DAYS = 7
@@ -77,11 +94,19 @@ def parse_time(text: str) -> datetime:
 
 
 MAX_BYTES = 8 * 1024 * 1024
-"""Ours are small (a prompt cache is ~2 KiB per post); a larger file is not ours: see safety."""
+"""Ours are small (a prompt cache is ~2 KiB per post); a larger file is not ours: see safety.
+`save` never writes more (the oldest cached prompts go first)."""
+LOCK_WAIT = 30.0
+"""Seconds a save waits for another process saving the same file (a save takes milliseconds)."""
 
 
 class _NotOurs(OSError):
     pass
+
+
+class NotSaved(OSError):
+    """The state file was not written, on purpose (it changed into one we must not overwrite, or
+    even this run's own entries do not fit in MAX_BYTES). The caller warns; the run goes on."""
 
 
 def _read_bounded(path: Path) -> bytes:
@@ -134,8 +159,13 @@ class State:
         self.writable = True
         """False when the file at `path` is not ours (a FIFO, a huge file): `save` leaves it alone."""
         self.prompts: dict[str, dict[str, str]] = {}
-        """post (repo-relative) -> {"prompt": ..., "alt": ...}: the prompt cache of a blog that keeps
-        image_prompt out of its frontmatter (`--no-prompt-in-frontmatter`)."""
+        """post (repo-relative) -> {"prompt": ..., "alt": ..., "at": when cached}: the prompt cache of
+        a blog that keeps image_prompt out of its frontmatter (`--no-prompt-in-frontmatter`)."""
+        self.newer: int | None = None
+        """The version of a file written by a newer imagegen (then it is neither used nor saved)."""
+        self._loaded: dict[tuple[str, ...], Any] = {}
+        """The file's entries as loaded (flattened, see `_flat`): `save` applies only what changed
+        since, onto the file as it is then."""
 
     # ------------------------------------------------------------------ reading
 
@@ -158,10 +188,12 @@ class State:
             warn(f"state file {str(path)!r} could not be read ({exc.strerror or exc}); ignoring it")
             return state
         try:
-            return cls._parse(state, path, raw, now, warn)
+            state = cls._parse(state, path, raw, now, warn)
         except Exception as exc:  # noqa: BLE001 - a hostile file is a warning, never a crash
             warn(f"state file {str(path)!r} is not valid ({type(exc).__name__}); ignoring it")
             return cls(path, now=now)
+        state._loaded = _flat(state.to_json(now))
+        return state
 
     @classmethod
     def _parse(cls, state: "State", path: Path, raw: bytes, now: datetime, warn: Warn) -> "State":
@@ -176,6 +208,11 @@ class State:
             warn(f"state file {str(path)!r} has an unexpected shape; ignoring it")
             return state
         version = data.get("version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+            state.writable, state.newer = False, version
+            warn(f"state file {str(path)!r} was written by a newer imagegen (format version {version}; this one "
+                 f"knows {VERSION}): leaving it as it is; this run neither uses nor saves it")
+            return state
         if version != VERSION:
             warn(f"state file {str(path)!r} has version {version!r}, expected {VERSION}; ignoring it")
             return state
@@ -217,8 +254,11 @@ class State:
         if isinstance(prompts, dict):
             for post, item in prompts.items():
                 if isinstance(item, dict) and isinstance(item.get("prompt"), str) and item["prompt"].strip():
-                    alt = item.get("alt")
-                    state.prompts[str(post)] = {"prompt": item["prompt"], "alt": alt if isinstance(alt, str) else ""}
+                    alt, at = item.get("alt"), item.get("at")
+                    entry = {"prompt": item["prompt"], "alt": alt if isinstance(alt, str) else ""}
+                    if isinstance(at, str) and len(at) <= 64:
+                        entry["at"] = at
+                    state.prompts[str(post)] = entry
         return state
 
     def out_until(self, name: str, now: datetime | None = None) -> Entry | None:
@@ -265,8 +305,16 @@ class State:
     def mark_worked(self, name: str, now: datetime) -> None:
         self.worked[name] = now.astimezone(timezone.utc)
 
+    def forget_worked(self, name: str) -> None:
+        """`name` failed for its setup (a key, a model): the next run probes it first again."""
+        self.worked.pop(name, None)
+
     def worked_last_run(self, name: str) -> bool:
         return name in self.worked
+
+    def remember_prompt(self, post: str, prompt: str, alt: str, now: datetime) -> None:
+        """Cache `post`'s prompt and alt text; `at` decides which entries expire first (`save`)."""
+        self.prompts[post] = {"prompt": prompt, "alt": alt, "at": format_time(now)}
 
     # ------------------------------------------------------------------ writing
 
@@ -285,26 +333,121 @@ class State:
             data["prompts"] = dict(sorted(self.prompts.items()))
         return data
 
-    def save(self, path: Path | str | None = None, *, now: datetime | None = None) -> None:
-        """Write atomically (temp file in the same folder + os.replace). Raises OSError."""
+    def save(self, path: Path | str | None = None, *, now: datetime | None = None, lock_wait: float = LOCK_WAIT,
+             sleep: Callable[[float], None] | None = None) -> list[str]:
+        """Merge this run's changes into the file as it is now and write it atomically (temp file in
+        the same folder + os.replace), under a lock beside it. Returns notes for the user (cached
+        prompts expired to stay under MAX_BYTES). Raises OSError (NotSaved, BusyError's cause
+        aside: a lock held too long is an ImagegenError)."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("State.save: no path")
         if path is None and not self.writable:
-            return
-        text = json.dumps(self.to_json(now), indent=2) + "\n"
+            return []
         folder = target.parent
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        lock = folder / f".{target.name}.lock"
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+            with hold(lock, wait=lock_wait, what=f"the state file {str(target)!r}", remove=True,
+                      sleep=sleep or time.sleep):
+                data = self._merged(target, now or self.now or SystemClock().now())
+                notes = _fit(data, MAX_BYTES)
+                _write_atomic(target, json.dumps(data, indent=2) + "\n")
+        except BusyError as exc:
+            raise NotSaved(f"not saved: {exc}") from None
+        self._loaded = _flat(data)
+        return notes
+
+    def _merged(self, target: Path, now: datetime) -> dict[str, Any]:
+        """The file as it is now with this run's changes (since `load`) applied. A file that is
+        missing, malformed or unreadable now is replaced by ours; one that became not ours (a newer
+        version, a FIFO, a huge file) is never written over (NotSaved)."""
+        mine = _flat(self.to_json(now))
+        warnings: list[str] = []
+        disk = State.load(target, now, warn=warnings.append) if target.exists() else None
+        if disk is None or (warnings and disk.writable):
+            return _unflat(mine)
+        if not disk.writable:
+            raise NotSaved(f"not saved: {warnings[0] if warnings else 'the file changed into one imagegen must not overwrite'}")
+        merged = _flat(disk.to_json(now))
+        for key, value in mine.items():
+            if self._loaded.get(key) == value:
+                continue  # not ours to decide: the file's current value stays
+            if key[0] == "providers" and key in merged and merged[key]["out_until"] > value["out_until"]:
+                continue  # two quotas for one provider: the later reset wins
+            merged[key] = value
+        for key in self._loaded.keys() - mine.keys():
+            merged.pop(key, None)  # this run dropped it (a provider that failed its setup, an expiry)
+        return _unflat(merged)
+
+
+_SECTIONS = {"providers": 1, "retired_models": 2, "worked": 1, "prompts": 1}
+"""The file's sections and how deep their entries sit (retired_models: provider -> model -> time)."""
+
+
+def _flat(data: dict[str, Any]) -> dict[tuple[str, ...], Any]:
+    """{(section, key[, key]): value} for every entry of a `to_json` dict: the unit of a merge."""
+    out: dict[tuple[str, ...], Any] = {}
+    for section, depth in _SECTIONS.items():
+        for key, value in data.get(section, {}).items():
+            if depth == 2:
+                out.update({(section, key, inner): v for inner, v in value.items()})
+            else:
+                out[(section, key)] = value
+    return out
+
+
+def _unflat(flat: dict[tuple[str, ...], Any]) -> dict[str, Any]:
+    """The file's JSON from flattened entries (sections in the documented order, keys sorted)."""
+    data: dict[str, Any] = {"version": VERSION, "providers": {}}
+    for key in sorted(flat):
+        section = data.setdefault(key[0], {})
+        if len(key) == 3:
+            section.setdefault(key[1], {})[key[2]] = flat[key]
+        else:
+            section[key[1]] = flat[key]
+    return data
+
+
+def _size(data: dict[str, Any]) -> int:
+    return len((json.dumps(data, indent=2) + "\n").encode("utf-8"))
+
+
+def _fit(data: dict[str, Any], limit: int) -> list[str]:
+    """Drop the oldest cached prompts (by `at`; entries without one first) until the file fits in
+    `limit` bytes: never write a file the next run would refuse to read. NotSaved when even the
+    rest does not fit. Returns a note when prompts were dropped."""
+    excess = _size(data) - limit
+    if excess <= 0:
+        return []
+    prompts = data.get("prompts", {})
+    oldest = sorted(prompts, key=lambda k: (str(prompts[k].get("at", "")), k))
+    dropped = 0
+    while excess > 0 and oldest:
+        while excess > 0 and oldest:
+            key = oldest.pop(0)
+            excess -= len(json.dumps({key: prompts.pop(key)}, indent=2).encode("utf-8"))
+            dropped += 1
+        excess = _size(data) - limit  # the estimate leaves out indentation: measure again
+    if not prompts:
+        data.pop("prompts", None)
+    if excess > 0:
+        raise NotSaved(f"not saved: it would be larger than {limit // (1024 * 1024)} MiB even without its prompt cache")
+    return [f"the state file's prompt cache was over {limit // (1024 * 1024)} MiB: the {dropped} oldest cached "
+            "prompt(s) expired (those posts get a new prompt when they next need one)"]
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

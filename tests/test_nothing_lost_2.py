@@ -1,0 +1,238 @@
+"""Issue 19: nothing lost, round two (and issue 18's point 7, two runs at once).
+
+Each test provokes one hostile condition with the real thing (real files, real git repositories,
+real processes holding real locks) and failed on the code before the fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from imagegen import lock as locks
+from imagegen import pipeline
+from imagegen.chain.state import MAX_BYTES, NotSaved, State
+from imagegen.clock import VirtualClock
+from imagegen.config.settings import load
+from imagegen.errors import BusyError
+from tests.test_pipeline import POST, Scripted, blog
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+RESET = datetime(2026, 11, 25, 0, 0, tzinfo=timezone.utc)
+
+
+# --------------------------------------------------------------------------- 2. a newer state file
+
+
+def test_a_state_file_from_a_newer_version_is_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    newer = json.dumps({"version": 2, "providers": {}, "memories": {"kept": "by a newer imagegen"}}).encode()
+    path.write_bytes(newer)
+    warnings: list[str] = []
+    state = State.load(path, NOW, warn=warnings.append)
+    assert len(warnings) == 1 and "newer imagegen" in warnings[0] and "version 2" in warnings[0]
+    state.mark_out("cloudflare", RESET, now=NOW)
+    state.remember_prompt("a.md", "a prompt", "alt", NOW)
+    assert state.save() == []
+    assert path.read_bytes() == newer  # never downgraded
+
+
+def test_a_run_with_a_newer_state_file_leaves_it_and_says_so_once(tmp_path: Path) -> None:
+    repo = blog(tmp_path, {"s/2026-01-02-a.md": POST, "s/2026-01-03-b.md": POST})
+    path = tmp_path / "state.json"
+    newer = b'{"version": 7, "providers": {}}\n'
+    path.write_bytes(newer)
+    settings = load({"providers": "local", "describer": "off", "state-file": str(path),
+                     "prompt-in-frontmatter": "false"}, {}, repo=repo)
+    events: list[object] = []
+    report = asyncio.run(pipeline.run(settings, providers=[(settings.providers[0], Scripted())], clock=VirtualClock(),
+                                      emit=events.append))
+    assert len(report.generated) == 2 and path.read_bytes() == newer
+    said = [e.message for e in events if e.kind == "warning" and "state file" in e.message]  # type: ignore[attr-defined]
+    assert len(said) == 1 and "newer" in said[0]
+
+
+def test_a_file_that_became_newer_during_the_run_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    State(path, now=NOW).save()
+    state = State.load(path, NOW)
+    path.write_text('{"version": 3, "providers": {}}')  # a newer imagegen saved meanwhile
+    state.mark_out("a", RESET, now=NOW)
+    with pytest.raises(NotSaved, match="newer"):
+        state.save()
+    assert json.loads(path.read_text())["version"] == 3
+
+
+# --------------------------------------------------------------------------- 3. bounded
+
+
+def _big_prompt(i: int) -> str:
+    return f"prompt {i:05d} " + "a luminous watercolour of a winter fox " * 60  # ~2.4 KB
+
+
+def test_a_state_file_never_grows_past_what_it_would_refuse_to_read(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    state = State.load(path, NOW)
+    n = 4000  # ~10 MB of cached prompts
+    for i in range(n):
+        state.remember_prompt(f"posts/{i:05d}.md", _big_prompt(i), f"alt {i}", NOW + timedelta(seconds=i))
+    notes = state.save()
+    assert path.stat().st_size <= MAX_BYTES
+    assert notes and "oldest" in notes[0]
+    warnings: list[str] = []
+    again = State.load(path, NOW, warn=warnings.append)
+    assert warnings == []  # readable: not "not one imagegen wrote"
+    kept = sorted(again.prompts)
+    assert f"posts/{n - 1:05d}.md" in again.prompts and "posts/00000.md" not in again.prompts  # oldest first
+    assert kept == [f"posts/{i:05d}.md" for i in range(n - len(kept), n)]  # exactly the newest survive
+    again.remember_prompt("posts/new.md", "p", "a", NOW + timedelta(days=1))
+    again.save()  # and the next run saves again (it used to refuse the file for good)
+    assert "posts/new.md" in State.load(path, NOW).prompts
+
+
+# --------------------------------------------------------------------------- 4. two runs, one state file
+
+
+def test_two_runs_sharing_a_state_file_keep_each_others_prompts(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    first, second = State.load(path, NOW), State.load(path, NOW)  # both start before either saves
+    for i in range(20):
+        first.remember_prompt(f"blog-a/{i}.md", f"prompt a{i}", "", NOW)
+        second.remember_prompt(f"blog-b/{i}.md", f"prompt b{i}", "", NOW)
+    first.mark_out("cloudflare", RESET, now=NOW)
+    second.mark_retired("gemini", "old-model", NOW)
+    first.save()
+    second.save()
+    merged = State.load(path, NOW)
+    assert len(merged.prompts) == 40
+    assert merged.out_until("cloudflare") is not None and merged.retired_until("gemini", "old-model") is not None
+
+
+def test_a_merge_applies_only_what_this_run_changed(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    seed = State(path, now=NOW)
+    seed.mark_worked("a", NOW)
+    seed.mark_worked("b", NOW)
+    seed.save()
+    first, second = State.load(path, NOW), State.load(path, NOW)
+    first.forget_worked("a")  # a failed its setup in the first run
+    first.save()
+    second.remember_prompt("x.md", "p", "", NOW)  # the second run did not touch `worked`
+    second.save()
+    final = State.load(path, NOW)
+    assert not final.worked_last_run("a") and final.worked_last_run("b") and "x.md" in final.prompts
+
+
+def _save_many(path: str, who: int, n: int) -> None:
+    for i in range(n):
+        state = State.load(path, NOW)
+        state.remember_prompt(f"{who}/{i}.md", f"prompt {who} {i}", "", NOW)
+        state.save()
+
+
+def test_processes_saving_one_state_file_at_once_lose_nothing(tmp_path: Path) -> None:
+    """Real processes racing on the same file: the lock and the merge keep all 4 x 10 entries."""
+    path = tmp_path / "state.json"
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_save_many, args=(str(path), who, 10)) for who in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    assert len(State.load(path, NOW).prompts) == 40
+    assert sorted(os.listdir(tmp_path)) == ["state.json"]  # no lock or temp file left behind
+
+
+def test_a_save_waits_a_bounded_time_for_a_held_lock_and_names_the_holder(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    holder = locks.FileLock(tmp_path / ".state.json.lock")
+    assert holder.try_acquire()
+    slept: list[float] = []
+    state = State.load(path, NOW)
+    state.remember_prompt("a.md", "p", "", NOW)
+    with pytest.raises(NotSaved, match=f"process {os.getpid()}"):
+        state.save(lock_wait=0.0, sleep=slept.append)
+    holder.release()
+    state.save()
+    assert "a.md" in State.load(path, NOW).prompts
+
+
+# --------------------------------------------------------------------------- issue 18 point 7: two runs at once
+
+
+def _settings(repo: Path):
+    return load({"providers": "local", "describer": "off"}, {}, repo=repo)
+
+
+def test_a_second_run_in_the_same_repository_waits_then_names_the_first(tmp_path: Path) -> None:
+    repo = blog(tmp_path, {"s/2026-01-02-a.md": POST})
+    first = locks.repository_lock(repo)
+    assert first.try_acquire() and first.path.parent == repo / ".git"
+    settings = _settings(repo)
+    provider = Scripted()
+    events: list[object] = []
+    clock = VirtualClock()
+    run = pipeline.Run(settings, providers=[(settings.providers[0], provider)], clock=clock, emit=events.append)
+    with pytest.raises(BusyError) as caught:
+        asyncio.run(run.execute())
+    assert f"process {os.getpid()}" in str(caught.value) and "waited 60 s" in str(caught.value)
+    assert provider.calls == [] and "![[" not in (repo / "s/2026-01-02-a.md").read_text()
+    assert any("another imagegen run" in e.message for e in events if e.kind == "warning")  # type: ignore[attr-defined]
+    first.release()
+
+
+def test_a_second_run_goes_ahead_when_the_first_finishes_in_time(tmp_path: Path) -> None:
+    repo = blog(tmp_path, {"s/2026-01-02-a.md": POST})
+    first = locks.repository_lock(repo)
+    assert first.try_acquire()
+    settings = _settings(repo)
+    clock = VirtualClock()
+
+    async def both() -> object:
+        async def finish_first() -> None:
+            await clock.sleep(10)
+            first.release()
+
+        releaser = asyncio.create_task(finish_first())
+        report = await pipeline.Run(settings, providers=[(settings.providers[0], Scripted())], clock=clock).execute()
+        await releaser
+        return report
+
+    report = asyncio.run(both())
+    assert len(report.generated) == 1  # type: ignore[attr-defined]
+    assert locks.repository_lock(repo).try_acquire()  # released at the end
+
+
+def test_a_run_lock_outside_git_is_removed_after_the_run(tmp_path: Path) -> None:
+    repo = tmp_path / "vault"
+    (repo / "s").mkdir(parents=True)
+    (repo / "s/2026-01-02-a.md").write_text(POST)
+    settings = _settings(repo)
+    report = asyncio.run(pipeline.run(settings, providers=[(settings.providers[0], Scripted())], clock=VirtualClock()))
+    assert len(report.generated) == 1 and not (repo / ".imagegen.lock").exists()
+
+
+def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path) -> None:
+    """flock is released by the kernel when its process dies, however it dies."""
+    repo = blog(tmp_path, {"s/2026-01-02-a.md": POST})
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+
+    def hold_and_die() -> None:
+        assert locks.repository_lock(repo).try_acquire()
+        ready.set()
+        os.kill(os.getpid(), 9)
+
+    p = ctx.Process(target=hold_and_die)
+    p.start()
+    assert ready.wait(60)
+    p.join(60)
+    assert p.exitcode == -9
+    assert locks.repository_lock(repo).try_acquire()
