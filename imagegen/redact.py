@@ -6,11 +6,20 @@ action's first step, which also masks them with `::add-mask::`); a provider buil
 library, a test) registers its own (`ProviderSpec.create`). The registry is process-wide on
 purpose: a secret can surface in any exception text from any library, and the scrub must catch it
 wherever the text ends up.
-URL-encoded forms are scrubbed too, because a key can end up in a query string.
+A secret is scrubbed in every standard encoding it can come back in, not only as written: APIs
+echo a rejected credential base64-encoded (Cloudflare's "credential <base64> rejected"), GitHub's
+basic auth carries `x-access-token:<token>` in base64, a key ends up URL-encoded in a query string
+or hex-encoded in a debug dump. `forms` lists them: URL-encoded (`%XX` in either case, `+` for a
+space), hex (either case), and base64 and base64url with and without padding, at each of the three
+alignments a secret can have inside a longer encoded text (`user:token` encodes the token's bytes
+shifted), so an encoded secret is found wherever it sits. The action masks every form with
+`::add-mask::` too.
 """
 
 from __future__ import annotations
 
+import base64
+import re
 import threading
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -24,12 +33,46 @@ MIN_LEN = 8
 JSON document): settings refuse a secret shorter than this, and `register` ignores one."""
 
 
+def _url_forms(value: str) -> set[str]:
+    out = {quote(value, safe=""), quote(value), quote_plus(value)}
+    return out | {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), v) for v in out}
+
+
+def _base64_forms(raw: bytes) -> set[str]:
+    """The base64 texts that carry `raw`, standard and URL-safe, padded and not: whole (the secret
+    encoded alone), and at each alignment inside a longer text, the stable middle: only the
+    characters made of the secret's bits alone (the first and last few depend on the neighbours)."""
+    out: set[str] = set()
+    for shift in range(3):
+        enc = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        if shift:  # drop the group holding the filler's bits
+            enc = enc[4:]
+        whole = len(b"\0" * shift + raw) % 3 == 0
+        core = enc.rstrip("=")
+        if shift == 0:
+            out.update({enc, core})
+        if not whole:  # the last group mixes in whatever follows: keep only complete groups
+            core = core[: len(core) // 4 * 4] if shift else core[: (len(raw) // 3) * 4]
+        out.add(core)
+    out |= {v.replace("+", "-").replace("/", "_") for v in out}
+    return {v for v in out if len(v) >= MIN_LEN}
+
+
+def forms(value: str) -> set[str]:
+    """Every text under which `value` can leave the process: itself, URL-encoded, hex, base64 and
+    base64url (see the module docstring). Forms shorter than MIN_LEN are left out."""
+    raw = value.encode("utf-8")
+    out = {value} | _url_forms(value) | {raw.hex(), raw.hex().upper()} | _base64_forms(raw)
+    return {v for v in out if len(v) >= MIN_LEN}
+
+
 def register(value: str | None) -> None:
-    """Remember `value` (and its URL-encoded forms) as a secret for the rest of the process."""
+    """Remember `value` (and every encoded form of it) as a secret for the rest of the process."""
     if not value or len(value) < MIN_LEN:
         return
+    found = forms(value)
     with _lock:
-        _secrets.update({value, quote(value, safe=""), quote_plus(value)})
+        _secrets.update(found)
 
 
 def registered() -> frozenset[str]:

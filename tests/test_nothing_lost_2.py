@@ -236,3 +236,134 @@ def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path) -> None:
     p.join(60)
     assert p.exitcode == -9
     assert locks.repository_lock(repo).try_acquire()
+
+
+# --------------------------------------------------------------------------- 5. secrets in every encoding
+
+import base64 as _b64  # noqa: E402
+import subprocess  # noqa: E402
+from urllib.parse import quote as _quote  # noqa: E402
+
+from imagegen import redact  # noqa: E402
+from imagegen.action.runner import Runner  # noqa: E402
+from tests.fake_providers import FakeProviders  # noqa: E402
+from tests.helpers import run_cli  # noqa: E402
+
+TOKEN = "cfTOKEN-s3cr3t+/value~0123456789"
+
+
+def encodings(secret: str) -> dict[str, str]:
+    """How a secret comes back from a server, written independently of imagegen.redact."""
+    raw = secret.encode()
+    b64 = _b64.b64encode(raw).decode()
+    basic = _b64.b64encode(b"x-access-token:" + raw).decode()  # git's and GitHub's basic auth
+    return {"raw": secret, "base64": b64, "base64-unpadded": b64.rstrip("="),
+            "base64url": _b64.urlsafe_b64encode(raw).decode(), "base64url-unpadded": _b64.urlsafe_b64encode(raw).decode().rstrip("="),
+            "hex": raw.hex(), "HEX": raw.hex().upper(), "url": _quote(secret, safe=""),
+            "url-lower": _quote(secret, safe="").replace("%2B", "%2b").replace("%2F", "%2f"),
+            "basic-auth": basic, "basic-auth-unpadded": basic.rstrip("="),
+            "bearer-base64": _b64.b64encode(b"Bearer " + raw + b"\n").decode()}
+
+
+def leaks(text: str, secrets: tuple[str, ...]) -> list[str]:
+    """The encodings of any secret in `text`; for a secret inside a longer base64 text, the
+    decoded text is searched too (what a reader would do with it)."""
+    found = [f"{name} of {s[:6]}..." for s in secrets for name, form in encodings(s).items() if form in text]
+    for chunk in __import__("re").findall(r"[A-Za-z0-9+/_-]{16,}={0,2}", text):
+        for fix in (chunk, chunk + "=", chunk + "=="):
+            try:
+                decoded = _b64.b64decode(fix.replace("-", "+").replace("_", "/"), validate=True)
+            except ValueError:
+                continue
+            found += [f"base64 inside {chunk[:12]}..." for s in secrets if s.encode() in decoded]
+    return found
+
+
+@pytest.fixture
+def clean_registry():
+    redact.clear()
+    yield
+    redact.clear()
+
+
+@pytest.mark.parametrize("name", sorted(encodings(TOKEN)))
+def test_every_standard_encoding_of_a_secret_is_scrubbed(name: str, clean_registry: None) -> None:
+    redact.register(TOKEN)
+    form = encodings(TOKEN)[name]
+    text = f'{{"errors":[{{"code":5006,"message":"credential {form} rejected"}}]}}'
+    out = redact.redact(text)
+    assert not leaks(out, (TOKEN,)) and "***" in out and "credential" in out and "rejected" in out
+
+
+def test_the_action_masks_every_encoding_of_a_secret(clean_registry: None) -> None:
+    import io
+
+    out = io.StringIO()
+    Runner({}, out).mask(TOKEN)
+    masked = {line.removeprefix("::add-mask::").replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+              for line in out.getvalue().splitlines()}  # as the runner reads a command's data
+    for name, form in encodings(TOKEN).items():
+        if name in ("basic-auth", "basic-auth-unpadded", "bearer-base64"):
+            assert any(m in form for m in masked), name  # the secret's stable middle is masked
+        else:
+            assert form in masked, name
+
+
+def _cloudflare_echo(token: str) -> dict[str, object]:
+    """Cloudflare's answer to a rejected credential, quoting it base64-encoded."""
+    cred = _b64.b64encode(token.encode()).decode()
+    return {"kind": "raw", "status": 400,
+            "body": {"result": None, "success": False, "messages": [],
+                     "errors": [{"code": 5006, "message": f"credential {cred} rejected"}]}}
+
+
+def test_a_secret_echoed_base64_encoded_reaches_no_output_of_the_command(tmp_path: Path) -> None:
+    repo = blog(tmp_path, {"s/2026-01-02-a.md": POST})
+    report = tmp_path / "report.json"
+    with FakeProviders(time_scale=0.001) as fp:
+        fp.script("cloudflare", [_cloudflare_echo(TOKEN)] * 5)
+        env = fp.env(["cloudflare"], CLOUDFLARE_API_TOKEN=TOKEN)
+        r = run_cli("run", str(repo), "--providers", "cloudflare", "--describer", "off", "--report", str(report),
+                    env=env)
+    texts = {"stdout": r.stdout, "stderr": r.stderr, "report": report.read_text()}
+    assert "credential" in r.stdout + r.stderr + texts["report"]  # the message itself is kept
+    for where, text in texts.items():
+        assert not leaks(text, (TOKEN,)), where
+
+
+def test_secrets_echoed_base64_encoded_reach_no_output_of_the_action(tmp_path: Path) -> None:
+    """Together quotes its key base64-encoded, GitHub its token inside basic auth: neither reaches
+    the log, the outputs, the job summary or stderr."""
+    from tests.fake_github import FakeGitHub
+    from tests.test_action_e2e import (ALPHA, GH_TOKEN, SECRETS, TG_TOKEN, HostRunner, make_harness, post,
+                                       providers_env)
+
+    with FakeProviders(time_scale=0.001) as fp:
+        gh_box: list[FakeGitHub] = []
+
+        def factory(origin: Path) -> FakeGitHub:
+            gh_box.append(FakeGitHub(origin, tokens={GH_TOKEN: "write"}).start())
+            return gh_box[0]
+
+        h = make_harness(tmp_path, HostRunner(), fp, factory)
+        try:
+            cred = _b64.b64encode(TG_TOKEN.encode()).decode()
+            fp.script("together", [{"kind": "raw", "status": 401, "body": {"error": {
+                "message": f"Invalid API key provided: {cred}", "type": "invalid_request_error"}}}])
+            basic = _b64.b64encode(f"x-access-token:{GH_TOKEN}".encode()).decode()
+            h.gh.inject("PATCH", r"/git/refs/heads/main", 422, f"Update refused for credentials Basic {basic}")
+            _, _, event = h.push_from_elsewhere({"blog/2026-02-01-one.md": post("One"),
+                                                 "blog/2026-02-02-two.md": post("Two")})
+            h.checkout()
+            res = h.run({"providers": "together,cloudflare", "cloudflare-api-token": "cfSECRETtoken-0123456789abcdef",
+                         "cloudflare-account-id": "acctSECRET-4242", "max-images": "2"},
+                        event=event, env=providers_env(fp))
+        finally:
+            for gh in gh_box:
+                gh.stop()
+    assert "Invalid API key" in res.stdout + res.summary and "Update refused" in res.stdout + res.stderr
+    log = "\n".join(line for line in res.stdout.splitlines() if not line.startswith("::add-mask::"))
+    for where, text in {"log": log, "stderr": res.stderr, "outputs": json.dumps(res.outputs),
+                        "summary": res.summary}.items():
+        assert not leaks(text, SECRETS), where
+    assert ALPHA  # the blog's own posts were left as they were

@@ -12,7 +12,7 @@ import uuid
 from typing import Mapping, Sequence, TextIO
 
 from imagegen.report import Event
-from imagegen.redact import redact
+from imagegen.redact import forms, redact
 
 def escape_data(s: str) -> str:
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -47,11 +47,14 @@ class Runner:
         self.out.flush()
 
     def mask(self, value: str) -> None:
-        """Mask a secret in the log (each line of a multi-line value too). Printed unredacted on
-        purpose: the runner needs the value, and masks this very line."""
-        for v in {value, *value.splitlines()}:
+        """Mask a secret in the log (each line of a multi-line value too), in every encoding it can
+        come back in (imagegen.redact.forms: base64, hex, URL-encoded): the runner masks only the
+        exact strings it is given. Printed unredacted on purpose: the runner needs the value, and
+        masks this very line."""
+        for v in sorted({value, *value.splitlines()}):
             if v.strip():
-                self.out.write(f"::add-mask::{escape_data(v)}\n")
+                for form in [v, *sorted(forms(v) - {v})]:  # the secret as given first
+                    self.out.write(f"::add-mask::{escape_data(form)}\n")
         self.out.flush()
 
     def error(self, message: str, **props: str | int | None) -> None:
