@@ -89,7 +89,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed  # noqa: E402
-from imagegen.clock import Clock, ScaledClock, VirtualClock  # noqa: E402
+from imagegen.clock import Clock  # noqa: E402
+from imagegen.testing import ScaledClock, VirtualClock  # noqa: E402
 from imagegen.providers import SPECS  # noqa: E402
 from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext, ProviderError  # noqa: E402
 from imagegen.config.knobs import knob  # noqa: E402

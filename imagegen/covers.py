@@ -27,7 +27,7 @@ from imagegen import frontmatter as fm
 from imagegen.errors import PostError
 from imagegen.markdown import embeds
 from imagegen.posts import Post
-from imagegen.sites.base import Site, get_dotted
+from imagegen.sites.base import CoverPlace, Site, get_dotted
 
 __all__ = ["PROVENANCE_FIELDS", "STAND_IN", "CoverEdit", "CoverMeta", "plan", "rewrite"]
 
@@ -125,8 +125,10 @@ def rewrite(post: Post, *, embed: str | None, fields: Mapping[str, fm.Value], re
     return after.text.encode("utf-8")
 
 
-def check(site: Site, post: Post, *, regenerate: bool) -> CoverEdit:
-    """Discovery's plan: the edit with a stand-in image at the site's cover place."""
+def check(site: Site, post: Post, *, regenerate: bool) -> CoverPlace:
+    """Discovery's plan: the edit with a stand-in image at the site's cover place, made in memory
+    so a post that cannot take it is skipped before any image is paid for. Returns the place (the
+    run writes the cover file there)."""
     place = site.cover_place(post)
-    return plan(site, post, image=posixpath.join(place.folder, place.name + ".jpg"), meta=STAND_IN,
-                regenerate=regenerate)
+    plan(site, post, image=posixpath.join(place.folder, place.name + ".jpg"), meta=STAND_IN, regenerate=regenerate)
+    return place

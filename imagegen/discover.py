@@ -40,7 +40,7 @@ from imagegen.git import Git
 from imagegen.posts import Post, PostError
 from imagegen.report import SkipReason, Skipped
 from imagegen.config.settings import Settings
-from imagegen.sites.base import OPT_OUT_FIELDS, Site
+from imagegen.sites.base import OPT_OUT_FIELDS, CoverPlace, Site
 from imagegen.sites.walk import Entry, Walker, inside
 
 __all__ = ["Candidate", "Discovery", "DiscoveryError", "Skip", "discover"]
@@ -51,6 +51,8 @@ class Candidate:
     post: Post
     why: str
     """missing | regenerate"""
+    place: CoverPlace | None = None
+    """Where the post's cover file goes (the site's `cover_place`, decided once in discovery)."""
 
 
 Skip = Skipped
@@ -145,10 +147,10 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
     else:
         verdict = Candidate(post, "missing")
     try:
-        covers.check(site, post, regenerate=verdict.why == "regenerate")
+        place = covers.check(site, post, regenerate=verdict.why == "regenerate")
     except fm.FrontmatterError as exc:
         return Skip(post.rel, exc.reason, str(exc))
-    return verdict
+    return Candidate(post, verdict.why, place)
 
 
 _DECIDING_KEYS = frozenset({"draft", "published", "imagegen", *OPT_OUT_FIELDS})

@@ -31,7 +31,7 @@ import bisect
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence, Union
 
 import datetime as _dt
@@ -135,10 +135,11 @@ class Document:
     kind: str = "yaml"
     """``yaml`` | ``toml`` | ``json``, or "" when there is no frontmatter. For JSON, `opening` is
     empty, `block` is the object from ``{`` to ``}`` and `closing` the rest of that last line."""
+    has_frontmatter: bool = field(init=False, repr=False, compare=False)
+    """Whether there is a frontmatter block (asked of every post many times: a plain attribute)."""
 
-    @property
-    def has_frontmatter(self) -> bool:
-        return bool(self.kind)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "has_frontmatter", bool(self.kind))
 
     @property
     def block_first_line(self) -> int:

@@ -34,7 +34,7 @@ from imagegen.report import (Event, EventSink, Failed, Generated, Pending, Pendi
                              Report, SkipReason, Skipped, null_sink)
 from imagegen.redact import redact
 from imagegen.config.settings import ProviderSettings, Settings
-from imagegen.sites import Site
+from imagegen.sites import CoverPlace, Site
 from imagegen.chain.state import State
 
 
@@ -181,7 +181,7 @@ class Run:
         if self.cancelled:
             self._pending(post.rel, PendingReason.CANCELLED)
             return
-        self._write(post, image, prompt, source, regenerate, alt)
+        self._write(post, image, prompt, source, regenerate, alt, place=cand.place)
 
     def _renders_title(self, provider: str) -> bool:
         """Whether `provider` set the title on its picture itself (no band goes on top)."""
@@ -191,13 +191,13 @@ class Run:
     """How often a post saved by someone else during the write is re-read and tried again."""
 
     def _write(self, post: Post, image: GeneratedImage, prompt: str, source: str, regenerate: bool,
-               alt: str = "") -> None:
+               alt: str = "", *, place: CoverPlace | None = None) -> None:
         """Image first, then the post (only if it is still what the edit was made from), then
         (regenerating) the old cover if nothing mentions it any more. Synchronous on purpose."""
         fresh = self._current(post)
         if fresh is None or self._cover_appeared(fresh, regenerate):
             return
-        image_path = self._write_image(fresh, image)
+        image_path = self._write_image(fresh, image, place or self.site.cover_place(fresh))
         if image_path is None:
             return
         meta = covers.CoverMeta(utc_stamp(self.clock), image.provider, image.model,
@@ -227,10 +227,9 @@ class Run:
             self._fail(post, f"{exc.reason}: {exc}")
             return None
 
-    def _write_image(self, post: Post, image: GeneratedImage) -> Path | None:
+    def _write_image(self, post: Post, image: GeneratedImage, place: CoverPlace) -> Path | None:
         """The cover file, at the site's place for the post, under a free name (journalled)."""
         s = self.settings
-        place = self.site.cover_place(post)
         try:
             folder = self.folders.get(place.folder)
             if folder is None:  # checked once per folder and run (it may not lead out of the repository)
@@ -345,7 +344,7 @@ class Run:
     def _dry_run(self, todo: list[Candidate]) -> Report:
         s = self.settings
         for cand in todo:
-            where = self.site.cover_place(cand.post)
+            where = cand.place or self.site.cover_place(cand.post)
             name = writer.free_name(s.repo / where.folder, where.name, s.output.ext(), self.taken)
             source = "cached" if (cand.post.cached_prompt and cand.why != "regenerate") else "describer-or-text"
             planned = Planned(cand.post.rel, f"{where.folder}/{name}", cand.why, source, cand.post.title or "")
@@ -372,7 +371,7 @@ class Run:
             self.tmp_dir = writer.scratch_dir(s.repo)
             self._remove_orphans()
             todo = self._discover()
-            folders = {c.post.path.parent for c in todo} | {s.repo / self.site.cover_place(c.post).folder for c in todo} \
+            folders = {c.post.path.parent for c in todo} | {s.repo / (c.place or self.site.cover_place(c.post)).folder for c in todo} \
                 | {s.repo / f for f in self.site.cover_folders()}
             if self.tmp_dir is not None:
                 folders.add(self.tmp_dir)

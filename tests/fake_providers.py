@@ -944,7 +944,7 @@ def generate_once(fp: FakeProviders, name: str, prompt: str = "a red fox in fres
     GeneratedImage or the ProviderError it raised. Blocking (runs its own event loop)."""
     import asyncio
 
-    from imagegen.clock import VirtualClock
+    from imagegen.testing import VirtualClock
     from imagegen.providers import get
     from imagegen.providers.base import ImageRequest, ProviderContext, ProviderError
 

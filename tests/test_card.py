@@ -16,7 +16,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from imagegen.posts import Post
 from imagegen.pipeline import series_name
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.images.overlay import BOLD, MIN_CONTRAST, CoverText, contrast, draw_text, font_path, worst_contrast
 from imagegen.providers import SPECS
 from imagegen.providers.base import ImageRequest, ProviderContext

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 import pytest
 
 from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed, next_utc_midnight
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.images import checked_image
 from imagegen.providers.base import (
     AuthFailed,

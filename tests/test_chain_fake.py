@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from imagegen.chain.scheduler import Chain
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext
 from imagegen.report import Event
 from imagegen.config.settings import load

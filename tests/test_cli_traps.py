@@ -14,7 +14,7 @@ import pytest
 
 from imagegen import cli
 from imagegen.chain.scheduler import next_utc_midnight
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.cli.narrate import Narrator, fmt_duration
 from imagegen.providers.base import QuotaExhausted
 from imagegen.report import Event

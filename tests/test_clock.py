@@ -6,7 +6,8 @@ import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 
-from imagegen.clock import ScaledClock, SystemClock, VirtualClock
+from imagegen.clock import SystemClock
+from imagegen.testing import ScaledClock, VirtualClock
 
 
 def test_virtual_sleepers_wake_in_deadline_order_without_real_waiting() -> None:

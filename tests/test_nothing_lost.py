@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from imagegen import pipeline, writer
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from tests.helpers import commit_all, git, init_repo
 from tests.test_pipeline import Scripted, blog, run
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from imagegen import pipeline, writer
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.images import checked_image
 from imagegen.providers.base import ContentRefused, GeneratedImage, ImageRequest, QuotaExhausted
 from imagegen.providers.card import render

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from imagegen import prompts
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.prompts import (
     PREFIX,
     Described,

@@ -26,7 +26,7 @@ import pytest
 import vcr
 
 from imagegen import redact
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.prompts import Described, Describer
 from imagegen.providers import get
 from imagegen.providers.base import GeneratedImage, ImageRequest, ProviderContext, ProviderError

@@ -81,7 +81,7 @@ def test_every_spec_is_complete() -> None:
 def test_create_registers_the_providers_secrets() -> None:
     import asyncio
 
-    from imagegen.clock import VirtualClock
+    from imagegen.testing import VirtualClock
     from imagegen.providers.base import ProviderContext
 
     redact.clear()

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.providers import get
 from imagegen.providers.base import GeneratedImage, ImageRequest, ProviderContext, ProviderError
 from tests.fake_providers import FakeProviders, fake_providers, generate_once  # noqa: F401

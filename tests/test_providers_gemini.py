@@ -153,7 +153,7 @@ def test_one_genai_client_factory_for_the_image_provider_the_describer_and_docto
     import asyncio
 
     from imagegen import doctor, providers
-    from imagegen.clock import VirtualClock
+    from imagegen.testing import VirtualClock
     from imagegen.prompts import Describer
     from imagegen.config.settings import load
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.providers import pollinations
 from imagegen.providers.base import (
     AuthFailed,
@@ -125,7 +125,7 @@ def test_joins_only_when_enabled(tmp_path: Path) -> None:
 def _provider(fp: FakeProviders, **opts: str):  # type: ignore[no-untyped-def]
     import httpx
 
-    from imagegen.clock import VirtualClock
+    from imagegen.testing import VirtualClock
     from imagegen.providers import get
     from imagegen.providers.base import ProviderContext
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from imagegen import cli, redact
-from imagegen.clock import ScaledClock, VirtualClock
+from imagegen.testing import ScaledClock, VirtualClock
 from imagegen.prompts import STATE_KEY, Describer, DescriberFailed
 from imagegen.chain.state import State
 from tests.fake_providers import FakeProviders, fake_providers  # noqa: F401

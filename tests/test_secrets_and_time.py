@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.prompts import Describer, DescriberFailed
 from imagegen.providers.base import ProviderUnavailable, TransientError
 from imagegen.config.settings import SettingsError, load

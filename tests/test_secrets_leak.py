@@ -18,7 +18,7 @@ import pytest
 
 from imagegen import redact
 from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.providers.base import ImageRequest, ProviderContext
 from imagegen.report import Event, Failed, Report
 from imagegen.config.settings import load

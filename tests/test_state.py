@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.providers.base import AuthFailed, QuotaExhausted
 from imagegen.chain.state import State, format_time, parse_time
 from tests.test_chain import Fake, drive, make_chain, settings

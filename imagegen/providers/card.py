@@ -98,8 +98,12 @@ class CardProvider:
 
     async def generate(self, request: ImageRequest) -> GeneratedImage:
         text = CoverText(request.title, request.series)
-        data = await asyncio.to_thread(render, request.prompt, request.width, request.height, text)
-        return checked(data, provider=self.name, model=request.model or self.model)
+        model = request.model or self.model
+
+        def draw() -> GeneratedImage:  # drawing and checking the bytes both off the event loop
+            return checked(render(request.prompt, request.width, request.height, text), provider=self.name, model=model)
+
+        return await asyncio.to_thread(draw)
 
     async def aclose(self) -> None:
         return None
