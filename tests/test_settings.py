@@ -109,3 +109,19 @@ def test_secret_options_are_registered_for_redaction(tmp_path: Path) -> None:
     assert code == 0
     for value in env.values():
         assert redact.redact(f"x {value} y") == "x *** y"
+
+
+def test_the_engine_owned_settings_help_names_each_engines_default() -> None:
+    """The help of a setting the blog engine decides names each engine's default; here it is checked
+    against the engines' own declarations, so the two cannot drift apart."""
+    from imagegen.config.knobs import knob
+    from imagegen.sites import ENGINES
+
+    for name, (cls, _) in ENGINES.items():
+        assert f"{name}: {cls.cover_dir}" in knob("attachments-dir").help, name
+        assert cls.default_field in knob("frontmatter-field").help, name
+        assert cls.default_style in knob("embed-style").help, name
+        for path in cls.default_paths:
+            assert path == "." or path in knob("paths").help, name
+        for excluded in cls.default_exclude:
+            assert excluded in knob("exclude").help, name
