@@ -103,7 +103,8 @@ def plan(site: Site, post: Post, *, image: str, meta: CoverMeta, regenerate: boo
     take the edit."""
     alt = alt_text(post, meta)
     ref = site.reference(post, image, alt)
-    fields: dict[str, fm.Value] = {**ref.fields, **_fields(site, post, meta, alt, regenerate)}
+    fields: dict[str, fm.Value] = {post.spelled(k): v for k, v in
+                                   {**ref.fields, **_fields(site, post, meta, alt, regenerate)}.items()}
     data = rewrite(post, embed=ref.embed, fields=fields, remove_cover=site.removes_body_cover(post, regenerate))
     old = site.previous_cover(post, new_name=posixpath.basename(image)) if regenerate else None
     return CoverEdit(path=post.path, rel=post.rel, title=post.title or "", base=post.raw, data=data, image=image,

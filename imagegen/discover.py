@@ -123,11 +123,14 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
         else frozenset()
     if keys is None:
         post.frontmatter  # noqa: B018 - the real parse: raises PostError for invalid frontmatter
+    elif post.fold_keys:
+        keys = frozenset(k.casefold() for k in keys)
     date = site.date(post)
     if date is not None and date > today:
         return Skip(post.rel, SkipReason.FUTURE, f"dated {date.isoformat()}, after today ({today.isoformat()})")
     # Drafts and opt-outs need a look at the frontmatter only when one of their keys is there.
-    if keys is None or keys & _DECIDING_KEYS or site.field_override in keys:
+    if keys is None or keys & _DECIDING_KEYS or site.field_override in keys \
+            or (post.fold_keys and (site.field_override or "").casefold() in keys):
         if site.is_draft(post):
             return Skip(post.rel, SkipReason.DRAFT, "a draft: the engine does not publish it")
         field = site.opted_out(post)
@@ -151,6 +154,37 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
     except fm.FrontmatterError as exc:
         return Skip(post.rel, exc.reason, str(exc))
     return Candidate(post, verdict.why, place)
+
+
+_NOT_A_POST = Skip("", SkipReason.NOT_A_POST)
+"""A file the walk found that the engine does not publish as a post: left out of the run."""
+
+
+def _not_a_post(post: Post, site: Site, *, explicit: bool) -> Skip | None:
+    """None for a post; else the file is left out (named with --posts: skipped, `not-a-post`)."""
+    why = site.not_a_post(post)
+    if why is None:
+        return None
+    return Skip(post.rel, SkipReason.NOT_A_POST, why) if explicit else _NOT_A_POST
+
+
+def _share_covers(found: Discovery, site: Site) -> None:
+    """Posts that share one cover file (site.shared_cover): the first of each group that needs a
+    cover gets it; the others are skipped, since that one file becomes their cover too."""
+    groups: dict[str, list[Candidate]] = {}
+    for cand in found.todo:
+        shared = site.shared_cover(cand.post) if cand.why == "missing" else None
+        if shared is not None:
+            groups.setdefault(shared[0], []).append(cand)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda c: site.shared_cover(c.post)[1])  # type: ignore[index]
+        lead = members[0].post.rel
+        for cand in members[1:]:
+            found.todo.remove(cand)
+            found.skipped.append(Skip(cand.post.rel, SkipReason.SHARED_COVER,
+                                      f"shares one cover with {lead}: that post's cover is this one's too"))
 
 
 _DECIDING_KEYS = frozenset({"draft", "published", "imagegen", *OPT_OUT_FIELDS})
@@ -180,13 +214,13 @@ def _walk(settings: Settings, site: Site, repo: str, repo_real: str, skipped: li
     return entries if changed is None else [e for e in entries if e.rel in changed]
 
 
-def _read(e: Entry, repo_real: str, max_bytes: int) -> Post | Skip | None:
+def _read(e: Entry, repo_real: str, max_bytes: int, fold_keys: bool) -> Post | Skip | None:
     """The post an entry names, or why it is skipped (None: already read through another name)."""
     real = e.real if e.real is not None else os.path.realpath(e.path)
     if not inside(real, repo_real):
         return Skip(e.rel, SkipReason.SYMLINK_OUTSIDE, f"{e.rel} is a symlink to {real}, outside the repository; not read")
     try:
-        return Post._read(e.path, e.rel, max_bytes, nofollow=e.real is not None)
+        return Post._read(e.path, e.rel, max_bytes, nofollow=e.real is not None, fold_keys=fold_keys)
     except PostError as exc:
         return Skip(e.rel, exc.reason, str(exc))
 
@@ -211,16 +245,19 @@ def discover(settings: Settings, today: dt.date, site: Site) -> Discovery:
         if real in seen_real and inside(real, repo_real):
             continue
         seen_real.add(real)
-        post = _read(e, repo_real, settings.max_post_bytes)
+        post = _read(e, repo_real, settings.max_post_bytes, site.fold_keys)
         if not isinstance(post, Post):
             found.skipped.append(post)
             continue
-        found.posts.append(post)
         try:
-            verdict = _classify(post, site, today)
+            verdict = _not_a_post(post, site, explicit=bool(settings.posts)) or _classify(post, site, today)
         except PostError as exc:
             verdict = Skip(e.rel, exc.reason, str(exc))
+        if verdict is _NOT_A_POST:
+            continue
+        found.posts.append(post)
         (found.todo if isinstance(verdict, Candidate) else found.skipped).append(verdict)  # type: ignore[arg-type]
+    _share_covers(found, site)
 
     def newest_first(c: Candidate) -> tuple[int, str]:
         try:

@@ -46,8 +46,10 @@ from imagegen.errors import FrontmatterError, UnsafeEdit
 
 __all__ = [
     "Document",
+    "Folded",
     "FrontmatterError",
     "UnsafeEdit",
+    "fold",
     "read",
     "Loader",
     "normalize_value",
@@ -315,6 +317,39 @@ def _raw(doc: Document) -> dict[str, Any]:
         except (tomllib.TOMLDecodeError, ValueError) as exc:
             raise FrontmatterError(_toml_problem(exc, doc.block_first_line)) from None
     return read(doc)
+
+
+class Folded(dict):  # type: ignore[type-arg]
+    """A frontmatter mapping whose keys are looked up case-insensitively (`Title` is `title`), as
+    Hugo reads front matter (https://gohugo.io/content-management/front-matter/: keys are
+    case-insensitive). Iterating, `keys()` and writing keep the author's spelling; `spelled`
+    gives it back for a key asked for in any case."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        super().__init__(data)
+        self._index = {k.casefold(): k for k in data if isinstance(k, str)}
+
+    def spelled(self, key: str) -> str:
+        """The key as the author wrote it (`key` itself when it is not there)."""
+        return key if dict.__contains__(self, key) else self._index.get(key.casefold(), key)
+
+    def __getitem__(self, key: Any) -> Any:
+        return dict.__getitem__(self, self.spelled(key) if isinstance(key, str) else key)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, self.spelled(key) if isinstance(key, str) else key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return dict.get(self, self.spelled(key) if isinstance(key, str) else key, default)
+
+
+def fold(value: Any) -> Any:
+    """`value` with every mapping in it made a `Folded` one (lists are walked too)."""
+    if isinstance(value, dict):
+        return Folded({k: fold(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [fold(v) for v in value]
+    return value
 
 
 def load(text: str) -> tuple[Document, dict[str, Any]]:

@@ -222,7 +222,8 @@ class Run:
         except OSError:
             pass
         try:
-            return Post.load(post.path, self.settings.repo, max_bytes=self.settings.max_post_bytes)
+            return Post.load(post.path, self.settings.repo, max_bytes=self.settings.max_post_bytes,
+                             fold_keys=self.site.fold_keys)
         except PostError as exc:
             self._fail(post, f"{exc.reason}: {exc}")
             return None
@@ -262,7 +263,8 @@ class Run:
             if outcome is writer.REPLACED:
                 return edit
             try:
-                post = Post.load(post.path, self.settings.repo, max_bytes=self.settings.max_post_bytes)
+                post = Post.load(post.path, self.settings.repo, max_bytes=self.settings.max_post_bytes,
+                             fold_keys=self.site.fold_keys)
             except PostError as exc:
                 self._fail(post, f"{exc.reason}: {exc}")
                 return None

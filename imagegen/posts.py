@@ -36,8 +36,10 @@ class Post:
     """One post, read once. Build with `Post.load`; everything else is computed on first use."""
 
     def __init__(self, path: Path | str, rel: str, text: str, doc: fm.Document,
-                 data: dict[str, Any] | None = None) -> None:
+                 data: dict[str, Any] | None = None, *, fold_keys: bool = False) -> None:
         self._path = path
+        self.fold_keys = fold_keys
+        """Frontmatter keys are case-insensitive (Hugo): `Title:` is the title, `Date:` the date."""
         self.rel = rel
         """Repo-relative posix path."""
         self.text = text
@@ -64,7 +66,7 @@ class Post:
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def load(cls, path: Path, repo: Path, *, max_bytes: int) -> "Post":
+    def load(cls, path: Path, repo: Path, *, max_bytes: int, fold_keys: bool = False) -> "Post":
         """Read and check one post. Raises PostError (never reads a symlink that leaves the repo)."""
         path = Path(os.path.abspath(path))
         repo_abs = os.path.abspath(repo)
@@ -77,12 +79,13 @@ class Post:
         rel = Path(rel).as_posix()
         if not (real == repo_real or real.startswith(repo_real.rstrip(os.sep) + os.sep)):
             raise PostError("symlink-outside", f"{rel} resolves outside the repository; not read")
-        post = cls._read(path, rel, max_bytes)
+        post = cls._read(path, rel, max_bytes, fold_keys=fold_keys)
         post.frontmatter  # parse now: a broken frontmatter must surface here, as a PostError
         return post
 
     @classmethod
-    def _read(cls, path: Path | str, rel: str, max_bytes: int, *, nofollow: bool = False) -> "Post":
+    def _read(cls, path: Path | str, rel: str, max_bytes: int, *, nofollow: bool = False,
+              fold_keys: bool = False) -> "Post":
         """Read and split, without parsing the YAML yet (discovery decides whether that is needed).
         The caller has already checked that `path` does not lead outside the repository; with
         `nofollow` (a file listed as not being a symlink) a symlink swapped in since is refused."""
@@ -129,19 +132,20 @@ class Post:
             doc = fm.split(text)
         except fm.FrontmatterError as exc:
             raise PostError("bad-frontmatter", f"{rel}: {exc}") from None
-        post = cls(path, rel, text, doc)
+        post = cls(path, rel, text, doc, fold_keys=fold_keys)
         post.__dict__["raw"] = data
         post.signature = (st.st_ino, st.st_size, st.st_mtime_ns)
         return post
 
     @classmethod
-    def from_text(cls, text: str, rel: str = "post.md", path: Path | None = None) -> "Post":
+    def from_text(cls, text: str, rel: str = "post.md", path: Path | None = None, *,
+                  fold_keys: bool = False) -> "Post":
         """A Post from text already in memory (tests, previews). Raises PostError for bad frontmatter."""
         try:
             doc = fm.split(text)
         except fm.FrontmatterError as exc:
             raise PostError("bad-frontmatter", f"{rel}: {exc}") from None
-        post = cls(path or Path(rel).absolute(), rel, text, doc)
+        post = cls(path or Path(rel).absolute(), rel, text, doc, fold_keys=fold_keys)
         post.frontmatter
         return post
 
@@ -153,9 +157,22 @@ class Post:
         if not self.doc.has_frontmatter:
             return {}
         try:
-            return fm.read(self.doc)
+            data = fm.read(self.doc)
         except fm.FrontmatterError as exc:
             raise PostError("bad-frontmatter", f"{self.rel}: {exc}") from None
+        return fm.fold(data) if self.fold_keys else data
+
+    def spelled(self, dotted: str) -> str:
+        """A (dotted) frontmatter key as this post already spells it: with case-insensitive keys,
+        `images` is written to the post's `Images:` rather than beside it; else `dotted` itself."""
+        if not self.fold_keys or not self.doc.has_frontmatter:
+            return dotted
+        out, data = [], self.frontmatter
+        for part in dotted.split("."):
+            name = data.spelled(part) if isinstance(data, fm.Folded) else part
+            out.append(name)
+            data = data.get(name) if isinstance(data, dict) else None
+        return ".".join(out)
 
     @cached_property
     def date(self) -> dt.date | None:
@@ -179,7 +196,8 @@ class Post:
         """Frontmatter `title` (any scalar, as written, whitespace collapsed), else the first H1."""
         value = self.frontmatter.get("title")
         if value is not None and not isinstance(value, (list, dict)):
-            text = " ".join((_scalar_text(self.doc.block, value) if self.doc.kind == "yaml" else str(value)).split())
+            text = " ".join((_scalar_text(self.doc.block, value, self.fold_keys) if self.doc.kind == "yaml"
+                             else str(value)).split())
             if text:
                 return text
         h1 = self.body.h1
@@ -221,19 +239,19 @@ class Post:
         """The body as plain prose for an image prompt (imagegen.prompts.plaintext)."""
         return plain_text(self.doc.body, social_headings)
 
-def _scalar_text(block: str, value: Any) -> str:
+def _scalar_text(block: str, value: Any, fold_keys: bool = False) -> str:
     """A scalar frontmatter value as text, the way the author wrote it where that matters
     (`title: yes` is "yes", not "True"; `title: 2026` is "2026")."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
-        node = _title_node(block)
+        node = _title_node(block, fold_keys)
         if node is not None:
             return str(node.value)
     return str(value)
 
 
-def _title_node(block: str) -> Any:
+def _title_node(block: str, fold_keys: bool = False) -> Any:
     try:
         loader = fm.Loader(block)
         try:
@@ -244,7 +262,9 @@ def _title_node(block: str) -> Any:
         return None
     title = None
     for k, v in getattr(node, "value", []) or []:
-        if getattr(k, "value", None) == "title" and isinstance(v, fm.yaml.ScalarNode):
+        key = getattr(k, "value", None)
+        if isinstance(key, str) and (key.casefold() if fold_keys else key) == "title" \
+                and isinstance(v, fm.yaml.ScalarNode):
             title = v  # last one wins, as in the parsed dict
     return title
 

@@ -47,6 +47,8 @@ class SkipReason(StrEnum):
     NO_TITLE = "no-title"
     NOT_FOUND = "not-found"
     NOT_A_POST = "not-a-post"
+    SHARED_COVER = "shared-cover"
+    """Another post makes the cover this one shows (a multilingual Hugo bundle's translations)."""
     EXCLUDED = "excluded"
     SYMLINK_OUTSIDE = "symlink-outside"
 

@@ -67,7 +67,7 @@ def test_site_setting_forces_an_engine_and_rejects_unknown_ones(tmp_path: Path) 
     write(tmp_path, "content/posts/a.md", "---\ntitle: A\n---\nx\n")
     s = settings(tmp_path, site="hugo")
     site = sites.resolve(s)
-    assert site.name == "hugo" and site.describe() == "site: hugo (--site hugo)"
+    assert site.name == "hugo" and site.describe() == "site: hugo (--site hugo), posts in content/posts/"
     assert verdicts(tmp_path, site="hugo") == {"content/posts/a.md": "missing"}
     with pytest.raises(SettingsError, match="site: unknown site 'wordpress'"):
         settings(tmp_path, site="wordpress")

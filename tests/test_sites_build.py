@@ -107,7 +107,7 @@ def resolves(url: str, site_root: Path, base: str) -> Path:
 HUGO_GENERATED = {"content/posts/spring-planting.md", "content/posts/winter-walk/index.md",
                   "content/posts/json-frontmatter.md", "content/posts/papermod-style.md"}
 HUGO_SKIPPED = {"content/posts/draft-idea.md": "draft", "content/posts/no-cover-please.md": "opted-out",
-                "content/posts/already-illustrated.md": "has-image", "content/notes/no-frontmatter.md": "no-frontmatter"}
+                "content/posts/already-illustrated.md": "has-image", "content/posts/no-frontmatter.md": "no-frontmatter"}
 
 
 def hugo_build(repo: Path) -> Path:
@@ -137,6 +137,9 @@ def test_hugo_site_gets_covers_that_reach_the_page(tmp_path: Path) -> None:
     assert "images" not in fm.load((repo / "content/posts/winter-walk/index.md").read_text())[1]
 
     public = hugo_build(repo)
+    listed = re.search(r'<pre id="posts">(.*?)</pre>', (public / "index.html").read_text(), re.S)
+    assert listed and {"content/" + p for p in listed.group(1).split()} == \
+        (HUGO_GENERATED | set(HUGO_SKIPPED)) - {"content/posts/draft-idea.md"}  # what Hugo lists as posts
     base = "https://example.org/"
     for page, expected in (("posts/spring-planting", "images/covers/spring-planting.jpg"),
                            ("posts/json-frontmatter", "images/covers/json-frontmatter.jpg"),

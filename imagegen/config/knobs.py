@@ -48,6 +48,9 @@ CORE: tuple[Knob, ...] = (
     Knob("paths", "content paths to search for posts, relative to the repo (empty: the site's; obsidian: the "
          "whole repository, hugo: content, astro: src/content, jekyll: _posts folders)", kind="list",
          metavar="PATH", group=COVER),
+    Knob("sections", "which content folders hold posts, relative to the content folder (empty: the site's; "
+         "hugo: params.mainSections, else the section with the most pages; astro: every collection in "
+         "content.config; ignored when paths is given)", kind="list", metavar="SECTION", group=COVER),
     Knob("posts", "only these post files (relative to the repo)", kind="list", metavar="FILE", group=COVER),
     Knob("changed-since", "only posts changed since this git ref (plus uncommitted and untracked)", metavar="REF",
          group=COVER),

@@ -73,6 +73,7 @@ class Settings(BaseModel):
     repo: Path
     # The site-owned settings: None means "the engine decides" (imagegen.sites: each engine's defaults).
     paths: Optional[tuple[str, ...]] = None
+    sections: Optional[tuple[str, ...]] = None
     posts: tuple[str, ...] = ()
     changed_since: Optional[str] = None
     exclude: Optional[tuple[str, ...]] = None
@@ -214,7 +215,7 @@ def _core(layers: Layers, repo: Path) -> dict[str, Any]:
         preflight.check_frontmatter_field(values["frontmatter-field"])
     values["paths"] = tuple(_inside(repo, p, "paths") for p in values["paths"]) or None
     values["posts"] = tuple(_inside(repo, p, "posts") for p in values["posts"])
-    for name in ("exclude", "changed-since", "frontmatter-field", "image-url-prefix", "attachments-dir"):
+    for name in ("sections", "exclude", "changed-since", "frontmatter-field", "image-url-prefix", "attachments-dir"):
         values[name] = values[name] or None
     for name in ("report", "state-file"):
         values[name] = Path(values[name]).expanduser() if values[name] else None

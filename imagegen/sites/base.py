@@ -114,14 +114,20 @@ class Site:
     skip_dirs: ClassVar[frozenset[str]] = frozenset({"node_modules"})
     cover_dir: ClassVar[str] = "attachments"
     """Where cover files go (repo-relative) unless the engine says otherwise for a post."""
+    fold_keys: ClassVar[bool] = False
+    """The engine reads frontmatter keys case-insensitively (Hugo): posts are read that way."""
 
     def __init__(self, repo: Path | str, *, why: str = "", paths: tuple[str, ...] | None = None,
                  exclude: tuple[str, ...] | None = None, include_undated: bool = False,
                  embed_style: str | None = None, field: str | None = None, cover_dir: str | None = None,
-                 url_prefix: str | None = None) -> None:
+                 url_prefix: str | None = None, sections: tuple[str, ...] | None = None) -> None:
         self.repo = Path(repo)
         self.why = why
-        self.paths: tuple[str, ...] = paths or self.default_paths
+        self.paths_given = bool(paths)
+        """The user named the content paths: they decide, not the engine's sections."""
+        self.sections_override = tuple(s.strip("/") for s in sections) if sections else None
+        """The user's `sections`, or None (the engine's main sections or collections)."""
+        self.paths: tuple[str, ...] = paths or self.engine_paths()
         self.exclude: tuple[str, ...] = self.default_exclude if exclude is None else exclude
         self._exclude_folded = frozenset(n.casefold() for n in self.exclude)
         self.include_undated = include_undated or not self.dated_names
@@ -139,16 +145,40 @@ class Site:
         return cls(settings.repo, why=why, paths=settings.paths, exclude=settings.exclude,
                    include_undated=settings.include_undated, embed_style=settings.embed_style,
                    field=settings.frontmatter_field, cover_dir=settings.attachments_dir,
-                   url_prefix=settings.image_url_prefix)
+                   url_prefix=settings.image_url_prefix, sections=settings.sections)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.why!r}>"
 
     def describe(self) -> str:
-        """The run's first line: which site, and why."""
-        return f"site: {self.name} ({self.why})" if self.why else f"site: {self.name}"
+        """The run's first line: which site, and why (and, where the engine chose them, where the
+        posts are)."""
+        line = f"site: {self.name} ({self.why})" if self.why else f"site: {self.name}"
+        note = self.posts_note()
+        return f"{line}, {note}" if note else line
+
+    def posts_note(self) -> str:
+        """Where the engine's posts are, when the site's configuration chose it ('' otherwise)."""
+        return ""
 
     # ------------------------------------------------------------------ which files are posts
+
+    def engine_paths(self) -> tuple[str, ...]:
+        """The content paths when the user names none: the engine's default, or what the site's
+        own configuration says (Hugo's `contentDir`, Astro's collection folders)."""
+        return self.default_paths
+
+    def not_a_post(self, post: Post) -> str | None:
+        """Why a file the walk found is, by its frontmatter, a page the engine does not publish as
+        a post (Hugo's `build: {list: never}`, `headless: true`); None for a post. Such a file is
+        left out of the run entirely (named with --posts: skipped, `not-a-post`)."""
+        return None
+
+    def shared_cover(self, post: Post) -> tuple[str, tuple[int, str]] | None:
+        """Posts that share one cover file (a multilingual Hugo bundle's translations): (what they
+        share, this post's rank among them). Only the first needing a cover gets one made; the
+        others are skipped (`shared-cover`). None: the post's cover is its own."""
+        return None
 
     def is_post_name(self, name: str) -> bool:
         """A file name that can be a post (the walker asks before reading anything)."""

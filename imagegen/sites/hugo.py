@@ -1,12 +1,26 @@
 """Hugo sites.
 
 Conventions followed:
-- Content is every Markdown file under `content/` (https://gohugo.io/content-management/organization/);
-  a leaf bundle's `index.md` is a page, a branch bundle's `_index.md` is a section list, never a post
+- Content is the Markdown under the content folder (`contentDir`, `content/` by default, one per
+  language when `languages.<lang>.contentDir` says so;
+  https://gohugo.io/content-management/organization/). A leaf bundle's `index.md` (or, multilingual,
+  `index.<lang>.md`) is a page and every other file in its folder a resource, never a page; a
+  branch bundle's `_index.md` is a section list, never a post
   (https://gohugo.io/content-management/page-bundles/).
-- Frontmatter is YAML (`---`), TOML (`+++`) or JSON (`{`) (https://gohugo.io/content-management/front-matter/);
-  `date`/`publishDate` date a page; `draft: true` pages are not built by default, nor are future
-  ones (https://gohugo.io/getting-started/usage/#draft-future-and-expired-content).
+- Posts are the pages of the site's main sections: `params.mainSections` (or `mainSections`), else
+  the section with the most pages, as Hugo computes `.Site.MainSections`
+  (https://gohugo.io/methods/site/mainsections/); `about.md`, `search.md`, `archives.md` at the
+  content root and pages in other sections are not posts. The `sections` setting widens or
+  narrows that; `paths` replaces it. A page with `build: {list: never}` or `{render: never}`
+  (https://gohugo.io/content-management/build-options/) or `headless: true` is not a post either.
+- Front matter keys are case-insensitive (`Title:` is the title, `Date:` the date;
+  https://gohugo.io/content-management/front-matter/), and so are configuration keys
+  (`baseURL`/`baseurl`). The configuration is the root `hugo.*`/`config.*` file merged with
+  `config/_default/` (`params.toml` is the `params` table, `languages.toml` the `languages` one;
+  https://gohugo.io/getting-started/configuration/#configuration-directory).
+- Frontmatter is YAML (`---`), TOML (`+++`) or JSON (`{`); `date`/`publishDate` date a page;
+  `draft: true` pages are not built by default, nor are future ones
+  (https://gohugo.io/getting-started/usage/#draft-future-and-expired-content).
 - The cover reaches the page through Hugo's embedded Open Graph / Twitter templates
   (https://gohugo.io/templates/embedded/#open-graph): they read the `images` list (each entry goes
   through `absURL`; a plain string crashes Hugo 0.111's template, so it is always a list) or, for a
@@ -18,6 +32,9 @@ Conventions followed:
   The URL starts with the path of `baseURL` (a site served under `/blog/` gets `/blog/images/...`),
   because `absURL` resolves a path starting with `/` against the host, not the base URL
   (https://gohugo.io/functions/urls/absurl/).
+- A multilingual bundle's translations (`index.en.md`, `index.my.md`) share the bundle's
+  resources, so they share one cover: the first translation (`index.md`, else the default
+  language's, else by name) gets it, the others are skipped (`shared-cover`) and are covered by it.
 - Themes with a `cover:` map (PaperMod and its kin: `cover.image`, `cover.alt`) get `cover.image`
   when the post already has a `cover:` map or the site config has `params.cover`/`theme = PaperMod`;
   PaperMod looks the value up among the bundle's resources first, so a bundle's value is the file name.
@@ -32,27 +49,73 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import tomllib
+from collections import Counter
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 from imagegen import frontmatter as fm
 from imagegen.images import IMAGE_EXTENSIONS
-from imagegen.posts import Post
+from imagegen.posts import Post, slug
 from imagegen.sites.base import Reference, Site, exists
 
-CONFIG_FILES = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml", "config.yaml", "config.yml",
-                "config.json", "config/_default/hugo.toml", "config/_default/hugo.yaml",
-                "config/_default/config.toml", "config/_default/config.yaml")
+ROOT_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml", "config.yaml", "config.yml",
+                "config.json")
+CONFIG_DIR = "config/_default"
+CONFIG_FILES = ROOT_CONFIGS + tuple(f"{CONFIG_DIR}/{n}" for n in ROOT_CONFIGS)
 BUNDLE_COVER_WORDS = ("cover", "feature", "thumbnail")
+PAGE_EXTENSIONS = (".md", ".markdown")
+_INDEX = re.compile(r"index(?:\.[A-Za-z0-9_-]+)?\.(?:md|markdown)", re.IGNORECASE)
+"""A leaf bundle's index file: `index.md`, or a translation's `index.<lang>.md`."""
+
+
+def _parse(path: str) -> Any:
+    text = open(path, encoding="utf-8").read()
+    if path.endswith(".toml"):
+        return tomllib.loads(text)
+    if path.endswith(".json"):
+        return json.loads(text)
+    return fm.parse(text)
+
+
+def read_config(repo: str) -> dict[str, Any]:
+    """The site configuration (case-insensitive keys): the root file merged with config/_default/,
+    where a file other than hugo.*/config.* is the table of its name. {} where unreadable."""
+    data: dict[str, Any] = {}
+    names = [n for n in ROOT_CONFIGS if os.path.isfile(os.path.join(repo, n))][:1]
+    try:
+        names += sorted(f"{CONFIG_DIR}/{n}" for n in os.listdir(os.path.join(repo, CONFIG_DIR))
+                        if n.endswith((".toml", ".yaml", ".yml", ".json")))
+    except OSError:
+        pass
+    for name in names:
+        try:
+            part = _parse(os.path.join(repo, name))
+        except (OSError, ValueError, UnicodeDecodeError, fm.FrontmatterError):
+            continue
+        if not isinstance(part, dict):
+            continue
+        stem = posixpath.basename(name).rsplit(".", 1)[0]
+        if stem not in ("hugo", "config"):
+            part = {stem: part}
+        for key, value in part.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data.setdefault(key, value)
+    return fm.fold(data)
 
 
 def detect(repo: str) -> str | None:
     """Why this repository is a Hugo site, or None."""
     config = exists(repo, *CONFIG_FILES)
-    if config and os.path.isdir(os.path.join(repo, "content")):
-        return f"{config} and content/ found"
+    if config is None:
+        return None
+    content = read_config(repo).get("contentDir") or "content"
+    if isinstance(content, str) and os.path.isdir(os.path.join(repo, content)):
+        return f"{config} and {content.strip('/')}/ found"
     return None
 
 
@@ -63,31 +126,146 @@ class Hugo(Site):
     extensions = (".md", ".markdown")
     date_fields = ("date", "publishDate", "pubDate")
     cover_dir = "static/images/covers"
+    fold_keys = True
 
     @cached_property
     def config(self) -> dict[str, Any]:
-        """The site configuration (only baseURL, theme and params are looked at); {} if unreadable."""
-        name = exists(self.repo, *CONFIG_FILES)
-        if name is None:
-            return {}
-        try:
-            text = open(os.path.join(self.repo, name), encoding="utf-8").read()
-            if name.endswith(".toml"):
-                data = tomllib.loads(text)
-            elif name.endswith(".json"):
-                data = json.loads(text)
-            else:
-                data = fm.parse(text)
-        except (OSError, ValueError, fm.FrontmatterError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        """The site configuration (case-insensitive keys; {} if unreadable): see read_config."""
+        return read_config(str(self.repo))
+
+    def params(self) -> dict[str, Any]:
+        params = self.config.get("params")
+        return params if isinstance(params, dict) else {}
+
+    # ------------------------------------------------------------------ which files are pages
+
+    def engine_paths(self) -> tuple[str, ...]:
+        """`contentDir` (default `content`), and each language's own `contentDir`."""
+        dirs = [self.config.get("contentDir") or "content"]
+        languages = self.config.get("languages")
+        for lang in (languages.values() if isinstance(languages, dict) else ()):
+            if isinstance(lang, dict) and isinstance(lang.get("contentDir"), str):
+                dirs.append(lang["contentDir"])
+        out = [posixpath.normpath(d).strip("/") for d in dirs if isinstance(d, str)]
+        return tuple(dict.fromkeys(d for d in out if d and not d.startswith("..")))
 
     def is_post_name(self, name: str) -> bool:
         return not name.startswith("_index.") and super().is_post_name(name)
 
+    def is_post_path(self, rel: str) -> bool:
+        """A page (not a bundle's resource) in one of the main sections."""
+        under = self.under_content(rel)
+        if under is None:
+            return True  # a path the user named outside the content folder: theirs to decide
+        if self.in_leaf_bundle(rel):
+            return False
+        if self.paths_given and self.sections_override is None:
+            return True
+        sections = self.main_sections
+        return sections is None or any(under.startswith(s + "/") for s in sections)
+
+    def under_content(self, rel: str) -> str | None:
+        """`rel` relative to the content folder holding it (None: in none of them)."""
+        for root in self.engine_paths():
+            if rel.startswith(root + "/"):
+                return rel[len(root) + 1:]
+        return None
+
+    @cached_property
+    def _leaf_dirs(self) -> dict[str, bool]:
+        return {}
+
+    def is_leaf_dir(self, rel_dir: str) -> bool:
+        """A folder holding an `index.md` (a leaf bundle). Asked once per folder."""
+        known = self._leaf_dirs.get(rel_dir)
+        if known is None:
+            try:
+                known = any(_INDEX.fullmatch(n) for n in os.listdir(os.path.join(self.repo, rel_dir)))
+            except OSError:
+                known = False
+            self._leaf_dirs[rel_dir] = known
+        return known
+
+    def in_leaf_bundle(self, rel: str) -> bool:
+        """A bundle's resource: inside a leaf bundle's folder (at any depth) and not its index."""
+        folder, name = posixpath.split(rel)
+        if not _INDEX.fullmatch(name) and self.is_leaf_dir(folder):
+            return True
+        root = next((r for r in self.engine_paths() if rel.startswith(r + "/")), "")
+        while folder and posixpath.dirname(folder) and folder != root:
+            folder = posixpath.dirname(folder)
+            if folder != root and self.is_leaf_dir(folder):
+                return True
+        return False
+
+    @cached_property
+    def main_sections(self) -> tuple[str, ...] | None:
+        """The sections whose pages are posts (None: every page is). The user's `sections`, else
+        `mainSections` from the configuration, else the section with the most pages."""
+        if self.sections_override is not None:
+            return self.sections_override
+        for where in (self.params(), self.config):
+            value = where.get("mainSections")
+            if isinstance(value, str):
+                value = [value]
+            if isinstance(value, list) and all(isinstance(v, str) for v in value) and value:
+                return tuple(v.strip("/") for v in value)
+        counts = self.section_pages()
+        return (counts.most_common(1)[0][0],) if counts else None
+
+    def section_pages(self) -> Counter[str]:
+        """Regular pages per top-level section (a leaf bundle is one page), as Hugo counts them."""
+        counts: Counter[str] = Counter()
+        for root in self.engine_paths():
+            base = os.path.join(self.repo, root)
+            for folder, dirs, files in os.walk(base):
+                rel = os.path.relpath(folder, base).replace(os.sep, "/")
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                if rel == ".":
+                    continue
+                section = rel.split("/", 1)[0]
+                if any(_INDEX.fullmatch(f) for f in files):
+                    counts[section] += 1
+                    dirs[:] = []
+                    continue
+                counts[section] += sum(1 for f in files if f.lower().endswith(PAGE_EXTENSIONS)
+                                       and not f.startswith(("_index.", ".")))
+        return Counter({k: v for k, v in counts.items() if v})
+
+    def not_a_post(self, post: Post) -> str | None:
+        if not post.doc.has_frontmatter:
+            return None
+        data = post.frontmatter
+        build = data.get("build") if isinstance(data.get("build"), dict) else data.get("_build")
+        if isinstance(build, dict):
+            for option in ("list", "render"):
+                if build.get(option) in ("never", False):
+                    return f"build: {{{option}: never}}: Hugo does not publish it as a post"
+        if fm.truthy(data.get("headless")):
+            return "headless: true: a headless bundle is not a page"
+        return None
+
+    def posts_note(self) -> str:
+        if self.paths_given and self.sections_override is None or self.main_sections is None:
+            return ""
+        roots = self.engine_paths()
+        return "posts in " + ", ".join(f"{r}/{s}/" for r in roots[:1] for s in self.main_sections)
+
+    # ------------------------------------------------------------------ bundles
+
     @staticmethod
     def is_bundle(post: Post) -> bool:
-        return posixpath.splitext(posixpath.basename(post.rel))[0] == "index"
+        return bool(_INDEX.fullmatch(posixpath.basename(post.rel)))
+
+    def shared_cover(self, post: Post) -> tuple[str, tuple[int, str]] | None:
+        """A multilingual bundle's translations share its cover: (the bundle, this translation's
+        rank: `index.md`, then the default language's, then by name)."""
+        if not self.is_bundle(post):
+            return None
+        folder, name = posixpath.split(post.rel)
+        lang = name.split(".")[1] if name.count(".") == 2 else ""
+        default = self.config.get("defaultContentLanguage") or "en"
+        return folder, (0 if not lang else 1 if lang == default else 2, name)
 
     def bundle_covers(self, post: Post) -> list[str]:
         """Images in the post's bundle folder named so Hugo's templates take them as the cover."""
@@ -102,10 +280,9 @@ class Hugo(Site):
     def uses_cover_map(self, post: Post) -> bool:
         if post.doc.has_frontmatter and isinstance(post.frontmatter.get("cover"), dict):
             return True
-        params = self.config.get("params")
         theme = self.config.get("theme")
         themes = theme if isinstance(theme, list) else [theme]
-        return (isinstance(params, dict) and isinstance(params.get("cover"), dict)) or any(
+        return isinstance(self.params().get("cover"), dict) or any(
             isinstance(t, str) and "papermod" in t.lower() for t in themes)
 
     def has_cover(self, post: Post) -> bool:
@@ -123,10 +300,11 @@ class Hugo(Site):
         return self.cover_dir
 
     def cover_name(self, post: Post) -> str:
-        if self.is_bundle(post) and not self.cover_dir_override is not None:
-            # Matches Hugo's `*cover*` lookup and is unlikely to be mentioned elsewhere (see above).
-            return super().cover_name(post) + "-cover"
-        return super().cover_name(post)
+        if not self.is_bundle(post):
+            return super().cover_name(post)
+        name = slug(posixpath.basename(posixpath.dirname(post.rel))) or "cover"
+        # Matches Hugo's `*cover*` lookup and is unlikely to be mentioned elsewhere (see above).
+        return name + "-cover" if self.cover_dir_override is None else name
 
     def is_cover_file(self, rel: str) -> bool:
         """Also a page bundle's cover: `*cover*`-named beside the bundle's index file."""
@@ -140,7 +318,7 @@ class Hugo(Site):
             siblings = os.listdir(os.path.join(self.repo, folder))
         except OSError:
             return False
-        return any(n.startswith("index.") and n.lower().endswith(self.extensions) for n in siblings)
+        return any(_INDEX.fullmatch(n) for n in siblings)
 
     def default_prefix(self) -> str:
         base = self.config.get("baseURL") or self.config.get("baseurl")
