@@ -18,7 +18,7 @@ import pytest
 from imagegen import lock as locks
 from imagegen import pipeline
 from imagegen.chain.state import MAX_BYTES, NotSaved, State
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.config.settings import load
 from imagegen.errors import BusyError
 from tests.test_pipeline import POST, Scripted, blog
