@@ -11,11 +11,11 @@ usable now, 1 otherwise.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TextIO
 
+from imagegen import aio
 from imagegen.chain.state import State
 from imagegen.clock import Clock, SystemClock
 from imagegen.prompts import STATE_KEY, fallback_models
@@ -71,7 +71,7 @@ async def _provider_rows(settings: Settings, state: State | None, clock: Clock) 
     rows: list[Row] = []
     usable: list[str] = []
     async with new_client() as http:
-        base = ProviderContext(http=http, clock=clock)
+        base = ProviderContext(http=http, clock=clock, memory=state)  # what the run would remember
         for ps in settings.providers:
             checks = await _spec_checks(ps, base)
             key_ok = bool(checks) and checks[0].ok
@@ -160,6 +160,6 @@ def render(d: Diagnosis) -> str:
 
 
 def main(settings: Settings, out: TextIO, *, clock: Clock | None = None) -> int:
-    d = asyncio.run(diagnose(settings, clock=clock))
+    d = aio.run(diagnose(settings, clock=clock))
     print(render(d), file=out)
     return 0 if d.ok else 1

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import httpx
 
-from imagegen import covers, images, lock, references, sites, writer
+from imagegen import aio, covers, images, lock, references, sites, writer
 from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
 from imagegen.discover import Candidate, Discovery, discover
@@ -358,7 +358,7 @@ class Run:
 
     def _build_members(self, http: httpx.AsyncClient) -> list[tuple[ProviderSettings, Provider]]:
         s = self.settings
-        base = ProviderContext(http=http, clock=self.clock)
+        base = ProviderContext(http=http, clock=self.clock, memory=self.state)
         return [(ps, ps.spec.create(ps.opts, replace(base, timeout=ps.limits.timeout))) for ps in s.providers]
 
     async def execute(self) -> Report:
@@ -529,4 +529,4 @@ def run_sync(settings: Settings, **kw: object) -> Report:
             for sig in installed:
                 loop.remove_signal_handler(sig)
 
-    return asyncio.run(main())
+    return aio.run(main())

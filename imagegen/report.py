@@ -32,7 +32,7 @@ from imagegen.redact import redact, redact_json
 from imagegen.writer import replace
 
 __all__ = ["Event", "EventKind", "EventSink", "Failed", "Generated", "Pending", "PendingReason", "Planned",
-           "ProviderStats", "Report", "SkipReason", "Skipped", "fmt_until", "null_sink"]
+           "ProviderStats", "Report", "SkipReason", "Skipped", "fmt_until", "fmt_wait", "null_sink"]
 
 
 class SkipReason(StrEnum):
@@ -223,6 +223,7 @@ class EventKind(StrEnum):
     PLAN = "plan"
     SKIP = "skip"
     GENERATING = "generating"
+    QUEUED = "queued"
     RETRY = "retry"
     SWITCH = "switch"
     GENERATED = "generated"
@@ -239,6 +240,15 @@ class EventKind(StrEnum):
 def fmt_until(t: datetime) -> str:
     """A reset time as the JSON events and messages write it: `2026-12-05 08:00 UTC`."""
     return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fmt_wait(seconds: float) -> str:
+    """A wait as people say it: `40 s`, `3 min`, `1 h 5 min`."""
+    s = max(0, int(round(seconds)))
+    if s < 90:
+        return f"{s} s"
+    m = (s + 30) // 60
+    return f"{m} min" if m < 60 else f"{m // 60} h {m % 60} min"
 
 
 @dataclass(frozen=True)
@@ -300,6 +310,15 @@ class Event:
     @classmethod
     def generating(cls, post: str, provider: str, model: str, attempt: int) -> "Event":
         return cls(EventKind.GENERATING, post, provider, data={"model": model, "attempt": attempt})
+
+    @classmethod
+    def queued(cls, post: str, provider: str, *, position: int | None, wait: float | None) -> "Event":
+        """The post waits in the provider's queue (AI Horde): its place and expected wait, as said."""
+        parts = [f"position {position} in the queue" if position is not None else "in the queue"]
+        if wait is not None:
+            parts.append(f"about {fmt_wait(wait)} to go")
+        data: dict[str, Any] = {"position": position, "wait": None if wait is None else round(wait, 1)}
+        return cls(EventKind.QUEUED, post, provider, ", ".join(parts), data)
 
     @classmethod
     def switch(cls, post: str, provider: str, *, from_provider: str, reason: str) -> "Event":

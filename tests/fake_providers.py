@@ -135,9 +135,21 @@ class Behaviour:
     retired_models: tuple[str, ...] = ()
     """Requests for these model ids answer 'retired' (each provider's real model-not-served
     answer), whatever the script or the default says."""
-    hub_mapping: tuple[tuple[str, str], ...] | None = None
-    """Hugging Face Hub: (model, partner) pairs the mapping endpoint knows; None: every model is
-    served by `together` under its own id. A model not listed answers 404 (unknown to the Hub)."""
+    hub_mapping: tuple[tuple[str, ...], ...] | None = None
+    """Hugging Face Hub: the mapping endpoint's entries, in order, as (model, partner[, status
+    [, partner's model id[, task]]]) (status "live", the model's own id, "text-to-image" when left
+    out); None: every model is served by `together` under its own id. A model not listed answers
+    404 (unknown to the Hub)."""
+    hub_format: str = "dict"
+    """How the Hub writes `inferenceProviderMapping`: "dict" (keyed by partner, in order) or "list"."""
+    hub_stall: bool = False
+    """The Hub's mapping endpoint sends its headers, then a byte every 50 ms and never finishes."""
+    partner_outcomes: tuple[tuple[str, str], ...] = ()
+    """Hugging Face: (partner, outcome) -- every call routed to that partner gets that outcome,
+    whatever the script says (e.g. ("nscale", "retired"): nscale does not serve the model)."""
+    download: str = "ok"
+    """What a partner's image URL (fal-ai answers one) serves: ok, redirect (302 elsewhere), huge
+    (a declared body over any cap), chunked_huge (an endless body without a length), drip."""
 
 
 @dataclass(frozen=True)
@@ -337,6 +349,10 @@ class _Renderer:
     def _huggingface(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
         model = req["path"].split("/models/", 1)[-1]
         partner = req["path"].split("/", 2)[1] if req["path"].count("/") >= 2 else ""
+        if kind == "ok" and partner == "fal-ai":
+            # fal-ai answers a URL; huggingface_hub downloads it synchronously in a worker thread.
+            url = self.fp.store_file(self._ok_image(req, "jpeg"))
+            return _json(200, {"images": [{"url": url, "content_type": "image/jpeg"}], "seed": 1})
         if kind == "ok" and partner not in ("hf-inference", "models", ""):
             # A partner route through the router answers in the partner's own shape (together,
             # nscale: OpenAI-style JSON with base64 in data[0].b64_json).
@@ -564,6 +580,8 @@ def _model_of(name: str, path: str, query: dict[str, str], data: Any) -> str:
     if name == "cloudflare":
         return unquote(path.split("/ai/run/", 1)[-1]) if "/ai/run/" in path else ""
     if name == "huggingface":
+        if path.startswith("/fal-ai/"):
+            return unquote(path[len("/fal-ai/"):])
         return unquote(path.split("/models/", 1)[-1]) if "/models/" in path else str(body.get("model", ""))
     if name == "together":
         return str(body.get("model", ""))
@@ -582,7 +600,7 @@ def _prompt_of(name: str, path: str, data: Any) -> str:
     if name == "cloudflare":
         return str(data.get("prompt", ""))
     if name == "huggingface":
-        return str(data.get("inputs", ""))
+        return str(data.get("inputs") or data.get("prompt") or "")
     if name == "together":
         return str(data.get("prompt", ""))
     if name == "gemini":
@@ -628,6 +646,12 @@ class FakeProviders:
         self._t0 = time.monotonic()
         self.hub_calls: list[str] = []
         """Models asked for at the Hugging Face Hub mapping endpoint."""
+        self.hub_auth: list[str] = []
+        """The Authorization header of each Hub mapping request ('' when none was sent)."""
+        self.downloads: list[str] = []
+        """Paths fetched from the fake's file store (a partner's image URL)."""
+        self._files: dict[str, bytes] = {}
+        self._stop = threading.Event()
         self.catalog_calls: list[tuple[str, str]] = []
         """(provider, path) of the cheap list/get/whoami requests (`imagegen doctor`)."""
 
@@ -649,6 +673,7 @@ class FakeProviders:
         return self
 
     def stop(self) -> None:
+        self._stop.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(timeout=5)
@@ -714,6 +739,9 @@ class FakeProviders:
         with self._lock:
             self._states = {n: _State() for n in NAMES}
             self.hub_calls = []
+            self.hub_auth = []
+            self.downloads = []
+            self._files = {}
             self.catalog_calls = []
         _forget_hub_mappings()
 
@@ -741,7 +769,14 @@ class FakeProviders:
         if name not in NAMES:
             raise KeyError(f"unknown provider {name!r} (known: {', '.join(NAMES)})")
 
-    def _decide(self, name: str, cred: str, model: str = "") -> tuple[str, dict[str, Any], Behaviour]:
+    def store_file(self, data: bytes) -> str:
+        """Keep `data` and return the URL that serves it (a partner's image URL)."""
+        with self._lock:
+            key = f"f{len(self._files)}-{hashlib.sha1(data).hexdigest()[:8]}.jpg"
+            self._files[key] = data
+        return f"{self.url}/huggingface/files/{key}"
+
+    def _decide(self, name: str, cred: str, model: str = "", path: str = "") -> tuple[str, dict[str, Any], Behaviour]:
         with self._lock:
             st = self._states[name]
             st.calls += 1
@@ -750,6 +785,10 @@ class FakeProviders:
                 return "auth", {}, b
             if model and model in b.retired_models:
                 return "retired", {}, b
+            partner = path.split("/", 2)[1] if path.count("/") >= 2 else ""
+            fixed = dict(b.partner_outcomes).get(partner)
+            if fixed is not None:
+                return fixed, {}, b
             if st.script:
                 item = st.script.popleft()
             elif b.quota_after is not None and st.images >= b.quota_after:
@@ -808,18 +847,61 @@ class FakeProviders:
             return self._renderer._retired(name, req)
         return _json(200, {"name": f"models/{model}", "supportedGenerationMethods": ["generateContent"]})
 
-    def _hub_model_info(self, model: str) -> _Answer:
+    def _hub_model_info(self, model: str, headers: dict[str, str]) -> _Answer | None:
         """The Hub's `GET /api/models/{model}?expand[]=inferenceProviderMapping` (not counted as a
-        provider call; see `hub_calls`)."""
+        provider call; see `hub_calls` and `hub_auth`). None: stall (`hub_stall`)."""
         with self._lock:
             self.hub_calls.append(model)
-            mapping = self._states["huggingface"].behaviour.hub_mapping
-        pairs = [("together", model)] if mapping is None else [(p, m) for m, p in mapping if m == model]
-        if not pairs:
+            self.hub_auth.append(headers.get("authorization", ""))
+            b = self._states["huggingface"].behaviour
+        if b.hub_stall:
+            return None
+        entries = [("together", {"status": "live", "providerId": model, "task": "text-to-image"})]
+        if b.hub_mapping is not None:
+            entries = [(e[1], {"status": e[2] if len(e) > 2 else "live", "providerId": e[3] if len(e) > 3 else model,
+                               "task": e[4] if len(e) > 4 else "text-to-image"}) for e in b.hub_mapping if e[0] == model]
+        if not entries:
             return _json(404, {"error": "Repository not found"}, **{"X-Error-Code": "RepoNotFound"})
+        mapping: Any = dict(entries)
+        if b.hub_format == "list":
+            mapping = [{"provider": p, **e} for p, e in entries]
         return _json(200, {"id": model, "_id": "fake" + hashlib.sha1(model.encode()).hexdigest()[:12],
-                           "inferenceProviderMapping": {p: {"status": "live", "providerId": m, "task": "text-to-image"}
-                                                        for p, m in pairs}})
+                           "inferenceProviderMapping": mapping})
+
+    def _file(self, h: BaseHTTPRequestHandler, key: str) -> None:
+        """A partner's image URL: the stored bytes, or what `download` says."""
+        with self._lock:
+            self.downloads.append(key)
+            how = self._states["huggingface"].behaviour.download
+            data = self._files.get(key)
+        if how == "redirect":
+            _write(h, _Answer(302, b"", "text/plain", {"Location": "http://198.51.100.7/elsewhere.jpg"}))
+        elif how == "huge":
+            _write(h, _Answer(200, b"\xff\xd8\xff", "image/jpeg", {"Content-Length": str(1 << 30)}), length=False)
+        elif how in ("drip", "chunked_huge"):
+            self._drip(h, every=0.05 if how == "drip" else 0.0, chunk=1 if how == "drip" else 1 << 16)
+        else:
+            _write(h, _Answer(200, data or b"", "image/jpeg") if data is not None else
+                   _Answer(404, b"no such file", "text/plain"))
+
+    def _drip(self, h: BaseHTTPRequestHandler, *, every: float, chunk: int, limit: float = 30.0) -> None:
+        """Headers, then `chunk` bytes every `every` seconds until the client goes away (or
+        `limit` seconds passed): a body that never ends."""
+        h.close_connection = True
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json" if chunk == 1 else "image/jpeg")
+            if chunk == 1:
+                h.send_header("Content-Length", "100000")
+            h.end_headers()
+            end = time.monotonic() + limit
+            while time.monotonic() < end and not self._stop.is_set():
+                h.wfile.write(b" " * chunk)
+                h.wfile.flush()
+                if every:
+                    time.sleep(every)
+        except OSError:
+            pass
 
     def _enter(self, name: str, rec: Recorded) -> _State:
         with self._lock:
@@ -850,14 +932,21 @@ class FakeProviders:
             data = None
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         if name == "huggingface" and path.startswith("/api/models/"):
-            _write(h, self._hub_model_info(unquote(path[len("/api/models/"):])))
+            answer = self._hub_model_info(unquote(path[len("/api/models/"):]), headers)
+            if answer is None:
+                self._drip(h, every=0.05, chunk=1)
+            else:
+                _write(h, answer)
+            return
+        if name == "huggingface" and path.startswith("/files/"):
+            self._file(h, path[len("/files/"):])
             return
         if method == "GET":
             catalog = self._catalog(name, path, query, headers)
             if catalog is not None:
                 _write(h, catalog)
                 return
-        kind, params, behaviour = self._decide(name, _credential(headers), _model_of(name, path, query, data))
+        kind, params, behaviour = self._decide(name, _credential(headers), _model_of(name, path, query, data), path)
         req = {"path": path, "raw_path": h.path, "headers": headers, "query": query, "json": data,
                "prompt": _prompt_of(name, path, data), "behaviour": behaviour, "params": params}
         rec = Recorded(provider=name, method=method, path=unquote(path), raw_path=h.path, query=query,
@@ -898,7 +987,7 @@ class FakeProviders:
         return Handler
 
 
-def _write(h: BaseHTTPRequestHandler, answer: _Answer) -> None:
+def _write(h: BaseHTTPRequestHandler, answer: _Answer, *, length: bool = True) -> None:
     if answer.reset:
         h.close_connection = True
         try:
@@ -909,7 +998,10 @@ def _write(h: BaseHTTPRequestHandler, answer: _Answer) -> None:
     try:
         h.send_response(answer.status)
         h.send_header("Content-Type", answer.ctype)
-        h.send_header("Content-Length", str(len(answer.body)))
+        if length:
+            h.send_header("Content-Length", str(len(answer.body)))
+        else:
+            h.close_connection = True
         for k, v in answer.headers.items():
             h.send_header(k, v)
         h.end_headers()

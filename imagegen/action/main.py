@@ -15,7 +15,6 @@ written together after publishing (`finish`), so all three say the same thing.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, TextIO
 
-from imagegen import doctor, git, pipeline, publish, redact, sites
+from imagegen import aio, doctor, git, pipeline, publish, redact, sites
 from imagegen.action.event import (changed_files, commit_range, fork_pull_request, load_event, looks_like_post,
                                    target_branch)
 from imagegen.action.inputs import Input, input_env_name, inputs
@@ -269,7 +268,7 @@ class Action:
 
     def run_doctor(self, settings: Settings) -> int:
         """`mode: doctor`: the `imagegen doctor` table in the log and the job summary; no image, no commit."""
-        d = asyncio.run(doctor.diagnose(settings))
+        d = aio.run(doctor.diagnose(settings))
         table = doctor.render(d)
         for line in table.splitlines():
             self.runner.print(line)

@@ -62,6 +62,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from functools import partial
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
@@ -69,6 +70,9 @@ from typing import TYPE_CHECKING, Sequence
 from imagegen.clock import Clock, SystemClock
 from imagegen.providers.base import (
     AuthFailed,
+    Note,
+    Queued,
+    RouteOut,
     GeneratedImage,
     ImageRequest,
     ModelUnavailable,
@@ -292,7 +296,8 @@ class Chain:
             image: GeneratedImage | None = None
             try:
                 try:
-                    image = await lane.provider.generate(replace(request, model=model))
+                    image = await lane.provider.generate(replace(request, model=model,
+                                                                 notify=partial(self._note, post, lane)))
                 except ProviderError as exc:
                     error = exc
                 except Exception as exc:  # an adapter bug must not take the whole run down
@@ -424,6 +429,18 @@ class Chain:
             job.not_before[name] = self.clock.monotonic() + wait
             self.emit(Event.retry(job.post, name, f"{message}; retrying in {wait:.1f} s",
                                   wait=wait, reason=exc.kind, retry=n + 1))
+
+    def _note(self, post: str, lane: _Lane, note: Note) -> None:
+        """A provider's note about a call for `post` (see providers.base.Note), as an Event."""
+        if isinstance(note, Queued):
+            self.emit(Event.queued(post, lane.name, position=note.position, wait=note.wait))
+        elif isinstance(note, RouteOut):
+            nxt = f"trying {note.replacement}" if note.replacement else "no other route is left for it"
+            text = f"{lane.name} {note.route} does not serve {note.model} ({note.reason}); {nxt}"
+            if note.until is not None:
+                text += f"; skipped until {fmt_until(note.until)}"
+            self.emit(Event.warning(text, provider=lane.name, source="route", route=note.route, model=note.model,
+                                    replacement=note.replacement))
 
     def _warn_retired(self, lane: _Lane, r: Retired) -> None:
         nxt, until = r.replacement, r.until

@@ -93,6 +93,8 @@ class Narrator:
             attempt = int(data.get("attempt", 1) or 1)
             again = f" (attempt {attempt})" if attempt > 1 else ""
             return f"asking {who} for {post}{again}"
+        if k == EventKind.QUEUED:
+            return f"waiting in {who}'s queue for {post}: {msg}"
         if k == EventKind.GENERATED:
             return f"generated {post} -> {msg} by {who}"
         if k == EventKind.WOULD_GENERATE:

@@ -149,6 +149,38 @@ def prompt_seed(prompt: str) -> int:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """A note from a provider that queues work (AI Horde): this call waits in its queue at
+    `position` (None: not said), expected to be done in `wait` seconds (None: not said)."""
+
+    position: int | None
+    wait: float | None
+
+
+@dataclass(frozen=True)
+class RouteOut:
+    """A note from a provider with several routes to one model (Hugging Face's partners): `route`
+    does not serve `model` (`reason`), skipped until `until` (None: for this run);
+    `replacement` is the route tried next ('' when none is left)."""
+
+    route: str
+    model: str
+    reason: str
+    until: datetime | None
+    replacement: str
+
+
+Note = Queued | RouteOut
+"""What a provider may tell about a call while it runs (the chain turns each into an Event)."""
+
+NoteSink = Callable[[Note], None]
+
+
+def no_notes(note: Note) -> None:
+    return None
+
+
+@dataclass(frozen=True)
 class ImageRequest:
     """Everything one call asks of a provider. The pipeline fills in the post's part (prompt, size,
     title, series); the chain sets `model` for each call (the lane's current model).
@@ -165,6 +197,9 @@ class ImageRequest:
     """None: derived from the prompt (`prompt_seed`), so the same post gets the same picture."""
     title: str = ""
     series: str = ""
+    notify: NoteSink = field(default=no_notes, compare=False, repr=False)
+    """Where the provider sends its notes about this call (`Queued`, `RouteOut`): the chain sets
+    it per call, with the post bound, so a note becomes an Event about that post."""
 
     def __post_init__(self) -> None:
         if self.seed is None:
@@ -180,6 +215,18 @@ def checked(data: bytes, *, provider: str, model: str) -> GeneratedImage:
         raise BadImage(str(exc)) from None
 
 
+class Memory(Protocol):
+    """What a provider may remember across runs: routes or models that are not served, for
+    `state.RETIRED_DAYS` days (the state file, `imagegen.chain.state.State`, is one). `key` names
+    the provider, or one of its routes ("huggingface@nscale")."""
+
+    def retired_until(self, key: str, model: str, now: datetime | None = None, /) -> datetime | None:
+        ...
+
+    def mark_retired(self, key: str, model: str, now: datetime, /) -> datetime:
+        ...
+
+
 @dataclass(frozen=True)
 class ProviderContext:
     """What a provider may use when it is built: shared, run-wide resources."""
@@ -189,6 +236,8 @@ class ProviderContext:
     max_response_bytes: int = 25 * 1024 * 1024
     timeout: float = 120.0
     """This provider's request timeout in seconds (its Limits.timeout, possibly overridden)."""
+    memory: Memory | None = None
+    """The run's state file (None: nothing is remembered between runs)."""
 
 
 @runtime_checkable
