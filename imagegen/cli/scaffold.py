@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imagegen import sites
+from imagegen.sites.walk import Walker
 from imagegen.config.sources import CONFIG_NAME, parse_table
 from imagegen.frontmatter import truthy
-from imagegen.posts import date_prefix
 from imagegen.providers import secret_options
 from imagegen.errors import InitError
 from imagegen.config.knobs import CORE
@@ -64,13 +64,10 @@ def detect(repo: Path) -> Detected:
     exts = tuple(cls.extensions)
     if own or not cls.dated_names or cls.is_post_path is not sites.Site.is_post_path:
         return Detected(name, why, own, 0, own_paths=True, extensions=exts)
-    tops: Counter[str] = Counter()
-    for d, dirs, files in os.walk(repo):
-        dirs[:] = [x for x in dirs if not x.startswith(".") and x != "node_modules"]
-        rel = Path(d).relative_to(repo).as_posix()
-        for f in files:
-            if f.lower().endswith(exts) and date_prefix(f) is not None:
-                tops["." if rel == "." else rel.split("/", 1)[0]] += 1
+    walker = Walker(cls(repo, why=why), os.path.abspath(repo), os.path.realpath(repo))  # the one walk
+    walker.walk(".")
+    walker.walk_links()
+    tops = Counter(e.rel.split("/", 1)[0] if "/" in e.rel else "." for e in walker.entries)
     paths = tuple(sorted(tops)) if tops and "." not in tops else ()
     return Detected(name, why, paths, sum(tops.values()), extensions=exts)
 
