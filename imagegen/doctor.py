@@ -36,6 +36,8 @@ class Diagnosis:
     rows: list[Row]
     usable: list[str]
     """Image providers that can make a cover now."""
+    configured: bool = True
+    """At least one provider is in the chain (False: no key yet, nothing was checked)."""
 
     @property
     def ok(self) -> bool:
@@ -83,12 +85,28 @@ async def _provider_rows(settings: Settings, state: State | None, clock: Clock) 
             rows.extend(Row(ps.name, c) for c in checks)
             if key_ok and served and not out_now:
                 usable.append(ps.name)
-    configured = {ps.name for ps in settings.providers}
-    for name in DEFAULT_ORDER:
-        if name in SPECS and name not in configured:
-            rows.append(Row(name, Check("not configured", True, "", f"set {SPECS[name].needs} to add it",
-                                        usable=False)))
+    rows.extend(_absent_rows(settings))
     return rows, usable
+
+
+def _absent_rows(settings: Settings) -> list[Row]:
+    """A line for each provider outside the chain: a half-configured one is a PROBLEM naming what
+    is missing; the others are `off`, with what to set, where to get a key and what it gives for
+    free (no key yet is exactly when someone needs that). An alias (`local`) is not listed twice."""
+    configured = {ps.name for ps in settings.providers}
+    names = [n for n in DEFAULT_ORDER if n in SPECS] + [n for n in SPECS if n not in DEFAULT_ORDER]
+    rows: list[Row] = []
+    for name in names:
+        spec = SPECS[name]
+        if name in configured or spec.alias_of in configured or spec.alias_of:
+            continue
+        opts = settings.provider_opts.get(name, {})
+        half = spec.half_configured(opts)
+        if half:
+            rows.append(Row(name, Check("key", False, half, f"set {' and '.join(spec.missing_secrets(opts))} too")))
+        else:
+            rows.append(Row(name, Check("not configured", True, "", spec.how_to_join(), usable=False)))
+    return rows
 
 
 DESCRIBER_MODELS_ENV = "PROMPT_DESCRIBER_MODEL / _FALLBACKS"
@@ -139,7 +157,7 @@ async def diagnose(settings: Settings, *, clock: Clock | None = None) -> Diagnos
     state_rows, state = _state_rows(settings, clock)
     provider_rows, usable = await _provider_rows(settings, state, clock)
     describer_rows = await _describer_rows(settings, state, clock)
-    return Diagnosis(provider_rows + describer_rows + state_rows, usable)
+    return Diagnosis(provider_rows + describer_rows + state_rows, usable, configured=bool(settings.providers))
 
 
 def render(d: Diagnosis) -> str:
@@ -154,8 +172,11 @@ def render(d: Diagnosis) -> str:
     lines.append("")
     if d.usable:
         lines.append(f"usable image providers: {', '.join(d.usable)}")
-    else:
+    elif d.configured:
         lines.append("no image provider is usable: fix a PROBLEM line above")
+    else:
+        lines.append("no image provider is configured yet: add a key (each line above says where), "
+                     "or use --providers card for offline title cards")
     return redact("\n".join(lines))
 
 

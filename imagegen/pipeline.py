@@ -34,6 +34,7 @@ from imagegen.report import (Event, EventSink, Failed, Generated, Pending, Pendi
                              Report, SkipReason, Skipped, null_sink)
 from imagegen.redact import redact
 from imagegen.config.settings import ProviderSettings, Settings
+from imagegen.errors import SettingsError
 from imagegen.sites import CoverPlace, Site
 from imagegen.chain.state import State
 
@@ -363,7 +364,11 @@ class Run:
 
     async def execute(self) -> Report:
         s = self.settings
+        if not s.providers and self.given_providers is None and not s.dry_run:
+            raise SettingsError(s.no_provider or "no image provider is configured")  # before any work
         self.emit(Event.start(str(s.repo), self.site.name, self.site.describe()))
+        for note in s.left_out:
+            self.emit(Event.warning(note))
         if s.dry_run:
             return self._dry_run(self._discover())
         await self._lock_repository()
@@ -480,7 +485,11 @@ class Run:
         return self.report
 
     def cancel(self) -> None:
-        """Stop new work; in-flight writes finish (they are synchronous); the rest is pending."""
+        """Stop new work; in-flight writes finish (they are synchronous); the rest is pending. Said
+        at once, in one line: the reader pressed Ctrl-C and wants to know it was heard."""
+        if not self.cancelled:
+            self.emit(Event.stop("interrupted: finishing the covers being written; the other posts are left for the "
+                                 "next run", "cancelled"))
         self.cancelled = True
         for t in self._tasks:
             t.cancel()

@@ -333,6 +333,9 @@ def scenario_bad_settings_fail_with_one_error_line(h: Harness) -> None:
     assert res.outputs["images-generated"] == "0" and res.outputs["commit-sha"] == ""
     res = h.run({"providers": ""}, event_name="workflow_dispatch")
     assert res.code == 1 and len(res.commands("error")) == 1 and "no image provider" in res.commands("error")[0]
+    error = res.commands("error")[0]  # in the workflow's words: its inputs, not variables or flags
+    assert "cloudflare-api-token" in error and "providers: card" in error, error
+    assert "CLOUDFLARE_API_TOKEN" not in error and "--providers" not in error, error
     res = h.run({**PROVIDERS_WITH, "attachments-dir": "../outside"}, event_name="workflow_dispatch",
                 env=providers_env(h.fp))
     assert res.code == 1 and "attachments-dir" in res.commands("error")[0]
@@ -559,3 +562,18 @@ def test_report_file_outputs_and_summary_agree_after_a_concurrent_edit(harness):
     assert report["pending"] == [{"post": ALPHA, "reason": "changed-upstream", "message": report["pending"][0]["message"]}]
     assert "**1** generated" in res.summary and "changed-upstream" in res.summary
     assert h.gh.read(ALPHA) == theirs
+
+
+def test_doctor_mode_with_no_key_prints_the_table_in_the_workflows_words(harness):
+    """`mode: doctor` before any secret is added: the table (where to get each key), named by the
+    action's inputs; the step fails because nothing is usable yet, with one error line."""
+    harness.checkout()
+    res = harness.run({"mode": "doctor"}, event_name="workflow_dispatch")
+    assert res.code == 1
+    (error,) = res.commands("error")
+    assert "no image provider is usable" in error
+    log = res.stdout
+    assert "cloudflare-api-token and cloudflare-account-id" in log and "https://dash.cloudflare.com" in log
+    assert "CLOUDFLARE_API_TOKEN" not in log
+    assert "imagegen doctor" in res.summary
+    assert harness.fp.count("cloudflare") == 0

@@ -312,3 +312,19 @@ def test_a_run_with_nothing_to_do_asks_no_preflight(tmp_path, monkeypatch):
 def _forget_secrets():
     yield
     redact.clear()
+
+
+def test_messages_are_told_in_the_workflows_words():
+    """The action's user writes `with:` inputs: an environment variable or a CLI flag that an input
+    stands for is named as that input, whatever message carries it."""
+    from imagegen.action.inputs import in_action_words
+
+    assert in_action_words("set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID (or use --providers card)") == \
+        "set cloudflare-api-token and cloudflare-account-id (or use providers: card)"
+    assert in_action_words("POLLINATIONS_ENABLED=true for the anonymous host") == \
+        "pollinations-enabled: true for the anonymous host"
+    assert in_action_words("--no-prompt-in-frontmatter keeps it out; --max-images 5; --dry-run") == \
+        "prompt-in-frontmatter: false keeps it out; max-images: 5; dry-run"
+    # what no input stands for is left as it is
+    assert in_action_words("IMAGEGEN_CLOUDFLARE_BASE_URL and --json-events and x--y") == \
+        "IMAGEGEN_CLOUDFLARE_BASE_URL and --json-events and x--y"

@@ -58,7 +58,7 @@ def test_paths_before_the_repository_does_not_swallow_it(tmp_path: Path, capsys:
     (["REPO", "--max-image", "3"], "unknown option --max-image (did you mean --max-images?)", "imagegen run --help"),
     (["REPO", "--paths"], "--paths needs a value", "imagegen run --help"),
     (["REPO", "--report", "--dry-run"], "--report needs a value", "imagegen run --help"),
-    (["REPO", "--dry-run=yes"], "--dry-run takes no value", "imagegen run --help"),
+    (["REPO", "--dry-run=maybe"], "--dry-run takes no value", "imagegen run --help"),
     (["REPO", "REPO"], "unexpected 'REPO'", "the repository comes once"),
 ])
 def test_a_mistake_is_one_error_line_and_one_hint(tmp_path: Path, capsys: pytest.CaptureFixture[str],

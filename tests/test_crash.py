@@ -89,17 +89,24 @@ def test_sigterm_and_ctrl_c_stop_cleanly_with_report_and_state(tmp_path: Path, s
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGEGEN_", "INPUT_"))}
     cmd = [sys.executable, "-m", "imagegen", "run", str(repo), "--providers", "local", "--width", "64",
            "--height", "64", "--report", str(report), "--state-file", str(state)]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
-    assert proc.stderr is not None
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=ROOT)
+    assert proc.stderr is not None and proc.stdout is not None
     seen = 0
     while seen < 3:  # wait until covers are being written, then signal
         line = proc.stderr.readline()
         assert line, "the run ended before it could be interrupted"
         seen += line.startswith(b"generated ")
     proc.send_signal(sig)
-    proc.stderr.read()
+    err = proc.stderr.read().decode()
+    out = proc.stdout.read().decode()
     proc.stderr.close()
+    proc.stdout.close()
     assert proc.wait(timeout=120) == 130
+    # said in a few lines, not one per pending post (the reader pressed Ctrl-C on 200 posts)
+    assert err.count("interrupted: finishing the covers being written") == 1, err
+    assert [ln for ln in err.splitlines() if ln.startswith("left for a later run")] == \
+        [ln for ln in err.splitlines() if ln.startswith("left for a later run: ") and "(cancelled)" in ln][:1], err
+    assert len(out.splitlines()) < 40 and "interrupted: the covers being written were finished" in out, out
     data = json.loads(report.read_text())
     assert data["cancelled"] is True
     assert 3 <= len(data["generated"]) < POSTS

@@ -56,8 +56,47 @@ def test_no_key_says_which_setting_adds_the_provider(fake_providers: FakeProvide
     assert "CLOUDFLARE_API_TOKEN" in line(out, "cloudflare", "not configured")
     assert "HUGGINGFACE_API_TOKEN" in line(out, "huggingface", "not configured")
     code, out = doctor(fake_providers, tmp_path / "b", capsys, "--providers", "cloudflare", env={})
-    assert code == cli.EXIT_SETTINGS and "no image provider is configured" in out
+    assert code == 1 and "no image provider is configured yet" in out  # the table, not a refusal
+    assert "https://dash.cloudflare.com/profile/api-tokens" in line(out, "cloudflare", "not configured")
     no_images(fake_providers)
+
+
+def test_no_key_at_all_prints_the_table_with_where_to_get_each_key_and_what_is_free(
+        fake_providers: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    """A newcomer runs doctor before having any key: the answer is the table, not "error: no provider"."""
+    from imagegen.providers import REGISTRY
+
+    code, out = doctor(fake_providers, tmp_path, capsys, env={})
+    assert code == 1 and "error" not in out
+    for spec in REGISTRY:
+        if spec.alias_of:
+            assert not [ln for ln in out.splitlines() if ln.startswith(spec.name + " ")], "an alias is listed once"
+            continue
+        row = line(out, spec.name, "not configured")
+        assert " off " in row and spec.free and f"free: {spec.free}" in row
+        assert spec.signup in row if spec.signup else "--providers" in row
+    assert "or use --providers card" in out
+    no_images(fake_providers)
+
+
+def test_a_half_configured_provider_is_named_with_the_missing_secret(
+        fake_providers: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    env = {"CLOUDFLARE_API_TOKEN": "abcdefghijklmnop"}
+    code, out = doctor(fake_providers, tmp_path, capsys, env=env)
+    assert code == 1
+    row = line(out, "cloudflare", "key")
+    assert "PROBLEM" in row and "CLOUDFLARE_ACCOUNT_ID is missing (CLOUDFLARE_API_TOKEN is set)" in row
+    assert "set CLOUDFLARE_ACCOUNT_ID too" in row
+    # the run says the same instead of the generic list
+    repo = init_repo(tmp_path / "run")
+    assert cli.main(["run", str(repo)], env=env) == cli.EXIT_SETTINGS
+    err = capsys.readouterr().err
+    assert err.strip() == ("imagegen: error: no image provider is configured: cloudflare: CLOUDFLARE_ACCOUNT_ID is "
+                           "missing (CLOUDFLARE_API_TOKEN is set)")
+    # with another provider configured, the run goes on and says once that cloudflare is left out
+    assert cli.main(["run", str(repo), "--providers", "cloudflare,card", "--dry-run"], env=env) == 0
+    assert "warning: cloudflare: CLOUDFLARE_ACCOUNT_ID is missing (CLOUDFLARE_API_TOKEN is set), so it is left out" \
+        in capsys.readouterr().err
 
 
 def test_a_bad_key_is_a_problem_with_its_fix_and_nothing_usable_exits_1(fake_providers: FakeProviders,  # noqa: F811

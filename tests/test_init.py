@@ -55,12 +55,78 @@ def test_every_commented_setting_is_valid_when_uncommented(tmp_path: Path) -> No
 def test_init_never_overwrites_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = demo_repo(tmp_path)
     (repo / ".imagegen.toml").write_text("max-images = 1\n")
-    assert cli.main(["init", str(repo), "--workflow"], env={}) == 2
+    assert cli.main(["init", str(repo)], env={}) == 2
     assert ".imagegen.toml already exists" in capsys.readouterr().err
     assert (repo / ".imagegen.toml").read_text() == "max-images = 1\n"
-    assert not (repo / scaffold.WORKFLOW_PATH).exists()  # refused before anything was written
-    assert cli.main(["init", str(repo), "--force"], env={}) == 0
-    assert "max-images = 1" not in (repo / ".imagegen.toml").read_text()
+    assert not (repo / scaffold.WORKFLOW_PATH).exists()
+
+
+def test_init_workflow_after_init_adds_only_the_workflow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The newcomer's path: `init`, edit the file, then `init --workflow`: the file stays byte for byte."""
+    repo = demo_repo(tmp_path)
+    assert cli.main(["init", str(repo)], env={}) == 0
+    settings = repo / ".imagegen.toml"
+    edited = settings.read_text() + 'prompt-style = "my edit"\n'
+    settings.write_text(edited)
+    capsys.readouterr()
+    assert cli.main(["init", str(repo), "--workflow"], env={}) == 0
+    out = capsys.readouterr().out
+    assert f"kept {settings} as it is" in out and f"wrote {repo / scaffold.WORKFLOW_PATH}" in out
+    assert settings.read_text() == edited
+    assert yaml.safe_load((repo / scaffold.WORKFLOW_PATH).read_text())["jobs"]["covers"]
+    # a second time the workflow exists: refused, nothing touched
+    flow = (repo / scaffold.WORKFLOW_PATH).read_text()
+    assert cli.main(["init", str(repo), "--workflow"], env={}) == 2
+    assert "covers.yml already exists" in capsys.readouterr().err
+    assert (repo / scaffold.WORKFLOW_PATH).read_text() == flow and settings.read_text() == edited
+
+
+def test_force_never_drops_a_line_the_user_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = demo_repo(tmp_path)
+    settings = repo / ".imagegen.toml"
+    mine = ('# my blog\'s settings\nmax-images = 1   # keep it small\nprompt_style = "my edit"\n'
+            '# width = 800\nsite = "obsidian"\n')
+    settings.write_text(mine)
+    (repo / scaffold.WORKFLOW_PATH).parent.mkdir(parents=True)
+    (repo / scaffold.WORKFLOW_PATH).write_text("name: mine\n# my own workflow line\n")
+    assert cli.main(["init", str(repo), "--workflow", "--force"], env={}) == 0
+    out = capsys.readouterr().out
+    text = settings.read_text()
+    assert text.startswith(mine), "every line the user wrote stays, in its place"
+    added = text[len(mine):]
+    assert "# concurrency = 8" in added and "max-images" not in added and "prompt-style" not in added
+    assert "width =" not in added and "site =" not in added  # mentioned (even commented out): not added again
+    assert tomllib.loads(text) == {"max-images": 1, "prompt_style": "my edit", "site": "obsidian",
+                                   "paths": ["auto-blog-zero", "chickie-loo", "systems-for-public-good"]}  # detected
+    assert load({"providers": "local"}, {}, repo=repo).max_images == 1
+    backup = repo / ".github" / "workflows" / "covers.yml.bak"
+    assert backup.read_text() == "name: mine\n# my own workflow line\n"
+    assert f"refreshed {settings}" in out and f"the old one is kept as {backup}" in out
+    # once more: nothing left to add, the file is kept; the earlier backup is not overwritten
+    assert cli.main(["init", str(repo), "--workflow", "--force"], env={}) == 0
+    assert settings.read_text() == text and backup.read_text() == "name: mine\n# my own workflow line\n"
+    assert (repo / ".github" / "workflows" / "covers.yml.bak-2").exists()
+
+
+def test_force_refuses_a_settings_file_it_cannot_read_and_touches_nothing(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    repo = demo_repo(tmp_path)
+    (repo / ".imagegen.toml").write_text("max-images = = 1\n")
+    assert cli.main(["init", str(repo), "--force", "--workflow"], env={}) == 2
+    assert "cannot be read as TOML" in capsys.readouterr().err
+    assert (repo / ".imagegen.toml").read_text() == "max-images = = 1\n"
+    assert not (repo / scaffold.WORKFLOW_PATH).exists()
+
+
+def test_init_then_a_dry_run_works_without_any_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What `init` suggests next must work on a machine with no key at all."""
+    repo = demo_repo(tmp_path)
+    assert cli.main(["init", str(repo)], env={}) == 0
+    assert "next: imagegen run --dry-run" in capsys.readouterr().out
+    assert cli.main(["run", "--dry-run", str(repo)], env={}) == 0
+    out = capsys.readouterr().out
+    assert "would generate" in out and "a real run needs an image provider first" in out
+    assert "--providers card" in out
 
 
 def test_init_workflow_is_ready_to_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,7 +179,7 @@ def test_init_follows_the_detected_engine(tmp_path: Path, capsys: pytest.Capture
         (repo / rel).write_text(text)
     assert cli.main(["init", str(repo), "--workflow"], env={}) == 0
     text = (repo / ".imagegen.toml").read_text()
-    assert f"# Detected: a {site} site" in text
+    assert f"# Detected engine: {site} (" in text
     assert tomllib.loads(text) == {"site": site}  # the engine's folders are its default: not repeated
     if comment:
         assert comment in text

@@ -125,3 +125,53 @@ def test_the_engine_owned_settings_help_names_each_engines_default() -> None:
             assert path == "." or path in knob("paths").help, name
         for excluded in cls.default_exclude:
             assert excluded in knob("exclude").help, name
+
+
+# --------------------------------------------------------------------------- the first hour's mistakes
+
+
+def test_a_dry_run_needs_no_provider_and_says_what_a_real_run_would_need(tmp_path: Path) -> None:
+    s = load({"dry-run": "true"}, {}, repo=tmp_path)
+    assert s.providers == () and s.no_provider.startswith("no image provider is configured")
+    with pytest.raises(SettingsError, match="no image provider is configured"):
+        load({}, {}, repo=tmp_path)  # a run that writes still refuses before any work
+    assert load({}, {}, repo=tmp_path, need_provider=False).providers == ()  # doctor
+
+
+def test_a_run_with_an_empty_chain_refuses_before_any_work(tmp_path: Path) -> None:
+    from imagegen.pipeline import run_sync
+
+    (tmp_path / "2026-01-01-a.md").write_text("# A\n")
+    s = load({"dry-run": "true"}, {}, repo=tmp_path).with_(dry_run=False)
+    with pytest.raises(SettingsError, match="no image provider is configured"):
+        run_sync(s)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-01-01-a.md"]
+
+
+def test_a_key_with_a_line_break_is_named_as_such(tmp_path: Path) -> None:
+    env = {"CLOUDFLARE_API_TOKEN": "abcdefgh\nijklmnop", "CLOUDFLARE_ACCOUNT_ID": "0123456789abcdef"}
+    with pytest.raises(SettingsError) as e:
+        load({}, env, repo=tmp_path)
+    assert str(e.value) == ("cloudflare-api-token: the value has a line break inside it, and a key or token is one "
+                            "word; paste the secret's value again")
+    assert "abcdefgh" not in str(e.value)
+    # a trailing newline (a secret saved from `echo`) is not a mistake
+    assert load({}, {**env, "CLOUDFLARE_API_TOKEN": "abcdefghijklmnop\n"}, repo=tmp_path).providers
+
+
+def test_a_posts_path_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "2026-01-01-a.md").write_text("# A\n")
+    with pytest.raises(SettingsError, match="posts: 'nope.md' does not exist in the repository"):
+        load({"providers": "card", "posts": "2026-01-01-a.md,nope.md"}, {}, repo=tmp_path)
+    assert load({"providers": "card", "posts": "2026-01-01-a.md"}, {}, repo=tmp_path).posts == ("2026-01-01-a.md",)
+
+
+def test_an_unknown_provider_gets_a_suggestion(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"unknown provider 'cardd' \(did you mean 'card'\?; known: "):
+        load({"providers": "cardd"}, {}, repo=tmp_path)
+
+
+def test_a_file_given_as_the_repository_is_said_to_be_a_file(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# x\n")
+    with pytest.raises(SettingsError, match="is a file, not the blog's folder"):
+        load({"providers": "card"}, {}, repo=tmp_path / "README.md")

@@ -85,6 +85,33 @@ def inputs() -> tuple[Input, ...]:
     return tuple(out)
 
 
+def in_action_words(text: str) -> str:
+    """A message written for the command line, in the words of a workflow: an environment variable
+    or a flag that an input stands for becomes that input (`CLOUDFLARE_API_TOKEN` ->
+    `cloudflare-api-token`, `POLLINATIONS_ENABLED=true` -> `pollinations-enabled: true`,
+    `--providers card` -> `providers: card`, `--no-prompt-in-frontmatter` ->
+    `prompt-in-frontmatter: false`). Messages are written once (settings, providers, doctor); the
+    action, whose user writes `with:` inputs, translates them here at its one way out."""
+    by_env = {i.env: i.name for i in inputs() if i.env}
+    names = {i.name for i in inputs()}
+    on_off = {k.input_name for k in all_knobs() if k.flag}
+
+    def flag(m: re.Match[str]) -> str:
+        negated, name, value = m.group(1), m.group(2), m.group(3)
+        if name not in names:
+            return m.group(0)
+        if negated:
+            return f"{name}: false" + (m.group(0)[len(f"--no-{name}"):])
+        if name in on_off or not value:  # an on/off option takes no value: the next word is prose
+            return name + m.group(0)[len(f"--{name}"):]
+        return f"{name}: {value}"
+
+    envs = "|".join(sorted(map(re.escape, by_env), key=len, reverse=True))
+    text = re.sub(rf"\b({envs})=(\S+)", lambda m: f"{by_env[m.group(1)]}: {m.group(2)}", text)
+    text = re.sub(rf"\b({envs})\b", lambda m: by_env[m.group(1)], text)
+    return re.sub(r"(?<![\w-])--(no-)?([a-z][a-z0-9-]*)(?:[ =]([a-z0-9][\w,.-]*))?", flag, text)
+
+
 def input_env_name(name: str) -> str:
     """The variable the runner sets for an input: INPUT_ + upper-cased name, spaces to `_`, hyphens kept."""
     return "INPUT_" + name.replace(" ", "_").upper()

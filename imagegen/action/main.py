@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 from imagegen import aio, doctor, git, pipeline, publish, redact, sites
 from imagegen.action.event import (changed_files, commit_range, fork_pull_request, load_event, looks_like_post,
                                    target_branch)
-from imagegen.action.inputs import Input, input_env_name, inputs
+from imagegen.action.inputs import Input, in_action_words, input_env_name, inputs
 from imagegen.action.runner import EventLog, Runner
 from imagegen.action.summary import BENIGN_SKIPS, SummaryContext, outputs, summary_markdown
 from imagegen.errors import (EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_REPORT, ImagegenError, PublishError,
@@ -149,10 +149,10 @@ class Action:
             raise Stop(f"pull request from a fork ({fork}): its token cannot push to it and secrets are not "
                        "passed to it, so no covers were generated (they are made after the merge; "
                        "use commit: none to only write files)")
-        settings = self._settings(workspace, fork)
         run_mode = self.resolved("mode").strip().lower() or "run"
         if run_mode not in ("run", "doctor"):
             raise SettingsError(f"mode: expected run or doctor, got {run_mode!r}")
+        settings = self._settings(workspace, fork, need_provider=False if run_mode == "doctor" else None)
         head = _head(workspace)
         branch = None
         if run_mode == "run" and commit != "none" and not settings.dry_run:
@@ -257,7 +257,9 @@ class Action:
         return code or (EXIT_REPORT if self.report_failed else EXIT_OK)
 
     def stop(self, message: str, *, code: int) -> int:
-        """End without generating: a notice (code 0) or an error; outputs all empty/zero."""
+        """End without generating: a notice (code 0) or an error; outputs all empty/zero. The
+        message names the action's inputs, not the command line's flags and variables."""
+        message = in_action_words(message)
         if code:
             self.runner.error(message)
         else:
@@ -269,7 +271,7 @@ class Action:
     def run_doctor(self, settings: Settings) -> int:
         """`mode: doctor`: the `imagegen doctor` table in the log and the job summary; no image, no commit."""
         d = aio.run(doctor.diagnose(settings))
-        table = doctor.render(d)
+        table = in_action_words(doctor.render(d))
         for line in table.splitlines():
             self.runner.print(line)
         self.runner.summary("## imagegen doctor\n\n```\n" + table + "\n```\n")
@@ -294,13 +296,13 @@ class Action:
             raise SettingsError(f"{name}: expected {expected}, got {v!r}")
         return v
 
-    def _settings(self, workspace: Path, fork: str | None) -> Settings:
+    def _settings(self, workspace: Path, fork: str | None, *, need_provider: bool | None = None) -> Settings:
         """An input left at its action.yml default (or empty) is "not given": the environment
         variable of the same meaning wins, then the default (settings.load decides)."""
         raw = {i.name: (None if self.value(i.name).strip() in ("", i.default) else self.value(i.name))
                for i in self.by_name.values() if i.kind != "action"}
         try:
-            return load(raw, dict(self.env), repo=workspace)
+            return load(raw, dict(self.env), repo=workspace, need_provider=need_provider)
         except ImagegenError as exc:
             if fork and "no image provider" in str(exc):
                 raise Stop(f"pull request from a fork ({fork}): provider secrets are not passed to it, "

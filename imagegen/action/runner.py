@@ -11,8 +11,10 @@ from __future__ import annotations
 import uuid
 from typing import Mapping, Sequence, TextIO
 
+from imagegen.action.inputs import in_action_words
 from imagegen.report import Event
 from imagegen.redact import forms, redact
+
 
 def escape_data(s: str) -> str:
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -58,13 +60,14 @@ class Runner:
         self.out.flush()
 
     def error(self, message: str, **props: str | int | None) -> None:
-        self.command("error", message, **props)
+        """An error annotation, naming the action's inputs (never a CLI flag or variable)."""
+        self.command("error", in_action_words(message), **props)
 
     def warning(self, message: str, **props: str | int | None) -> None:
-        self.command("warning", message, **props)
+        self.command("warning", in_action_words(message), **props)
 
     def notice(self, message: str, **props: str | int | None) -> None:
-        self.command("notice", message, **props)
+        self.command("notice", in_action_words(message), **props)
 
     def group(self, title: str, lines: Sequence[str]) -> None:
         self.command("group", one_line(title))

@@ -164,6 +164,7 @@ class _Command(_Help):
         mistake = option_as_value(ctx, words)
         if mistake is not None:
             raise mistake
+        args = with_boolean_words(self, args)
         rest = super().parse_args(ctx, args)
         if ctx.args:
             raise stray(ctx, words, ctx.args[0])
@@ -181,6 +182,43 @@ class _Group(_Help, click.Group):
         rows = [(name, cmd.get_short_help_str(formatter.width)) for name, cmd in self.commands.items()]
         with formatter.section("commands"):
             formatter.write_dl(rows)
+
+
+TRUE_WORDS, FALSE_WORDS = frozenset({"true", "yes", "on"}), frozenset({"false", "no", "off"})
+
+
+def with_boolean_words(command: click.Command, args: list[str]) -> list[str]:
+    """An on/off option followed by `true`/`false` (or yes/no, on/off; also `--x=false`) takes
+    that word as its value, as the action's inputs and the settings file write it: `--dry-run true`
+    is a dry run, never "repository folder 'true' does not exist"."""
+    flags: dict[str, tuple[str | None, str | None]] = {}  # option -> (its "on" form, its "off" form)
+    for param in command.params:
+        if isinstance(param, click.Option) and param.is_flag:
+            on, off = (param.opts[0] if param.opts else None), (param.secondary_opts[0] if param.secondary_opts else None)
+            for name in param.opts:
+                flags[name] = (on, off)
+            for name in param.secondary_opts:
+                flags[name] = (off, on)  # --no-x true means --no-x
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        word, value = args[i], None
+        if "=" in word and word.split("=", 1)[0] in flags:
+            word, value = word.split("=", 1)
+        elif word in flags and i + 1 < len(args) and args[i + 1].lower() in TRUE_WORDS | FALSE_WORDS:
+            value = args[i + 1]
+            i += 1
+        i += 1
+        if word not in flags or value is None:
+            out.append(word if value is None else f"{word}={value}")
+            continue
+        if value.lower() not in TRUE_WORDS | FALSE_WORDS:
+            out.append(f"{word}={value}")  # click says it takes no value
+            continue
+        chosen = flags[word][0 if value.lower() in TRUE_WORDS else 1]
+        if chosen is not None:
+            out.append(chosen)
+    return out
 
 
 def _repo(help_text: str = "the blog repository (default: the current folder)") -> click.Argument:
@@ -203,14 +241,14 @@ def app(ctx: click.Context) -> None:
                                              "`imagegen --help` shows more")
 
 
-def _settings(ctx: click.Context, repo: str, values: Mapping[str, Any]) -> Settings:
+def _settings(ctx: click.Context, repo: str, values: Mapping[str, Any], *, need_provider: bool | None = None) -> Settings:
     """Settings from the options, the environment and the settings file. When the repository does not
     exist and came right after an option's value, it was probably a second value: the hint says so."""
     raw = raw_values(values)
     for secret in secret_values(raw, {}):  # a secret given as an option, before anything is printed
         redact.register(secret)
     try:
-        return load(raw, ctx.obj.env, repo=repo)
+        return load(raw, ctx.obj.env, repo=repo, need_provider=need_provider)
     except ImagegenError as exc:
         hint = repo_hint(ctx.command, ctx.meta.get(WORDS, ()), repo)
         if hint and exc.exit_code == UsageError.exit_code:
@@ -221,28 +259,33 @@ def _settings(ctx: click.Context, repo: str, values: Mapping[str, Any]) -> Setti
 @app.command("run", cls=_Command, usage="imagegen run [REPO] [options]",
              short_help="give every post that needs one a cover image",
              help=RUN_EXAMPLES + "\nFind the posts that need a cover, generate images, update the posts.",
-             params=[_repo(), click.Option(["--quiet"], is_flag=True, help="only print the summary"),
+             params=[_repo(), click.Option(["--quiet", "-q"], is_flag=True, help="print only errors and the final line"),
+                     click.Option(["--verbose", "-v"], is_flag=True,
+                                  help="print every step and every post (the default counts the routine ones)"),
                      click.Option(["--json-events"], is_flag=True, help="print events as JSON lines instead of text"),
                      *setting_options()])
 @click.pass_context
-def _run(ctx: click.Context, repo: str, quiet: bool, json_events: bool, **values: Any) -> int:
+def _run(ctx: click.Context, repo: str, quiet: bool, verbose: bool, json_events: bool, **values: Any) -> int:
     runtime: Runtime = ctx.obj
     started = runtime.timer()
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose contradict each other", "choose one")
+    level = "quiet" if quiet else "verbose" if verbose else "normal"
     settings = _settings(ctx, repo, values)
-    printer = Printer(sys.stderr, quiet=quiet, json_lines=json_events)
+    printer = Printer(sys.stderr, json_lines=json_events, level=level)
     if settings.config_file and not (quiet or json_events):
         print(f"settings from {settings.config_file} (options and environment variables win over it)", file=sys.stderr)
     try:
         report = run_sync(settings, emit=printer, **runtime.clock_kw())
     finally:
         printer.close()  # the bar is gone before the summary or the error line
-    return _finish(report, settings, runtime.timer() - started)
+    return _finish(report, settings, runtime.timer() - started, level)
 
 
-def _finish(report: Report, settings: Settings, elapsed: float) -> int:
+def _finish(report: Report, settings: Settings, elapsed: float, level: str = "normal") -> int:
     """Write the report file, print the summary; the run's exit code."""
     problem = report.write(settings.report) if settings.report is not None else None
-    print(summary(report, settings, elapsed, report_written=problem is None))
+    print(summary(report, settings, elapsed, report_written=problem is None, level=level))
     if problem is not None:  # the covers are written; only the report file is missing
         raise ReportError(problem)
     if report.cancelled:
@@ -270,16 +313,24 @@ def _providers(ctx: click.Context, repo: str) -> int:
              short_help="write .imagegen.toml for this blog (and, with --workflow, a GitHub workflow)",
              help=INIT_EXAMPLES + "\nWrite a settings file for the blog, listing every setting.",
              params=[_repo(), click.Option(["--workflow"], is_flag=True, help="also write .github/workflows/covers.yml"),
-                     click.Option(["--force"], is_flag=True, help="replace files that already exist"),
+                     click.Option(["--force"], is_flag=True,
+                                  help="refresh .imagegen.toml (adds the settings it does not mention; every line "
+                                       "you wrote stays) and replace the workflow (the old one kept as .bak)"),
                      click.Option(["--action"], default=None, metavar="OWNER/REPO@REF",
                                   help="what the workflow's step uses (default: a placeholder to replace)")])
 def _init(repo: str, workflow: bool, force: bool, action: str | None) -> int:
-    written = scaffold.init(Path(repo).expanduser(), workflow=workflow, force=force, action=action or scaffold.ACTION_REF)
-    for path in written:
-        print(f"wrote {path}")
+    done = scaffold.init(Path(repo).expanduser(), workflow=workflow, force=force, action=action or scaffold.ACTION_REF)
+    for w in done:
+        if w.action == "kept":
+            print(f"kept {w.path} as it is")
+        elif w.action == "refreshed":
+            print(f"refreshed {w.path}: added the settings it did not mention; every line you wrote is still there")
+        else:
+            print(f"wrote {w.path}" + (f" (the old one is kept as {w.backup})" if w.backup else ""))
     if workflow and not action:
-        print(f"in {scaffold.WORKFLOW_PATH}, replace {scaffold.ACTION_REF} with where the action is published, "
-              "and add the provider keys you have as repository secrets")
+        print(f"in {scaffold.WORKFLOW_PATH}, replace {scaffold.ACTION_REF} with the GitHub repository that hosts "
+              "the imagegen action (owner/name@v1, or pass --action), and add the provider keys you have as "
+              "repository secrets")
     print("next: imagegen run --dry-run" + (f" {repo}" if repo != "." else ""))
     return EXIT_OK
 
@@ -292,7 +343,7 @@ def _init(repo: str, workflow: bool, force: bool, action: str | None) -> int:
              params=[_repo(), *setting_options()])
 @click.pass_context
 def _doctor(ctx: click.Context, repo: str, **values: Any) -> int:
-    settings = _settings(ctx, repo, values)
+    settings = _settings(ctx, repo, values, need_provider=False)  # no key yet: the table says where to get one
     return doctor.main(settings, sys.stdout, **ctx.obj.clock_kw())
 
 

@@ -11,6 +11,14 @@ JSON events (`--json-events`) and the action's log keep the machine form (`Event
 `Printer` prints those sentences as they come, with a progress bar on a terminal's last line that is
 cleared before anything else is printed; `summary` says what the run did, naming each post by its
 title, with the time taken.
+
+How much is said depends on the level, so a 150-post run does not drown its reader:
+- `quiet`: nothing while it runs; afterwards only the failures and the final count line.
+- `normal` (the default): what needs a reader's eye, one line each (covers made, failures, unusual
+  skips, providers going out, warnings); routine lines (asking a provider, a post that already
+  has a cover, a post left for later) are counted instead, and the summary names at most
+  `LISTED` posts.
+- `verbose`: every event, and every post in the summary.
 """
 
 from __future__ import annotations
@@ -24,7 +32,16 @@ from imagegen.report import Event, EventKind, Report, SkipReason
 from imagegen.redact import redact
 from imagegen.config.settings import Settings
 
-__all__ = ["Narrator", "Printer", "fmt_duration", "printable", "summary"]
+__all__ = ["LISTED", "Narrator", "Printer", "fmt_duration", "printable", "summary"]
+
+LEVELS = ("quiet", "normal", "verbose")
+LISTED = 20
+"""Posts the summary names per list at the normal level (the rest: "... and N more")."""
+ROUTINE_SKIPS = frozenset({SkipReason.HAS_IMAGE, SkipReason.FUTURE, SkipReason.DRAFT, SkipReason.OPTED_OUT,
+                           SkipReason.EXCLUDED})
+"""Skips that need no reader's eye at the normal level: counted in the summary, listed with --verbose."""
+ROUTINE_PENDING = frozenset({"cancelled", "max-images", "not-run", "providers-out", "dry-run"})
+"""Pending reasons said once with a count at the normal level (a Ctrl-C on 150 posts is one line)."""
 
 
 REASONS = {
@@ -136,10 +153,14 @@ class Printer:
     (`close`) before the summary is printed."""
 
     def __init__(self, out: TextIO, total_hint: int = 0, *, quiet: bool = False, json_lines: bool = False,
-                 narrator: Narrator | None = None) -> None:
+                 narrator: Narrator | None = None, level: str = "") -> None:
         self.out = out
-        self.quiet = quiet
+        self.level = level or ("quiet" if quiet else "normal")
+        assert self.level in LEVELS, self.level
+        self.quiet = self.level == "quiet"
         self.json_lines = json_lines
+        self.held: dict[str, int] = {}
+        """Routine pending posts not said one by one: reason -> count (said once, at the end)."""
         self.tty = out.isatty() and not json_lines
         self.done = 0
         self.total = total_hint
@@ -156,6 +177,10 @@ class Printer:
         if self.json_lines:
             print(ev.to_json(), file=self.out, flush=True)
             return
+        if self.level == "normal" and self._routine(ev):
+            return
+        if ev.kind == EventKind.DONE:
+            self._say_held()
         line = self.narrator.line(ev)
         if line is None:
             return
@@ -167,6 +192,23 @@ class Printer:
             self.out.write(f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
             self.out.flush()
             self._bar_shown = True
+
+    def _routine(self, ev: Event) -> bool:
+        """A line the normal level does not print (it is counted, or the summary says it)."""
+        if ev.kind in (EventKind.GENERATING, EventKind.WOULD_GENERATE):  # the summary lists what a dry run would do
+            return True
+        if ev.kind == EventKind.SKIP:
+            return ev.reason in ROUTINE_SKIPS
+        if ev.kind == EventKind.PENDING and ev.reason in ROUTINE_PENDING:
+            self.held[ev.reason] = self.held.get(ev.reason, 0) + 1
+            return True
+        return False
+
+    def _say_held(self) -> None:
+        for reason, n in self.held.items():
+            self.close()
+            print(f"left for a later run: {n} post{'s' if n != 1 else ''} ({reason})", file=self.out, flush=True)
+        self.held.clear()
 
     def close(self) -> None:
         """Clear the progress bar, so the next line (or the summary) starts on a clean line."""
@@ -181,26 +223,37 @@ def _named(rel: str, titles: dict[str, str]) -> str:
     return f"\"{title}\" ({rel})" if title else rel
 
 
-def summary(report: Report, settings: Settings, elapsed: float | None = None, *, report_written: bool = True) -> str:
+def _listed(lines: list[str], rows: list[str], level: str) -> None:
+    """Rows under the count line: all of them with --verbose, else the first LISTED and a count."""
+    shown = rows if level == "verbose" or len(rows) <= LISTED + 1 else rows[:LISTED]
+    lines.extend(shown)
+    if len(shown) < len(rows):
+        lines.append(f"  ... and {len(rows) - len(shown)} more (--verbose lists them all; --report writes them)")
+
+
+def _count_line(report: Report, took: str) -> str:
+    if not report.settled() and not report.cancelled:
+        return (report.no_posts or "found no posts") + took.replace(" in ", " (took ", 1) + (")" if took else "")
+    verb = "would generate" if report.dry_run else "generated"
+    count = len(report.planned) if report.dry_run else len(report.generated)
+    return (f"{verb} {count} cover(s){took}; skipped {len(report.skipped)}; failed {len(report.failed)}; "
+            f"pending {len(report.pending)}")
+
+
+def summary(report: Report, settings: Settings, elapsed: float | None = None, *, report_written: bool = True,
+            level: str = "normal") -> str:
     """What the run did, for stdout: the counts and the time taken (or why no post was found),
-    each post by its title, the providers' table, and why the run stopped early."""
-    lines = []
+    each post by its title, the providers' table, and why the run stopped early. `quiet`: only the
+    failures, then the count line."""
     took = f" in {fmt_duration(elapsed)}" if elapsed is not None else ""
-    nothing_seen = not report.settled()
-    if nothing_seen and not report.cancelled:
-        lines.append((report.no_posts or "found no posts") + took.replace(" in ", " (took ", 1) + (")" if took else ""))
-    else:
-        verb = "would generate" if report.dry_run else "generated"
-        count = len(report.planned) if report.dry_run else len(report.generated)
-        lines.append(f"{verb} {count} cover(s){took}; skipped {len(report.skipped)}; failed {len(report.failed)}; "
-                     f"pending {len(report.pending)}")
     titles = report.titles()
-    for g in report.generated:
-        lines.append(f"  {_named(g.post, titles)} -> {g.image} ({display_name(g.provider)})")
-    for p in report.planned:
-        lines.append(f"  {_named(p.post, titles)} -> {p.would_write}")
-    for f in report.failed:
-        lines.append(f"  FAILED {_named(f.post, titles)}: {f.error}")
+    failed = [f"  FAILED {_named(f.post, titles)}: {f.error}" for f in report.failed]
+    if level == "quiet":
+        return redact("\n".join(failed + [_count_line(report, took)]))
+    lines = [_count_line(report, took)]
+    _listed(lines, [f"  {_named(g.post, titles)} -> {g.image} ({display_name(g.provider)})" for g in report.generated]
+            + [f"  {_named(p.post, titles)} -> {p.would_write}" for p in report.planned], level)
+    lines.extend(failed)
     if report.providers:
         lines.append("")
         lines.append(f"  {'provider':<13}{'calls':>6}{'images':>8}{'errors':>8}{'wasted':>8}{'seconds':>9}  status")
@@ -210,10 +263,24 @@ def summary(report: Report, settings: Settings, elapsed: float | None = None, *,
     if report.stopped_by_quota:
         lines.append("stopped: every provider is out (quota/auth); the remaining posts are pending for the next run")
     if report.cancelled:
-        lines.append("cancelled: in-flight writes finished; the remaining posts are pending")
+        lines.append(f"interrupted: the covers being written were finished; {len(report.pending)} post(s) are left "
+                     "for the next run, which picks them up")
+    if report.dry_run:
+        lines.append(_would_ask(settings))
     if settings.report is not None and report_written:
         lines.append(f"report written to {printable(settings.report)}")
     return redact("\n".join(lines))
+
+
+def _would_ask(settings: Settings) -> str:
+    """Which providers a real run would ask, in order, or why it could not run yet: a dry run
+    answers "what would happen" without a key."""
+    if not settings.providers:
+        why = settings.no_provider.removeprefix("no image provider is configured: ")
+        if why.startswith("set at least one of"):  # no key at all: the short way on, not the whole list
+            why = "set a provider's key (`imagegen doctor` says where to get one), or use --providers card"
+        return f"a real run needs an image provider first: {why}"
+    return "a real run would ask: " + ", ".join(display_name(ps.name) for ps in settings.providers)
 
 
 def printable(path: object) -> str:

@@ -16,6 +16,8 @@ The settings a blog engine owns (`paths`, `exclude`, `attachments-dir`, `embed-s
 
 from __future__ import annotations
 
+import difflib
+import os
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +112,12 @@ class Settings(BaseModel):
     title_overlay: bool = False
     config_file: str = ""
     """The settings file that was read (`.imagegen.toml`, `pyproject.toml [tool.imagegen]`), or ''."""
+    no_provider: str = ""
+    """Why the chain is empty ('' when it is not): a dry run and `imagegen doctor` need no provider,
+    so they say this instead of refusing; a run that writes refuses with it before any work."""
+    left_out: tuple[str, ...] = ()
+    """Providers given some of their secrets but not all ("cloudflare: CLOUDFLARE_ACCOUNT_ID is
+    missing (CLOUDFLARE_API_TOKEN is set)"): the run says so once instead of leaving them out silently."""
 
     @property
     def output(self) -> Output:
@@ -152,13 +160,19 @@ def secret_values(raw: Mapping[str, str | None], env: Mapping[str, str]) -> list
 
 def _refuse_short_secrets(layers: Layers) -> None:
     """A secret shorter than redact.MIN_LEN cannot be masked without shredding every message
-    (a key 'null' would turn each JSON null into ***): refuse it, naming the setting, never the value."""
+    (a key 'null' would turn each JSON null into ***): refuse it, naming the setting, never the value.
+    A key with a line break or a space inside (two lines pasted into one secret) would reach the
+    provider as a broken header, which reads as "the API URL is unusable": say what it is instead."""
     for k in all_knobs():
         if k.secret and k.scope == "provider":
             value = (layers.given(k) or "").strip()
             if 0 < len(value) < redact.MIN_LEN:
                 raise SettingsError(f"{k.name}: {len(value)} characters is too short for a real key or token "
                                     f"(at least {redact.MIN_LEN}); check the secret's value")
+            if any(c.isspace() or not c.isprintable() for c in value):
+                what = "a line break" if any(c in value for c in "\r\n") else "a space or control character"
+                raise SettingsError(f"{k.name}: the value has {what} inside it, and a key or token is one word; "
+                                    "paste the secret's value again")
 
 
 def _inside(root: Path, rel: str, name: str) -> str:
@@ -215,6 +229,9 @@ def _core(layers: Layers, repo: Path) -> dict[str, Any]:
         preflight.check_frontmatter_field(values["frontmatter-field"])
     values["paths"] = tuple(_inside(repo, p, "paths") for p in values["paths"]) or None
     values["posts"] = tuple(_inside(repo, p, "posts") for p in values["posts"])
+    for given, rel in zip(split_list(layers.get(knob("posts"))), values["posts"]):
+        if not os.path.lexists(repo / rel):  # a typo must not pass as "nothing to do" (exit 0) in a script
+            raise SettingsError(f"posts: {given!r} does not exist in the repository")
     for name in ("sections", "exclude", "changed-since", "frontmatter-field", "image-url-prefix", "attachments-dir"):
         values[name] = values[name] or None
     for name in ("report", "state-file"):
@@ -248,9 +265,16 @@ def _pairs(layers: Layers, name: str, *, number: type = int) -> dict[str, float]
         if not sep or not key:
             raise SettingsError(f"{name}: expected NAME=N, got {item!r}")
         if key not in SPECS:
-            raise SettingsError(f"{name}: unknown provider {key!r} (known: {', '.join(SPECS)})")
+            raise SettingsError(f"{name}: {_unknown_provider(key)}")
         out[key] = parse_number(name, key, val.strip(), number=number, bound=k.maximum)
     return out
+
+
+def _unknown_provider(name: str) -> str:
+    """"unknown provider 'cardd' (did you mean 'card'?; known: ...)", as options and commands do."""
+    match = difflib.get_close_matches(name, list(SPECS), n=1, cutoff=0.6)
+    guess = f"did you mean {match[0]!r}?; " if match else ""
+    return f"unknown provider {name!r} ({guess}known: {', '.join(SPECS)})"
 
 
 def _order(layers: Layers) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
@@ -261,13 +285,13 @@ def _order(layers: Layers) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
         order = tuple(n for n in order if n in SPECS)
     for name in order:
         if name not in SPECS:
-            raise SettingsError(f"providers: unknown provider {name!r} (known: {', '.join(SPECS)})")
+            raise SettingsError(f"providers: {_unknown_provider(name)}")
     if len(set(order)) != len(order):
         raise SettingsError("providers: a provider is named twice")
     reserve = split_list(layers.get(knob("reserve")))
     for name in reserve:
         if name not in SPECS and name not in DEFAULT_RESERVE:
-            raise SettingsError(f"reserve: unknown provider {name!r} (known: {', '.join(SPECS)})")
+            raise SettingsError(f"reserve: {_unknown_provider(name)}")
     return order, explicit, reserve
 
 
@@ -283,8 +307,9 @@ def _check_provider(spec: ProviderSpec, opts: Mapping[str, str]) -> None:
                 raise SettingsError(f"{spec.name}-image-model: {why}")
 
 
-def _providers(layers: Layers, all_opts: Mapping[str, Mapping[str, str]]) -> tuple[ProviderSettings, ...]:
-    """The chain: each named (or default) provider that is configured, with its pacing."""
+def _providers(layers: Layers, all_opts: Mapping[str, Mapping[str, str]]) -> tuple[tuple[ProviderSettings, ...], str]:
+    """The chain: each named (or default) provider that is configured, with its pacing; and, when
+    none is, why (the line a run that needs one refuses with)."""
     order, explicit, reserve = _order(layers)
     budgets = _pairs(layers, "provider-budget")
     in_flight = _pairs(layers, "provider-max-in-flight")
@@ -298,7 +323,8 @@ def _providers(layers: Layers, all_opts: Mapping[str, Mapping[str, str]]) -> tup
     for name in order:
         spec, opts = SPECS[name], all_opts[name]
         if not spec.enabled(opts):
-            missing.append(f"{name} ({spec.needs})")
+            half = spec.half_configured(opts)
+            missing.append(f"{name}: {half}" if half else f"{name} ({spec.needs})")
             continue
         _check_provider(spec, opts)
         budget = budgets.get(name)
@@ -310,18 +336,31 @@ def _providers(layers: Layers, all_opts: Mapping[str, Mapping[str, str]]) -> tup
                         timeout=float(timeouts.get(name, spec.limits.timeout)), probe=spec.limits.probe)
         chosen.append(ProviderSettings(spec=spec, opts=MappingProxyType(dict(opts)), limits=limits,
                                        budget=int(budget) if budget is not None else None, reserve=name in reserve))
-    if not chosen:
-        _nothing_configured(explicit and bool(order), missing)
-    return tuple(chosen)
+    return tuple(chosen), ("" if chosen else _nothing_configured(explicit and bool(order), missing, all_opts))
 
 
-def _nothing_configured(named: bool, missing: list[str]) -> None:
+def _nothing_configured(named: bool, missing: list[str], all_opts: Mapping[str, Mapping[str, str]]) -> str:
+    """Why no provider joined, naming a half-configured one first: its missing secret is the
+    one line to add."""
     if named:
-        raise SettingsError("no image provider is configured: "
-                            + "; ".join(m if "provider-budget" in m else f"{m} is not set" for m in missing))
+        return "no image provider is configured: " + "; ".join(
+            m if ("provider-budget" in m or " missing " in m) else f"{m} is not set" for m in missing)
+    half = [f"{n}: {SPECS[n].half_configured(all_opts[n])}" for n in DEFAULT_ORDER
+            if n in SPECS and SPECS[n].half_configured(all_opts[n])]
+    if half:
+        return "no image provider is configured: " + "; ".join(half)
     hints = "; ".join(f"{SPECS[n].name}: {SPECS[n].needs}" for n in DEFAULT_ORDER if n in SPECS)
-    raise SettingsError("no image provider is configured: set at least one of " + (hints or "the provider secrets")
-                        + " (or use --providers card for offline title-card covers)")
+    return ("no image provider is configured: set at least one of " + (hints or "the provider secrets")
+            + " (or use --providers card for offline title-card covers)")
+
+
+def _left_out(providers: tuple[ProviderSettings, ...], all_opts: Mapping[str, Mapping[str, str]]) -> tuple[str, ...]:
+    """Half-configured providers outside a chain that has others (see Settings.left_out)."""
+    if not providers:
+        return ()  # the refusal (or the dry run's note) names them already
+    in_chain = {ps.name for ps in providers}
+    return tuple(f"{spec.name}: {spec.half_configured(all_opts[spec.name])}, so it is left out" for spec in REGISTRY
+                 if spec.name not in in_chain and spec.half_configured(all_opts[spec.name]))
 
 
 # --------------------------------------------------------------------------- load
@@ -338,9 +377,17 @@ def _validated(fields: dict[str, Any]) -> Settings:
         raise SettingsError(f"{where.replace('_', '-')}: {err.get('msg', 'invalid value')}") from None
 
 
-def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | Path = ".") -> Settings:
-    """Build validated Settings. `raw` maps setting names (kebab-case) to strings or None."""
+def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | Path = ".",
+         need_provider: bool | None = None) -> Settings:
+    """Build validated Settings. `raw` maps setting names (kebab-case) to strings or None.
+
+    `need_provider`: refuse an empty provider chain (the default: unless it is a dry run, which
+    writes nothing and calls no provider). `imagegen doctor` passes False: with no key at all it
+    still prints its table, with where to get one."""
     repo_path = Path(repo).expanduser()
+    if repo_path.exists() and not repo_path.is_dir():
+        raise SettingsError(f"{str(repo_path)!r} is a file, not the blog's folder (to cover one post: "
+                            f"--posts {repo_path.name} in its repository)")
     if not repo_path.is_dir():
         raise SettingsError(f"repository folder {str(repo_path)!r} does not exist")
     repo_path = repo_path.resolve()
@@ -348,11 +395,14 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
     layers = Layers(raw, env, read_config(repo_path))
     values = _core(layers, repo_path)
     all_opts = {spec.name: provider_opts(spec, layers) for spec in REGISTRY}
-    providers = _providers(layers, all_opts)
+    providers, no_provider = _providers(layers, all_opts)
+    if no_provider and (need_provider if need_provider is not None else not values["dry-run"]):
+        raise SettingsError(no_provider)
     fields = {k.replace("-", "_"): v for k, v in values.items()}
     fields.update(repo=repo_path, describer_model=fields["describer_model"] or DEFAULT_DESCRIBER_MODEL,
                   provider_opts={n: MappingProxyType(o) for n, o in all_opts.items()}, providers=providers,
-                  config_file=layers.file.source)
+                  config_file=layers.file.source, no_provider=no_provider,
+                  left_out=_left_out(providers, all_opts))
     settings = _validated(fields)
     preflight.preflight(settings)
     return settings

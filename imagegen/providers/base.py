@@ -418,6 +418,14 @@ class ProviderSpec:
     """How the provider is called in a sentence ("Hugging Face"); '' means the name, capitalised."""
     doctor_fix: DoctorFix | None = None
     """This provider's own fixes for `imagegen doctor` (e.g. Cloudflare's wrong account id)."""
+    signup: str = ""
+    """Where a newcomer gets a key (a URL; '' when the provider needs none). `imagegen doctor`
+    prints it on the provider's `off` line: the moment someone has no key is when they need it."""
+    free: str = ""
+    """What the service gives without paying, in a few words ("about 170 covers a day"); said next
+    to `signup`. Services change their terms: docs/providers.md gives the date of these facts."""
+    alias_of: str = ""
+    """The provider this name is another name for (`local` -> `card`): listed once, under its own name."""
 
     def __post_init__(self) -> None:
         if not self.display_name:
@@ -444,6 +452,37 @@ class ProviderSpec:
     def secret_options(self) -> tuple[Knob, ...]:
         """The options that hold a secret (keys, tokens, Cloudflare's account id)."""
         return tuple(o for o in self.options if o.secret)
+
+    def half_configured(self, opts: Mapping[str, str]) -> str:
+        """Why a provider given some of its secrets but not enough to join is left out, naming what
+        is missing ("CLOUDFLARE_ACCOUNT_ID is missing (CLOUDFLARE_API_TOKEN is set)"); '' when it is
+        enabled or given none of them. A generic "configure a provider" would hide the one line to add."""
+        missing = self.missing_secrets(opts)
+        if not missing:
+            return ""
+        given = [o.env or o.name for o in self.secret_options() if (opts.get(o.key) or "").strip()]
+        return (f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing "
+                f"({' and '.join(given)} {'is' if len(given) == 1 else 'are'} set)")
+
+    def missing_secrets(self, opts: Mapping[str, str]) -> list[str]:
+        """The secrets (by environment name) a half-configured provider still lacks; [] when it is
+        enabled or was given none of them."""
+        if self.enabled(opts):
+            return []
+        values = [(o, (opts.get(o.key) or "").strip()) for o in self.secret_options()]
+        if not any(v for _, v in values):
+            return []
+        return [o.env or o.name for o, v in values if not v]
+
+    def how_to_join(self) -> str:
+        """What to set to add the provider, where to get the key and what it gives for free."""
+        needs_nothing = self.enabled({})
+        text = f"set {self.needs} to add it" if self.needs and not needs_nothing else "name it in --providers to add it"
+        if self.signup:
+            text += f"; get a key at {self.signup}"
+        if self.free:
+            text += f"; free: {self.free}"
+        return text
 
     def models(self, opts: Mapping[str, str]) -> tuple[str, ...]:
         """The ordered model list from `opts['model']` (comma- or newline-separated), else the

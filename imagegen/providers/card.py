@@ -109,7 +109,8 @@ class CardProvider:
         return None
 
 
-def spec(name: str = NAME, needs: str = "nothing (name it in --providers)", display_name: str = "") -> ProviderSpec:
+def spec(name: str = NAME, needs: str = "nothing (name it in --providers)", display_name: str = "",
+         alias_of: str = "") -> ProviderSpec:
     """The card's spec under `name` (`card`, and in the registry `local` as an alias for older configs)."""
     return ProviderSpec(
         name=name,
@@ -124,6 +125,8 @@ def spec(name: str = NAME, needs: str = "nothing (name it in --providers)", disp
         limits=Limits(max_in_flight=2, min_interval=0.0, timeout=60.0, probe=False),
         renders_title=True,
         display_name=display_name,
+        free="unlimited title cards, drawn offline",
+        alias_of=alias_of,
     )
 
 

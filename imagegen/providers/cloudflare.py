@@ -209,6 +209,8 @@ SPEC = ProviderSpec(
     create=_create,
     doctor=doctor,
     needs="CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID",
+    signup="https://dash.cloudflare.com/profile/api-tokens",
+    free="10,000 neurons a day, about 170 covers",
     # FLUX schnell answers in a few seconds; the free allocation is daily, not per minute.
     limits=Limits(max_in_flight=4, min_interval=0.0, timeout=60.0),
     quota_reset=next_utc_midnight,

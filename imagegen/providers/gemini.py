@@ -445,6 +445,8 @@ SPEC = ProviderSpec(
     create=_create,
     doctor=doctor,
     needs="GEMINI_API_KEY",
+    signup="https://aistudio.google.com/apikey",
+    free="no images on a free key; it still writes the prompts",
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=120.0),
     quota_reset=next_pacific_midnight,
     check_model=check_model,

@@ -651,6 +651,8 @@ SPEC = ProviderSpec(
     create=_create,
     doctor=doctor,
     needs="HUGGINGFACE_API_TOKEN",
+    signup="https://huggingface.co/settings/tokens",
+    free="$0.10 of credit a month, about 35-50 covers",
     # Partners answer in seconds; the monthly credits are small, so no stampede.
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=120.0),
     quota_reset=next_month_utc,

@@ -24,7 +24,8 @@ __all__ = ["DEFAULT_ORDER", "DEFAULT_RESERVE", "REGISTRY", "SPECS", "display_nam
 
 REGISTRY: tuple[ProviderSpec, ...] = (
     card.SPEC,
-    card.spec("local", needs="nothing (name it in --providers; an alias of card)", display_name="the offline provider"),
+    card.spec("local", needs="nothing (name it in --providers; an alias of card)", display_name="the offline provider",
+              alias_of="card"),
     cloudflare.SPEC,
     huggingface.SPEC,
     together.SPEC,

@@ -143,6 +143,8 @@ SPEC = ProviderSpec(
     create=_create,
     doctor=doctor,
     needs="TOGETHER_API_TOKEN",
+    signup="https://api.together.ai/settings/api-keys",
+    free="none, paid only",
     limits=Limits(max_in_flight=2, min_interval=0.0, timeout=90.0),
     # A spending limit has no published reset: try again the next UTC day (conservative).
     quota_reset=next_utc_midnight,
