@@ -367,3 +367,82 @@ def test_secrets_echoed_base64_encoded_reach_no_output_of_the_action(tmp_path: P
                         "summary": res.summary}.items():
         assert not leaks(text, SECRETS), where
     assert ALPHA  # the blog's own posts were left as they were
+
+
+# --------------------------------------------------------------------------- 13-15. settings say the bound, refuse early
+
+from imagegen.errors import SettingsError  # noqa: E402
+
+
+@pytest.mark.parametrize("raw, name, said", [
+    ({"width": "9" * 30}, "width", "must be at most 4096"),
+    ({"width": "9" * 400}, "width", "must be at most 4096"),
+    ({"width": "-" + "9" * 40}, "width", "must be at least 64"),
+    ({"concurrency": "0" * 29 + "65"}, "concurrency", "must be at most 64"),
+    ({"provider-budget": "local=" + "9" * 35}, "provider-budget", "must be at most 1000000"),
+    ({"provider-timeout": "local=" + "9" * 35}, "provider-timeout", "must be at most 3600"),
+])
+def test_a_number_with_many_digits_is_told_its_bound(tmp_path: Path, raw: dict[str, str], name: str, said: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load({"providers": "local", **raw}, {}, repo=tmp_path)
+    text = str(caught.value)
+    assert text.startswith(f"{name}: ") and said in text and "whole number" not in text and len(text) < 200
+
+
+@pytest.mark.parametrize("template, said", [
+    ("{title:{body}}", "nested"),
+    ("{title!z}", "conversion"),
+    ("{title:>300000000}", "at most"),
+    ("{title:.99999999999}", "at most"),
+    ("{title:d}", "{title:d}"),
+    ("{title:=^x}", "{title:=^x}"),
+])
+def test_a_prompt_template_that_cannot_format_is_refused_up_front(tmp_path: Path, template: str, said: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load({"providers": "local", "prompt-template": template}, {}, repo=tmp_path)
+    assert str(caught.value).startswith("prompt-template: ") and said in str(caught.value)
+
+
+def test_a_refused_template_exits_2_before_any_post_fails(tmp_path: Path) -> None:
+    repo = blog(tmp_path, {"s/2026-01-02-a.md": POST})
+    r = run_cli("run", str(repo), "--providers", "local", "--prompt-template", "{title:{body}}")
+    assert r.returncode == 2 and "internal error" not in r.stdout + r.stderr
+    assert "prompt-template" in r.stderr and (repo / "s/2026-01-02-a.md").read_text() == POST
+
+
+def test_a_sane_format_spec_still_works(tmp_path: Path) -> None:
+    settings = load({"providers": "local", "prompt-template": "{title:.5} and {tags!s:<3} {body:.100}"}, {},
+                    repo=tmp_path)
+    assert settings.prompt_template
+
+
+@pytest.mark.parametrize("name, env", [
+    ("attachments-dir", "IMAGEGEN_ATTACHMENTS_DIR"),
+    ("report", "IMAGEGEN_REPORT"),
+    ("state-file", "IMAGEGEN_STATE_FILE"),
+    ("paths", "IMAGEGEN_PATHS"),
+    ("posts", "IMAGEGEN_POSTS"),
+    ("exclude", "IMAGEGEN_EXCLUDE"),
+    ("image-url-prefix", "IMAGEGEN_IMAGE_URL_PREFIX"),
+])
+@pytest.mark.parametrize("bad", ["att\nach", "att\rach", "att\x00ach", "att\x1bach", "att\u2028ach", "a\tb"])
+def test_control_characters_are_refused_in_every_path_setting(tmp_path: Path, name: str, env: str, bad: str) -> None:
+    (tmp_path / "att\nach").mkdir(exist_ok=True) if "\x00" not in bad else None
+    value = bad if name not in ("paths", "posts", "exclude") else bad.replace("\n", "\x0b")  # a list splits at \n
+    with pytest.raises(SettingsError) as caught:
+        load({"providers": "local"}, {env: value}, repo=tmp_path)
+    assert str(caught.value).startswith(f"{name}: ") and "control character" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_line_break_in_the_attachments_folder_writes_no_split_embed(tmp_path: Path) -> None:
+    repo = blog(tmp_path, {"s/2026-01-02-a.md": POST})
+    r = run_cli("run", str(repo), "--providers", "local", env={"IMAGEGEN_ATTACHMENTS_DIR": "att\nach"})
+    assert r.returncode == 2 and "attachments-dir" in r.stderr
+    assert (repo / "s/2026-01-02-a.md").read_text() == POST and not (repo / "att\nach").exists()
+
+
+def test_the_settings_file_is_held_to_the_same_rule(tmp_path: Path) -> None:
+    (tmp_path / ".imagegen.toml").write_text('attachments-dir = "att\\nach"\n')
+    with pytest.raises(SettingsError, match="attachments-dir: .*control character"):
+        load({"providers": "local"}, {}, repo=tmp_path)

@@ -21,11 +21,14 @@ from typing import Mapping
 from imagegen.errors import SettingsError
 from imagegen.frontmatter import FALSE_WORDS, TRUE_WORDS
 
-__all__ = ["Knob", "parse_bool", "parse_int", "parse_number", "split_list"]
+__all__ = ["Knob", "check_path", "parse_bool", "parse_int", "parse_number", "split_list"]
 
 KINDS = ("text", "list", "flag", "int", "file", "pairs", "choice")
 MAX_DIGITS = 30
-"""A number written with more digits than this is refused before it is parsed."""
+"""A number written with more digits than this is refused before it is parsed (by its bound)."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters (C0, DEL, C1) and the Unicode line and paragraph separators."""
+_LONG_NUMBER = re.compile(r"[+-]?\d+")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class Knob:
     """Accepted spellings of a choice (`jpg` for `jpeg`, `centre` for `center`)."""
     noun: str = ""
     """How a wrong choice is called ("unknown style 'x'"); '' says "expected a or b"."""
+    path: bool = False
+    """The value names files or folders (or a URL path) that end up in a post or on disk: control
+    characters are refused (`check_path`). A `file` knob always is one."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -78,6 +84,18 @@ class Knob:
     @property
     def flag(self) -> bool:
         return self.kind == "flag"
+
+    @property
+    def names_path(self) -> bool:
+        return self.path or self.kind == "file"
+
+    def check(self, value: str) -> str:
+        """`value` as given, after the rules every value of this kind of setting obeys (today: no
+        control character in a path). Layers.get calls it for every value from every layer."""
+        if self.names_path:
+            for item in split_list(value) if self.multi else (value,):
+                check_path(self.name, item)
+        return value
 
     @property
     def file(self) -> bool:
@@ -108,6 +126,29 @@ def split_list(value: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in re.split(r"[,\n]", value or "") if p.strip())
 
 
+def check_path(name: str, value: str) -> None:
+    """The one rule for every path setting: no control character. A line break in a folder name
+    would split the embed written into a post over two lines; a NUL or an escape sequence has no
+    business in a file name either. SettingsError names the setting and the character."""
+    m = _CONTROL.search(value)
+    if m is not None:
+        raise SettingsError(f"{name}: control characters are not allowed in a path (found {m.group(0)!r} in "
+                            f"{value[:60]!r})")
+
+
+def _too_long(name: str, text: str, minimum: float | None, maximum: float | None, *, key: str = "") -> SettingsError:
+    """The error for a number written with more than MAX_DIGITS digits: its bound when it has
+    one (the same sentence a slightly too large number gets), never "expected a number"."""
+    what = f"{name}: {key} " if key else f"{name}: "
+    if _LONG_NUMBER.fullmatch(text.replace("_", "")) or re.fullmatch(r"[+-]?\d*\.?\d+(?:[eE][+-]?\d+)?", text):
+        negative = text.startswith("-")
+        if negative and minimum is not None:
+            return SettingsError(f"{what}must be at least {minimum:.15g}, got a number with {len(text)} characters")
+        if not negative and maximum is not None:
+            return SettingsError(f"{what}must be at most {maximum:.15g}, got a number with {len(text)} characters")
+    return SettingsError(f"{what}must be a number of at most {MAX_DIGITS} characters, got {len(text)}")
+
+
 def parse_bool(name: str, value: str) -> bool:
     v = value.strip().lower()
     if v in TRUE_WORDS:
@@ -118,10 +159,10 @@ def parse_bool(name: str, value: str) -> bool:
 
 
 def parse_int(name: str, value: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+    text = value.strip()
+    if len(text) > MAX_DIGITS:
+        raise _too_long(name, text, minimum, maximum)
     try:
-        text = value.strip()
-        if len(text) > MAX_DIGITS:
-            raise ValueError(text)
         n = int(text)
     except ValueError:
         raise SettingsError(f"{name}: expected a whole number, got {value[:40]!r}") from None
@@ -134,9 +175,9 @@ def parse_int(name: str, value: str, *, minimum: int = 0, maximum: int | None = 
 
 def parse_number(name: str, key: str, text: str, *, number: type = int, bound: float | None = None) -> float:
     """The N of a NAME=N pair: a finite, non-negative number, at most `bound`."""
+    if len(text) > MAX_DIGITS:
+        raise _too_long(name, text, 0, bound, key=key)
     try:
-        if len(text) > MAX_DIGITS:
-            raise ValueError(text)
         n = number(text)
     except (ValueError, OverflowError):
         raise SettingsError(f"{name}: expected a number after '{key}=', got {text!r}") from None
@@ -145,5 +186,5 @@ def parse_number(name: str, key: str, text: str, *, number: type = int, bound: f
     if n < 0:
         raise SettingsError(f"{name}: {key} must not be negative")
     if bound is not None and n > bound:
-        raise SettingsError(f"{name}: {key} must be at most {bound:g}, got {text[:40]}")
+        raise SettingsError(f"{name}: {key} must be at most {bound:.15g}, got {text[:40]}")
     return n

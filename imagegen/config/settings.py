@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,17 +240,42 @@ def _core(layers: Layers, repo: Path) -> dict[str, Any]:
     return values
 
 
+MAX_TEMPLATE_WIDTH = 10_000
+"""The largest width or precision a prompt template's format spec may ask for: `{title:.80}` cuts
+a title, `{title:>300000000}` would pad every prompt to 300 MB."""
+_CONVERSIONS = (None, "s", "r", "a")
+
+
 def _check_template(template: str) -> None:
+    """Refuse a template that cannot format, before any post is read: an unknown field, a nested
+    `{title:{body}}`, an unknown conversion `{title!z}`, a format spec that str.format refuses, or
+    a width or precision over MAX_TEMPLATE_WIDTH (its memory: see the docs' measurements)."""
     if not template:
         return
     try:
-        names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+        parts = [(f, spec or "", conv) for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
         raise SettingsError(f"prompt-template: {exc} (write a literal brace as {{{{ or }}}})") from None
-    unknown = sorted(n for n in names if n not in TEMPLATE_FIELDS)
-    if unknown:
-        raise SettingsError(f"prompt-template: unknown field {{{unknown[0]}}} "
+    for name, spec, conv in parts:
+        _check_template_field(name, spec, conv)
+
+
+def _check_template_field(name: str, spec: str, conv: str | None) -> None:
+    shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+    if name not in TEMPLATE_FIELDS:
+        raise SettingsError(f"prompt-template: unknown field {{{name}}} "
                             f"(use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)})")
+    if conv not in _CONVERSIONS:
+        raise SettingsError(f"prompt-template: {shown}: unknown conversion !{conv} (use !s, !r or !a, or none)")
+    if "{" in spec or "}" in spec:
+        raise SettingsError(f"prompt-template: {shown}: nested fields in a format spec are not supported")
+    for digits in re.findall(r"\d+", spec):
+        if len(digits) > 6 or int(digits) > MAX_TEMPLATE_WIDTH:
+            raise SettingsError(f"prompt-template: {shown}: a width or precision must be at most {MAX_TEMPLATE_WIDTH}")
+    try:
+        format("sample text", spec)
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"prompt-template: {shown}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- the providers

@@ -154,14 +154,16 @@ class Layers:
     file: Config = EMPTY
 
     def given(self, k: Knob) -> str | None:
-        """The value the user gave (flag, input, environment or settings file), or None."""
+        """The value the user gave (flag, input, environment or settings file), or None; checked by
+        the knob's own rules whichever layer it came from (Knob.check)."""
         v = self.raw.get(k.name)
         if v is not None and str(v).strip() != "":
-            return str(v)
+            return k.check(str(v))
         ev = self.env.get(k.env_name)
         if ev is not None and ev.strip() != "":
-            return ev
-        return self.file.get(k.name)
+            return k.check(ev)
+        fv = self.file.get(k.name)
+        return None if fv is None else k.check(fv)
 
     def get(self, k: Knob) -> str:
         """The raw value: what the user gave, else the declared default."""
