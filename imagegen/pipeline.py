@@ -262,6 +262,7 @@ class Run:
                 self._fail(post, f"could not update the post: {type(exc).__name__}: {exc}")
                 return None
             if outcome is writer.REPLACED:
+                self.scanner.wrote(edit.path)
                 return edit
             try:
                 post = Post.load(post.path, self.settings.repo, max_bytes=self.settings.max_post_bytes,
@@ -323,7 +324,7 @@ class Run:
                     path.unlink()
                     self.emit(Event.cleanup(f"removed {rel}, left unreferenced by an interrupted run"))
 
-        writer.Journal.recover(self.tmp_dir, remove)
+        writer.Journal.recover(self.tmp_dir, remove, before=lambda found: self.scanner.expect(p.name for p in found))
 
     def _fail(self, post: Post, error: str) -> None:
         error = redact(error)
@@ -383,6 +384,7 @@ class Run:
             if self.tmp_dir is not None:
                 folders.add(self.tmp_dir)
             writer.clean_stale_temps(sorted(folders))
+            self._expect_old_covers(todo)
             if todo and self.before_work is not None:
                 self.before_work(todo)
             return await self._execute(todo)
@@ -414,6 +416,18 @@ class Run:
                                     "running without it"))
             return
         self.lock = held
+
+    def _expect_old_covers(self, todo: list[Candidate]) -> None:
+        """The old covers the regenerated posts will replace: one reference scan finds who else
+        mentions any of them, once per run (imagegen.references), instead of once per cover."""
+        names = []
+        for cand in todo:
+            if cand.why == "regenerate":
+                with contextlib.suppress(PostError, OSError, ValueError):
+                    old = self.site.previous_cover(cand.post)
+                    if old:
+                        names.append(PurePosixPath(old).name)
+        self.scanner.expect(names)
 
     def _discover(self) -> list[Candidate]:
         disc = discover(self.settings, self.today, self.site)

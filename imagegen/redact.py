@@ -86,10 +86,30 @@ def clear() -> None:
         _secrets.clear()
 
 
+_OTHER_SURROGATES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+"""Surrogates that are not surrogateescape's stand-ins for undecodable bytes (U+DC80-U+DCFF)."""
+
+
+def writable(text: str) -> str:
+    """`text` as valid UTF-8: a file name that is not UTF-8 (Python reads it with surrogateescape,
+    `caf\\udce9.md`) shows its bytes escaped (`caf\\xe9.md`). Such a string cannot be written to a
+    UTF-8 file or stream; every text that leaves the process comes through `redact`, hence here."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        text = _OTHER_SURROGATES.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def redact(text: str) -> str:
-    """Replace every registered secret in `text` with `***`, longest first."""
+    """Replace every registered secret in `text` with `***`, longest first; the result is always
+    writable as UTF-8 (`writable`)."""
     if not text:
         return text
+    text = writable(text)
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for s in secrets:

@@ -10,16 +10,28 @@ read counts as a mention: when in doubt, the image is kept and the reason report
 
 Scanned: with git, `git ls-files --cached --others --exclude-standard` (ignored files such as a
 site's build output are not scanned); without git, every file outside hidden folders and
-`node_modules`. Binary files (a NUL byte in the first 8 KiB, or an image/archive extension) are
-skipped.
+`node_modules`. Binary files (an image/archive extension, or a NUL byte in the first 8 KiB, looked
+at before the size: a 200 MB model file is binary, not an unreadable text) are skipped.
+
+Once per run, not once per cover: the repository is listed once, and every name the run will ask
+about (the old covers of the posts it regenerates, a killed run's orphans) is looked for in one
+pass over the files (`expect`, then the first `find`). The pass keeps only which files mention which
+names, never the texts: to find a name's candidates quickly, each file's words (runs of letters,
+digits, `_` and `-`) are checked against the words of the names first, and only a file holding
+one is searched exactly. A later `find` re-reads just the files that mentioned the name (they may
+have changed since) and the files this run wrote (`wrote`: a regenerated post no longer mentions
+its old cover). A file someone else creates or edits during the run is seen as it was when the
+pass read it.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Iterable
 from urllib.parse import quote, quote_plus
 
 from imagegen.errors import GitError
@@ -55,6 +67,18 @@ def needles(name: str) -> list[tuple[str, bool]]:
             if v and (v, bare) not in out and (v, not bare) not in out:
                 out.append((v, bare))
     return out
+
+
+_WORDS = re.compile(r"(?:\w|-)+")
+"""Runs of name characters: `\\w` is exactly `str.isalnum()` or `_` (what `_is_name_char` asks), plus
+`-`. A mention starts and ends at the edges of such runs, so each of its words is one of the
+text's words: the prefilter in `Scanner._pass` never misses one."""
+
+
+def _key(form: str) -> str | None:
+    """The longest word of a form: a text that mentions the form holds it as one of its words."""
+    words = _WORDS.findall(form)
+    return max(words, key=len) if words else None
 
 
 def _is_name_char(c: str) -> bool:
@@ -96,56 +120,114 @@ def _list_files(repo: Path) -> list[str]:
 
 
 class Scanner:
-    """Scans the repository for mentions of a file name. Reads of unchanged files are cached for
-    the run (keyed by inode, size and mtime), so many regenerated posts cost one full read."""
+    """Answers "is this file name mentioned anywhere?" for one run (see the module docstring)."""
 
     def __init__(self, repo: Path, *, ignore: set[Path] | None = None) -> None:
         self.repo = repo
         self.ignore = {p.resolve() for p in (ignore or set())}
-        self._cache: dict[str, tuple[tuple[int, int, int], str | None]] = {}
+        self._files: list[str] | None = None
+        self._expected: set[str] = set()
+        self._hits: dict[str, dict[str, str]] = {}
+        """name -> {file: the form it mentions} for every name looked for (files in listing order)."""
+        self._doubts: dict[str, str] = {}
+        """file -> why it could not be searched (it counts as mentioning every name)."""
+        self._sigs: dict[str, tuple[int, int, int]] = {}
+        self._written: set[str] = set()
+        self.passes = 0
+        """Full passes over the repository so far (one per run when names are expected up front)."""
 
-    def _text(self, rel: str) -> tuple[str | None, str | None]:
-        """(lower-cased text or None for a binary file, doubt reason or None)."""
+    def expect(self, names: Iterable[str]) -> None:
+        """Names the run will ask about: looked for together in the next pass."""
+        self._expected.update(n for n in names if n and n not in self._hits)
+
+    def wrote(self, path: Path) -> None:
+        """This run changed `path`: it is read again at every `find`."""
+        try:
+            self._written.add(path.resolve().relative_to(self.repo.resolve()).as_posix())
+        except (OSError, ValueError):
+            pass
+
+    def _listing(self) -> list[str]:
+        if self._files is None:
+            self._files = [PurePosixPath(rel).as_posix() for rel in _list_files(self.repo)]
+        return self._files
+
+    def _read(self, rel: str) -> tuple[str | None, str | None, tuple[int, int, int] | None]:
+        """(lower-cased text or None for a binary or missing file, doubt reason or None, signature).
+        The binary sniff comes before the size check: a huge binary file is no doubt."""
         path = self.repo / rel
         try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return None, None
-        except OSError as exc:
-            return None, f"could not be checked: {exc.strerror or exc}"
-        if not os.path.isfile(path):
-            return None, None
-        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
-        hit = self._cache.get(rel)
-        if hit is not None and hit[0] == sig:
-            return hit[1], None
-        if st.st_size > MAX_TEXT_BYTES:
-            return None, f"is over {MAX_TEXT_BYTES // (1024 * 1024)} MiB and was not read"
-        try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-            try:
-                head = os.read(fd, _SNIFF)
-                if b"\0" in head:
-                    text = None
-                else:
-                    rest = []
-                    while True:
-                        chunk = os.read(fd, 1 << 20)
-                        if not chunk:
-                            break
-                        rest.append(chunk)
-                    text = (head + b"".join(rest)).decode("utf-8", "replace").lower()
-            finally:
-                os.close(fd)
+        except FileNotFoundError:
+            return None, None, None
         except OSError as exc:
-            return None, f"could not be read: {exc.strerror or exc}"
-        self._cache[rel] = (sig, text)
-        return text, None
+            return None, f"could not be read: {exc.strerror or exc}", None
+        try:
+            st = os.fstat(fd)
+            if not stat_is_file(st.st_mode):
+                return None, None, None
+            sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+            head = os.read(fd, _SNIFF)
+            if b"\0" in head:
+                return None, None, sig
+            if st.st_size > MAX_TEXT_BYTES:
+                return None, f"is over {MAX_TEXT_BYTES // (1024 * 1024)} MiB and was not read", sig
+            rest = []
+            while chunk := os.read(fd, 1 << 20):
+                rest.append(chunk)
+            return (head + b"".join(rest)).decode("utf-8", "replace").lower(), None, sig
+        except OSError as exc:
+            return None, f"could not be read: {exc.strerror or exc}", None
+        finally:
+            os.close(fd)
+
+    def _pass(self, names: set[str]) -> None:
+        """One pass over the repository for `names`: which files mention each, which are in doubt."""
+        self.passes += 1
+        forms = {n: needles(n) for n in names}
+        keys: dict[str, set[str]] = {}
+        always: list[str] = []
+        for n, fs in forms.items():
+            for form, _bare in fs:
+                k = _key(form)
+                if k is None:
+                    always.append(n)
+                else:
+                    keys.setdefault(k, set()).add(n)
+        for n in names:
+            self._hits.setdefault(n, {})
+        for rel in self._listing():
+            ext = rel.rsplit(".", 1)[-1].lower() if "." in rel else ""
+            if ext in _BINARY_EXT:
+                continue
+            text, doubt, sig = self._read(rel)
+            if sig is not None:
+                self._sigs[rel] = sig
+            if doubt is not None:
+                self._doubts[rel] = doubt
+            if not text:
+                continue
+            present = keys.keys() & set(_WORDS.findall(text)) if len(keys) > 1 else \
+                {k for k in keys if k in text}
+            for n in {n for k in present for n in keys[k]} | set(always):
+                form = _mentions(text, forms[n])
+                if form is not None:
+                    self._hits[n][rel] = form
+
+    def _mentioned_now(self, rel: str, name: str) -> str | None:
+        """Whether `rel` mentions `name` as it is now (the form), or a doubt."""
+        text, doubt, _ = self._read(rel)
+        if doubt is not None:
+            return doubt
+        form = _mentions(text, needles(name)) if text else None
+        return None if form is None else f"mentions {form!r}"
 
     def find(self, name: str, *, skip: set[Path] = frozenset()) -> Mention | None:  # type: ignore[assignment]
         """The first mention of the file name `name` anywhere in the repository (None: none),
         not counting the files in `skip` (the image itself) and the ignored ones."""
-        forms = needles(name)
+        if name not in self._hits:
+            self._pass(self._expected - set(self._hits) | {name})
+            self._expected.clear()
         root = self.repo.resolve()
         skipped = set()
         for p in {q.resolve() for q in skip} | self.ignore:
@@ -153,16 +235,32 @@ class Scanner:
                 skipped.add(p.relative_to(root).as_posix())
             except ValueError:
                 continue
-        for rel in _list_files(self.repo):
-            ext = rel.rsplit(".", 1)[-1].lower() if "." in rel else ""
-            if ext in _BINARY_EXT or PurePosixPath(rel).as_posix() in skipped:
+        for rel, form in self._hits[name].items():
+            if rel in skipped:
                 continue
-            text, doubt = self._text(rel)
-            if doubt is not None:
-                return Mention(PurePosixPath(rel).as_posix(), doubt)
-            if text is None:
-                continue
-            form = _mentions(text, forms)
-            if form is not None:
-                return Mention(PurePosixPath(rel).as_posix(), f"mentions {form!r}")
+            if rel not in self._written and self._unchanged(rel):
+                return Mention(rel, f"mentions {form!r}")
+            how = self._mentioned_now(rel, name)
+            if how is not None:
+                return Mention(rel, how)
+        for rel in sorted(self._written - set(self._hits[name]) - skipped):
+            how = self._mentioned_now(rel, name)
+            if how is not None:
+                return Mention(rel, how)
+        for rel, doubt in self._doubts.items():
+            if rel not in skipped:
+                return Mention(rel, doubt)
         return None
+
+    def _unchanged(self, rel: str) -> bool:
+        try:
+            st = os.stat(self.repo / rel)
+        except OSError:
+            return False
+        return self._sigs.get(rel) == (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def stat_is_file(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)

@@ -336,9 +336,11 @@ class Journal:
             self.fd = -1
 
     @staticmethod
-    def recover(scratch: Path, handle: "Callable[[Path], None]") -> int:
+    def recover(scratch: Path, handle: "Callable[[Path], None]",
+                before: "Callable[[list[Path]], None] | None" = None) -> int:
         """Call `handle` with each image a killed run noted as written but never followed by its
-        post (absolute paths; they may no longer exist); returns how many. A journal is removed
+        post (absolute paths; they may no longer exist); returns how many. `before`, if given, is
+        told each journal's images first (the reference scan looks for them all in one pass). A journal is removed
         only after all its images were handled, so a run killed while recovering leaves it for
         the next one; a live run's (still locked) journal is left alone."""
         count = 0
@@ -363,10 +365,12 @@ class Journal:
                         open_[line[1:]] = None
                     elif line[:1] == b"-":
                         open_.pop(line[1:], None)
-                for p in open_:
-                    if p:
-                        handle(Path(os.fsdecode(p)))
-                        count += 1
+                orphans = [Path(os.fsdecode(p)) for p in open_ if p]
+                if before is not None and orphans:
+                    before(orphans)
+                for path in orphans:
+                    handle(path)
+                    count += 1
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
             finally:

@@ -446,3 +446,219 @@ def test_the_settings_file_is_held_to_the_same_rule(tmp_path: Path) -> None:
     (tmp_path / ".imagegen.toml").write_text('attachments-dir = "att\\nach"\n')
     with pytest.raises(SettingsError, match="attachments-dir: .*control character"):
         load({"providers": "local"}, {}, repo=tmp_path)
+
+
+# --------------------------------------------------------------------------- 16. odd images
+
+import io  # noqa: E402
+
+from PIL import Image  # noqa: E402
+
+from imagegen import images  # noqa: E402
+from imagegen.images.overlay import CoverText  # noqa: E402
+from imagegen.providers.card import render_card  # noqa: E402
+
+
+def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:
+    im = Image.new(mode, size, (40, 90, 160) if mode == "RGB" else (40, 90, 160, 255))
+    im.paste((250, 240, 10) if mode == "RGB" else (250, 240, 10, 255), (size[0] // 3, 0, size[0] // 3 + 3, size[1]))
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", [(10000, 10), (10, 10000), (2, 3000), (5000, 1)])
+def test_a_sliver_of_an_image_crops_smart(size: tuple[int, int]) -> None:
+    got = images.finish(images.checked_image(_png(size)), images.Output(1200, 630, "png", crop="smart"))
+    assert (got.width, got.height) == (1200, 630)
+
+
+def _jpeg_with_corrupt_exif() -> bytes:
+    exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x0e\x00\x02\xff\xff\xff\xf0\x00\x00\x00\x00"
+    out = io.BytesIO()
+    Image.new("RGB", (320, 200), (200, 60, 60)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_a_jpeg_with_corrupt_exif_prints_nothing_on_stderr(tmp_path: Path) -> None:
+    """In a fresh process, as a user runs it: Pillow's warnings about the broken block are noise."""
+    src = tmp_path / "bad.jpg"
+    src.write_bytes(_jpeg_with_corrupt_exif())
+    code = ("import sys; from pathlib import Path; from imagegen import images; "
+            "im = images.checked_image(Path(sys.argv[1]).read_bytes(), provider='p'); "
+            "out = images.finish(im, images.Output(1200, 630, 'jpeg')); print(out.width, out.height)")
+    import sys as _sys
+    r = subprocess.run([_sys.executable, "-c", code, str(src)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.split() == ["1200", "630"]
+    assert r.stderr == ""
+
+
+@pytest.mark.parametrize("size", [(64, 4096), (4096, 64), (64, 64), (100, 2000), (1200, 630), (4096, 4096)])
+def test_a_card_of_any_allowed_shape_keeps_its_texts_on_the_canvas(size: tuple[int, int]) -> None:
+    w, h = size
+    img, layout = render_card("p", CoverText("Winter foxes and the long walk home through snow", "Chickie Loo Farm"),
+                              w, h)
+    for box in (layout.title_box, layout.series_box):
+        assert box is not None
+        assert 0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h, (size, box)
+    assert layout.title_lines and all(line for line in layout.title_lines)
+    assert img.size == size
+
+
+# --------------------------------------------------------------------------- 8. the reference scan
+
+from imagegen import references  # noqa: E402
+from tests.test_pipeline import run as run_blog  # noqa: E402
+
+REGEN = "---\ntitle: {t}\nregenerate_image: true\n---\n# {t}\n![[attachments/{name}]]\n\nText.\n"
+
+
+def _regenerating_blog(tmp_path: Path, n: int, extra: dict[str, str] | None = None) -> Path:
+    files = {f"s/2026-01-{i + 2:02d}-p{i}.md": REGEN.format(t=f"P{i}", name=f"old-{i}.png") for i in range(n)}
+    files.update({f"attachments/old-{i}.png": "png" for i in range(n)})
+    files.update({f"notes/n{i}.md": f"note {i} about nothing in particular\n" for i in range(40)})
+    files.update(extra or {})
+    return blog(tmp_path, files)
+
+
+def test_the_repository_is_scanned_once_per_run_not_once_per_cover(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = _regenerating_blog(tmp_path, 6, {"notes/keep.md": "old-3.png is the one I like\n"})
+    listings: list[int] = []
+    reads: list[str] = []
+    real_ls = references.Git.ls_files
+    real_open = os.open
+
+    def counting_ls(self, *a, **k):  # type: ignore[no-untyped-def]
+        listings.append(1)
+        return real_ls(self, *a, **k)
+
+    def counting_open(path, *a, **k):  # type: ignore[no-untyped-def]
+        if str(path).endswith("notes/n7.md"):
+            reads.append(str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(references.Git, "ls_files", counting_ls)
+    monkeypatch.setattr(references.os, "open", counting_open)
+    report = run_blog(repo, Scripted())
+    assert len(report.generated) == 6
+    assert sorted(g.removed_image for g in report.generated if g.removed_image) == \
+        [f"attachments/old-{i}.png" for i in (0, 1, 2, 4, 5)]
+    kept = [g for g in report.generated if g.kept_image]
+    assert [g.kept_image for g in kept] == ["attachments/old-3.png"] and "notes/keep.md" in kept[0].kept_because
+    assert len(listings) == 1 and len(reads) == 1  # one listing, each file read once, for six covers
+
+
+def test_a_huge_binary_file_is_no_reason_to_keep_every_old_cover(tmp_path: Path) -> None:
+    repo = _regenerating_blog(tmp_path, 2)
+    with open(repo / "model.safetensors", "wb") as f:  # 200 MB of NULs: sparse, no disk used
+        f.truncate(200 * 1024 * 1024)
+    report = run_blog(repo, Scripted())
+    assert sorted(g.removed_image for g in report.generated) == ["attachments/old-0.png", "attachments/old-1.png"]
+    assert not any(g.kept_image for g in report.generated)
+
+
+def test_a_huge_text_file_still_keeps_an_old_cover_and_says_why(tmp_path: Path) -> None:
+    repo = _regenerating_blog(tmp_path, 1)
+    with open(repo / "notes/huge.txt", "wb") as f:
+        f.write(b"text, not binary\n" * 1024)  # the sniffed head is text ...
+        f.truncate(references.MAX_TEXT_BYTES + 1)  # ... and the file too large to read
+    (g,) = run_blog(repo, Scripted()).generated
+    assert g.kept_image == "attachments/old-0.png" and "notes/huge.txt" in g.kept_because
+    assert "MiB" in g.kept_because
+
+
+def test_a_mention_written_by_this_run_is_seen(tmp_path: Path) -> None:
+    """The pass ran before the posts were rewritten: a file that mentioned the name is read again
+    when it changed, and a post this run wrote is read again too."""
+    repo = _regenerating_blog(tmp_path, 1, {"notes/n1.md": "I mention old-0.png\n"})
+    post = repo / "s/2026-01-02-p0.md"
+    scanner = references.Scanner(repo)
+    scanner.expect(["old-0.png"])
+    found = scanner.find("old-0.png", skip={post})
+    assert found is not None and found.file == "notes/n1.md"
+    (repo / "notes/n1.md").write_text("not any more\n")
+    assert scanner.find("old-0.png", skip={post}) is None  # changed since the pass: read again
+    other = repo / "s/2026-01-02-other.md"
+    other.write_text("---\ntitle: O\n---\n# O\n\nThe old one was old-0.png.\n")
+    scanner.wrote(other)
+    found = scanner.find("old-0.png", skip={post})
+    assert found is not None and found.file == "s/2026-01-02-other.md"
+    assert scanner.passes == 1
+
+
+# --------------------------------------------------------------------------- 7. memory
+
+MEMORY_RUN = """
+import asyncio, re, sys
+from pathlib import Path
+from imagegen import pipeline
+from imagegen.clock import VirtualClock
+from imagegen.config.settings import load
+from imagegen.images import checked_image
+
+DATA = Path(sys.argv[2]).read_bytes()
+
+class Big:
+    name, model = "local", "big"
+    async def generate(self, request):
+        await asyncio.sleep(0)
+        return checked_image(DATA, provider="local", model="big")
+    async def aclose(self):
+        return None
+
+settings = load({"providers": "local", "describer": "off"}, {}, repo=sys.argv[1])
+report = asyncio.run(pipeline.run(settings, providers=[(settings.providers[0], Big())], clock=VirtualClock()))
+hwm = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) // 1024
+print(len(report.generated), hwm)
+"""
+
+MAKE_PNG = """
+import sys
+from PIL import Image, ImageDraw
+im = Image.new("RGBA", (8000, 8000), (30, 60, 120, 255))
+ImageDraw.Draw(im).rectangle((100, 100, 900, 7900), fill=(200, 180, 40, 255))
+im.save(sys.argv[1], "PNG", compress_level=9)
+"""
+
+
+@pytest.mark.slow
+def test_large_provider_images_are_decoded_within_a_memory_bound(tmp_path: Path) -> None:
+    """The issue's case: 4 posts answered at once with 8000x8000 RGBA PNGs (small on the wire,
+    244 MB each decoded) peaked at 1.9-2.1 GB; decoding is now budgeted (one image of that size at
+    a time) and reduced right after decoding, so the run stays far below that."""
+    import sys as _sys
+
+    png = tmp_path / "big.png"
+    subprocess.run([_sys.executable, "-c", MAKE_PNG, str(png)], check=True, timeout=300)
+    repo = blog(tmp_path, {f"s/2026-01-0{i + 1}-p{i}.md": POST for i in range(4)})
+    r = subprocess.run([_sys.executable, "-c", MEMORY_RUN, str(repo), str(png)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    made, peak_mb = map(int, r.stdout.split())
+    assert made == 4
+    assert peak_mb < 800, f"peak {peak_mb} MB"
+
+
+# --------------------------------------------------------------------------- 12. a file name that is not UTF-8
+
+
+def _latin1_blog(tmp_path: Path) -> Path:
+    repo = blog(tmp_path, {"posts/2026-01-01-plain.md": POST})
+    name = os.fsdecode(b"2026-01-02-caf\xe9.md")  # written on a Latin-1 system: not UTF-8
+    (repo / "posts" / name).write_text("---\ntitle: Cafe\n---\n# Cafe\n\nText.\n")
+    return repo
+
+
+@pytest.mark.parametrize("dry", [False, True])
+def test_a_post_whose_name_is_not_utf8_is_reported_escaped(tmp_path: Path, dry: bool) -> None:
+    repo = _latin1_blog(tmp_path)
+    report = tmp_path / "report.json"
+    args = ["run", str(repo), "--providers", "local", "--report", str(report)] + (["--dry-run"] if dry else [])
+    for _ in range(2):  # and the next run too
+        r = run_cli(*args)
+        assert r.returncode == 0, r.stderr
+        data = json.loads(report.read_bytes().decode("utf-8"))
+        posts = [p["post"] for p in data["generated"] + data["skipped"] + data["pending"]]
+        assert "posts/2026-01-02-caf\\xe9.md" in posts
+        assert "caf\\xe9" in r.stdout + r.stderr and "surrogates" not in r.stdout + r.stderr

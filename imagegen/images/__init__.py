@@ -3,11 +3,11 @@ and the title text set over a picture (`overlay`). Below the providers: nothing 
 """
 
 from imagegen.errors import FinishError
-from imagegen.images.check import (IMAGE_EXTENSIONS, MAX_PIXELS, GeneratedImage, ImageError, checked_image,
-                                   describe_non_image, sniff)
+from imagegen.images.check import (DECODE_BUDGET, IMAGE_EXTENSIONS, MAX_PIXELS, GeneratedImage, ImageError,
+                                   checked_image, decoding, describe_non_image, sniff)
 from imagegen.images.finish import (CROPS, DEFAULT_QUALITY, FORMATS, Output, crop_box, encode, finish,
                                     format_supported, smart_offset)
 
-__all__ = ["CROPS", "DEFAULT_QUALITY", "FORMATS", "IMAGE_EXTENSIONS", "MAX_PIXELS", "FinishError", "GeneratedImage",
-           "ImageError", "Output", "checked_image", "crop_box", "describe_non_image", "encode", "finish",
-           "format_supported", "smart_offset", "sniff"]
+__all__ = ["CROPS", "DECODE_BUDGET", "DEFAULT_QUALITY", "FORMATS", "IMAGE_EXTENSIONS", "MAX_PIXELS", "FinishError",
+           "GeneratedImage", "ImageError", "Output", "checked_image", "crop_box", "decoding", "describe_non_image",
+           "encode", "finish", "format_supported", "smart_offset", "sniff"]

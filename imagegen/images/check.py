@@ -13,16 +13,25 @@ Failures raise this package's own `ImageError`; `providers.base.checked` maps it
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 import warnings
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 from PIL import Image, UnidentifiedImageError
 
 from imagegen.errors import ImagegenError
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "GeneratedImage", "ImageError", "checked_image",
-           "describe_non_image", "sniff"]
+__all__ = ["DECODE_BUDGET", "IMAGE_EXTENSIONS", "MAX_PIXELS", "GeneratedImage", "ImageError", "checked_image",
+           "decoding", "describe_non_image", "sniff"]
+
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
+"""Pillow warns on stderr about a provider's or a camera's broken metadata ("Corrupt EXIF data",
+"Tag data larger than file"): noise for us, since every cover is re-encoded without metadata. A
+process-wide filter, set once: `warnings.catch_warnings` is not thread-safe, and images are
+decoded in worker threads."""
 
 # (magic prefix, mime, extension). WebP needs a second check at offset 8.
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
@@ -36,7 +45,82 @@ IMAGE_EXTENSIONS: tuple[str, ...] = ("png", "jpg", "jpeg", "gif", "webp", "avif"
 """Extensions that count as an image embed in a post."""
 
 MAX_PIXELS = 64_000_000
-"""A decompression-bomb bound well above any cover size."""
+"""A decompression-bomb bound well above any cover size: larger images are refused before decoding."""
+
+DECODE_BUDGET = MAX_PIXELS
+"""Pixels decoded at full size at once in the whole process (`decoding`). A 250 KB PNG can hold
+8000x8000 RGBA pixels, 256 MB decoded: four posts decoding theirs at once reached 1.9 GB. With the
+budget, at most one image of the largest size is in memory at a time, while many ordinary ones
+(1200x630 is 0.76 megapixels) still decode side by side."""
+
+
+Image.core.set_block_size(64 * 1024 * 1024)
+"""Pillow allocates an image in blocks (16 MB by default). Blocks of 16 MB come from the C heap once
+glibc's mmap threshold has risen past them, and a freed decode then stays resident in whichever
+thread's arena it was made in: a run's memory grew with each worker thread that decoded a large
+image. Blocks of 64 MB are above glibc's largest mmap threshold (32 MB), so a large decode is
+mapped on its own and given back to the system the moment it is freed. Small images are one
+smaller block, as before."""
+
+
+class _PixelBudget:
+    """A counting semaphore in pixels. A request larger than the whole budget is charged the
+    budget (it then runs alone); a request waits while others hold too much."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, pixels: int) -> int:
+        n = max(1, min(pixels, self.limit))
+        with self._cond:
+            while self.used and self.used + n > self.limit:
+                self._cond.wait()
+            self.used += n
+            self.peak = max(self.peak, self.used)
+        return n
+
+    def release(self, n: int) -> None:
+        with self._cond:
+            self.used -= n
+            self._cond.notify_all()
+
+
+_budget = _PixelBudget(DECODE_BUDGET)
+
+
+TRIM_PIXELS = 4_000_000
+"""After a decode this large, freed memory is handed back to the system at once (`_trim`)."""
+
+
+def _load_trim() -> Callable[[], object] | None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return lambda: libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): the allocator does as it does
+        return None
+
+
+_trim = _load_trim()
+
+
+@contextlib.contextmanager
+def decoding(pixels: int) -> Iterator[None]:
+    """Hold `pixels` of the process's decode budget for the block (see DECODE_BUDGET). After a
+    large decode, glibc's `malloc_trim` returns the freed copies (the reduced image, its colour
+    conversion: a few tens of MB each) to the system, instead of leaving them resident in the
+    worker thread's own arena where no other thread can reuse them."""
+    n = _budget.acquire(pixels)
+    try:
+        yield
+    finally:
+        _budget.release(n)
+        if _trim is not None and pixels >= TRIM_PIXELS:
+            _trim()
 
 
 class ImageError(ImagegenError):
@@ -98,12 +182,13 @@ def checked_image(data: bytes, *, provider: str = "", model: str = "") -> Genera
         raise ImageError(f"{who} returned {describe_non_image(data)}, not an image")
     mime, ext = kind
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
-                if width * height > MAX_PIXELS:
-                    raise ImageError(f"{who} returned an image of {width}x{height}, too large")
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            if width * height > MAX_PIXELS:  # refused from the header, before any pixel is decoded
+                raise ImageError(f"{who} returned an image of {width}x{height}, too large")
+            if im.format == "JPEG":  # every byte is still decoded (a truncated file fails), at 1/8 scale
+                im.draft(None, (max(1, width // 8), max(1, height // 8)))
+            with decoding(im.size[0] * im.size[1]):
                 im.load()  # a full decode: truncated files fail here, not later
     except ImageError:
         raise

@@ -10,13 +10,14 @@ with no metadata (EXIF, XMP, ICC, text chunks: a provider's or a camera's, never
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
 from PIL import Image, ImageCms, ImageFilter, ImageOps, features
 
 from imagegen.errors import FinishError
-from imagegen.images.check import GeneratedImage
+from imagegen.images.check import GeneratedImage, decoding
 
 FORMATS: tuple[str, ...] = ("jpeg", "webp", "png", "avif", "original")
 """`--image-format` choices; `original` keeps the provider's format (GIF becomes PNG)."""
@@ -80,6 +81,8 @@ def smart_offset(im: Image.Image, width: int, height: int) -> float:
     wide = src_w / src_h > width / height
     small = im.convert("L")
     small.thumbnail((160, 160))
+    if min(small.size) < 3:  # a sliver (10000x10 thumbnails to 160x1): no border to drop, no detail to find
+        return 0.5
     energy = small.filter(ImageFilter.FIND_EDGES)
     energy = energy.crop((1, 1, energy.width - 1, energy.height - 1))  # the filter leaves the border as it was
     sw, sh = energy.size
@@ -138,29 +141,89 @@ def finish(image: GeneratedImage, out: Output,
     fmt = out.resolved_format(image.ext)
     try:
         with Image.open(io.BytesIO(image.data)) as src:
-            src.load()
-            im = ImageOps.exif_transpose(src) or src  # the camera's rotation, before EXIF goes
-            if getattr(src, "n_frames", 1) > 1:
-                src.seek(0)
-            im = _to_srgb(im)
-            offset = smart_offset(im, out.width, out.height) if out.crop == "smart" else 0.5
-            box = crop_box(im.width, im.height, out.width, out.height, offset)
-            if im.size != (out.width, out.height) or box != (0.0, 0.0, float(im.width), float(im.height)):
-                im = im.resize((out.width, out.height), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
-            if im.mode == "RGBA" and fmt == "jpeg":
-                flat = Image.new("RGB", im.size, (255, 255, 255))
-                flat.paste(im, mask=im.getchannel("A"))
-                im = flat
-            elif im.mode == "RGBA" and im.getchannel("A").getextrema() == (255, 255):
-                im = im.convert("RGB")  # an alpha channel that is all opaque only costs bytes
-            if overlay is not None:
-                im = overlay(im.convert("RGB") if im.mode != "RGB" else im)
-            im.info.clear()  # nothing of the source's metadata travels with the pixels
-            data = encode(im, fmt, out.quality)
+            need = _needed(src, out)
+            if src.format == "JPEG":
+                src.draft(None, need)  # decoded at 1/2, 1/4 or 1/8 scale when that still covers the box
+            with decoding(decode_cost(src)):  # held until the decoded source is let go
+                src.load()
+                if getattr(src, "n_frames", 1) > 1:
+                    src.seek(0)
+                im = _reduced(src, need)
+                im = ImageOps.exif_transpose(im) or im  # the camera's rotation, before EXIF goes
+                data = _finished(im, out, fmt, overlay)
+                del im
+                src.close()  # its pixels go now, before another decode may take the budget
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise FinishError(f"could not finish the {image.ext.upper()} from {image.provider or 'the provider'}: "
                           f"{type(exc).__name__}: {exc}") from None
     return replace(image, data=data, mime=_MIME[fmt], ext=_EXT[fmt], width=out.width, height=out.height)
+
+
+def _needed(src: Image.Image, out: Output) -> tuple[int, int]:
+    """The smallest size of the source whose crop box still covers `out` at full resolution. A
+    camera's rotation is applied after decoding, so the box is the larger of both orientations
+    (only a JPEG's EXIF is read here: a PNG's would make Pillow decode the whole image first)."""
+    sizes = [(out.width, out.height), (out.height, out.width)]
+    if src.format == "JPEG":
+        try:
+            sizes = [sizes[1] if src.getexif().get(0x0112) in (5, 6, 7, 8) else sizes[0]]
+        except Exception:  # noqa: BLE001 - broken metadata: both orientations
+            pass
+    scale = 0.0
+    for w, h in sizes:
+        x0, y0, x1, y1 = crop_box(src.width, src.height, w, h)
+        scale = max(scale, w / max(1e-9, x1 - x0), h / max(1e-9, y1 - y0))
+    scale = min(1.0, scale)
+    return max(1, math.ceil(src.width * scale)), max(1, math.ceil(src.height * scale))
+
+
+REDUCE_KEEP = 2
+"""`_reduced` keeps at least this many source pixels per output pixel on each axis, so the final
+LANCZOS resize still has detail to work with."""
+
+
+def _reduced(src: Image.Image, need: tuple[int, int]) -> Image.Image:
+    """`src` shrunk by a whole factor right after decoding when it is much larger than needed, so
+    every later copy (rotation, colour conversion, crop) is small; `src` itself when not.
+
+    Pillow's `reduce` premultiplies an alpha channel first, which copies the whole decoded image;
+    when the alpha is all opaque premultiplying changes nothing, so the core reduce runs on the
+    pixels as they are (no full-size copy; see `decode_cost`)."""
+    factor = min(src.width // max(1, need[0]), src.height // max(1, need[1])) // REDUCE_KEEP
+    if factor < 2:
+        return src
+    try:
+        if src.mode in ("RGBA", "LA") and src.getextrema()[-1] == (255, 255):
+            return src._new(src.im.reduce((factor, factor), (0, 0, src.width, src.height)))
+        return src.reduce(factor)
+    except (ValueError, AttributeError):  # a mode reduce does not take (P, 1, I;16): keep the full size
+        return src
+
+
+def decode_cost(src: Image.Image) -> int:
+    """Pixels to hold of the decode budget while `src` is decoded and reduced: twice its size when
+    an alpha channel may need a premultiplied copy (see `_reduced`)."""
+    pixels = src.size[0] * src.size[1]
+    return pixels * 2 if src.mode in ("RGBA", "LA", "PA", "P") else pixels
+
+
+def _finished(im: Image.Image, out: Output, fmt: str, overlay: Callable[[Image.Image], Image.Image] | None) -> bytes:
+    """Colour, crop and scale, flatten, overlay, encode: the pixels of an opened, decoded image."""
+    im = _to_srgb(im)
+    offset = smart_offset(im, out.width, out.height) if out.crop == "smart" else 0.5
+    box = crop_box(im.width, im.height, out.width, out.height, offset)
+    if im.size != (out.width, out.height) or box != (0.0, 0.0, float(im.width), float(im.height)):
+        im = im.resize((out.width, out.height), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+    if im.mode == "RGBA" and fmt == "jpeg":
+        flat = Image.new("RGB", im.size, (255, 255, 255))
+        flat.paste(im, mask=im.getchannel("A"))
+        im = flat
+    elif im.mode == "RGBA" and im.getchannel("A").getextrema() == (255, 255):
+        im = im.convert("RGB")  # an alpha channel that is all opaque only costs bytes
+    if overlay is not None:
+        im = overlay(im.convert("RGB") if im.mode != "RGB" else im)
+    im.info.clear()  # nothing of the source's metadata travels with the pixels
+    return encode(im, fmt, out.quality)
 
 
 def encode(im: Image.Image, fmt: str, quality: int | None = None) -> bytes:

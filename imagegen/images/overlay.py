@@ -162,6 +162,15 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
     return lines
 
 
+def _fit_line(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    """`text` on one line of `width` pixels, cut with '…' when it is wider."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1].rstrip()
+    return text + "…" if text else ""
+
+
 def fit_title(title: str, width: float, height: float, max_size: int, min_size: int,
               max_lines: int = 4) -> tuple[ImageFont.FreeTypeFont, list[str], int]:
     """The largest font size (max_size down to min_size) at which `title` wraps into at most
@@ -270,8 +279,13 @@ def _measure(size: tuple[int, int], text: CoverText, overlay: bool) -> _Block:
         max_size, area_h = round(h * 0.095), h * 0.34
     else:
         max_size, area_h = round(h * 0.13), h * 0.56
-    font, lines, line_h = fit_title(title, text_w, area_h, max_size=max_size, min_size=max(12, round(h * 0.045)))
-    series_font = _font(REGULAR, max(11, round(h * 0.04)))
+    # Sizes follow the height, but never past what the width holds: a 64x4096 card would set a
+    # 184 px title on a 47 px column, off the canvas.
+    max_size = max(8, min(max_size, round(text_w * 0.28)))
+    min_size = min(max(12, round(h * 0.045)), max_size)
+    font, lines, line_h = fit_title(title, text_w, area_h, max_size=max_size, min_size=min_size)
+    series_font = _font(REGULAR, max(8, min(max(11, round(h * 0.04)), round(text_w * 0.2))))
+    series = _fit_line(series.upper(), series_font, text_w - 4) if series else ""
     series_h = round(series_font.size * 1.9) if series else 0
     block_h = series_h + line_h * len(lines)
     top = h - margin - block_h if overlay else round((h - block_h) / 2 + h * 0.02)
