@@ -593,7 +593,7 @@ MEMORY_RUN = """
 import asyncio, re, sys
 from pathlib import Path
 from imagegen import pipeline
-from imagegen.clock import VirtualClock
+from imagegen.testing import VirtualClock
 from imagegen.config.settings import load
 from imagegen.images import checked_image
 
