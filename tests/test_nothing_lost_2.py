@@ -655,10 +655,12 @@ def test_a_post_whose_name_is_not_utf8_is_reported_escaped(tmp_path: Path, dry: 
     repo = _latin1_blog(tmp_path)
     report = tmp_path / "report.json"
     args = ["run", str(repo), "--providers", "local", "--report", str(report)] + (["--dry-run"] if dry else [])
-    for _ in range(2):  # and the next run too
+    for attempt in range(2):  # and the next run too
         r = run_cli(*args)
         assert r.returncode == 0, r.stderr
         data = json.loads(report.read_bytes().decode("utf-8"))
         posts = [p["post"] for p in data["generated"] + data["skipped"] + data["pending"]]
         assert "posts/2026-01-02-caf\\xe9.md" in posts
-        assert "caf\\xe9" in r.stdout + r.stderr and "surrogates" not in r.stdout + r.stderr
+        assert "surrogates" not in r.stdout + r.stderr
+        if attempt == 0:  # the summary lists the covers made (or planned), this one escaped
+            assert "caf\\xe9" in r.stdout + r.stderr
