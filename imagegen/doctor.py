@@ -18,9 +18,9 @@ from typing import TextIO
 from imagegen import aio
 from imagegen.chain.state import State
 from imagegen.clock import Clock, SystemClock
-from imagegen.prompts import STATE_KEY, fallback_models
+from imagegen.prompts import RESPONSE_SCHEMA, STATE_KEY, SYSTEM_INSTRUCTION, fallback_models
 from imagegen.providers import DEFAULT_ORDER, SPECS, new_client, text_backend, text_credentials
-from imagegen.providers.base import Check, ProviderContext, ProviderError
+from imagegen.providers.base import Check, ProviderContext, ProviderError, QuotaExhausted
 from imagegen.redact import redact
 from imagegen.config.settings import ProviderSettings, Settings
 
@@ -48,10 +48,12 @@ def _state_checks(ps: ProviderSettings, state: State, now: datetime) -> tuple[li
     """What the state file says about a provider: a quota out now (its line), retired models."""
     checks: list[Check] = []
     out_now = ""
-    entry = state.out_until(ps.name, now)
+    # As the run reads it: an entry learned with other credentials (a new key) does not count.
+    entry = state.out_until(ps.name, now, key=ps.spec.fingerprint(ps.opts))
     if entry is not None:
         out_now = f"{entry.reason} used up until {entry.out_until:%Y-%m-%d %H:%M} UTC (state file)"
-        checks.append(Check("quota", False, out_now, "nothing to do: it comes back by itself", usable=False))
+        own = ps.spec.doctor_fix(QuotaExhausted(out_now)) if ps.spec.doctor_fix is not None else ""
+        checks.append(Check("quota", False, out_now, own or "nothing to do: it comes back by itself", usable=False))
     for model, until in sorted(state.retired.get(ps.name, {}).items()):
         if until > now:
             checks.append(Check(f"model {model}", False, f"remembered as retired until {until:%Y-%m-%d} (state file): "
@@ -76,7 +78,9 @@ async def _provider_rows(settings: Settings, state: State | None, clock: Clock) 
         base = ProviderContext(http=http, clock=clock, memory=state)  # what the run would remember
         for ps in settings.providers:
             checks = await _spec_checks(ps, base)
-            key_ok = bool(checks) and checks[0].ok
+            # Usable: every line about the provider as a whole is fine (the key first; a request
+            # shape, a balance, a logo rule) and at least one model is served.
+            key_ok = bool(checks) and all(c.ok for c in checks if not c.what.startswith("model "))
             served = [c for c in checks[1:] if c.what.startswith("model ") and c.ok] if ps.spec.doctor else checks
             out_now = ""
             if state is not None:
@@ -124,7 +128,8 @@ async def _describer_rows(settings: Settings, state: State | None, clock: Clock)
         backend = text_backend(key, base_url=base_url, timeout=30.0, clock=clock,
                                http=http)
         try:
-            checks = await backend.check(models, what="API key", model_env=DESCRIBER_MODELS_ENV)
+            checks = await backend.check(models, what="API key", model_env=DESCRIBER_MODELS_ENV,
+                                         system=SYSTEM_INSTRUCTION, schema=RESPONSE_SCHEMA)
         except ProviderError as exc:
             checks = [Check("reachable", False, str(exc), backend.fix_for(exc, model_env="PROMPT_DESCRIBER_MODEL"))]
         finally:

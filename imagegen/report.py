@@ -74,7 +74,8 @@ class ProviderStats:
     seconds: float = 0.0
     wasted_calls: int = 0
     status: str = "ok"
-    """ok | quota | auth | unavailable | retired | budget: why the provider stopped taking posts, if it did."""
+    """ok | quota | auth | unavailable | retired | budget | rate_limit (rate limited again and again
+    with no image): why the provider stopped taking posts, if it did."""
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -331,10 +332,15 @@ class Event:
                    data={"wait": round(wait, 3), "reason": reason, "retry": retry})
 
     @classmethod
-    def provider_out(cls, provider: str, reason: str, message: str, until: datetime | None = None) -> "Event":
+    def provider_out(cls, provider: str, reason: str, message: str, until: datetime | None = None,
+                     fix: str = "") -> "Event":
+        """`fix`: what the user can do about it, when waiting is not the answer (a Pollinations key
+        with no pollen: add pollen); '' when the provider comes back by itself."""
         data: dict[str, Any] = {"reason": reason}
         if until is not None:
             data["until"] = fmt_until(until)
+        if fix:
+            data["fix"] = fix
         return cls(EventKind.PROVIDER_OUT, "", provider, message, data, reason=reason, until=until)
 
     @classmethod

@@ -15,8 +15,10 @@ Point the real program at it::
 
     env = fp.env()          # IMAGEGEN_<NAME>_BASE_URL for all five providers, fake credentials
                             # for each (CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID,
-                            # HUGGINGFACE_API_TOKEN, TOGETHER_API_TOKEN, GEMINI_API_KEY) and
-                            # POLLINATIONS_ENABLED=true; pass to imagegen.config.settings.load(raw, env)
+                            # HUGGINGFACE_API_TOKEN, TOGETHER_API_TOKEN, GEMINI_API_KEY),
+                            # POLLINATIONS_ENABLED=true and POLLINATIONS_ACCEPT_LOGO=true (anonymous
+                            # answers carry the logo headers, as the real host's do since 2026-08);
+                            # pass to imagegen.config.settings.load(raw, env)
     opts = fp.opts("together")   # option mapping for SPEC.create(opts, ctx) (credentials + base_url)
 
 Each provider lives under its own path prefix (`/cloudflare/...`, `/huggingface/...`, ...), and
@@ -102,6 +104,14 @@ FAKE_CREDENTIALS: dict[str, str] = {
     "GEMINI_API_KEY": "fake-gemini-0001",
 }
 
+POLLINATIONS_LOGO: dict[str, str] = {
+    "X-Powered-By": "Pollinations.AI",
+    "X-Pollinations-Logo": "horizontal",
+    "Link": "<https://pollinations.ai>; rel=\"service\"",
+}
+"""What a branded anonymous Pollinations answer carries (image.pollinations.ai/cloudflare-cache/src/
+attribution.ts; the header values besides their names are not public, these are stand-ins)."""
+
 SENTINELS: dict[str, str] = {
     "CLOUDFLARE_API_TOKEN": "SENTINEL-cf-token-7f3a",
     "CLOUDFLARE_ACCOUNT_ID": "SENTINEL-cf-account-7f3a",
@@ -135,6 +145,12 @@ class Behaviour:
     retired_models: tuple[str, ...] = ()
     """Requests for these model ids answer 'retired' (each provider's real model-not-served
     answer), whatever the script or the default says."""
+    balance: float | None = 1.5
+    """Pollinations: the pollen `GET /account/balance` reports (None: the key may not read it, 403)."""
+    unknown_fields: tuple[str, ...] = ()
+    """Gemini: request fields (as on the wire: `responseModalities`, `systemInstruction`, ...) this
+    API version does not know. A generateContent or countTokens request carrying one answers the
+    real 400 "Invalid JSON payload received. Unknown name ..." (what reports quote from `/v1`)."""
     hub_mapping: tuple[tuple[str, ...], ...] | None = None
     """Hugging Face Hub: the mapping endpoint's entries, in order, as (model, partner[, status
     [, partner's model id[, task]]]) (status "live", the model's own id, "text-to-image" when left
@@ -165,6 +181,8 @@ class Recorded:
     json: Any
     outcome: str
     started: float
+    form: dict[str, str] | None = None
+    """The text fields of a multipart/form-data body (Cloudflare's FLUX.2), else None."""
 
 
 @dataclass
@@ -317,6 +335,9 @@ class _Renderer:
                                   "errors": [{"code": code, "message": message}], "messages": []}, **headers)
 
         raw_png = "stable-diffusion" in req["path"]
+        shape = _cloudflare_shape_error(req["path"], req.get("json"), req.get("form"))
+        if shape and kind in ("ok", "truncated", "not_image"):  # what the model's input schema refuses
+            return envelope(400, 5006, shape)
         if kind in ("ok", "truncated"):
             fmt = "png" if raw_png else "jpeg"
             data = self._ok_image(req, fmt) if kind == "ok" else self._truncated(req, fmt)
@@ -421,7 +442,10 @@ class _Renderer:
     # ---- Pollinations
     def _pollinations(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
         if kind == "ok":
-            return _Answer(200, self._ok_image(req, "jpeg"), "image/jpeg")
+            # The anonymous (legacy) host stamps its logo on every image since 2026-08-03 and says
+            # so in these headers (pollinations#13036, attribution.ts); the keyed gateway does not.
+            anonymous = req["path"].startswith("/prompt/")
+            return _Answer(200, self._ok_image(req, "jpeg"), "image/jpeg", dict(POLLINATIONS_LOGO) if anonymous else {})
         if kind == "truncated":
             return _Answer(200, self._truncated(req, "jpeg"), "image/jpeg")
         if kind == "not_image":
@@ -433,8 +457,9 @@ class _Renderer:
                                                           "previous request to finish", "accepts": []})
         if kind == "quota":
             return _json(402, {"success": False, "error": {"code": "PAYMENT_REQUIRED",
-                                                           "message": "Insufficient balance. Your pollen balance "
-                                                                      "refills hourly."}})
+                                                           "message": "Insufficient balance. This model costs ~0.0020 "
+                                                                      "pollen per request, but your available balance "
+                                                                      "is 0.0000."}, "status": 402})
         if kind == "rate_limit":
             return _json(429, {"success": False, "error": {"code": "RATE_LIMITED", "message": "Too many requests"}},
                          **{"Retry-After": f"{retry_after:g}"})
@@ -526,6 +551,10 @@ class _Renderer:
                                          "supported for generateContent.")
         if kind == "bad_request":
             return err(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")
+        if kind == "unknown_field":  # fixture gemini-400-unknown-field-responseModalities.json
+            where = "generation_config" if params["field"] != "systemInstruction" else "*"
+            return err(400, "INVALID_ARGUMENT", f"Invalid JSON payload received. Unknown name \"{params['field']}\" "
+                                                f"at '{where}': Cannot find field.")
         if kind == "server_error":
             return err(500, "INTERNAL", "An internal error has occurred.")
         if kind == "unavailable":
@@ -615,6 +644,60 @@ def _prompt_of(name: str, path: str, data: Any) -> str:
     return ""
 
 
+def _parse_form(content_type: str, body: bytes) -> dict[str, str] | None:
+    """The text fields of a multipart/form-data body (None when the body is not one)."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return None
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n"
+                                                  + body)
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields[str(name)] = part.get_payload(decode=True).decode("utf-8")
+    return fields
+
+
+def _cloudflare_shape_error(path: str, data: Any, form: dict[str, str] | None) -> str:
+    """What Workers AI says to a body its model's input schema refuses ('' when fine):
+    FLUX.2 takes only a multipart form (changelog 2026-01-15); FLUX.1 [schnell]'s JSON schema has
+    `additionalProperties: false` with `prompt` and `steps` only."""
+    if "/flux-2-" in path:
+        if form is None:
+            return "Error: required properties at '/' are 'multipart'"
+        if not form.get("prompt"):
+            return "Error: required properties at '/' are 'prompt'"
+        for key in ("width", "height"):
+            if key in form and not 256 <= int(form[key]) <= 1920:
+                return f"Error: '/{key}' must be between 256 and 1920"
+        return ""
+    if "/flux-1-schnell" in path and isinstance(data, dict):
+        extra = sorted(set(data) - {"prompt", "steps"})
+        if extra:
+            return f"Error: additional properties at '/' are not allowed: {', '.join(extra)}"
+    return ""
+
+
+def _unknown_field(data: Any, unknown: tuple[str, ...]) -> str:
+    """The first of `unknown` that appears as a key anywhere in a JSON request body ('' if none)."""
+    if not unknown or not isinstance(data, (dict, list)):
+        return ""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in unknown:
+                    return str(key)
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return ""
+
+
 def _credential(headers: dict[str, str]) -> str:
     if "x-goog-api-key" in headers:
         return headers["x-goog-api-key"]
@@ -699,6 +782,7 @@ class FakeProviders:
                 env[env_name] = FAKE_CREDENTIALS[env_name]
             if name == "pollinations":
                 env["POLLINATIONS_ENABLED"] = "true"
+                env["POLLINATIONS_ACCEPT_LOGO"] = "true"  # the fake brands anonymous images, as the real host
         env.update(overrides)
         return env
 
@@ -711,6 +795,7 @@ class FakeProviders:
             out["hub_url"] = self.base_url(name)
         if name == "pollinations":
             out["enabled"] = "true"
+            out["accept_logo"] = "true"  # the fake brands anonymous images, as the real host
         out.update(overrides)
         return out
 
@@ -776,7 +861,8 @@ class FakeProviders:
             self._files[key] = data
         return f"{self.url}/huggingface/files/{key}"
 
-    def _decide(self, name: str, cred: str, model: str = "", path: str = "") -> tuple[str, dict[str, Any], Behaviour]:
+    def _decide(self, name: str, cred: str, model: str = "", path: str = "",
+                data: Any = None) -> tuple[str, dict[str, Any], Behaviour]:
         with self._lock:
             st = self._states[name]
             st.calls += 1
@@ -789,6 +875,9 @@ class FakeProviders:
             fixed = dict(b.partner_outcomes).get(partner)
             if fixed is not None:
                 return fixed, {}, b
+            unknown = _unknown_field(data, b.unknown_fields)
+            if unknown:
+                return "unknown_field", {"field": unknown}, b
             if st.script:
                 item = st.script.popleft()
             elif b.quota_after is not None and st.images >= b.quota_after:
@@ -804,13 +893,14 @@ class FakeProviders:
 
     CATALOG: dict[str, tuple[str, ...]] = {
         "together": ("black-forest-labs/FLUX.1-schnell", "black-forest-labs/FLUX.1-dev"),
-        "pollinations": ("flux", "turbo", "kontext"),
+        "pollinations": ("flux", "zimage", "klein", "kontext"),
     }
     """Models the fake's list endpoints name (besides what a search asks for)."""
 
-    def _catalog(self, name: str, path: str, query: dict[str, str], headers: dict[str, str]) -> _Answer | None:
-        """The cheap endpoints `imagegen doctor` uses (model list/get, whoami): recorded in
-        `catalog_calls`, never counted as image calls. None: not a catalog request."""
+    def _catalog(self, name: str, path: str, query: dict[str, str], headers: dict[str, str],
+                 data: Any = None) -> _Answer | None:
+        """The cheap endpoints `imagegen doctor` uses (model list/get, whoami, Gemini's countTokens):
+        recorded in `catalog_calls`, never counted as image calls. None: not a catalog request."""
         kind = ""
         if name == "cloudflare" and path.endswith("/ai/models/search"):
             kind = "search"
@@ -820,8 +910,12 @@ class FakeProviders:
             kind = "list"
         elif name == "pollinations" and path in ("/models", "/image/models"):
             kind = "list"
+        elif name == "pollinations" and path == "/account/balance":
+            kind = "balance"
         elif name == "gemini" and "/models/" in path and ":" not in path:
             kind = "get"
+        elif name == "gemini" and path.endswith(":countTokens"):
+            kind = "count"
         if not kind:
             return None
         with self._lock:
@@ -839,6 +933,19 @@ class FakeProviders:
             return _json(200, {"success": True, "errors": [], "messages": [], "result": found})
         if kind == "whoami":
             return _json(200, {"type": "user", "name": "fake-user"})
+        if kind == "balance":
+            if b.balance is None:  # a key without the permission to read its balance
+                return _json(403, {"success": False, "error": {"code": "FORBIDDEN", "message": "API key lacks "
+                                                                "permission: account:balance"}})
+            return _json(200, {"balance": b.balance})
+        if kind == "count":
+            unknown = _unknown_field(data, b.unknown_fields)
+            if unknown:
+                return self._renderer.render(name, "unknown_field", {"field": unknown}, req)
+            model = unquote(path.split("/models/", 1)[-1].split(":", 1)[0])
+            if model in b.retired_models:
+                return self._renderer._retired(name, req)
+            return _json(200, {"totalTokens": 1})
         if kind == "list":
             names = [m for m in self.CATALOG[name] if m not in b.retired_models]
             return _json(200, [{"id": m, "type": "image"} for m in names] if name == "together" else names)
@@ -926,10 +1033,12 @@ class FakeProviders:
         if name is None:
             _write(h, _Answer(404, b"no such fake provider", "text/plain"))
             return
+        form = _parse_form(headers.get("content-type", ""), body)
         try:
-            data = json.loads(body) if body else None
+            data = json.loads(body) if body and form is None else None
         except ValueError:
             data = None
+        payload = form if form is not None else data
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         if name == "huggingface" and path.startswith("/api/models/"):
             answer = self._hub_model_info(unquote(path[len("/api/models/"):]), headers)
@@ -941,16 +1050,17 @@ class FakeProviders:
         if name == "huggingface" and path.startswith("/files/"):
             self._file(h, path[len("/files/"):])
             return
-        if method == "GET":
-            catalog = self._catalog(name, path, query, headers)
+        if method == "GET" or (name == "gemini" and path.endswith(":countTokens")):
+            catalog = self._catalog(name, path, query, headers, data)
             if catalog is not None:
                 _write(h, catalog)
                 return
-        kind, params, behaviour = self._decide(name, _credential(headers), _model_of(name, path, query, data), path)
-        req = {"path": path, "raw_path": h.path, "headers": headers, "query": query, "json": data,
-               "prompt": _prompt_of(name, path, data), "behaviour": behaviour, "params": params}
+        kind, params, behaviour = self._decide(name, _credential(headers), _model_of(name, path, query, data), path,
+                                               data)
+        req = {"path": path, "raw_path": h.path, "headers": headers, "query": query, "json": data, "form": form,
+               "prompt": _prompt_of(name, path, payload), "behaviour": behaviour, "params": params}
         rec = Recorded(provider=name, method=method, path=unquote(path), raw_path=h.path, query=query,
-                       headers=headers, body=body, json=data, outcome=kind, started=started)
+                       headers=headers, body=body, json=data, outcome=kind, started=started, form=form)
         st = self._enter(name, rec)
         try:
             latency = float(params.get("latency", behaviour.latency))

@@ -144,7 +144,11 @@ def test_init_workflow_is_ready_to_use(tmp_path: Path, capsys: pytest.CaptureFix
     for o in secret_options():  # every provider secret the registry declares, from the repository's secrets
         assert action_step[o.input_name] == f"${{{{ secrets.{o.env} }}}}"
     assert "CLOUDFLARE_ACCOUNT_ID" in {o.env for o in secret_options()}
-    assert action_step["pollinations-enabled"] == "true"  # covers before any secret is added
+    # Anonymous Pollinations stamps its logo on every image since 2026-08: off unless asked for,
+    # and the workflow says how (commented lines), logo included.
+    assert "pollinations-enabled" not in action_step and "pollinations-accept-logo" not in action_step
+    text = (repo / scaffold.WORKFLOW_PATH).read_text()
+    assert '# pollinations-enabled: "true"' in text and '# pollinations-accept-logo: "true"' in text
     assert steps[1]["with"]["path"] == ".imagegen-state" == steps[3]["with"]["path"]
 
 

@@ -19,14 +19,16 @@ from tests.fake_providers import FIXTURES, FakeProviders, fake_providers, fixtur
 from tests.helpers import commit_all, init_repo
 
 ANSWERS = sorted(FIXTURES.glob("*.json"))
-RUN_WIDE = {"quota", "auth", "retired"}
+RUN_WIDE = {"quota", "auth", "retired", "unavailable"}
 """Classes that take the provider (or its model) out: one call for the whole run."""
 KEY = "sk_test_fixture_key_0001"
 
 
 def expected_kind(fixture: dict[str, Any]) -> str:
     """The report kind the fixture's `expected_class` names (its first word; a model that is not
-    served is reported as `retired`)."""
+    served is reported as `retired`, a provider out for the whole run as `unavailable`)."""
+    if fixture["expected_class"].startswith("unavailable for the run"):
+        return "unavailable"
     first = fixture["expected_class"].split()[0].strip(",;")
     return {"unavailable": "retired"}.get(first, first)
 

@@ -12,6 +12,7 @@ from imagegen.providers.base import (
     BadImage,
     BadRequest,
     GeneratedImage,
+    ImageRequest,
     ModelUnavailable,
     ProviderUnavailable,
     QuotaExhausted,
@@ -24,14 +25,56 @@ NAME = "cloudflare"
 
 
 def test_success_reads_base64_jpeg_and_sends_the_documented_request(fake_providers: FakeProviders) -> None:
+    # The default model is FLUX.2 [klein] 4B: a multipart/form-data body (even for a prompt
+    # alone), with the cover's shape rounded up to 16 (drawn at least as large: cropped, never
+    # upscaled) and the post's seed.
     img = generate_once(fake_providers, NAME, "a lighthouse at dusk")
     assert isinstance(img, GeneratedImage)
     assert (img.mime, img.provider, img.model) == ("image/jpeg", NAME, cloudflare.DEFAULT_MODEL)
     [req] = fake_providers.requests(NAME)
     assert req.method == "POST"
-    assert req.path == "/accounts/fakeaccount0001/ai/run/@cf/black-forest-labs/flux-1-schnell"
+    assert req.path == "/accounts/fakeaccount0001/ai/run/@cf/black-forest-labs/flux-2-klein-4b"
     assert req.headers["authorization"] == "Bearer fake-cf-token-0001"
-    assert req.json == {"prompt": "a lighthouse at dusk", "steps": 4}  # no width/height/seed for FLUX
+    assert req.headers["content-type"].startswith("multipart/form-data; boundary=") and req.json is None
+    seed = str(ImageRequest("a lighthouse at dusk").seed)
+    assert req.form == {"prompt": "a lighthouse at dusk", "width": "1200", "height": "640", "seed": seed}
+
+
+def test_flux1_schnell_gets_its_json_body_and_nothing_its_schema_refuses(fake_providers: FakeProviders) -> None:
+    img = generate_once(fake_providers, NAME, "a lighthouse at dusk", model=cloudflare.SCHNELL)
+    assert isinstance(img, GeneratedImage) and img.model == cloudflare.SCHNELL
+    [req] = fake_providers.requests(NAME)
+    assert req.json == {"prompt": "a lighthouse at dusk", "steps": 4} and req.form is None  # no size: a square
+
+
+def test_klein_sent_json_is_refused_as_cloudflare_would(fake_providers: FakeProviders) -> None:
+    """The fake holds each model to its input schema: what the adapter did before December (a JSON
+    body to FLUX.2) is a bad request, so the multipart body above is not a formality."""
+    import asyncio
+
+    import httpx
+
+    from imagegen.providers import _http
+    from imagegen.providers.base import ProviderContext
+    from imagegen.testing import VirtualClock
+
+    async def go() -> _http.WireResponse:
+        async with httpx.AsyncClient() as http:
+            ctx = ProviderContext(http=http, clock=VirtualClock())
+            url = f"{fake_providers.base_url(NAME)}/accounts/a/ai/run/{cloudflare.KLEIN}"
+            return await _http.send(ctx, NAME, "POST", url, json_body={"prompt": "a fox", "steps": 4})
+
+    resp = asyncio.run(go())
+    assert resp.status == 400 and 5006 in cloudflare.error_codes(resp.json())
+
+
+@pytest.mark.parametrize("size,sent", [((1200, 630), ("1200", "640")), ((100, 5000), ("256", "1920")),
+                                       ((1201, 631), ("1216", "640"))])
+def test_klein_size_is_rounded_up_to_16_within_its_bounds(fake_providers: FakeProviders, size: tuple[int, int],
+                                                           sent: tuple[str, str]) -> None:
+    p = cloudflare.CloudflareProvider(token="t", account_id="a", model="", base_url="", ctx=None)  # type: ignore[arg-type]
+    _, form = p.request_body(ImageRequest("a fox", width=size[0], height=size[1]), cloudflare.KLEIN)
+    assert form is not None and (form["width"], form["height"]) == sent
 
 
 def test_different_prompts_give_different_images(fake_providers: FakeProviders) -> None:
@@ -42,13 +85,36 @@ def test_different_prompts_give_different_images(fake_providers: FakeProviders) 
 
 def test_prompt_is_cut_to_2048_chars(fake_providers: FakeProviders) -> None:
     generate_once(fake_providers, NAME, "x" * 5000)
-    assert len(fake_providers.requests(NAME)[0].json["prompt"]) == 2048
+    generate_once(fake_providers, NAME, "x" * 5000, model=cloudflare.SCHNELL)
+    klein, schnell = fake_providers.requests(NAME)
+    assert len(klein.form["prompt"]) == 2048 and len(schnell.json["prompt"]) == 2048
 
 
-def test_sdxl_raw_png_is_read_by_content_type(fake_providers: FakeProviders) -> None:
-    img = generate_once(fake_providers, NAME, model="@cf/stabilityai/stable-diffusion-xl-base-1.0")
+def test_sdxl_gets_the_covers_size_and_its_raw_png_is_read_by_content_type(fake_providers: FakeProviders) -> None:
+    img = generate_once(fake_providers, NAME, "a fox", model=cloudflare.SDXL)
     assert isinstance(img, GeneratedImage) and img.mime == "image/png"
-    assert fake_providers.requests(NAME)[0].path.endswith("/ai/run/@cf/stabilityai/stable-diffusion-xl-base-1.0")
+    [req] = fake_providers.requests(NAME)
+    assert req.path.endswith("/ai/run/@cf/stabilityai/stable-diffusion-xl-base-1.0")
+    assert req.json == {"prompt": "a fox", "width": 1200, "height": 640, "seed": ImageRequest("a fox").seed}
+
+
+def test_neurons_per_cover_are_what_the_published_prices_give() -> None:
+    """The numbers the docs quote (covers a day) come from bench/cloudflare_neurons.py, which
+    computes them from Cloudflare's price table and the request the adapter really sends."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "cloudflare_neurons.py"
+    spec = importlib.util.spec_from_file_location("cloudflare_neurons", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert {m: bench.neurons(m) for m in bench.PRICES} == cloudflare.NEURONS_PER_COVER
+    assert cloudflare.DEFAULT_MODELS[:2] == (cloudflare.KLEIN, cloudflare.SCHNELL)
+    table = bench.table()
+    docs = (path.parents[1] / "docs" / "providers.md").read_text(encoding="utf-8")
+    for row in table.splitlines()[2:]:
+        assert row in docs, row  # the docs show the table as computed
 
 
 @pytest.mark.parametrize("outcome,cls", [

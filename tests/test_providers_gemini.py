@@ -141,7 +141,7 @@ def test_spec() -> None:
     spec = gemini.SPEC
     assert [(o.key, o.env, o.secret) for o in spec.options] == [("api_key", "GEMINI_API_KEY", True)]
     assert spec.model_env == "IMAGE_GEMINI_MODEL"
-    assert spec.default_model == "gemini-3.1-flash-image"
+    assert spec.default_model == "gemini-3.1-flash-image,gemini-3.1-flash-lite-image"
     assert spec.default_base_url == "https://generativelanguage.googleapis.com"
 
 
@@ -189,3 +189,24 @@ def test_one_genai_client_factory_for_the_image_provider_the_describer_and_docto
     assert diagnosis.usable == ["gemini"] and all(r.check.ok for r in diagnosis.rows if r.subject == "describer")
     assert made == [fake_providers.base_url(NAME)] * 4  # doctor: the image provider's check, the describer's
     assert fake_providers.count(NAME) == 2  # doctor generated nothing
+
+
+@pytest.mark.parametrize("body,cls", [
+    # The recorded answer (gemini-400-unknown-field-responseModalities.json): the message only.
+    ({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "Invalid JSON payload received. Unknown name "
+                "\"responseModalities\" at 'generation_config': Cannot find field."}}, ProviderUnavailable),
+    # The same in the structured BadRequest field violations (how Google's APIs usually carry it).
+    ({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "Invalid JSON payload received.", "details": [
+        {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
+            {"field": "generation_config", "description": "Invalid JSON payload received. Unknown name "
+                                                          "\"imageConfig\" at 'generation_config': Cannot find field."}]}]}},
+     ProviderUnavailable),
+    # 'Unknown name' about something else without 'Cannot find field', or in a prompt: a bad request.
+    ({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "Unknown name \"fox\" in the prompt"}}, BadRequest),
+])
+def test_an_unknown_field_is_unavailable_for_the_run(fake_providers: FakeProviders, body: dict, cls: type) -> None:
+    fake_providers.script(NAME, [{"kind": "raw", "status": 400, "body": body}])
+    err = generate_once(fake_providers, NAME)
+    assert type(err) is cls, err
+    if cls is ProviderUnavailable:
+        assert "does not accept the field" in str(err) and "out for this run" in str(err)

@@ -95,7 +95,10 @@ def test_queue_full_and_keyed_balance(fake_providers: FakeProviders) -> None:
     fake_providers.script(NAME, ["queue_full", "quota"])
     assert isinstance(generate_once(fake_providers, NAME), RateLimited)
     err = generate_once(fake_providers, NAME, api_key="sk_test_key_123", clock=clock)
-    assert isinstance(err, QuotaExhausted) and err.reset_at == clock.now() + timedelta(hours=1)
+    # Nothing refills a keyed balance by itself since 2026-06-22: a week (or another key), and
+    # the message says what to do.
+    assert isinstance(err, QuotaExhausted) and err.reset_at == clock.now() + timedelta(days=7)
+    assert "add pollen at https://enter.pollinations.ai" in str(err) and "until the key changes" in str(err)
 
 
 def test_default_model_override_and_enabled(tmp_path: Path) -> None:
@@ -177,4 +180,4 @@ def test_a_key_alone_enables_pollinations(tmp_path) -> None:  # type: ignore[no-
 
     s = load({"providers": "pollinations"}, {"POLLINATIONS_API_KEY": "sk_test_key_0001"}, repo=tmp_path)
     assert [p.name for p in s.providers] == ["pollinations"]
-    assert s.providers[0].models == ("flux", "turbo")
+    assert s.providers[0].models == ("flux", "zimage")

@@ -192,3 +192,29 @@ def test_only_quota_is_persisted(tmp_path: Path) -> None:
     b = Fake("b", clock)
     _run(path, clock, a, b, n=2)
     assert json.loads(path.read_text())["providers"] == {}
+
+
+def test_a_quota_is_remembered_for_the_credentials_it_was_learned_with(tmp_path: Path) -> None:
+    """The entry keeps a one-way fingerprint of the key (never the key): the same key stays out,
+    another key is tried at once, and an entry written without one (older files) holds for any."""
+    from imagegen.providers import get
+
+    spec = get("pollinations")
+    old, new = spec.fingerprint({"api_key": "sk_old_key_0001"}), spec.fingerprint({"api_key": "sk_new_key_0002"})
+    assert len(old) == 16 and old != new and spec.fingerprint({}) == "" and spec.fingerprint({"enabled": "true"}) == ""
+    assert "sk_old_key_0001" not in old and old == spec.fingerprint({"api_key": "sk_old_key_0001"})
+    path = tmp_path / "s.json"
+    state = State.load(path, NOW)
+    state.mark_out("pollinations", NOW + timedelta(days=7), now=NOW, key=old)
+    state.mark_out("cloudflare", NOW + timedelta(days=3), now=NOW)
+    state.save()
+    text = path.read_text()
+    assert "sk_old_key_0001" not in text and json.loads(text)["providers"]["pollinations"]["key"] == old
+    later = State.load(path, NOW + timedelta(days=1))
+    assert later.out_until("pollinations", key=old) is not None and later.out_until("pollinations", key=new) is None
+    assert later.out_until("cloudflare", key="anything") is not None  # no fingerprint: any key
+    later.mark_out("pollinations", NOW + timedelta(days=2), now=NOW, key=new)  # another key replaces it
+    assert later.entries["pollinations"].key == new
+    write(path, {"version": 1, "providers": {"pollinations": {"out_until": format_time(RESET), "key": ["x"]}}})
+    warnings: list[str] = []
+    assert State.load(path, NOW, warn=warnings.append).entries == {} and "pollinations" in warnings[0]

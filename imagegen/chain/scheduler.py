@@ -46,7 +46,7 @@ What each error does (`_on_error`)
 ---------------------------------
 | error | provider | this post |
 |---|---|---|
-| RateLimited | cools down for the server's delay (`retry_after`), else 5-10-20-40-60 s backoff +/-20% jitter | back in the queue (keeps its place): the next provider able now, or this one when it has cooled; after 3 rate limits here, or a delay over `max_wait`, never this one again |
+| RateLimited | cools down for the server's delay (`retry_after`), else 5-10-20-40-60 s backoff +/-20% jitter; after 6 in a row with no image, out for the run (a limit that does not lift: a spending cap) | back in the queue (keeps its place): the next provider able now, or this one when it has cooled; after 3 rate limits here, or a delay over `max_wait`, never this one again |
 | QuotaExhausted | out until `reset_at`, else `spec.quota_reset(now)`, else next 00:00 UTC; written to the state | moves on at once |
 | AuthFailed, ProviderUnavailable | out for the run (not remembered) | moves on at once |
 | ModelUnavailable | that model is out (remembered for 7 days in the state); the provider goes on with its next model, out ("retired") when none is left; one warning names the model and its replacement | tries the provider's next model at once |
@@ -97,6 +97,10 @@ MAX_WAIT = 60.0
 """Longest delay (s) a post waits out for one provider (server delay, backoff or cooldown)."""
 RATE_LIMIT_RETRIES = 3
 """Rate-limit retries per post and provider before the post moves on."""
+RATE_LIMITS_OUT = 6
+"""Rate-limit answers in a row from one provider, with no image between them, after which it is out
+for the run: a limit that does not lift within minutes (a spending cap, a monthly limit answered
+like a per-minute one, whose body nobody has recorded yet) must not be retried for every post."""
 TRANSIENT_RETRIES = 2
 """Retries per post and provider after transient errors (5xx, timeouts, loading) before moving on."""
 DEFAULT_LATENCY = 10.0
@@ -146,6 +150,8 @@ class _Lane:
     """Moving average of its successful calls' durations this run (None: none yet)."""
     call_starts: list[float] = field(default_factory=list)
     """Monotonic starts of its calls in flight."""
+    rate_limited_in_a_row: int = 0
+    """Rate-limit answers since its last image (see RATE_LIMITS_OUT)."""
 
     def expected_latency(self) -> float:
         return self.latency if self.latency is not None else DEFAULT_LATENCY
@@ -180,6 +186,16 @@ class _Lane:
     @property
     def model(self) -> str:
         return self.fallback.current or self.settings.model
+
+    def fix(self, error: ProviderError) -> str:
+        """The provider's own advice for `error` ('' when it has none: waiting is the answer)."""
+        own = self.settings.spec.doctor_fix
+        return own(error) if own is not None else ""
+
+    @property
+    def fingerprint(self) -> str:
+        """Its credentials' fingerprint: a quota remembered in the state file holds for them only."""
+        return self.settings.spec.fingerprint(self.settings.opts)
 
     def ready_at(self) -> float:
         return max(self.cool_until, self.next_start)
@@ -218,6 +234,7 @@ class Chain:
         backoff_max: float = BACKOFF_MAX,
         rng: random.Random | None = None,
         patient: bool = True,
+        rate_limits_out: int = RATE_LIMITS_OUT,
     ) -> None:
         self.members = [Member(s, p) for s, p in members]
         self.clock = clock or SystemClock()
@@ -225,6 +242,7 @@ class Chain:
         self.state = state
         self.max_wait = max_wait
         self.rate_limit_retries = rate_limit_retries
+        self.rate_limits_out = rate_limits_out
         self.transient_retries = transient_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -258,11 +276,11 @@ class Chain:
             self._set_out(lane, "retired", None, "every configured model is retired (remembered from the "
                           f"state file): {', '.join(r.model for r in retired)}")
             return
-        entry = self.state.out_until(lane.name, now)
+        entry = self.state.out_until(lane.name, now, key=lane.fingerprint)
         if entry is not None:
             until = entry.out_until
-            self._set_out(lane, entry.reason or "quota", until,
-                          f"{entry.reason or 'quota'} used up until {fmt_until(until)} (remembered from the state file)")
+            why = f"{entry.reason or 'quota'} used up until {fmt_until(until)} (remembered from the state file)"
+            self._set_out(lane, entry.reason or "quota", until, why, fix=lane.fix(QuotaExhausted(why)))
 
     # ------------------------------------------------------------------ public
 
@@ -339,6 +357,7 @@ class Chain:
 
     def _on_success(self, lane: _Lane) -> None:
         lane.stats.images += 1
+        lane.rate_limited_in_a_row = 0
         lane.fallback.succeeded()  # the probe worked: every slot opens
         if self.state is not None:
             self.state.mark_worked(lane.name, self.clock.now())
@@ -376,16 +395,17 @@ class Chain:
             reset = next_utc_midnight(now)  # a daily quota is the common case: one call a day
         reset = min(reset, now + MAX_AHEAD)
         if self.state is not None:
-            self.state.mark_out(lane.name, reset, "quota", now=now)
+            self.state.mark_out(lane.name, reset, "quota", now=now, key=lane.fingerprint)
         if lane.out != "quota":
-            self._set_out(lane, "quota", reset, f"quota used up until {fmt_until(reset)}: {message}")
+            self._set_out(lane, "quota", reset, f"quota used up until {fmt_until(reset)}: {message}", fix=lane.fix(exc))
 
     def _run_out(self, lane: _Lane, kind: str, message: str) -> None:
-        """Auth or unavailable: out for this run; said once (provider_out), not per post."""
+        """Auth, unavailable, or rate-limited with no end in sight: out for this run (not
+        remembered); said once (provider_out), not per post."""
         lane.stats.wasted_calls += 1
         if self.state is not None:
             self.state.forget_worked(lane.name)
-        if lane.out not in ("auth", "unavailable"):
+        if lane.out not in ("auth", "unavailable", "rate_limit"):
             self._set_out(lane, kind, None, message)
 
     def _model_out(self, lane: _Lane, exc: ModelUnavailable, model: str, message: str) -> None:
@@ -402,6 +422,13 @@ class Chain:
     def _rate_limited(self, job: _Job, lane: _Lane, exc: RateLimited, message: str) -> None:
         """The whole provider cools down; the post keeps its place, up to RATE_LIMIT_RETRIES here."""
         name = lane.name
+        lane.rate_limited_in_a_row += 1
+        if lane.rate_limited_in_a_row >= self.rate_limits_out:
+            job.failed[name] = f"rate limited: {message}"
+            self._run_out(lane, "rate_limit", f"{message} (rate limited {lane.rate_limited_in_a_row} times in a row "
+                          "with no image: out for this run; a spending cap or a daily or monthly limit may be "
+                          "reached)")
+            return
         n = job.rate_limited.get(name, 0)
         wait = exc.retry_after if exc.retry_after is not None and exc.retry_after >= 0 else self._backoff(n)
         lane.cool_until = max(lane.cool_until, self.clock.monotonic() + wait)
@@ -457,12 +484,12 @@ class Chain:
         base = min(self.backoff_max, self.backoff_base * (2 ** n))
         return min(self.backoff_max, base * self.rng.uniform(0.8, 1.2))
 
-    def _set_out(self, lane: _Lane, reason: str, until: datetime | None, message: str) -> None:
+    def _set_out(self, lane: _Lane, reason: str, until: datetime | None, message: str, fix: str = "") -> None:
         first = not lane.out
         lane.out, lane.out_until, lane.out_message = reason, until, message
         lane.stats.status = reason
         if first:
-            self.emit(Event.provider_out(lane.name, reason, message, until))
+            self.emit(Event.provider_out(lane.name, reason, message, until, fix=fix))
 
     # ------------------------------------------------------------------ scheduling
 

@@ -5,11 +5,15 @@ The file is small JSON, meant to be cached between workflow runs (actions/cache)
 laptop's blog::
 
     {"version": 1,
-     "providers": {"cloudflare": {"out_until": "2026-11-25T00:00:00Z", "reason": "quota"}},
+     "providers": {"cloudflare": {"out_until": "2026-11-25T00:00:00Z", "reason": "quota"},
+                   "pollinations": {"out_until": "2026-12-08T10:00:00Z", "reason": "quota",
+                                    "key": "3f9a0c1d2e4b5a67"}},
      "retired_models": {"gemini": {"gemini-3.1-flash-image-preview": "2026-12-01T12:00:00Z"}},
      "worked": {"cloudflare": "2026-11-24T12:03:10Z"}}
 
-A used-up quota with a known reset time is remembered until that reset. A model that answered
+A used-up quota with a known reset time is remembered until that reset, with a one-way
+fingerprint of the credentials it was learned with (`key`, never the key itself): a new key is
+tried at once. A model that answered
 "retired / not served" is remembered for `RETIRED_DAYS` days, so later runs make zero calls to it
 (the provider goes on with its next model; the describer's models are kept under "describer").
 `worked` says a provider made an image on its last run: the next run opens all its slots at once
@@ -138,9 +142,31 @@ def _read_bounded(path: Path) -> bytes:
 class Entry:
     out_until: datetime
     reason: str = "quota"
+    key: str = ""
+    """The fingerprint of the credentials the quota was used up with (`ProviderSpec.fingerprint`;
+    '' when unknown): the entry keeps only that key out, so a new key is tried at once."""
 
     def to_json(self) -> dict[str, str]:
-        return {"out_until": format_time(self.out_until), "reason": self.reason}
+        data = {"out_until": format_time(self.out_until), "reason": self.reason}
+        if self.key:
+            data["key"] = self.key
+        return data
+
+    @classmethod
+    def from_json(cls, item: Any, now: datetime) -> "Entry":
+        """One entry of the file's `providers` section (no later than MAX_AHEAD from `now`).
+        Raises KeyError, TypeError or ValueError when it is malformed."""
+        if not isinstance(item, dict):
+            raise ValueError("not an object")
+        key = item.get("key") or ""
+        if not isinstance(key, str) or len(key) > 64:
+            raise ValueError("not a fingerprint")
+        return cls(min(parse_time(item["out_until"]), now + MAX_AHEAD), str(item.get("reason") or "quota"), key)
+
+    def applies_to(self, key: str | None) -> bool:
+        """Whether this entry keeps out the provider when used with credentials `key` (None:
+        whatever they are). An entry without a fingerprint applies to every key."""
+        return key is None or not self.key or self.key == key
 
 
 class State:
@@ -219,16 +245,12 @@ class State:
         bad: list[str] = []
         for name, item in data.get("providers", {}).items():
             try:
-                if not isinstance(item, dict):
-                    raise ValueError("not an object")
-                until = parse_time(item["out_until"])
-                reason = str(item.get("reason") or "quota")
+                entry = Entry.from_json(item, now)
             except (KeyError, TypeError, ValueError):
                 bad.append(str(name))
                 continue
-            until = min(until, now + MAX_AHEAD)
-            if until > now:
-                state.entries[str(name)] = Entry(until, reason)
+            if entry.out_until > now:
+                state.entries[str(name)] = entry
         retired = data.get("retired_models", {})
         for name, models in (retired.items() if isinstance(retired, dict) else ()):
             if not isinstance(models, dict):
@@ -261,11 +283,12 @@ class State:
                     state.prompts[str(post)] = entry
         return state
 
-    def out_until(self, name: str, now: datetime | None = None) -> Entry | None:
-        """The entry keeping `name` out at `now` (default: the load time), or None."""
+    def out_until(self, name: str, now: datetime | None = None, *, key: str | None = None) -> Entry | None:
+        """The entry keeping `name` out at `now` (default: the load time), or None. With `key`
+        (the credentials' fingerprint), an entry learned with other credentials does not count."""
         now = now or self.now
         entry = self.entries.get(name)
-        if entry is None:
+        if entry is None or not entry.applies_to(key):
             return None
         if now is not None and entry.out_until <= now:
             return None
@@ -273,16 +296,19 @@ class State:
 
     # ------------------------------------------------------------------ changing
 
-    def mark_out(self, name: str, until: datetime, reason: str = "quota", *, now: datetime | None = None) -> None:
-        """Remember that `name` is out until `until` (aware). Keeps the later of two times."""
+    def mark_out(self, name: str, until: datetime, reason: str = "quota", *, now: datetime | None = None,
+                 key: str = "") -> None:
+        """Remember that `name` is out until `until` (aware), learned with credentials `key` (their
+        fingerprint, '' unknown). Keeps the later of two times for the same credentials; other
+        credentials replace the entry."""
         if now is not None:
             self.now = now
         until = until.astimezone(timezone.utc)
         if self.now is not None:
             until = min(until, self.now + MAX_AHEAD)
         old = self.entries.get(name)
-        if old is None or old.out_until < until:
-            self.entries[name] = Entry(until, reason)
+        if old is None or old.out_until < until or old.key != key:
+            self.entries[name] = Entry(until, reason, key)
 
     def clear(self, name: str) -> None:
         self.entries.pop(name, None)

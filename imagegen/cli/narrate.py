@@ -128,7 +128,8 @@ class Narrator:
             if ev.until is not None:
                 why = f"{REASONS.get(reason, reason)} until {self._until(ev.until)}"
                 self.out_why[ev.provider] = why
-                return f"{who} is out: {why}; not asked again before then"
+                fix = str(data.get("fix") or "")
+                return f"{who} is out: {why}; not asked again before then" + (f"; {fix}" if fix else "")
             why = REASONS.get(reason, reason)
             self.out_why[ev.provider] = why
             detail = msg if msg and msg != why else ""

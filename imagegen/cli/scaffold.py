@@ -42,9 +42,13 @@ CHECKOUT = "actions/checkout@v5"
 CACHE = "actions/cache"
 CACHE_MAJOR = "v5"
 STATE_FILE = ".imagegen-state/quota.json"
-KEYLESS = 'pollinations-enabled: "true"'
-"""The one provider that works without a secret, switched on so a new workflow makes covers before
-any secret is added (its anonymous host: best effort)."""
+KEYLESS = ('# Anonymous Pollinations needs no secret, but stamps its logo on every image (since 2026-08):\n'
+           '          # pollinations-enabled: "true"\n'
+           '          # pollinations-accept-logo: "true"')
+"""Anonymous Pollinations, left off (commented, with why): it was switched on here so that a new
+workflow made covers before any secret was added, but since 2026-08-03 every anonymous image
+carries a Pollinations logo, which a blogger did not ask for. Turning it on is one uncommented
+pair of lines, with the logo accepted knowingly."""
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ short visual description, and walks its ordered fallbacks when a model fails
 through the chain's model fallback (`imagegen.chain.fallback`), the same logic as an image
 provider's: it learns once per run, even with many posts asking at once (until a model has
 answered once, only one post asks it and the others wait for that answer), so a bad key, a used-up
-quota or a retired model costs one call, not one per post in flight. A bad key switches the
-describer off for the run; a model out of quota or unavailable is not asked again in the run, and a
-retired one is remembered in the state file (under "describer") for days; a per-minute limit is
+quota or a retired model costs one call, not one per post in flight. A bad key, or an answer that
+no model could do better (the API refuses the request's shape, the host does not resolve),
+switches the describer off for the run; a model out of quota or that timed out is not asked again
+in the run, and a retired one is remembered in the state file (under "describer") for days; a per-minute limit is
 waited out once (bounded, on the injected clock). When every model fails, the post falls back to
 its cleaned text: a describer failure never fails a post.
 
@@ -30,7 +31,7 @@ from imagegen.prompts.text import (Described, DescriberFailed, PostLike, alt_fro
                                    post_fields)
 from imagegen.providers import text_backend, text_credentials
 from imagegen.providers.base import (AuthFailed, ModelUnavailable, ProviderError, ProviderUnavailable,
-                                     QuotaExhausted, RateLimited, TextBackend)
+                                     QuotaExhausted, RateLimited, TextBackend, TimedOut)
 from imagegen.report import Event, EventSink, null_sink
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -172,7 +173,9 @@ class Describer:
                     continue
                 failures.append(f"{model}: {exc.kind}")
                 self._warn(post, self._failed(model, exc, nxt))
-            except AuthFailed as exc:
+            except (AuthFailed, ProviderUnavailable) as exc:
+                # A bad key, or no model can answer at all (a request shape this API version
+                # refuses, a host that does not resolve): off for the run, said once.
                 if not self.fallback.stopped:
                     self.fallback.stop(f"describer off for this run: {exc}")
                     self._warn(post, self.fallback.stopped)
@@ -189,11 +192,13 @@ class Describer:
 
     def _learn(self, post: PostLike, model: str, exc: ProviderError, nxt: str) -> None:
         """What a model's error means beyond this post: retired (remembered), out for the run
-        (a used-up quota, unavailable), or nothing (a refusal, a transient error). Said once."""
+        (a used-up quota; a timeout, like any unavailable model: a model that did not answer within
+        its deadline once is not given another full deadline per post), or nothing (a refusal, a
+        5xx). Said once."""
         if isinstance(exc, ModelUnavailable):
             first = self.fallback.retire(model, self.clock.now(), str(exc)) is not None
-        elif isinstance(exc, (QuotaExhausted, ProviderUnavailable)):
-            first = self.fallback.mark_out(model, exc.kind)
+        elif isinstance(exc, (QuotaExhausted, TimedOut)):
+            first = self.fallback.mark_out(model, "timed out" if isinstance(exc, TimedOut) else exc.kind)
         else:
             first = True
         if first:
@@ -226,5 +231,6 @@ def make_describer(settings: Any, *, clock: Clock | None = None, emit: EventSink
         base_url=base_url,
         clock=clock,
         emit=emit,
+        timeout=DESCRIBER_TIMEOUT,
         state=state,
     )

@@ -34,6 +34,7 @@ from imagegen.providers.base import (
     ProviderUnavailable,
     QuotaExhausted,
     RateLimited,
+    TimedOut,
     TransientError,
 )
 from imagegen.redact import redact
@@ -71,9 +72,13 @@ async def send(
     *,
     headers: Mapping[str, str] | None = None,
     json_body: Any = None,
+    form: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
 ) -> WireResponse:
     """One request on the shared client, body read up to `ctx.max_response_bytes`.
+
+    The body is JSON (`json_body`) or a multipart/form-data form of text fields (`form`: some
+    models take nothing else, e.g. Cloudflare's FLUX.2, even for a prompt alone), never both.
 
     `ctx.timeout` is an overall deadline for the whole call (httpx's timeouts are per read: a
     server dripping a byte a second would never trip them). Redirects are never followed: a
@@ -84,10 +89,15 @@ async def send(
     ProviderUnavailable (the host does not resolve, the URL is unusable). A body larger than the
     cap is BadImage: we stop reading instead of holding a runaway response in memory.
     """
+    if json_body is not None and form is not None:
+        raise ValueError("send: a JSON body or a form, not both")
     timeout = httpx.Timeout(ctx.timeout, connect=min(CONNECT_TIMEOUT, ctx.timeout))
+    # httpx writes a multipart body only when given `files`; a (None, text) entry is a plain
+    # form field (no filename), which is what a form of text fields is.
+    files = {name: (None, str(value)) for name, value in form.items()} if form is not None else None
     try:
         async with deadline(ctx.timeout, provider):
-            async with ctx.http.stream(method, url, headers=headers, json=json_body, params=params,
+            async with ctx.http.stream(method, url, headers=headers, json=json_body, files=files, params=params,
                                        timeout=timeout, follow_redirects=False) as resp:
                 if 300 <= resp.status_code < 400:
                     raise redirect_error(provider, resp.status_code)
@@ -122,8 +132,8 @@ class deadline:  # noqa: N801 - used like asyncio.timeout
         try:
             await self._cm.__aexit__(et, exc, tb)
         except TimeoutError:
-            raise TransientError(f"{self.provider}: no complete answer within the {self.seconds:g} s deadline "
-                                 "(timed out)") from None
+            raise TimedOut(f"{self.provider}: no complete answer within the {self.seconds:g} s deadline "
+                           "(timed out)") from None
         return False
 
 
@@ -233,7 +243,7 @@ def transport_error(provider: str, exc: BaseException, timeout: float | None = N
         return ProviderUnavailable(f"{provider}: the API URL is unusable ({name})")
     if kind == TIMEOUT:
         limit = f" after {timeout:g}s" if timeout else ""
-        return TransientError(f"{provider}: request timed out{limit} ({name})")
+        return TimedOut(f"{provider}: request timed out{limit} ({name})")
     return TransientError(f"{provider}: connection failed ({name})")
 
 

@@ -11,6 +11,7 @@ httpx's, is what lets the chain treat five very different APIs the same way:
     ├── ProviderUnavailable                        unavailable  out for the run
     ├── ModelUnavailable                           retired      next model at once; remembered for days
     ├── TransientError                             transient    bounded retries, then the next provider
+    │   └── TimedOut                               transient    (the same; a describer model is out for the run)
     ├── ContentRefused                             refused      the next provider for this post
     ├── BadImage                                   bad_image    the next provider for this post
     └── BadRequest                                 bad_request  the next provider for this post
@@ -118,6 +119,14 @@ class TransientError(ProviderError):
         self.retry_after = retry_after
 
 
+class TimedOut(TransientError):
+    """No complete answer within the call's deadline (a stalled server, or one dripping a byte a
+    second). Still `transient` for an image call (retried, bounded), but a *describer* model that
+    timed out is out for the run: a second call would most likely cost another full deadline,
+    for every post (issue 19: a dripping describer cost every post three deadlines). A subclass,
+    so its kind (and the report's keys) stay those of TransientError."""
+
+
 class ContentRefused(ProviderError):
     """The provider refused this prompt (safety): try the next provider, never the same call again."""
 
@@ -137,7 +146,8 @@ class BadRequest(ProviderError):
 
 
 ERROR_KINDS: tuple[str, ...] = tuple(c.kind for c in ProviderError.__subclasses__())
-"""Report keys for errors per provider, in a stable order: one per class above, as declared."""
+"""Report keys for errors per provider, in a stable order: one per direct subclass above, as
+declared (TimedOut counts as `transient`)."""
 
 
 # --------------------------------------------------------------------------- requests and results
@@ -270,8 +280,10 @@ class TextBackend(Protocol):
         error message (e.g. "describer gemini-3.1-flash-lite")."""
         ...
 
-    async def check(self, models: tuple[str, ...], *, what: str, model_env: str) -> list["Check"]:
-        """`imagegen doctor`'s lines for the key and each model (no generation)."""
+    async def check(self, models: tuple[str, ...], *, what: str, model_env: str, system: str = "",
+                    schema: Mapping[str, Any] | None = None) -> list["Check"]:
+        """`imagegen doctor`'s lines for the key and each model, and whether the service takes a
+        call with `system` and `schema` as `ask` would send it (no generation)."""
         ...
 
     def fix_for(self, error: "ProviderError", *, model_env: str) -> str:
@@ -359,6 +371,12 @@ def next_month_utc(now: datetime) -> datetime:
 
 def in_one_hour(now: datetime) -> datetime:
     return _utc(now) + timedelta(hours=1)
+
+
+def in_one_week(now: datetime) -> datetime:
+    """For a balance nothing refills by itself (Pollinations since 2026-06-22): checked again a
+    week later, or at once with another key (the state file keeps the key's fingerprint)."""
+    return _utc(now) + timedelta(days=7)
 
 
 DoctorFix = Callable[["ProviderError"], str]
@@ -507,6 +525,18 @@ class ProviderSpec:
 
     def secrets(self, opts: Mapping[str, str]) -> list[str]:
         return [opts.get(o.key, "") for o in self.secret_options() if opts.get(o.key)]
+
+    def fingerprint(self, opts: Mapping[str, str]) -> str:
+        """A short one-way fingerprint of the credentials in `opts` ('' without any). The state
+        file keeps it next to a used-up quota, so that a new key (or account) is tried at once
+        while the old one stays out: the key itself is never written anywhere. 64 bits of a
+        SHA-256 over a fixed label and the secrets: enough to tell keys apart, nothing to recover
+        a key from."""
+        secrets = self.secrets(opts)
+        if not secrets:
+            return ""
+        digest = hashlib.sha256(b"imagegen credential fingerprint v1\0" + "\0".join(secrets).encode("utf-8"))
+        return digest.hexdigest()[:16]
 
 
 def split_models(value: str) -> tuple[str, ...]:

@@ -1,9 +1,20 @@
 """Cloudflare Workers AI: `POST {base}/accounts/{account_id}/ai/run/{model}` with a bearer token.
 
-FLUX takes only a prompt (1..2048 characters) and `steps` (<= 8); it answers JSON with a base64
-JPEG in `result.image`. SDXL-style models answer raw PNG bytes instead, so the response's
-content type decides how to read it, never the model name. The account id is a secret: it is in
-every URL, so no URL ever reaches a message (see providers.md for the wire facts).
+Three model families, three request shapes (`request_body`):
+
+- FLUX.2 ([klein] 4B, the default since December 2026; [klein] 9B, [dev]) takes a
+  multipart/form-data body even for a prompt alone (Cloudflare changelog 2026-01-15): `prompt`,
+  `width` and `height` (256-1920; we send the cover's shape, rounded up to 16) and `seed`. It
+  draws the cover's own shape, so `images.finish` has nothing to upscale.
+- FLUX.1 [schnell] takes only a prompt (1..2048 characters) and `steps` (<= 8; its schema refuses
+  anything else): it answers a square, which `finish` crops and upscales 1.17x to 1200x630.
+- SDXL takes JSON with `width`/`height` (256-2048) and `seed`, and answers raw PNG bytes.
+
+FLUX answers JSON with a base64 JPEG in `result.image`; SDXL-style models answer raw bytes, so the
+response's content type decides how to read it, never the model name. Why klein comes first
+(neurons per cover from the published prices, covers a day): `NEURONS_PER_COVER` and
+bench/cloudflare_neurons.py. The account id is a secret: it is in every URL, so no URL ever
+reaches a message (see providers.md for the wire facts).
 
 Run-wide answers: 7003/7000 "Could not route to ..." (status 400, 403 or 404) is a wrong account
 id -- AuthFailed, out for the run after one call, never a per-post bad request. 5007/3042 (no such
@@ -37,13 +48,35 @@ from imagegen.providers.base import (
 )
 
 NAME = "cloudflare"
-DEFAULT_MODELS = ("@cf/black-forest-labs/flux-1-schnell", "@cf/stabilityai/stable-diffusion-xl-base-1.0")
-"""FLUX schnell first; SDXL base (raw PNG answer) when FLUX is retired or paid-only."""
+KLEIN = "@cf/black-forest-labs/flux-2-klein-4b"
+SCHNELL = "@cf/black-forest-labs/flux-1-schnell"
+SDXL = "@cf/stabilityai/stable-diffusion-xl-base-1.0"
+DEFAULT_MODELS = (KLEIN, SCHNELL, SDXL)
+"""FLUX.2 [klein] 4B first: it draws the cover's shape (no crop, no upscale) with a newer, better
+model, for 2.3x the neurons of a square FLUX.1 [schnell] picture by area (about 131 covers a day
+in the free 10,000 neurons instead of about 173; 63 if Cloudflare bills whole tiles). Most blogs
+need a few covers a day, so the better picture wins; a backfill of hundreds takes a day or two
+more. FLUX.1 [schnell] when klein is retired or not served; SDXL base (raw PNG answer, beta,
+absent from the 2026-08 price table) last. A used-up daily allocation is the account's, not a
+model's: it takes the whole provider out until 00:00 UTC."""
 DEFAULT_MODEL = DEFAULT_MODELS[0]
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 MAX_PROMPT_CHARS = 2048
 STEPS = 4
-"""FLUX schnell's default; the schema allows at most 8."""
+"""FLUX.1 schnell's default; the schema allows at most 8. (FLUX.2 [klein] has a fixed 4.)"""
+FLUX2_SIZE = (256, 1920)
+"""FLUX.2 [klein]'s width/height bounds (changelog 2026-01-15)."""
+SDXL_SIZE = (256, 2048)
+"""SDXL's width/height bounds (its catalog schema)."""
+
+NEURONS_PER_COVER: dict[str, tuple[float, float]] = {
+    # Published prices (developers.cloudflare.com/workers-ai/platform/pricing, 2026-08-28; $0.011
+    # per 1,000 neurons; 10,000 free a day). Per 1200x630 cover, as (by area, by whole 512x512
+    # tiles), since the page does not say how a partial tile is counted. bench/cloudflare_neurons.py
+    # computes them (and covers a day) from the prices; a test keeps this table equal to its output.
+    KLEIN: (76.3, 156.3),  # 26.05 neurons per output tile; 1200x640 = 2.93 tiles (3 x 2 whole)
+    SCHNELL: (57.6, 57.6),  # 4.80 per tile + 9.60 per step; a 1024x1024 square = 4 tiles, 4 steps
+}
 
 QUOTA_CODES = frozenset({3036, 4006})
 """'You have used up your daily free allocation of 10,000 neurons'."""
@@ -66,6 +99,17 @@ def doctor_fix(error: ProviderError) -> str:
     if error.kind == "auth" and str(error).endswith(WRONG_ACCOUNT):
         return "set CLOUDFLARE_ACCOUNT_ID to your account id (dashboard > Workers AI)"
     return ""
+
+
+def takes_form(model: str) -> bool:
+    """FLUX.2 models ([klein] 4B/9B, [dev]) accept only a multipart/form-data body."""
+    return "/flux-2-" in model.lower()
+
+
+def _ceil_to(value: int, multiple: int, low: int, high: int) -> int:
+    """`value` rounded up to a multiple (a picture at least the cover's size: cropped, never
+    upscaled), within the model's bounds."""
+    return max(low, min(high, -(-int(value) // multiple) * multiple))
 
 
 def error_codes(data: Any) -> list[int]:
@@ -96,17 +140,25 @@ class CloudflareProvider:
         # Model ids contain '@' and '/', which Cloudflare expects literally in the path.
         return f"{self._base_url}/accounts/{quote(self._account_id, safe='')}/ai/run/{quote(model, safe='@/')}"
 
-    def body(self, prompt: str, model: str) -> dict[str, Any]:
-        """FLUX takes a prompt and its step count only: no size, no seed (it answers a square)."""
-        body: dict[str, Any] = {"prompt": prompt.strip()[:MAX_PROMPT_CHARS] or "."}
-        if "flux" in model.lower():
-            body["steps"] = STEPS  # FLUX's own parameter; other models use their defaults
-        return body
+    def request_body(self, request: ImageRequest, model: str) -> tuple[dict[str, Any] | None, dict[str, str] | None]:
+        """(JSON body, form fields) for `model`: exactly one is set (see the module docstring)."""
+        prompt = request.prompt.strip()[:MAX_PROMPT_CHARS] or "."
+        name = model.lower()
+        if takes_form(model):
+            width, height = (_ceil_to(v, 16, *FLUX2_SIZE) for v in (request.width, request.height))
+            return None, {"prompt": prompt, "width": str(width), "height": str(height), "seed": str(request.seed)}
+        if "flux" in name:
+            return {"prompt": prompt, "steps": STEPS}, None  # FLUX.1: its schema takes nothing else
+        if "stable-diffusion-xl" in name:
+            width, height = (_ceil_to(v, 16, *SDXL_SIZE) for v in (request.width, request.height))
+            return {"prompt": prompt, "width": width, "height": height, "seed": request.seed}, None
+        return {"prompt": prompt}, None  # another model: its own defaults
 
     async def generate(self, request: ImageRequest) -> GeneratedImage:
         model = request.model or self.model
+        json_body, form = self.request_body(request, model)
         resp = await _http.send(self._ctx, NAME, "POST", self.url(model), headers=_http.bearer(self._token),
-                                json_body=self.body(request.prompt, model))
+                                json_body=json_body, form=form)
         if resp.status == 200:
             return self._image(resp, model)
         raise self.classify(resp, model)

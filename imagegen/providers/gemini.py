@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
+from urllib.parse import quote
 
 from imagegen import redact
 from imagegen.providers import _http
@@ -53,9 +54,32 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagegen.clock import Clock
 
 NAME = "gemini"
-DEFAULT_MODEL = "gemini-3.1-flash-image"
-"""GA since 2026-05-28 (the -preview id was shut down 2026-06-25; gemini-2.5-flash-image on 2026-10-02)."""
+DEFAULT_MODELS = ("gemini-3.1-flash-image", "gemini-3.1-flash-lite-image")
+"""Gemini 3.1 Flash Image ("Nano Banana 2"), GA since 2026-05-28 (the -preview id was shut down
+2026-06-25; gemini-2.5-flash-image on 2026-10-02); then Gemini 3.1 Flash-Lite Image ("Nano Banana 2
+Lite", stable since 2026-06-30, 1K only, 16:9 among its ratios, about half the price) when the
+first is retired or not served for this key."""
+DEFAULT_MODEL = DEFAULT_MODELS[0]
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+
+API_VERSION = "v1beta"
+"""The Gemini API version of every call imagegen makes: images, the describer, `imagegen doctor`
+(set once, in `genai_client`). Chosen on purpose, not left to the SDK:
+
+- google-genai switched its Developer-API default from `v1beta` (<= 2.34) to `v1` in 3.0
+  (`_api_client.GOOGLE_AI_API_DEFAULT_VERSION`, still `v1` in 3.6.1; the environment variable
+  GOOGLE_GENAI_API_VERSION moves it per machine). Left alone, the run followed whatever the
+  installed SDK and the environment said, while doctor's checks were written for `v1beta`.
+- Google's own reference documents `generateContent` and every field imagegen sends at
+  `v1beta` (ai.google.dev/api/generate-content: `POST .../v1beta/{model=models/*}:generateContent`;
+  `responseModalities`, `imageConfig`, `systemInstruction`, `responseMimeType`, `responseSchema`),
+  and its API-versions page (2026) calls `v1beta` the version new capabilities arrive in first.
+  Public reports show `/v1` rejecting `responseModalities` and `systemInstruction` with 400
+  "Unknown name ... Cannot find field" (googleapis/js-genai#1322, python-genai#425), and model
+  availability differs per version (google/adk-js#286).
+- The cost: `v1beta` may change faster than `v1`. That is why an "Unknown name" answer is a clear
+  run-wide failure here (`classify_api_error`), and why tests/test_sdk_defaults.py fails when an
+  SDK upgrade moves its own default, so the choice is looked at again."""
 
 REFUSAL_FINISH = frozenset({
     "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
@@ -95,6 +119,8 @@ def check_model(model: str) -> str:
 
 
 _LIMIT_ZERO = re.compile(r"\blimit:\s*0\b")
+_UNKNOWN_FIELD = re.compile(r'Unknown name "([^"]+)"')
+_TYPE_BAD_REQUEST = "google.rpc.BadRequest"
 
 
 # --------------------------------------------------------------------------- error classification
@@ -113,6 +139,19 @@ def _typed(entries: Any, suffix: str) -> list[dict[str, Any]]:
     if not isinstance(entries, list):
         return []
     return [e for e in entries if isinstance(e, dict) and str(e.get("@type", "")).endswith(suffix)]
+
+
+def unknown_field(message: str, entries: Any) -> str:
+    """The field an API version does not know, from a 400 'Invalid JSON payload received. Unknown
+    name "responseModalities" at 'generation_config': Cannot find field.' ('' when it is not that
+    answer). The structured BadRequest field violations first, the message as the last resort."""
+    texts = [str(v.get("description", "")) for e in _typed(entries, _TYPE_BAD_REQUEST)
+             for v in (e.get("fieldViolations") or []) if isinstance(v, dict)]
+    for text in [*texts, message]:
+        m = _UNKNOWN_FIELD.search(text)
+        if m and "Cannot find field" in text:
+            return m.group(1)
+    return ""
 
 
 def classify_api_error(exc: Any, provider: str, now: datetime, model: str = "") -> ProviderError:
@@ -158,6 +197,11 @@ def classify_api_error(exc: Any, provider: str, now: datetime, model: str = "") 
         return ProviderUnavailable(msg, status=http_code)
     if code in (408, 499) or code >= 500 or status in ("UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL"):
         return TransientError(msg, retry_after=retry, status=http_code)
+    field = unknown_field(message, entries) if code == 400 or status == "INVALID_ARGUMENT" else ""
+    if field:
+        # The request's shape, not this post: every call of the run would get the same answer.
+        return ProviderUnavailable(f"{msg} (the Gemini API {API_VERSION} does not accept the field {field!r} that "
+                                   "imagegen sends: out for this run; update imagegen)", status=http_code)
     if 400 <= code < 500:
         return BadRequest(msg, status=http_code)
     return TransientError(msg, status=http_code)
@@ -192,16 +236,18 @@ def _enum_name(value: Any) -> str:
 
 
 def genai_client(*, api_key: str, base_url: str, timeout: float, http: Any) -> Any:
-    """The one way imagegen makes a google-genai client (the image provider's and the describer's):
-    on our httpx client, which follows no redirects (so `x-goog-api-key`, which httpx would not
-    strip, never reaches another host), with the call's timeout in milliseconds and `base_url`
-    from the settings ('' or None: the SDK's default host)."""
+    """The one way imagegen makes a google-genai client (the image provider's, the describer's and
+    doctor's): on our httpx client, which follows no redirects (so `x-goog-api-key`, which httpx
+    would not strip, never reaches another host), on `API_VERSION` whatever the SDK's default or
+    the environment says, with the call's timeout in milliseconds and `base_url` from the settings
+    ('' or None: the SDK's default host)."""
     from google import genai
     from google.genai import types
 
     return genai.Client(
         api_key=api_key,
-        http_options=types.HttpOptions(base_url=base_url or None, timeout=int(timeout * 1000), httpx_async_client=http),
+        http_options=types.HttpOptions(base_url=base_url or None, api_version=API_VERSION,
+                                       timeout=int(timeout * 1000), httpx_async_client=http),
     )
 
 
@@ -227,14 +273,14 @@ class GeminiProvider:
 
     def __init__(self, *, api_key: str, model: str, base_url: str, ctx: ProviderContext) -> None:
         self.model = model or DEFAULT_MODEL
-        self._api_key = api_key
-        self._base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.api_key = api_key
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self._ctx = ctx
         self._client: Any = None
 
     def client(self) -> Any:
         if self._client is None:
-            self._client = genai_client(api_key=self._api_key, base_url=self._base_url, timeout=self._ctx.timeout,
+            self._client = genai_client(api_key=self.api_key, base_url=self.base_url, timeout=self._ctx.timeout,
                                         http=self._ctx.http)
         return self._client
 
@@ -253,14 +299,8 @@ class GeminiProvider:
         return checked(data, provider=NAME, model=model)
 
     async def _gemini(self, request: ImageRequest, model: str) -> bytes:
-        from google.genai import types
-
-        config = types.GenerateContentConfig(
-            response_modalities=["IMAGE"],
-            image_config=types.ImageConfig(
-                aspect_ratio=nearest_aspect(request.width, request.height, ASPECT_RATIOS_GEMINI)),
-        )
-        resp = await self.client().aio.models.generate_content(model=model, contents=request.prompt, config=config)
+        resp = await self.client().aio.models.generate_content(model=model, contents=request.prompt,
+                                                               config=image_config(request.width, request.height))
         return self.image_from_content(resp)
 
     @staticmethod
@@ -296,11 +336,94 @@ class GeminiProvider:
         await close_client(client)
 
 
+# --------------------------------------------------------------------------- request shapes
+
+
+def image_config(width: int, height: int) -> Any:
+    """The image call's configuration (one place: the run sends it, doctor checks its fields)."""
+    from google.genai import types
+
+    return types.GenerateContentConfig(
+        response_modalities=["IMAGE"],
+        image_config=types.ImageConfig(aspect_ratio=nearest_aspect(width, height, ASPECT_RATIOS_GEMINI)),
+    )
+
+
+def text_config(system: str, schema: Mapping[str, Any] | None) -> Any:
+    """A describer call's configuration: its instruction, and structured output when `schema`."""
+    from google.genai import types
+
+    extra = {"response_mime_type": "application/json", "response_schema": schema} if schema is not None else {}
+    return types.GenerateContentConfig(system_instruction=system, **extra)
+
+
+def request_fields(config: Any) -> dict[str, Any]:
+    """What a `generateContent` call made with `config` puts on the wire besides the prompt
+    (`generationConfig`, `systemInstruction`, named as the SDK sends them): the part of the request
+    an API version may not know."""
+    data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    out: dict[str, Any] = {}
+    system = data.pop("systemInstruction", None)
+    if system is not None:
+        out["systemInstruction"] = {"role": "user", "parts": [{"text": str(system)}]}
+    if data:
+        out["generationConfig"] = data
+    return out
+
+
+class _WireError:
+    """A JSON error answer read like the SDK's APIError (`code`, `status`, `message`, `details`),
+    so that one classification serves both."""
+
+    def __init__(self, resp: _http.WireResponse) -> None:
+        data = resp.json()
+        err = data.get("error") if isinstance(data, dict) else None
+        err = err if isinstance(err, dict) else {}
+        self.code = resp.status
+        self.status = str(err.get("status") or "")
+        self.message = str(err.get("message") or _http.error_message(data, resp.body))
+        self.details = data
+
+
+async def check_fields(ctx: ProviderContext, *, api_key: str, base_url: str, model: str,
+                       fields: Mapping[str, Any]) -> Check:
+    """Doctor's line for the request's shape: does `API_VERSION` accept the fields a real call
+    sends? Asked through `countTokens` with the whole request inside (`generateContentRequest`):
+    the API parses it as a generateContent request, so an unknown field gets the same 400, but
+    nothing is generated and no quota is spent."""
+    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    name = model.removeprefix("models/")
+    body = {"generateContentRequest": {"model": f"models/{name}", "contents": [{"role": "user", "parts": [
+        {"text": "."}]}], **fields}}
+    what = f"request fields (API {API_VERSION})"
+    resp = await _http.send(ctx, NAME, "POST", f"{base}/{API_VERSION}/models/{quote(name, safe='')}:countTokens",
+                            headers={"x-goog-api-key": api_key}, json_body=body)
+    if resp.status == 200:
+        return Check(what, True)
+    err = classify_api_error(_WireError(resp), NAME, ctx.clock.now(), model)
+    if err.kind == "unavailable":
+        return Check(what, False, str(err), "update imagegen (this API version no longer takes its requests)",
+                     usable=False)
+    return Check(what, True, f"not checked ({err.kind}: {err})")
+
+
 async def check_models(client: Any, ctx: ProviderContext, models: tuple[str, ...], *, what: str,
-                       model_env: str) -> list[Check]:
-    """Key, then each model, through the SDK's `models.get` (`GET {base}/v1beta/models/{m}`: no
-    generation), on a client from `genai_client`. Shared by the image provider's and the
-    describer's doctor lines."""
+                       model_env: str, fields: Mapping[str, Any] | None = None, api_key: str = "",
+                       base_url: str = "") -> list[Check]:
+    """Key, then each model, through the SDK's `models.get` (`GET {base}/{API_VERSION}/models/{m}`:
+    no generation), on a client from `genai_client`; then, with `fields`, whether the API version
+    takes the request the run sends (`check_fields`, on the first served model). Shared by the
+    image provider's and the describer's doctor lines."""
+    out = await _model_checks(client, ctx, models, what=what, model_env=model_env)
+    served = [c.what.removeprefix("model ") for c in out if c.what.startswith("model ") and c.ok]
+    if fields is not None and served and out[0].ok:
+        out.append(await check_fields(ctx, api_key=api_key, base_url=base_url, model=served[0], fields=fields))
+    return out
+
+
+async def _model_checks(client: Any, ctx: ProviderContext, models: tuple[str, ...], *, what: str,
+                        model_env: str) -> list[Check]:
+    """The key line and one line per model (`models.get`)."""
     from google.genai import errors as genai_errors
 
     out: list[Check] = []
@@ -365,13 +488,10 @@ class GeminiText:
                   label: str = NAME) -> str:
         """`model`'s text answer to `contents` (JSON when `schema` is given), within the overall
         deadline; raises a shared ProviderError class. `label` starts every error message."""
-        from google.genai import types
-
-        extra = {"response_mime_type": "application/json", "response_schema": schema} if schema is not None else {}
-        config = types.GenerateContentConfig(system_instruction=system, **extra)
         try:
             async with _http.deadline(self.timeout, label):
-                resp = await self._genai().aio.models.generate_content(model=model, contents=contents, config=config)
+                resp = await self._genai().aio.models.generate_content(model=model, contents=contents,
+                                                                       config=text_config(system, schema))
         except ProviderError:
             raise
         except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a shared class
@@ -393,11 +513,15 @@ class GeminiText:
                     texts.append(part.text)
         return "".join(texts)
 
-    async def check(self, models: tuple[str, ...], *, what: str, model_env: str) -> list[Check]:
-        """Doctor's lines: the key, then each model (no generation), on this backend's client."""
+    async def check(self, models: tuple[str, ...], *, what: str, model_env: str, system: str = "",
+                    schema: Mapping[str, Any] | None = None) -> list[Check]:
+        """Doctor's lines: the key, then each model (no generation), on this backend's client; then
+        whether the API version takes a call with `system` and `schema` (what `ask` sends)."""
         client = self._genai()
         ctx = ProviderContext(http=self._http, clock=self.clock, timeout=self.timeout)
-        return await check_models(client, ctx, models, what=what, model_env=model_env)
+        return await check_models(client, ctx, models, what=what, model_env=model_env,
+                                  fields=request_fields(text_config(system, schema)), api_key=self._api_key,
+                                  base_url=self._base_url)
 
     def fix_for(self, error: ProviderError, *, model_env: str) -> str:
         return SPEC.fix_for(error, key_env=KEY_ENV, model_env=model_env)
@@ -422,7 +546,9 @@ def text_backend(api_key: str, *, base_url: str = "", timeout: float, clock: "Cl
 async def doctor(opts: Mapping[str, str], ctx: ProviderContext, models: tuple[str, ...]) -> list[Check]:
     provider = _create(opts, ctx)
     try:
-        return await check_models(provider.client(), ctx, models, what="API key", model_env=SPEC.model_env)
+        return await check_models(provider.client(), ctx, models, what="API key", model_env=SPEC.model_env,
+                                  fields=request_fields(image_config(1200, 630)), api_key=provider.api_key,
+                                  base_url=provider.base_url)
     finally:
         await provider.aclose()
 
@@ -438,7 +564,7 @@ def _create(opts: Mapping[str, str], ctx: ProviderContext) -> GeminiProvider:
 SPEC = ProviderSpec(
     name=NAME,
     options=(Option("api_key", "GEMINI_API_KEY", "Gemini API key (also enables the prompt describer)", secret=True),),
-    default_model=DEFAULT_MODEL,
+    default_model=",".join(DEFAULT_MODELS),
     default_base_url=DEFAULT_BASE_URL,
     model_env="IMAGE_GEMINI_MODEL",
     enabled=lambda opts: bool(opts.get("api_key")),
