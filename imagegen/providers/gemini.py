@@ -1,6 +1,7 @@
 """Gemini through the google-genai SDK (`client.aio`): the image provider, and the text models the
 describer uses (`GeminiText`, reached through the registry's `text_backend`). Every client comes
-from `genai_client`: the image provider's, the describer's and doctor's.
+from `genai_client`: the image provider's, the describer's and doctor's, all on `API_VERSION`
+(v1beta, chosen on purpose: see there).
 
 `generate_content` with `response_modalities=["IMAGE"]`; the image is the first non-thought part
 with `inline_data`. A safety refusal is not an exception but a 200 with a refusal finish reason,
@@ -15,8 +16,10 @@ the call, SDK retries off (the chain owns retries) and `base_url` from `IMAGEGEN
 Errors are `google.genai.errors.APIError`, classified from `.code`, `.status` and the structured
 `details` (QuotaFailure `quotaId` PerDay/PerMinute, RetryInfo `retryDelay`, ErrorInfo `reason`),
 the message text only as a last resort (`limit: 0`: this key has no quota for the model at all,
-so it is out for the day, not a 17 s retry). The same classification serves images, described
-prompts and doctor's model checks (`models.get`: no generation).
+so it is out for the day, not a 17 s retry). A 400 "Unknown name ... Cannot find field" is about
+the API version, not the post: unavailable for the run. The same classification serves images,
+described prompts and doctor's checks (`models.get`, and `countTokens` with the run's own request
+fields inside: no generation).
 """
 
 from __future__ import annotations
