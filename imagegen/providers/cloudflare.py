@@ -262,7 +262,7 @@ SPEC = ProviderSpec(
     doctor=doctor,
     needs="CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID",
     signup="https://dash.cloudflare.com/profile/api-tokens",
-    free="10,000 neurons a day, about 170 covers",
+    free="10,000 neurons a day, about 131 covers with FLUX.2 [klein] (173 with FLUX.1 [schnell])",
     # FLUX schnell answers in a few seconds; the free allocation is daily, not per minute.
     limits=Limits(max_in_flight=4, min_interval=0.0, timeout=60.0),
     quota_reset=next_utc_midnight,

@@ -310,7 +310,8 @@ SPEC = ProviderSpec(
     doctor=doctor,
     needs="POLLINATIONS_API_KEY (or POLLINATIONS_ENABLED=true for the anonymous host)",
     signup="https://enter.pollinations.ai/",
-    free="none with a key, pollen is bought; the keyless host is best effort and stamps its logo",
+    free="none with a key, pollen is bought; the keyless host stamps its logo (refused unless "
+         "POLLINATIONS_ACCEPT_LOGO=true)",
     # Anonymous: about one request at a time per IP, 5-15 s apart; generations can take minutes.
     # A keyed account may raise these with --provider-max-in-flight / --provider-min-interval.
     limits=Limits(max_in_flight=1, min_interval=5.0, timeout=180.0),
