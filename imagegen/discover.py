@@ -214,13 +214,13 @@ def _walk(settings: Settings, site: Site, repo: str, repo_real: str, skipped: li
     return entries if changed is None else [e for e in entries if e.rel in changed]
 
 
-def _read(e: Entry, repo_real: str, max_bytes: int, fold_keys: bool) -> Post | Skip | None:
+def _read(e: Entry, repo_real: str, max_bytes: int, site: Site) -> Post | Skip | None:
     """The post an entry names, or why it is skipped (None: already read through another name)."""
     real = e.real if e.real is not None else os.path.realpath(e.path)
     if not inside(real, repo_real):
         return Skip(e.rel, SkipReason.SYMLINK_OUTSIDE, f"{e.rel} is a symlink to {real}, outside the repository; not read")
     try:
-        return Post._read(e.path, e.rel, max_bytes, nofollow=e.real is not None, fold_keys=fold_keys)
+        return Post._read(e.path, e.rel, max_bytes, nofollow=e.real is not None, **site.post_rules())
     except PostError as exc:
         return Skip(e.rel, exc.reason, str(exc))
 
@@ -245,7 +245,7 @@ def discover(settings: Settings, today: dt.date, site: Site) -> Discovery:
         if real in seen_real and inside(real, repo_real):
             continue
         seen_real.add(real)
-        post = _read(e, repo_real, settings.max_post_bytes, site.fold_keys)
+        post = _read(e, repo_real, settings.max_post_bytes, site)
         if not isinstance(post, Post):
             found.skipped.append(post)
             continue

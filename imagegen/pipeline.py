@@ -224,7 +224,7 @@ class Run:
             pass
         try:
             return Post.load(post.path, self.settings.repo, max_bytes=self.settings.max_post_bytes,
-                             fold_keys=self.site.fold_keys)
+                             **self.site.post_rules())
         except PostError as exc:
             self._fail(post, f"{exc.reason}: {exc}")
             return None
@@ -266,7 +266,7 @@ class Run:
                 return edit
             try:
                 post = Post.load(post.path, self.settings.repo, max_bytes=self.settings.max_post_bytes,
-                             fold_keys=self.site.fold_keys)
+                             **self.site.post_rules())
             except PostError as exc:
                 self._fail(post, f"{exc.reason}: {exc}")
                 return None

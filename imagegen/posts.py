@@ -36,10 +36,12 @@ class Post:
     """One post, read once. Build with `Post.load`; everything else is computed on first use."""
 
     def __init__(self, path: Path | str, rel: str, text: str, doc: fm.Document,
-                 data: dict[str, Any] | None = None, *, fold_keys: bool = False) -> None:
+                 data: dict[str, Any] | None = None, *, fold_keys: bool = False, name_title: bool = False) -> None:
         self._path = path
         self.fold_keys = fold_keys
         """Frontmatter keys are case-insensitive (Hugo): `Title:` is the title, `Date:` the date."""
+        self.name_title = name_title
+        """A post with no title and no H1 is titled by its file name (Obsidian, Quartz show it so)."""
         self.rel = rel
         """Repo-relative posix path."""
         self.text = text
@@ -66,7 +68,8 @@ class Post:
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def load(cls, path: Path, repo: Path, *, max_bytes: int, fold_keys: bool = False) -> "Post":
+    def load(cls, path: Path, repo: Path, *, max_bytes: int, fold_keys: bool = False,
+             name_title: bool = False) -> "Post":
         """Read and check one post. Raises PostError (never reads a symlink that leaves the repo)."""
         path = Path(os.path.abspath(path))
         repo_abs = os.path.abspath(repo)
@@ -79,13 +82,13 @@ class Post:
         rel = Path(rel).as_posix()
         if not (real == repo_real or real.startswith(repo_real.rstrip(os.sep) + os.sep)):
             raise PostError("symlink-outside", f"{rel} resolves outside the repository; not read")
-        post = cls._read(path, rel, max_bytes, fold_keys=fold_keys)
+        post = cls._read(path, rel, max_bytes, fold_keys=fold_keys, name_title=name_title)
         post.frontmatter  # parse now: a broken frontmatter must surface here, as a PostError
         return post
 
     @classmethod
     def _read(cls, path: Path | str, rel: str, max_bytes: int, *, nofollow: bool = False,
-              fold_keys: bool = False) -> "Post":
+              fold_keys: bool = False, name_title: bool = False) -> "Post":
         """Read and split, without parsing the YAML yet (discovery decides whether that is needed).
         The caller has already checked that `path` does not lead outside the repository; with
         `nofollow` (a file listed as not being a symlink) a symlink swapped in since is refused."""
@@ -132,20 +135,20 @@ class Post:
             doc = fm.split(text)
         except fm.FrontmatterError as exc:
             raise PostError("bad-frontmatter", f"{rel}: {exc}") from None
-        post = cls(path, rel, text, doc, fold_keys=fold_keys)
+        post = cls(path, rel, text, doc, fold_keys=fold_keys, name_title=name_title)
         post.__dict__["raw"] = data
         post.signature = (st.st_ino, st.st_size, st.st_mtime_ns)
         return post
 
     @classmethod
     def from_text(cls, text: str, rel: str = "post.md", path: Path | None = None, *,
-                  fold_keys: bool = False) -> "Post":
+                  fold_keys: bool = False, name_title: bool = False) -> "Post":
         """A Post from text already in memory (tests, previews). Raises PostError for bad frontmatter."""
         try:
             doc = fm.split(text)
         except fm.FrontmatterError as exc:
             raise PostError("bad-frontmatter", f"{rel}: {exc}") from None
-        post = cls(path or Path(rel).absolute(), rel, text, doc, fold_keys=fold_keys)
+        post = cls(path or Path(rel).absolute(), rel, text, doc, fold_keys=fold_keys, name_title=name_title)
         post.frontmatter
         return post
 
@@ -193,7 +196,8 @@ class Post:
 
     @cached_property
     def title(self) -> str | None:
-        """Frontmatter `title` (any scalar, as written, whitespace collapsed), else the first H1."""
+        """Frontmatter `title` (any scalar, as written, whitespace collapsed), else the first H1,
+        else (`name_title`) the file name without its extension."""
         value = self.frontmatter.get("title")
         if value is not None and not isinstance(value, (list, dict)):
             text = " ".join((_scalar_text(self.doc.block, value, self.fold_keys) if self.doc.kind == "yaml"
@@ -201,7 +205,11 @@ class Post:
             if text:
                 return text
         h1 = self.body.h1
-        return h1[1] if h1 else None
+        if h1:
+            return h1[1]
+        if self.name_title:
+            return " ".join(os.path.splitext(os.path.basename(self.rel))[0].split()) or None
+        return None
 
     @property
     def regenerate(self) -> bool:

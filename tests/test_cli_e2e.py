@@ -12,6 +12,7 @@ from tests.helpers import assert_consistent, commit_all, demo_repo, git, run_cli
 EXPECTED_GENERATED = {
     "auto-blog-zero/2026-03-21-what-the-script-learned.md",
     "auto-blog-zero/2026-03-22-code-in-posts.md",
+    "auto-blog-zero/2026-03-23-no-title-here.md",  # titled by its file name, as Obsidian shows it
     "chickie-loo/2026-02-14-winter-eggs.md",
     "chickie-loo/2026-03-02-predator-proofing.md",
     "chickie-loo/2026-03-15-first-chicks.md",
@@ -33,13 +34,12 @@ def test_demo_blog_end_to_end_twice(tmp_path: Path) -> None:
     skipped = {s["post"]: s["reason"] for s in report["skipped"]}
     assert skipped == {
         "auto-blog-zero/2026-03-20-the-first-automated-post.md": "has-image",
-        "auto-blog-zero/2026-03-23-no-title-here.md": "no-title",
         "chickie-loo/2026-02-01-meet-the-flock.md": "has-image",
         "systems-for-public-good/2026-01-10-why-public-systems-fail.md": "has-image",
         "systems-for-public-good/2099-01-01-the-future-of-everything.md": "future",
     }
     assert report["failed"] == [] and report["pending"] == [] and report["stopped_by_quota"] is False
-    assert report["providers"]["local"]["images"] == 8
+    assert report["providers"]["local"]["images"] == 9
 
     for g in report["generated"]:
         assert g["provider"] == "local" and g["model"] == "title-card-v1"
@@ -85,7 +85,7 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     before = snapshot(repo)
     r = run_cli("run", str(repo), "--providers", "local", "--dry-run")
     assert r.returncode == 0, r.stderr
-    assert "would generate 8 cover(s)" in r.stdout
+    assert "would generate 9 cover(s)" in r.stdout
     assert snapshot(repo) == before
     assert git(repo, "status", "--porcelain") == ""
 
@@ -108,10 +108,10 @@ def test_max_images_leaves_the_rest_pending(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     report = json.loads(report_path.read_text())
     assert len(report["generated"]) == 3
-    assert len(report["pending"]) == 5 and {p["reason"] for p in report["pending"]} == {"max-images"}
+    assert len(report["pending"]) == 6 and {p["reason"] for p in report["pending"]} == {"max-images"}
     # newest first: the three most recent dates
     assert {g["post"] for g in report["generated"]} == {
+        "auto-blog-zero/2026-03-23-no-title-here.md",
         "auto-blog-zero/2026-03-22-code-in-posts.md",
         "auto-blog-zero/2026-03-21-what-the-script-learned.md",
-        "systems-for-public-good/2026-03-18-notes-written-on-windows.md",
     }

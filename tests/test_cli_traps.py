@@ -22,7 +22,7 @@ from tests.helpers import init_repo
 from tests.test_chain import Fake, drive, make_chain, run, settings
 
 
-OBSIDIAN = "(obsidian site: no Hugo, Jekyll or Astro site found: dated Markdown notes, Obsidian style)"
+OBSIDIAN = "(obsidian site: no Hugo, Jekyll, Astro or Quartz site found: dated Markdown notes, Obsidian style)"
 
 
 def blog(tmp_path: Path, files: dict[str, str]) -> Path:

@@ -117,10 +117,11 @@ def test_skip_reasons_and_candidates(tmp_path: Path) -> None:
         ("b/2026-01-06-code-only.md", "missing"),
         ("b/2026-01-04-regen-str.md", "regenerate"),
         ("b/2026-01-03-regen.md", "regenerate"),
+        ("b/2026-01-02-untitled.md", "missing"),  # titled by its file name, as Obsidian shows it
     ]
+    assert d.todo[-1].post.title == "2026-01-02-untitled"
     assert skips(d) == {
         "b/2026-01-01-covered.md": "has-image",
-        "b/2026-01-02-untitled.md": "no-title",
         "b/2026-03-26-tomorrow.md": "future",
         "b/2026-01-05-regen-off.md": "has-image",
         "b/2026-01-07-latin1.md": "not-utf8",
@@ -183,7 +184,7 @@ def test_quick_path_agrees_with_the_full_rules(tmp_path: Path) -> None:
     assert todo(d) == [("2026-01-05-regen-quoted-key.md", "regenerate"), ("2026-01-04-regen-quick.md", "regenerate")]
     assert skips(d) == {
         "2026-01-01-title-in-fm-only.md": "has-image",
-        "2026-01-02-no-title-with-image.md": "no-title",
+        "2026-01-02-no-title-with-image.md": "has-image",
         "2026-01-03-complex-yaml.md": "has-image",
         "2026-01-06-bad-yaml-with-cover.md": "bad-frontmatter",
         "2026-01-07-non-mapping.md": "bad-frontmatter",
@@ -414,6 +415,6 @@ def test_example_blog(tmp_path: Path) -> None:
     s = Settings(repo=blog)
     d = discover(s, TODAY, sites.resolve(s))
     reasons = {s.reason for s in d.skipped}
-    assert {"has-image", "no-title", "future"} <= reasons
+    assert {"has-image", "future"} <= reasons
     assert "auto-blog-zero/2026-03-22-code-in-posts.md" in {c.post.rel for c in d.todo}
     assert all(c.why in ("missing", "regenerate") for c in d.todo)

@@ -142,3 +142,91 @@ def test_hugo_main_sections_from_the_config_folder(tmp_path: Path) -> None:
     assert dry["log"].splitlines()[0].endswith(
         "site: hugo (detected: config/_default/hugo.toml and content/ found), posts in content/notes/")
     assert listed(dry) == {"content/notes/n1.md"}
+
+
+# --------------------------------------------------------------------------- case 7: Quartz
+
+
+def quartz_og_image(repo: Path, note: str) -> Path:
+    """Where Quartz's og:image for `note` points (Head.tsx / emitters/ogImage.tsx: a socialImage
+    that is not a full URL is `https://<baseUrl>/static/<socialImage>`; the static folder is
+    quartz/static/): the repository file it serves. Quartz itself is not on a package registry, so
+    its rule is applied here rather than by building the garden."""
+    value = fm.load((repo / note).read_text())[1].get("socialImage")
+    assert isinstance(value, str) and "://" not in value, value
+    return repo / "quartz" / "static" / value
+
+
+def test_quartz_garden_every_published_note_is_a_post(tmp_path: Path) -> None:
+    repo = fixture_repo(tmp_path, "quartz")
+    dry = imagegen(repo, tmp_path, "--dry-run")
+    assert dry["log"].splitlines()[0].endswith("site: quartz (detected: quartz.config.ts and content/ found)")
+    assert {p["post"]: p["would_write"] for p in dry["pending"]} == {
+        "content/notes/Growing tomatoes.md": "quartz/static/covers/growing-tomatoes.jpg",
+        "content/notes/compost.md": "quartz/static/covers/compost.jpg",
+        "content/notes/folder/rain.md": "quartz/static/covers/rain.jpg"}
+    assert {s["post"]: s["reason"] for s in dry["skipped"]} == {
+        "content/notes/half-a-thought.md": "draft", "content/notes/seed-swap.md": "has-image"}
+    assert quartz_og_image(repo, "content/notes/seed-swap.md").is_file()
+
+    run = imagegen(repo, tmp_path)
+    titles = {g["post"]: g["alt"] for g in run["generated"]}  # no describer: the alt text is the title
+    assert titles["content/notes/Growing tomatoes.md"] == "Growing tomatoes"  # the file name, as Quartz shows it
+    for g in run["generated"]:
+        assert quartz_og_image(repo, g["post"]) == repo / g["image"]
+    tomatoes = (repo / "content/notes/Growing tomatoes.md").read_text()
+    assert tomatoes.startswith("---\nsocialImage: \"covers/growing-tomatoes.jpg\"\n") and tomatoes.endswith(
+        "---\nTomatoes want sun. A note with no front matter: Quartz titles it by its file name.\n")
+    assert imagegen(repo, tmp_path)["generated"] == []
+
+
+def test_quartz_explicit_publish_covers_only_published_notes(tmp_path: Path) -> None:
+    repo = fixture_repo(tmp_path, "quartz")
+    config = repo / "quartz.config.ts"
+    config.write_text(config.read_text().replace("filters: [Plugin.RemoveDrafts()]", "filters: [Plugin.ExplicitPublish()]"))
+    note = repo / "content/notes/compost.md"
+    note.write_text(note.read_text().replace("tags: [soil]\n", "tags: [soil]\npublish: true\n"))
+    dry = imagegen(repo, tmp_path, "--dry-run")
+    assert listed(dry) == {"content/notes/compost.md"}
+
+
+# --------------------------------------------------------------------------- case 8: Obsidian habits
+
+
+def obsidian_resolves(vault: Path, target: str, note: Path) -> Path | None:
+    """Obsidian's rules for `![[target]]`: from the vault root, relative to the note, or a bare name."""
+    t = target.split("|", 1)[0].split("#", 1)[0].strip()
+    for candidate in (vault / t, note.parent / t):
+        if candidate.is_file():
+            return candidate.resolve()
+    found = [p for p in vault.rglob(t)] if "/" not in t else []
+    return found[0].resolve() if len(found) == 1 else None
+
+
+def test_obsidian_vault_settings_and_file_name_titles(tmp_path: Path) -> None:
+    """`.obsidian/app.json` says where attachments go and how links are written; a note with no
+    title and no heading is titled by its file name."""
+    repo = fixture_repo(tmp_path, "obsidian-vault")
+    run = imagegen(repo, tmp_path)
+    assert {g["post"]: g["image"] for g in run["generated"]} == {
+        "journal/2026-03-01 Rainy walk.md": "assets/img/journal-2026-03-01-rainy-walk.jpg",
+        "journal/2026-03-02-bread.md": "assets/img/journal-2026-03-02-bread.jpg"}
+    assert {g["post"]: g["alt"] for g in run["generated"]}["journal/2026-03-01 Rainy walk.md"] == \
+        "2026-03-01 Rainy walk"
+    assert {s["post"]: s["reason"] for s in run["skipped"]} == {"journal/2026-03-03-kept.md": "has-image"}
+    for g in run["generated"]:
+        note = repo / g["post"]
+        (link,) = re.findall(r"!\[\[([^\]]+)\]\]", note.read_text())
+        assert link.startswith("../assets/img/")  # newLinkFormat: relative
+        assert obsidian_resolves(repo, link, note) == (repo / g["image"]).resolve()
+
+
+def test_obsidian_vault_with_markdown_links_and_attachments_beside_the_note(tmp_path: Path) -> None:
+    repo = fixture_repo(tmp_path, "obsidian-vault")
+    (repo / ".obsidian/app.json").write_text(json.dumps({"attachmentFolderPath": "./", "useMarkdownLinks": True}))
+    run = imagegen(repo, tmp_path)
+    images = {g["post"]: g["image"] for g in run["generated"]}
+    assert images["journal/2026-03-02-bread.md"] == "journal/journal-2026-03-02-bread.jpg"
+    text = (repo / "journal/2026-03-02-bread.md").read_text()
+    assert "\n# Bread\n![Bread](journal-2026-03-02-bread.jpg)\n\nThe starter finally worked.\n" in text
+    assert "![[" not in text

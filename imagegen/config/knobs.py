@@ -46,7 +46,8 @@ COVER, PROVIDERS, OUTPUT, COMMIT = "cover", "providers", "output", "commit"
 
 CORE: tuple[Knob, ...] = (
     Knob("paths", "content paths to search for posts, relative to the repo (empty: the site's; obsidian: the "
-         "whole repository, hugo: content, astro: src/content, jekyll: _posts folders)", kind="list",
+         "whole repository, hugo: content (or contentDir), astro: src/content or the collections' folders, jekyll: "
+         "_posts folders, quartz: content)", kind="list",
          metavar="PATH", path=True, group=COVER),
     Knob("sections", "which content folders hold posts, relative to the content folder (empty: the site's; "
          "hugo: params.mainSections, else the section with the most pages; astro: every collection in "
@@ -56,19 +57,20 @@ CORE: tuple[Knob, ...] = (
     Knob("changed-since", "only posts changed since this git ref (plus uncommitted and untracked)", metavar="REF",
          group=COVER),
     Knob("exclude", "file names that are never posts (empty: the site's; obsidian: index.md, AGENTS.md, "
-         "IDEAS.md, README.md; hugo and astro: README.md)", kind="list", metavar="NAME", path=True, group=COVER),
+         "IDEAS.md, README.md; hugo and astro: README.md; quartz: index.md)", kind="list", metavar="NAME", path=True, group=COVER),
     Knob("include-undated", "also treat .md files without a YYYY-MM-DD name prefix as posts", "false", kind="flag",
          group=COVER),
     Knob("site", "blog engine whose conventions to follow: " + "|".join(SITES) + " (auto: detected from the "
          "repository)", "auto", kind="choice", choices=SITES, noun="site", metavar="SITE", group=COVER),
     Knob("attachments-dir", "folder for cover images, relative to the repo (empty: the site's; obsidian: "
          "attachments, hugo: static/images/covers or the page bundle, jekyll: assets/images/covers, astro: "
-         "src/assets/covers)", metavar="DIR", path=True, group=OUTPUT),
+         "src/assets/covers, quartz: quartz/static/covers; an Obsidian vault's attachmentFolderPath is followed)", metavar="DIR", path=True, group=OUTPUT),
     Knob("embed-style", "how the post refers to its cover: " + "|".join(EMBED_STYLES) + " (empty: the site's; "
-         "obsidian: obsidian, the others: frontmatter)", kind="choice", choices=EMBED_STYLES, noun="style",
+         "obsidian: obsidian, or markdown when the vault uses Markdown links; the others: frontmatter)", kind="choice", choices=EMBED_STYLES, noun="style",
          metavar="STYLE", group=OUTPUT),
     Knob("frontmatter-field", "frontmatter field naming the cover, dotted for a nested key such as cover.image "
-         "(empty: the site's; obsidian: image, hugo: images or cover.image, jekyll: image, astro: heroImage)",
+         "(empty: the site's; obsidian: image, hugo: images or cover.image, jekyll: image, astro: heroImage, "
+         "quartz: socialImage)",
          metavar="FIELD", group=OUTPUT),
     Knob("image-url-prefix", "URL prefix for site-absolute cover paths in the post, e.g. /blog/ (default: the "
          "site's)", metavar="PREFIX", path=True, group=OUTPUT),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Callable
 
-from imagegen.sites import astro, hugo, jekyll, obsidian
+from imagegen.sites import astro, hugo, jekyll, obsidian, quartz
 from imagegen.sites.base import CoverPlace, Reference, Site
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,6 +23,7 @@ ENGINES: dict[str, tuple[type[Site], Callable[[str], str | None] | None]] = {
     "hugo": (hugo.Hugo, hugo.detect),
     "jekyll": (jekyll.Jekyll, jekyll.detect),
     "astro": (astro.Astro, astro.detect),
+    "quartz": (quartz.Quartz, quartz.detect),
     "obsidian": (obsidian.Obsidian, None),
 }
 
@@ -37,7 +38,7 @@ def detect(repo: str | os.PathLike[str]) -> tuple[str, str]:
                 return name, why
     if os.path.isdir(os.path.join(root, ".obsidian")):
         return "obsidian", ".obsidian/ found"
-    return "obsidian", "no Hugo, Jekyll or Astro site found: dated Markdown notes, Obsidian style"
+    return "obsidian", "no Hugo, Jekyll, Astro or Quartz site found: dated Markdown notes, Obsidian style"
 
 
 def resolve(settings: "Settings") -> Site:

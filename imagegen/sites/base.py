@@ -116,6 +116,8 @@ class Site:
     """Where cover files go (repo-relative) unless the engine says otherwise for a post."""
     fold_keys: ClassVar[bool] = False
     """The engine reads frontmatter keys case-insensitively (Hugo): posts are read that way."""
+    name_title: ClassVar[bool] = False
+    """A post without a title or H1 is titled by its file name, as the engine shows it."""
 
     def __init__(self, repo: Path | str, *, why: str = "", paths: tuple[str, ...] | None = None,
                  exclude: tuple[str, ...] | None = None, include_undated: bool = False,
@@ -131,7 +133,7 @@ class Site:
         self.exclude: tuple[str, ...] = self.default_exclude if exclude is None else exclude
         self._exclude_folded = frozenset(n.casefold() for n in self.exclude)
         self.include_undated = include_undated or not self.dated_names
-        self.embed_style: str = embed_style or self.default_style
+        self.embed_style: str = embed_style or self.engine_style()
         self.field_override = field
         """The user's `frontmatter-field`, or None (the engine's per-post choice)."""
         self.cover_dir_override = cover_dir
@@ -150,6 +152,10 @@ class Site:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.why!r}>"
 
+    def post_rules(self) -> dict[str, bool]:
+        """How this engine reads a post (imagegen.posts.Post's keyword arguments)."""
+        return {"fold_keys": self.fold_keys, "name_title": self.name_title}
+
     def describe(self) -> str:
         """The run's first line: which site, and why (and, where the engine chose them, where the
         posts are)."""
@@ -167,6 +173,11 @@ class Site:
         """The content paths when the user names none: the engine's default, or what the site's
         own configuration says (Hugo's `contentDir`, Astro's collection folders)."""
         return self.default_paths
+
+    def engine_style(self) -> str:
+        """How a post refers to its cover when the user does not say: the engine's default, or
+        what the site's own settings say (an Obsidian vault's link format)."""
+        return self.default_style
 
     def not_a_post(self, post: Post) -> str | None:
         """Why a file the walk found is, by its frontmatter, a page the engine does not publish as

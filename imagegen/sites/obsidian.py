@@ -12,16 +12,42 @@ https://help.obsidian.md/Files+and+folders/Accepted+file+formats):
 - `--embed-style markdown` writes `![title](../attachments/x.jpg)` relative to the note, which
   Obsidian and most Markdown renderers resolve; `--embed-style frontmatter` sets a field instead.
 There are no drafts here; `image: false` (and the other opt-out fields) still means "no cover".
+
+The vault's own settings win over those defaults when `.obsidian/app.json` has them
+(https://help.obsidian.md/Files+and+folders/Manage+attachments,
+https://help.obsidian.md/Linking+notes+and+files/Internal+links): `attachmentFolderPath` is where
+covers go (`/` the vault root, `./` the note's own folder, `./assets` a folder beside the note,
+anything else a folder from the vault root); `useMarkdownLinks: true` embeds the cover as a
+Markdown image (`![alt](../attachments/x.jpg)`, relative to the note, which Obsidian and every
+Markdown renderer resolve); `newLinkFormat: "relative"` writes a wikilink relative to the note.
+A note with no title and no `# ` heading is titled by its file name, as Obsidian shows it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import posixpath
+from functools import cached_property
 from pathlib import PurePosixPath
+from typing import Any
 
+from imagegen.markdown.embeds import embed_line
 from imagegen.posts import Post, slug
-from imagegen.sites.base import Site, get_dotted
+from imagegen.sites.base import IMAGE_SUFFIXES, Reference, Site, get_dotted
+
+APP_JSON = ".obsidian/app.json"
+
+
+def vault_settings(repo: str) -> dict[str, Any]:
+    """The vault's `.obsidian/app.json` ({} when absent or unreadable)."""
+    try:
+        with open(os.path.join(repo, APP_JSON), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class Obsidian(Site):
@@ -32,10 +58,56 @@ class Obsidian(Site):
     has_drafts = False
     needs_frontmatter = False
     cover_dir = "attachments"
+    name_title = True
+
+    @cached_property
+    def vault(self) -> dict[str, Any]:
+        return vault_settings(str(self.repo))
+
+    @cached_property
+    def attachment_folder(self) -> str | None:
+        """The vault's `attachmentFolderPath` as a repo-relative folder ('.' the vault root, './x'
+        relative to each note); None when the vault does not set one."""
+        value = self.vault.get("attachmentFolderPath")
+        if not isinstance(value, str) or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith("./") or value == ".":
+            return "./" + posixpath.normpath(value[2:]).strip("/") if value[2:].strip("/") else "./"
+        folder = posixpath.normpath(value.strip("/") or ".")
+        return None if folder.startswith("..") else folder
+
+    def engine_style(self) -> str:
+        return "markdown" if self.vault.get("useMarkdownLinks") is True else self.default_style
+
+    def post_cover_folder(self, post: Post) -> str:
+        folder = self.attachment_folder
+        if folder is None:
+            return self.cover_dir
+        if folder.startswith("./"):
+            return posixpath.normpath(posixpath.join(posixpath.dirname(post.rel), folder[2:]))
+        return folder
+
+    def cover_folders(self) -> tuple[str, ...]:
+        folder = self.cover_dir_override or self.attachment_folder or self.cover_dir
+        return () if folder.startswith("./") or folder == "." else (folder,)
+
+    def is_cover_file(self, rel: str) -> bool:
+        """Also, in a vault keeping attachments beside each note (`./x`), an image in such a folder
+        (only files a killed run's journal lists are ever asked about)."""
+        folder = self.attachment_folder if self.cover_dir_override is None else None
+        if folder is None or not folder.startswith("./"):
+            return super().is_cover_file(rel)
+        sub = folder[2:]
+        return rel.lower().endswith(IMAGE_SUFFIXES) and (not sub or posixpath.basename(posixpath.dirname(rel)) == sub)
 
     def skip_dir(self, rel: str, name: str) -> bool:
-        attachments = posixpath.normpath(self.cover_folders()[0]).strip("/")
-        return super().skip_dir(rel, name) or rel == attachments
+        if super().skip_dir(rel, name):
+            return True
+        folder = self.cover_dir_override or self.attachment_folder or self.cover_dir
+        if folder.startswith("./"):
+            return bool(folder[2:]) and name == folder[2:]
+        return rel == posixpath.normpath(folder).strip("/")
 
     def date(self, post: Post) -> dt.date | None:
         return post.date
@@ -58,6 +130,13 @@ class Obsidian(Site):
         p = PurePosixPath(post.rel)
         parent = p.parent.name
         return slug(f"{parent}-{p.stem}" if parent else p.stem) or "cover"
+
+    def reference(self, post: Post, image_rel: str, alt: str) -> Reference:
+        """A wikilink relative to the note when the vault's `newLinkFormat` is `relative`."""
+        if self.embed_style == "obsidian" and self.vault.get("newLinkFormat") == "relative":
+            target = posixpath.relpath(image_rel, posixpath.dirname(post.rel) or ".")
+            return Reference(embed_line("obsidian", target, post.rel, alt))
+        return super().reference(post, image_rel, alt)
 
     def url(self, post: Post, image_rel: str) -> str:
         """Vault-relative, as Obsidian and the frontmatter style have always written it."""
