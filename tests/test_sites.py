@@ -245,3 +245,32 @@ def test_obsidian_frontmatter_style_counts_the_field_only_in_that_style(tmp_path
     assert got["2026-01-01-a.md"] == "has-image"
     assert all(got[f"2026-01-0{n + 2}-e.md"] == "missing" for n in range(4))
     assert verdicts(tmp_path)["2026-01-01-a.md"] == "missing"  # obsidian style: the body holds the cover
+
+
+@pytest.mark.parametrize("pattern, yes, no", [
+    ("**/[^_]*.md", ["a.md", "x/y/b.md"], ["_a.md", "x/_b.md", "a.mdx"]),
+    ("**/*.{md,mdx}", ["a.md", "d/a.mdx"], ["a.json", "a.md.bak"]),
+    ("*.md", ["a.md"], ["d/a.md"]),
+])
+def test_astro_glob_patterns_match_as_the_glob_loader_does(pattern: str, yes: list[str], no: list[str]) -> None:
+    from imagegen.sites.astro import glob_regex
+
+    rx = glob_regex(pattern)
+    assert all(rx.fullmatch(p) for p in yes) and not any(rx.fullmatch(p) for p in no)
+
+
+def test_astro_legacy_collections_and_data_collections(tmp_path: Path) -> None:
+    """A legacy `src/content/config.ts` (no loader: the folder of the collection's name) and a
+    `file()` data collection, which holds no posts."""
+    write(tmp_path, "astro.config.mjs", "export default {}\n")
+    write(tmp_path, "src/content/config.ts", "const blog = defineCollection({ type: 'content', schema: ({ image }) => "
+          "z.object({ title: z.string(), cover: image(), published: z.date() }) });\n"
+          "const authors = defineCollection({ loader: file('src/data/authors.json') });\n"
+          "export const collections = { blog, authors };\n")
+    write(tmp_path, "src/content/blog/a.md", "---\ntitle: A\npublished: 2026-01-01\n---\nx\n")
+    write(tmp_path, "src/content/blog/later.md", "---\ntitle: L\npublished: 2027-01-01\n---\nx\n")
+    s = settings(tmp_path)
+    site = sites.resolve(s)
+    d = discover(s, TODAY, site)
+    assert [c.post.rel for c in d.todo] == ["src/content/blog/a.md"] and site.field(d.todo[0].post) == "cover"
+    assert {x.post: x.reason for x in d.skipped} == {"src/content/blog/later.md": "future"}

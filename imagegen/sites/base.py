@@ -216,11 +216,15 @@ class Site:
             return post.date
         if not post.doc.has_frontmatter:
             return None
-        for key in self.date_fields:
+        for key in self.post_date_fields(post):
             value = post.frontmatter.get(key)
             if isinstance(value, str) and date_prefix(value.strip()) is not None:
                 return date_prefix(value.strip())
         return None
+
+    def post_date_fields(self, post: Post) -> tuple[str, ...]:
+        """The frontmatter fields that date this post, first found wins (Astro: the schema's)."""
+        return self.date_fields
 
     def sort_date(self, post: Post) -> dt.date | None:
         """The date posts are ordered by (newest first)."""
