@@ -282,3 +282,81 @@ def test_astro_collections_outside_src_content_with_the_schemas_cover_fields(tmp
     assert url == "https://example.org/covers/short-note.jpg"
     assert resolves(url, dist, "https://example.org/").read_bytes() == (repo / "public/covers/short-note.jpg").read_bytes()
     assert {g["post"] for g in run["generated"]} == {p["post"] for p in dry["pending"]}
+
+
+# --------------------------------------------------------------------------- case 9: a site in a subfolder
+
+
+@pytest.mark.parametrize("binary", hugos())
+def test_hugo_site_in_a_subfolder_found_from_any_folder_with_urls_hugo_serves(tmp_path: Path, binary: str) -> None:
+    """A Hugo site in site/ of a larger repository: found from the root and from deep inside it
+    (the repository root is found too), the first line says where, the cover lands in
+    site/static/ and the URL is the one Hugo serves (/images/covers/..., not /site/static/...)."""
+    need_hugo(binary)
+    repo = fixture_repo(tmp_path, "monorepo")
+    first = "site: hugo in site/ (detected: hugo.toml and content/ found), posts in site/content/posts/"
+    for where in (repo, repo / "site/content/posts", repo / "src"):
+        dry = imagegen(repo, tmp_path, "--dry-run") if where == repo else imagegen(Path("."), tmp_path, "--dry-run",
+                                                                                  cwd=where)
+        assert dry["log"].splitlines()[0].endswith(first), (where, dry["log"])
+        assert {p["post"]: p["would_write"] for p in dry["pending"]} == {
+            "site/content/posts/release-notes.md": "site/static/images/covers/release-notes.jpg"}
+    run = imagegen(Path("."), tmp_path, cwd=repo / "site/content")
+    assert [g["post"] for g in run["generated"]] == ["site/content/posts/release-notes.md"]
+    data = fm.load((repo / "site/content/posts/release-notes.md").read_text())[1]
+    assert data["images"] == ["/images/covers/release-notes.jpg"]
+    public = hugo_build(binary, repo / "site")
+    assert resolves(og_image(public / "posts/release-notes/index.html"), public, "https://example.org/").read_bytes() \
+        == (repo / "site/static/images/covers/release-notes.jpg").read_bytes()
+
+
+def test_site_hugo_with_paths_in_a_subfolder_writes_the_url_hugo_serves(tmp_path: Path) -> None:
+    """The issue's own example: `--site hugo --paths site/content` from the root used to write
+    `/site/static/images/covers/...`, which Hugo never serves."""
+    repo = fixture_repo(tmp_path, "monorepo")
+    run = imagegen(repo, tmp_path, "--site", "hugo", "--paths", "site/content")
+    assert run["log"].splitlines()[0].endswith("site: hugo in site/ (--site hugo)")
+    data = fm.load((repo / "site/content/posts/release-notes.md").read_text())[1]
+    assert data["images"] == ["/images/covers/release-notes.jpg"]
+
+
+def test_site_dir_names_the_sites_folder_jekyll_in_docs(tmp_path: Path) -> None:
+    """`site-dir` (a CLI option, an action input, a settings-file key) picks the site when the
+    repository has more than one; Jekyll's own build of docs/ shows the cover as og:image."""
+    need(shutil.which("jekyll") is not None, "jekyll")
+    repo = fixture_repo(tmp_path, "monorepo")
+    run = imagegen(repo, tmp_path, "--site-dir", "docs")
+    assert run["log"].splitlines()[0].endswith("site: jekyll in docs/ (detected: _config.yml and _posts/ found)")
+    assert [(g["post"], g["image"]) for g in run["generated"]] == [
+        ("docs/_posts/2026-01-15-hello.md", "docs/assets/images/covers/2026-01-15-hello.jpg")]
+    assert fm.load((repo / "docs/_posts/2026-01-15-hello.md").read_text())[1]["image"] == \
+        "/assets/images/covers/2026-01-15-hello.jpg"
+    r = subprocess.run(["jekyll", "build", "--quiet"], cwd=repo / "docs", capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    site = repo / "docs/_site"
+    assert resolves(og_image(site / "2026/01/15/hello.html"), site, "https://example.org/") == \
+        site / "assets/images/covers/2026-01-15-hello.jpg"
+
+
+def test_site_dir_refuses_a_folder_that_is_not_there(tmp_path: Path) -> None:
+    repo = fixture_repo(tmp_path, "monorepo")
+    r = run_cli("run", str(repo), "--providers", "local", "--site-dir", "nowhere")
+    assert r.returncode != 0 and "site-dir: 'nowhere' is not a folder of the repository" in r.stderr
+    assert len([line for line in r.stderr.splitlines() if line.strip()]) <= 2
+
+
+def test_the_action_takes_the_sites_folder_as_an_input(tmp_path: Path) -> None:
+    """The action's `site-dir` input: the Jekyll site in docs/ of the workspace gets its cover
+    (commit: none, the local provider), and the report's paths are the workspace's."""
+    import io
+
+    from imagegen import action
+
+    repo = fixture_repo(tmp_path, "monorepo")
+    report = tmp_path / "action-report.json"
+    env = {"GITHUB_WORKSPACE": str(repo), "INPUT_PROVIDERS": "local", "INPUT_COMMIT": "none",
+           "INPUT_SITE-DIR": "docs", "INPUT_REPORT": str(report), "INPUT_WIDTH": "160", "INPUT_HEIGHT": "84"}
+    out = io.StringIO()
+    assert action.main(env, out=out) == 0, out.getvalue()
+    assert "site: jekyll in docs/" in out.getvalue()
+    assert [g["post"] for g in json.loads(report.read_text())["generated"]] == ["docs/_posts/2026-01-15-hello.md"]

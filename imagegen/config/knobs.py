@@ -49,6 +49,9 @@ CORE: tuple[Knob, ...] = (
          "whole repository, hugo: content (or contentDir), astro: src/content or the collections' folders, jekyll: "
          "_posts folders, quartz: content)", kind="list",
          metavar="PATH", path=True, group=COVER),
+    Knob("site-dir", "the site's folder in the repository, e.g. site, docs or blog (empty: found: the folder the "
+         "run is pointed at or one above it, else site/, docs/, blog/, website/ or www/ when a site is there)",
+         metavar="DIR", path=True, group=COVER),
     Knob("sections", "which content folders hold posts, relative to the content folder (empty: the site's; "
          "hugo: params.mainSections, else the section with the most pages; astro: every collection in "
          "content.config; ignored when paths is given)", kind="list", metavar="SECTION", path=True, group=COVER),

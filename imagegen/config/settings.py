@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import posixpath
 import re
 import string
 from dataclasses import dataclass
@@ -74,6 +75,12 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
 
     repo: Path
+    """The repository's root: the git work tree holding the folder the run was pointed at (that
+    folder itself outside git). Post paths in the report are relative to it."""
+    start: str = ""
+    """The folder the run was pointed at, relative to `repo` ('' the root): where the site is looked
+    for first, and what `paths`, `posts` and `attachments-dir` are relative to."""
+    site_dir: Optional[str] = None
     # The site-owned settings: None means "the engine decides" (imagegen.sites: each engine's defaults).
     paths: Optional[tuple[str, ...]] = None
     sections: Optional[tuple[str, ...]] = None
@@ -138,9 +145,14 @@ class Settings(BaseModel):
 # --------------------------------------------------------------------------- reading the layers
 
 
-def read_config(repo: Path) -> Config:
-    """The repository's settings file (see imagegen.config.sources); its problems as SettingsError."""
+def read_config(repo: Path, start: Path | None = None) -> Config:
+    """The settings file (see imagegen.config.sources) of the folder the run was pointed at, else
+    the repository's; its problems as SettingsError."""
     try:
+        if start is not None and start != repo:
+            own = load_config(start)
+            if own.source:
+                return own
         return load_config(repo)
     except ConfigError as exc:
         raise SettingsError(str(exc)) from None
@@ -206,9 +218,24 @@ _CHAIN = frozenset({"providers", "reserve"})
 """Core settings that become the chain (ProviderSettings), not fields of their own."""
 
 
-def _core(layers: Layers, repo: Path) -> dict[str, Any]:
-    """The core settings' values, each read by its kind, with the checks a kind cannot express."""
+def repository_root(folder: Path) -> Path:
+    """The root of the git work tree `folder` is in (a `.git` folder or file), else `folder`:
+    imagegen run from `blog/content/posts` works on the whole repository."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def _core(layers: Layers, repo: Path, start: str = "") -> dict[str, Any]:
+    """The core settings' values, each read by its kind, with the checks a kind cannot express.
+    Paths a user gives are relative to the folder the run was pointed at (`start`)."""
     values = {k.name: _read(k, layers.get(k)) for k in CORE if k.kind != "pairs" and k.name not in _CHAIN}
+    for name in ("paths", "posts"):
+        values[name] = [posixpath.join(start, p) for p in values[name]]
+    for name in ("attachments-dir", "site-dir"):
+        if values[name]:
+            values[name] = posixpath.join(start, values[name])
     tz = values["timezone"]
     try:
         ZoneInfo(tz)
@@ -233,7 +260,12 @@ def _core(layers: Layers, repo: Path) -> dict[str, Any]:
     for given, rel in zip(split_list(layers.get(knob("posts"))), values["posts"]):
         if not os.path.lexists(repo / rel):  # a typo must not pass as "nothing to do" (exit 0) in a script
             raise SettingsError(f"posts: {given!r} does not exist in the repository")
-    for name in ("sections", "exclude", "changed-since", "frontmatter-field", "image-url-prefix", "attachments-dir"):
+    if values["site-dir"]:
+        values["site-dir"] = _inside(repo, values["site-dir"], "site-dir")
+        if not (repo / values["site-dir"]).is_dir():
+            raise SettingsError(f"site-dir: {values['site-dir']!r} is not a folder of the repository")
+    for name in ("sections", "site-dir", "exclude", "changed-since", "frontmatter-field", "image-url-prefix",
+                 "attachments-dir"):
         values[name] = values[name] or None
     for name in ("report", "state-file"):
         values[name] = Path(values[name]).expanduser() if values[name] else None
@@ -416,16 +448,19 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
                             f"--posts {repo_path.name} in its repository)")
     if not repo_path.is_dir():
         raise SettingsError(f"repository folder {str(repo_path)!r} does not exist")
-    repo_path = repo_path.resolve()
+    given = repo_path.resolve()
+    repo_path = repository_root(given)
+    start = given.relative_to(repo_path).as_posix() if given != repo_path else ""
     _refuse_short_secrets(Layers(raw, env))
-    layers = Layers(raw, env, read_config(repo_path))
-    values = _core(layers, repo_path)
+    layers = Layers(raw, env, read_config(repo_path, given))
+    values = _core(layers, repo_path, start)
     all_opts = {spec.name: provider_opts(spec, layers) for spec in REGISTRY}
     providers, no_provider = _providers(layers, all_opts)
     if no_provider and (need_provider if need_provider is not None else not values["dry-run"]):
         raise SettingsError(no_provider)
     fields = {k.replace("-", "_"): v for k, v in values.items()}
-    fields.update(repo=repo_path, describer_model=fields["describer_model"] or DEFAULT_DESCRIBER_MODEL,
+    fields.update(repo=repo_path, start=start,
+                  describer_model=fields["describer_model"] or DEFAULT_DESCRIBER_MODEL,
                   provider_opts={n: MappingProxyType(o) for n, o in all_opts.items()}, providers=providers,
                   config_file=layers.file.source, no_provider=no_provider,
                   left_out=_left_out(providers, all_opts))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from imagegen.posts import Post
@@ -212,15 +212,15 @@ class Astro(Site):
     @cached_property
     def collections(self) -> list[Collection]:
         """The Markdown collections the content config declares (narrowed by `sections`)."""
-        found = read_collections(str(self.repo))
-        colls = found[1] if found else []
+        found = read_collections(str(self.home))
+        colls = [replace(c, base=self.at(c.base)) for c in (found[1] if found else [])]
         if self.sections_override is not None:
             colls = [c for c in colls if c.name in self.sections_override or c.base in self.sections_override]
         return colls
 
     def engine_paths(self) -> tuple[str, ...]:
         bases = tuple(dict.fromkeys(c.base for c in self.collections if os.path.isdir(os.path.join(self.repo, c.base))))
-        return bases or self.default_paths
+        return bases or super().engine_paths()
 
     def collection(self, rel: str) -> Collection | None:
         return next((c for c in self.collections if c.holds(rel)), None)
@@ -231,7 +231,7 @@ class Astro(Site):
         return self.collection(rel) is not None
 
     def posts_note(self) -> str:
-        if self.paths_given or not self.collections or self.engine_paths() == self.default_paths:
+        if self.paths_given or not self.collections or self.engine_paths() == super().engine_paths():
             return ""
         return "posts in " + ", ".join(p + "/" for p in self.engine_paths())
 
@@ -256,15 +256,15 @@ class Astro(Site):
         return f"{self.field(post)}Alt"
 
     def post_cover_folder(self, post: Post) -> str:
-        return self.cover_dir if self.cover(post)[1] else PUBLIC_COVERS
+        return self.at(self.cover_dir if self.cover(post)[1] else PUBLIC_COVERS)
 
     def cover_folders(self) -> tuple[str, ...]:
         if self.cover_dir_override is not None:
             return (self.cover_dir_override,)
-        return (self.cover_dir, PUBLIC_COVERS)
+        return (self.at(self.cover_dir), self.at(PUBLIC_COVERS))
 
-    def served_path(self, image_rel: str) -> str:
-        return image_rel[len("public/"):] if image_rel.startswith("public/") else image_rel
+    def served(self, site_path: str) -> str:
+        return site_path[len("public/"):] if site_path.startswith("public/") else site_path
 
     def url(self, post: Post, image_rel: str) -> str:
         """Relative to the post, as `image()` resolves it; a site path for a string field (an
@@ -275,5 +275,5 @@ class Astro(Site):
         return rel if rel.startswith("../") else "./" + rel
 
     def old_cover_candidates(self, post: Post, target: str) -> list[str]:
-        return super().old_cover_candidates(post, target) + ["public/" + target.lstrip("/")]
+        return super().old_cover_candidates(post, target) + [self.at("public/" + target.lstrip("/"))]
 

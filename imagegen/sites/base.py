@@ -122,8 +122,13 @@ class Site:
     def __init__(self, repo: Path | str, *, why: str = "", paths: tuple[str, ...] | None = None,
                  exclude: tuple[str, ...] | None = None, include_undated: bool = False,
                  embed_style: str | None = None, field: str | None = None, cover_dir: str | None = None,
-                 url_prefix: str | None = None, sections: tuple[str, ...] | None = None) -> None:
+                 url_prefix: str | None = None, sections: tuple[str, ...] | None = None, root: str = "") -> None:
         self.repo = Path(repo)
+        self.root = posixpath.normpath(root).strip("/") if root and posixpath.normpath(root) != "." else ""
+        """The site's folder in the repository ('' the repository itself): `site/`, `docs/`, `blog/`
+        of a larger repository. The engine's own folders are under it; post paths stay repo-relative."""
+        self.home = self.repo / self.root if self.root else self.repo
+        """The site's folder on disk (where its configuration is read)."""
         self.why = why
         self.paths_given = bool(paths)
         """The user named the content paths: they decide, not the engine's sections."""
@@ -142,9 +147,9 @@ class Site:
         """The user's `image-url-prefix`, or None."""
 
     @classmethod
-    def from_settings(cls, settings: "Settings", why: str = "") -> "Site":
+    def from_settings(cls, settings: "Settings", why: str = "", root: str = "") -> "Site":
         """The site with the user's path settings applied (each None: the engine's default)."""
-        return cls(settings.repo, why=why, paths=settings.paths, exclude=settings.exclude,
+        return cls(settings.repo, why=why, root=root, paths=settings.paths, exclude=settings.exclude,
                    include_undated=settings.include_undated, embed_style=settings.embed_style,
                    field=settings.frontmatter_field, cover_dir=settings.attachments_dir,
                    url_prefix=settings.image_url_prefix, sections=settings.sections)
@@ -156,10 +161,19 @@ class Site:
         """How this engine reads a post (imagegen.posts.Post's keyword arguments)."""
         return {"fold_keys": self.fold_keys, "name_title": self.name_title}
 
+    def at(self, rel: str) -> str:
+        """A path of the site (`content`, `static/images/covers`) as a repo-relative path."""
+        return posixpath.normpath(posixpath.join(self.root, rel)) if self.root else rel
+
+    def site_rel(self, rel: str) -> str:
+        """A repo-relative path as a path of the site (inverse of `at`)."""
+        return rel[len(self.root) + 1:] if self.root and rel.startswith(self.root + "/") else rel
+
     def describe(self) -> str:
-        """The run's first line: which site, and why (and, where the engine chose them, where the
-        posts are)."""
-        line = f"site: {self.name} ({self.why})" if self.why else f"site: {self.name}"
+        """The run's first line: which site, where, and why (and, where the engine chose them,
+        where the posts are)."""
+        name = f"{self.name} in {self.root}/" if self.root else self.name
+        line = f"site: {name} ({self.why})" if self.why else f"site: {name}"
         note = self.posts_note()
         return f"{line}, {note}" if note else line
 
@@ -172,7 +186,7 @@ class Site:
     def engine_paths(self) -> tuple[str, ...]:
         """The content paths when the user names none: the engine's default, or what the site's
         own configuration says (Hugo's `contentDir`, Astro's collection folders)."""
-        return self.default_paths
+        return tuple(self.at(p) for p in self.default_paths)
 
     def engine_style(self) -> str:
         """How a post refers to its cover when the user does not say: the engine's default, or
@@ -284,7 +298,7 @@ class Site:
         return self.cover_dir_override or self.post_cover_folder(post)
 
     def post_cover_folder(self, post: Post) -> str:
-        return self.cover_dir
+        return self.at(self.cover_dir)
 
     def cover_name(self, post: Post) -> str:
         """The cover file's name without extension (the writer adds -2, -3 ... when taken)."""
@@ -299,7 +313,7 @@ class Site:
         """Repo-relative folders this site puts cover files in, whatever the post (a place that
         depends on the post, like a Hugo page bundle, is recognised by `is_cover_file`). The
         cleanup of a killed run's files looks only here."""
-        return (self.cover_dir_override or self.cover_dir,)
+        return (self.cover_dir_override or self.at(self.cover_dir),)
 
     def is_cover_file(self, rel: str) -> bool:
         """Whether a repo-relative image file is where this site puts covers (so a file a killed
@@ -324,12 +338,16 @@ class Site:
 
     def served_path(self, image_rel: str) -> str:
         """The repo path of a file as the built site serves it (no leading slash)."""
-        return image_rel
+        return self.served(self.site_rel(image_rel))
+
+    def served(self, site_path: str) -> str:
+        """A path of the site as the built site serves it: Hugo's `static/x` is `x`."""
+        return site_path
 
     def reference(self, post: Post, image_rel: str, alt: str) -> Reference:
         style = self.embed_style
-        if style == "obsidian":
-            return Reference(embed_line("obsidian", image_rel, post.rel, alt))
+        if style == "obsidian":  # vault-relative: from the vault's (the site's) folder
+            return Reference(embed_line("obsidian", self.site_rel(image_rel), post.rel, alt))
         if style == "markdown":
             url = self.body_url(post, image_rel)
             if url == posixpath.relpath(image_rel, posixpath.dirname(post.rel) or "."):
@@ -399,7 +417,7 @@ class Site:
     def old_cover_candidates(self, post: Post, target: str) -> list[str]:
         """Repo-relative paths an old cover reference may name (the caller keeps existing ones)."""
         clean = target.split("#", 1)[0].split("?", 1)[0].strip()
-        out = [clean.lstrip("/")]
+        out = [clean.lstrip("/"), self.at(clean.lstrip("/"))]
         prefix = self.prefix()
         if clean.startswith(prefix) and prefix != "/":
             out.append(clean[len(prefix):])

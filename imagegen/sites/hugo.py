@@ -131,7 +131,7 @@ class Hugo(Site):
     @cached_property
     def config(self) -> dict[str, Any]:
         """The site configuration (case-insensitive keys; {} if unreadable): see read_config."""
-        return read_config(str(self.repo))
+        return read_config(str(self.home))
 
     def params(self) -> dict[str, Any]:
         params = self.config.get("params")
@@ -147,7 +147,7 @@ class Hugo(Site):
             if isinstance(lang, dict) and isinstance(lang.get("contentDir"), str):
                 dirs.append(lang["contentDir"])
         out = [posixpath.normpath(d).strip("/") for d in dirs if isinstance(d, str)]
-        return tuple(dict.fromkeys(d for d in out if d and not d.startswith("..")))
+        return tuple(dict.fromkeys(self.at(d) for d in out if d and not d.startswith("..")))
 
     def is_post_name(self, name: str) -> bool:
         return not name.startswith("_index.") and super().is_post_name(name)
@@ -297,7 +297,7 @@ class Hugo(Site):
     def post_cover_folder(self, post: Post) -> str:
         if self.is_bundle(post):
             return posixpath.dirname(post.rel)
-        return self.cover_dir
+        return self.at(self.cover_dir)
 
     def cover_name(self, post: Post) -> str:
         if not self.is_bundle(post):
@@ -325,8 +325,8 @@ class Hugo(Site):
         path = urlsplit(base).path if isinstance(base, str) else ""
         return path if path.startswith("/") else "/"
 
-    def served_path(self, image_rel: str) -> str:
-        return image_rel[len("static/"):] if image_rel.startswith("static/") else image_rel
+    def served(self, site_path: str) -> str:
+        return site_path[len("static/"):] if site_path.startswith("static/") else site_path
 
     def in_bundle(self, post: Post, image_rel: str) -> bool:
         return self.is_bundle(post) and posixpath.dirname(image_rel) == posixpath.dirname(post.rel)
@@ -366,7 +366,7 @@ class Hugo(Site):
         clean = target.split("#", 1)[0].split("?", 1)[0].strip()
         prefix = self.prefix()
         if clean.startswith(prefix):
-            out.append("static/" + clean[len(prefix):])
+            out.append(self.at("static/" + clean[len(prefix):]))
         return out
 
 

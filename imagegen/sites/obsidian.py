@@ -62,7 +62,7 @@ class Obsidian(Site):
 
     @cached_property
     def vault(self) -> dict[str, Any]:
-        return vault_settings(str(self.repo))
+        return vault_settings(str(self.home))
 
     @cached_property
     def attachment_folder(self) -> str | None:
@@ -75,7 +75,7 @@ class Obsidian(Site):
         if value.startswith("./") or value == ".":
             return "./" + posixpath.normpath(value[2:]).strip("/") if value[2:].strip("/") else "./"
         folder = posixpath.normpath(value.strip("/") or ".")
-        return None if folder.startswith("..") else folder
+        return None if folder.startswith("..") else self.at(folder) if folder != "." else (self.root or ".")
 
     def engine_style(self) -> str:
         return "markdown" if self.vault.get("useMarkdownLinks") is True else self.default_style
@@ -83,13 +83,13 @@ class Obsidian(Site):
     def post_cover_folder(self, post: Post) -> str:
         folder = self.attachment_folder
         if folder is None:
-            return self.cover_dir
+            return self.at(self.cover_dir)
         if folder.startswith("./"):
             return posixpath.normpath(posixpath.join(posixpath.dirname(post.rel), folder[2:]))
         return folder
 
     def cover_folders(self) -> tuple[str, ...]:
-        folder = self.cover_dir_override or self.attachment_folder or self.cover_dir
+        folder = self.cover_dir_override or self.attachment_folder or self.at(self.cover_dir)
         return () if folder.startswith("./") or folder == "." else (folder,)
 
     def is_cover_file(self, rel: str) -> bool:
@@ -104,7 +104,7 @@ class Obsidian(Site):
     def skip_dir(self, rel: str, name: str) -> bool:
         if super().skip_dir(rel, name):
             return True
-        folder = self.cover_dir_override or self.attachment_folder or self.cover_dir
+        folder = self.cover_dir_override or self.attachment_folder or self.at(self.cover_dir)
         if folder.startswith("./"):
             return bool(folder[2:]) and name == folder[2:]
         return rel == posixpath.normpath(folder).strip("/")
@@ -140,7 +140,8 @@ class Obsidian(Site):
 
     def url(self, post: Post, image_rel: str) -> str:
         """Vault-relative, as Obsidian and the frontmatter style have always written it."""
-        return self.prefix() + image_rel if self.url_prefix_override is not None else image_rel
+        rel = self.site_rel(image_rel)
+        return self.prefix() + rel if self.url_prefix_override is not None else rel
 
     def body_url(self, post: Post, image_rel: str) -> str:
         return posixpath.relpath(image_rel, posixpath.dirname(post.rel) or ".")

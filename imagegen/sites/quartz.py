@@ -62,9 +62,9 @@ class Quartz(Site):
 
     @cached_property
     def config_text(self) -> str:
-        name = exists(self.repo, *CONFIG_FILES)
+        name = exists(self.home, *CONFIG_FILES)
         try:
-            return _without_comments(open(os.path.join(self.repo, name), encoding="utf-8").read()) if name else ""
+            return _without_comments(open(os.path.join(self.home, name), encoding="utf-8").read()) if name else ""
         except (OSError, UnicodeDecodeError):
             return ""
 
@@ -83,7 +83,8 @@ class Quartz(Site):
 
     def ignored(self, rel: str) -> bool:
         """`rel` (or a folder it is in) matches one of the config's ignorePatterns."""
-        under = rel.split("/", 1)[1] if rel.startswith("content/") else rel
+        content = self.at("content") + "/"
+        under = rel[len(content):] if rel.startswith(content) else rel
         parts = under.split("/")
         prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
         return any(fnmatch.fnmatchcase(p, pat.strip("/")) for pat in self.ignore_patterns for p in prefixes)
@@ -103,8 +104,8 @@ class Quartz(Site):
     def cover_fields(self, post: Post) -> tuple[str, ...]:
         return tuple(dict.fromkeys(("socialImage", "image", "cover", self.field(post))))
 
-    def served_path(self, image_rel: str) -> str:
-        return image_rel[len(STATIC) + 1:] if image_rel.startswith(STATIC + "/") else image_rel
+    def served(self, site_path: str) -> str:
+        return site_path[len(STATIC) + 1:] if site_path.startswith(STATIC + "/") else site_path
 
     def url(self, post: Post, image_rel: str) -> str:
         """Relative to Quartz's static folder, which Quartz serves as `/static/` (an explicit
@@ -114,4 +115,4 @@ class Quartz(Site):
         return self.served_path(image_rel)
 
     def old_cover_candidates(self, post: Post, target: str) -> list[str]:
-        return super().old_cover_candidates(post, target) + [posixpath.join(STATIC, target.lstrip("/"))]
+        return super().old_cover_candidates(post, target) + [self.at(posixpath.join(STATIC, target.lstrip("/")))]
