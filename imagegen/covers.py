@@ -96,15 +96,16 @@ def _fields(site: Site, post: Post, meta: CoverMeta, alt: str, regenerate: bool)
     return fields
 
 
-def plan(site: Site, post: Post, *, image: str, meta: CoverMeta, regenerate: bool) -> CoverEdit:
+def plan(site: Site, post: Post, *, image: str, meta: CoverMeta | None, regenerate: bool) -> CoverEdit:
     """The edit that gives `post` the cover file `image` (repo-relative): the site's reference to
     it (an embed line or cover fields), the provenance fields, and, regenerating, the old cover it
-    replaces. Raises FrontmatterError (UnsafeEdit: `cannot-edit`) or PostError when the post cannot
-    take the edit."""
-    alt = alt_text(post, meta)
+    replaces. `meta` None: `image` is the post's own picture (body-image: cover), so only the
+    cover field is written. Raises FrontmatterError (UnsafeEdit: `cannot-edit`) or PostError when
+    the post cannot take the edit."""
+    alt = alt_text(post, meta) if meta is not None else (post.title or PurePosixPath(post.rel).stem)
     ref = site.reference(post, image, alt)
-    fields: dict[str, fm.Value] = {post.spelled(k): v for k, v in
-                                   {**ref.fields, **_fields(site, post, meta, alt, regenerate)}.items()}
+    made = _fields(site, post, meta, alt, regenerate) if meta is not None else {}
+    fields: dict[str, fm.Value] = {post.spelled(k): v for k, v in {**ref.fields, **made}.items()}
     data = rewrite(post, embed=ref.embed, fields=fields, remove_cover=site.removes_body_cover(post, regenerate))
     old = site.previous_cover(post, new_name=posixpath.basename(image)) if regenerate else None
     return CoverEdit(path=post.path, rel=post.rel, title=post.title or "", base=post.raw, data=data, image=image,

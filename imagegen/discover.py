@@ -50,9 +50,11 @@ __all__ = ["Candidate", "Discovery", "DiscoveryError", "Skip", "discover"]
 class Candidate:
     post: Post
     why: str
-    """missing | regenerate"""
+    """missing | regenerate | body-image"""
     place: CoverPlace | None = None
     """Where the post's cover file goes (the site's `cover_place`, decided once in discovery)."""
+    image: str | None = None
+    """body-image: the post's own picture (repo-relative) its cover field will name; no image is made."""
 
 
 Skip = Skipped
@@ -136,7 +138,8 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
         field = site.opted_out(post)
         if field is not None:
             return Skip(post.rel, SkipReason.OPTED_OUT, f"{field}: false")
-    if keys is not None and "regenerate_image" not in keys and post.quick_has_image() and post.quick_has_h1():
+    if keys is not None and "regenerate_image" not in keys and site.body_is_cover() and post.quick_has_image() \
+            and post.quick_has_h1():
         return Skip(post.rel, SkipReason.HAS_IMAGE)  # the common no-op case, decided without YAML
     if site.needs_frontmatter and not post.doc.has_frontmatter:
         return Skip(post.rel, SkipReason.NO_FRONTMATTER,
@@ -147,6 +150,8 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
         verdict = Candidate(post, "regenerate")
     elif site.has_cover(post):
         return Skip(post.rel, SkipReason.HAS_IMAGE)
+    elif site.body_image == "cover" and not site.body_is_cover() and post.has_image():
+        return _own_image(post, site)
     else:
         verdict = Candidate(post, "missing")
     try:
@@ -154,6 +159,21 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
     except fm.FrontmatterError as exc:
         return Skip(post.rel, exc.reason, str(exc))
     return Candidate(post, verdict.why, place)
+
+
+def _own_image(post: Post, site: Site) -> Candidate | Skip:
+    """A post whose only image is in its body (a frontmatter engine, `body-image: cover`): its
+    cover field names that picture, when the engine can reach it; else it is left alone."""
+    own = site.own_cover(post)
+    if own is None:
+        return Skip(post.rel, SkipReason.HAS_IMAGE, "its only image is in the body, where the theme does not show it "
+                    "as the cover, and the cover field cannot name it (a remote or unresolvable picture); "
+                    "body-image: generate makes a cover")
+    try:
+        covers.plan(site, post, image=own, meta=None, regenerate=False)
+    except fm.FrontmatterError as exc:
+        return Skip(post.rel, exc.reason, str(exc))
+    return Candidate(post, "body-image", image=own)
 
 
 _NOT_A_POST = Skip("", SkipReason.NOT_A_POST)

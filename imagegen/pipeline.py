@@ -30,8 +30,8 @@ from imagegen.prompts import make_describer, prompt_for, styled
 from imagegen.sites.base import get_dotted
 from imagegen.providers import new_client
 from imagegen.providers.base import GeneratedImage, ImageRequest, Provider, ProviderContext
-from imagegen.report import (Event, EventSink, Failed, Generated, Pending, PendingReason, Planned, ProviderStats,
-                             Report, SkipReason, Skipped, null_sink)
+from imagegen.report import (OWN_IMAGE, Event, EventSink, Failed, Generated, Pending, PendingReason, Planned,
+                             ProviderStats, Report, SkipReason, Skipped, null_sink)
 from imagegen.redact import redact
 from imagegen.config.settings import ProviderSettings, Settings
 from imagegen.errors import SettingsError
@@ -142,6 +142,9 @@ class Run:
     async def _one(self, cand: Candidate, chain: Chain, describer: object) -> None:
         s = self.settings
         post = cand.post
+        if cand.image is not None:
+            self._use_own(cand)
+            return
         regenerate = cand.why == "regenerate"
         if chain.exhausted:
             self._pending(post.rel, PendingReason.PROVIDERS_OUT)
@@ -213,6 +216,19 @@ class Run:
             self.state.remember_prompt(edit.rel, prompt, edit.alt, self.clock.now())
         self._written(edit, image, prompt, source)
 
+    def _use_own(self, cand: Candidate) -> None:
+        """body-image: cover: the cover field names the post's own picture; nothing is generated."""
+        fresh = self._current(cand.post)
+        if fresh is None or self._cover_appeared(fresh, False):
+            return
+        edit = self._apply(fresh, cand.image or "", None, False)
+        if edit is None:
+            return
+        generated = Generated(post=edit.rel, image=edit.image, provider=OWN_IMAGE, model="", prompt="",
+                              prompt_source=OWN_IMAGE, alt=edit.alt, title=edit.title)
+        self.report.generated.append(generated)
+        self.emit(Event.generated(generated))
+
     def _current(self, post: Post) -> Post | None:
         """The post as it is now: re-read unless its inode, size and mtime are still those it was
         read with (it may have changed while its image was made; the replace checks again)."""
@@ -250,7 +266,8 @@ class Run:
         if self.journal is not None:
             self.journal.done(image_path)
 
-    def _apply(self, post: Post, image_rel: str, meta: covers.CoverMeta, regenerate: bool) -> covers.CoverEdit | None:
+    def _apply(self, post: Post, image_rel: str, meta: covers.CoverMeta | None,
+               regenerate: bool) -> covers.CoverEdit | None:
         """Plan the edit and swap it in; when someone saved the post meanwhile, start again from
         their version (WRITE_ATTEMPTS times). None when the post was not updated (reported)."""
         outcome = writer.CHANGED
@@ -348,6 +365,11 @@ class Run:
     def _dry_run(self, todo: list[Candidate]) -> Report:
         s = self.settings
         for cand in todo:
+            if cand.image is not None:  # body-image: the post's own picture becomes its cover
+                planned = Planned(cand.post.rel, cand.image, cand.why, OWN_IMAGE, cand.post.title or "")
+                self.report.planned.append(planned)
+                self.emit(Event.would_generate(planned))
+                continue
             where = cand.place or self.site.cover_place(cand.post)
             name = writer.free_name(s.repo / where.folder, where.name, s.output.ext(), self.taken)
             source = "cached" if (cand.post.cached_prompt and cand.why != "regenerate") else "describer-or-text"

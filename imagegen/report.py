@@ -31,8 +31,12 @@ from imagegen.providers.base import ERROR_KINDS
 from imagegen.redact import redact, redact_json
 from imagegen.writer import replace
 
-__all__ = ["Event", "EventKind", "EventSink", "Failed", "Generated", "Pending", "PendingReason", "Planned",
-           "ProviderStats", "Report", "SkipReason", "Skipped", "fmt_until", "fmt_wait", "null_sink"]
+__all__ = ["OWN_IMAGE", "Event", "EventKind", "EventSink", "Failed", "Generated", "Pending", "PendingReason",
+           "Planned", "ProviderStats", "Report", "SkipReason", "Skipped", "fmt_until", "fmt_wait", "null_sink"]
+
+
+OWN_IMAGE = "own-image"
+"""The `provider` of a cover that is the post's own picture (body-image: cover): nothing was made."""
 
 
 class SkipReason(StrEnum):

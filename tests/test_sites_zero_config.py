@@ -360,3 +360,81 @@ def test_the_action_takes_the_sites_folder_as_an_input(tmp_path: Path) -> None:
     assert action.main(env, out=out) == 0, out.getvalue()
     assert "site: jekyll in docs/" in out.getvalue()
     assert [g["post"] for g in json.loads(report.read_text())["generated"]] == ["docs/_posts/2026-01-15-hello.md"]
+
+
+# --------------------------------------------------------------------------- case 6: the only image is in the body
+
+
+@pytest.mark.parametrize("binary", hugos())
+def test_a_posts_own_body_image_becomes_its_cover_without_spending_quota(tmp_path: Path, binary: str) -> None:
+    """No theme shows a body image as the cover or in og:image. `body-image: cover` (the default)
+    names the post's own picture in the cover field (a site path under static/, a page bundle's
+    resource at the page's URL); a remote picture is left alone; nothing is generated for them."""
+    need_hugo(binary)
+    repo = fixture_repo(tmp_path, "hugo-body-images")
+    public = hugo_build(binary, repo)
+    for page in ("static-picture", "bundle-photo"):
+        assert "og:image" not in (public / "posts" / page / "index.html").read_text()  # today: no cover at all
+    run = imagegen(repo, tmp_path)
+    assert {(g["post"], g["image"], g["provider"]) for g in run["generated"]} == {
+        ("content/posts/static-picture.md", "static/img/harbour.jpg", "own-image"),
+        ("content/posts/bundle-photo/index.md", "content/posts/bundle-photo/seedlings.jpg", "own-image"),
+        ("content/posts/no-picture.md", "static/images/covers/no-picture.jpg", "local")}
+    assert run["providers"]["local"]["calls"] == 1
+    assert {s["post"]: s["reason"] for s in run["skipped"]} == {"content/posts/remote-picture.md": "has-image"}
+    static = fm.load((repo / "content/posts/static-picture.md").read_text())[1]
+    assert static == {"title": "A static picture", "date": "2026-01-05", "images": ["/img/harbour.jpg"]}
+    assert fm.load((repo / "content/posts/bundle-photo/index.md").read_text())[1]["images"] == \
+        ["/posts/bundle-photo/seedlings.jpg"]
+    public = hugo_build(binary, repo)
+    base = "https://example.org/"
+    assert resolves(og_image(public / "posts/static-picture/index.html"), public, base) == public / "img/harbour.jpg"
+    assert resolves(og_image(public / "posts/bundle-photo/index.html"), public, base) == \
+        public / "posts/bundle-photo/seedlings.jpg"
+    assert imagegen(repo, tmp_path)["generated"] == []
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("generate", {"content/posts/static-picture.md", "content/posts/bundle-photo/index.md",
+                  "content/posts/remote-picture.md", "content/posts/no-picture.md"}),
+    ("skip", {"content/posts/no-picture.md"}),
+])
+def test_body_image_setting_generates_or_skips_instead(tmp_path: Path, mode: str, expected: set[str]) -> None:
+    repo = fixture_repo(tmp_path, "hugo-body-images")
+    dry = imagegen(repo, tmp_path, "--dry-run", "--body-image", mode)
+    assert {p["post"] for p in dry["pending"]} == expected
+    assert all(p["why"] == "missing" for p in dry["pending"])
+
+
+def test_obsidian_keeps_the_body_image_as_the_cover_whatever_the_setting(tmp_path: Path) -> None:
+    repo = fixture_repo(tmp_path, "obsidian-vault")
+    for mode in ("cover", "generate", "skip"):
+        dry = imagegen(repo, tmp_path, "--dry-run", "--body-image", mode)
+        assert {s["post"]: s["reason"] for s in dry["skipped"]} == {"journal/2026-03-03-kept.md": "has-image"}
+
+
+def test_jekyll_and_astro_name_the_body_image_as_the_engine_resolves_it(tmp_path: Path) -> None:
+    """Jekyll: a site path (`/assets/...`, also after `{{site.baseurl}}`); Astro: `image()` takes
+    the path relative to the post, a URL field only a file under public/."""
+    repo = fixture_repo(tmp_path, "monorepo")
+    (repo / "docs/assets/img").mkdir(parents=True)
+    shutil.copy(FIXTURES / "hugo-body-images/static/img/harbour.jpg", repo / "docs/assets/img/harbour.jpg")
+    (repo / "docs/_posts/2026-01-20-pictured.md").write_text(
+        "---\ntitle: Pictured\n---\n\n![The harbour]({{site.baseurl}}/assets/img/harbour.jpg)\n")
+    run = imagegen(repo, tmp_path, "--site-dir", "docs")
+    assert ("docs/_posts/2026-01-20-pictured.md", "docs/assets/img/harbour.jpg") in \
+        {(g["post"], g["image"]) for g in run["generated"]}
+    assert fm.load((repo / "docs/_posts/2026-01-20-pictured.md").read_text())[1]["image"] == "/assets/img/harbour.jpg"
+
+    paper = fixture_repo(tmp_path, "astropaper")
+    (paper / "src/data/blog/pictured.md").write_text(
+        "---\ntitle: Pictured\npubDatetime: 2026-01-20T00:00:00Z\ndescription: x\n---\n\n![x](../../assets/existing.jpg)\n")
+    (paper / "public/img").mkdir(parents=True)
+    shutil.copy(paper / "src/assets/existing.jpg", paper / "public/img/p.jpg")
+    (paper / "src/notes/pictured.md").write_text("---\ntitle: Noted\ndate: 2026-01-20\n---\n\n![x](/img/p.jpg)\n")
+    dry = imagegen(paper, tmp_path, "--dry-run")
+    own = {p["post"]: p["would_write"] for p in dry["pending"] if p["why"] == "body-image"}
+    assert own == {"src/data/blog/pictured.md": "src/assets/existing.jpg", "src/notes/pictured.md": "public/img/p.jpg"}
+    imagegen(paper, tmp_path)
+    assert fm.load((paper / "src/data/blog/pictured.md").read_text())[1]["ogImage"] == "../../assets/existing.jpg"
+    assert fm.load((paper / "src/notes/pictured.md").read_text())[1]["cover"] == "/img/p.jpg"

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, TextIO
 
 from imagegen.providers import display_name
-from imagegen.report import Event, EventKind, Report, SkipReason
+from imagegen.report import OWN_IMAGE, Event, EventKind, Report, SkipReason
 from imagegen.redact import redact
 from imagegen.config.settings import Settings
 
@@ -105,6 +105,8 @@ class Narrator:
         if k == EventKind.SKIP:
             if ev.reason == SkipReason.OPTED_OUT:
                 return f"skipped {post}: opted out" + (f" ({ev.detail})" if ev.detail else "")
+            if ev.reason == SkipReason.HAS_IMAGE and ev.detail:
+                return f"skipped {post}: {ev.detail}"
             return f"skipped {post}: {SKIPS.get(ev.reason, ev.detail or ev.reason)}"
         if k == EventKind.GENERATING:
             attempt = int(data.get("attempt", 1) or 1)
@@ -113,9 +115,13 @@ class Narrator:
         if k == EventKind.QUEUED:
             return f"waiting in {who}'s queue for {post}: {msg}"
         if k == EventKind.GENERATED:
+            if ev.provider == OWN_IMAGE:
+                return f"named {post}'s own picture as its cover -> {msg}"
             return f"generated {post} -> {msg} by {who}"
         if k == EventKind.WOULD_GENERATE:
             target = data.get("would_write", "")
+            if ev.reason == "body-image":
+                return f"would name {post}'s own picture as its cover -> {target}"
             return f"would generate {post} -> {target}" + (" (regenerate)" if ev.reason == "regenerate" else "")
         if k == EventKind.SWITCH:
             src = str(data.get("from", ""))
@@ -219,6 +225,10 @@ class Printer:
             self._bar_shown = False
 
 
+def _made_by(provider: str) -> str:
+    return "its own picture" if provider == OWN_IMAGE else display_name(provider)
+
+
 def _named(rel: str, titles: dict[str, str]) -> str:
     title = titles.get(rel)
     return f"\"{title}\" ({rel})" if title else rel
@@ -252,7 +262,7 @@ def summary(report: Report, settings: Settings, elapsed: float | None = None, *,
     if level == "quiet":
         return redact("\n".join(failed + [_count_line(report, took)]))
     lines = [_count_line(report, took)]
-    _listed(lines, [f"  {_named(g.post, titles)} -> {g.image} ({display_name(g.provider)})" for g in report.generated]
+    _listed(lines, [f"  {_named(g.post, titles)} -> {g.image} ({_made_by(g.provider)})" for g in report.generated]
             + [f"  {_named(p.post, titles)} -> {p.would_write}" for p in report.planned], level)
     lines.extend(failed)
     if report.providers:

@@ -55,6 +55,10 @@ CORE: tuple[Knob, ...] = (
     Knob("sections", "which content folders hold posts, relative to the content folder (empty: the site's; "
          "hugo: params.mainSections, else the section with the most pages; astro: every collection in "
          "content.config; ignored when paths is given)", kind="list", metavar="SECTION", path=True, group=COVER),
+    Knob("body-image", "a post whose only image is in its body, which no theme shows as the cover (hugo, "
+         "jekyll, astro, quartz; an Obsidian note's body image is its cover): cover (name that image in the cover "
+         "field: no quota spent), generate (make a cover), skip", "cover", kind="choice",
+         choices=("cover", "generate", "skip"), metavar="MODE", group=COVER),
     Knob("posts", "only these post files (relative to the repo)", kind="list", metavar="FILE", path=True,
          group=COVER),
     Knob("changed-since", "only posts changed since this git ref (plus uncommitted and untracked)", metavar="REF",

@@ -84,6 +84,7 @@ class Settings(BaseModel):
     # The site-owned settings: None means "the engine decides" (imagegen.sites: each engine's defaults).
     paths: Optional[tuple[str, ...]] = None
     sections: Optional[tuple[str, ...]] = None
+    body_image: str = "cover"
     posts: tuple[str, ...] = ()
     changed_since: Optional[str] = None
     exclude: Optional[tuple[str, ...]] = None

@@ -207,6 +207,7 @@ class Astro(Site):
     extensions = (".md", ".mdx", ".markdown")
     date_fields = ("pubDate", "date", "publishDate", "pubDatetime")
     cover_dir = "src/assets/covers"
+    served_root = "public"
     default_field = "heroImage"
 
     @cached_property
@@ -263,9 +264,6 @@ class Astro(Site):
             return (self.cover_dir_override,)
         return (self.at(self.cover_dir), self.at(PUBLIC_COVERS))
 
-    def served(self, site_path: str) -> str:
-        return site_path[len("public/"):] if site_path.startswith("public/") else site_path
-
     def url(self, post: Post, image_rel: str) -> str:
         """Relative to the post, as `image()` resolves it; a site path for a string field (an
         explicit prefix still wins)."""
@@ -273,6 +271,13 @@ class Astro(Site):
             return super().url(post, image_rel)
         rel = posixpath.relpath(image_rel, posixpath.dirname(post.rel) or ".")
         return rel if rel.startswith("../") else "./" + rel
+
+    def can_name(self, post: Post, rel: str) -> bool:
+        """An `image()` field names any file of the project (relative to the post); a URL field
+        only a file under public/."""
+        if self.cover(post)[1]:
+            return not self.root or rel.startswith(self.root + "/")
+        return super().can_name(post, rel)
 
     def old_cover_candidates(self, post: Post, target: str) -> list[str]:
         return super().old_cover_candidates(post, target) + [self.at("public/" + target.lstrip("/"))]

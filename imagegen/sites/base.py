@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -114,6 +115,8 @@ class Site:
     skip_dirs: ClassVar[frozenset[str]] = frozenset({"node_modules"})
     cover_dir: ClassVar[str] = "attachments"
     """Where cover files go (repo-relative) unless the engine says otherwise for a post."""
+    served_root: ClassVar[str] = ""
+    """The site's folder the built site serves from its root (Hugo `static`, Astro `public`)."""
     fold_keys: ClassVar[bool] = False
     """The engine reads frontmatter keys case-insensitively (Hugo): posts are read that way."""
     name_title: ClassVar[bool] = False
@@ -122,7 +125,8 @@ class Site:
     def __init__(self, repo: Path | str, *, why: str = "", paths: tuple[str, ...] | None = None,
                  exclude: tuple[str, ...] | None = None, include_undated: bool = False,
                  embed_style: str | None = None, field: str | None = None, cover_dir: str | None = None,
-                 url_prefix: str | None = None, sections: tuple[str, ...] | None = None, root: str = "") -> None:
+                 url_prefix: str | None = None, sections: tuple[str, ...] | None = None, root: str = "",
+                 body_image: str = "cover") -> None:
         self.repo = Path(repo)
         self.root = posixpath.normpath(root).strip("/") if root and posixpath.normpath(root) != "." else ""
         """The site's folder in the repository ('' the repository itself): `site/`, `docs/`, `blog/`
@@ -130,6 +134,9 @@ class Site:
         self.home = self.repo / self.root if self.root else self.repo
         """The site's folder on disk (where its configuration is read)."""
         self.why = why
+        self.body_image = body_image
+        """A post whose only image is in its body: `cover` (that image is named as the cover),
+        `generate`, or `skip` (frontmatter engines; in a body-embed style the body holds the cover)."""
         self.paths_given = bool(paths)
         """The user named the content paths: they decide, not the engine's sections."""
         self.sections_override = tuple(s.strip("/") for s in sections) if sections else None
@@ -152,7 +159,8 @@ class Site:
         return cls(settings.repo, why=why, root=root, paths=settings.paths, exclude=settings.exclude,
                    include_undated=settings.include_undated, embed_style=settings.embed_style,
                    field=settings.frontmatter_field, cover_dir=settings.attachments_dir,
-                   url_prefix=settings.image_url_prefix, sections=settings.sections)
+                   url_prefix=settings.image_url_prefix, sections=settings.sections,
+                   body_image=settings.body_image)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.why!r}>"
@@ -268,9 +276,15 @@ class Site:
         """Frontmatter fields whose value means the post has a cover."""
         return tuple(dict.fromkeys(COVER_FIELDS + (self.field(post),)))
 
+    def body_is_cover(self) -> bool:
+        """An image in the body counts as the post's cover: the cover is embedded in the body
+        (embed styles obsidian/markdown), or the user keeps body images as covers (`body-image:
+        skip`). Otherwise no theme shows a body image as the cover or in og:image."""
+        return self.embed_style != "frontmatter" or self.body_image == "skip"
+
     def has_cover(self, post: Post) -> bool:
-        """An image in the body outside code, or any cover field set."""
-        if post.has_image():
+        """Any cover field set (or, where the body holds the cover, an image in the body outside code)."""
+        if self.body_is_cover() and post.has_image():
             return True
         data = post.frontmatter if post.doc.has_frontmatter else {}
         return any(present(get_dotted(data, f)) for f in self.cover_fields(post))
@@ -342,7 +356,50 @@ class Site:
 
     def served(self, site_path: str) -> str:
         """A path of the site as the built site serves it: Hugo's `static/x` is `x`."""
-        return site_path
+        root = self.served_root
+        return site_path[len(root) + 1:] if root and site_path.startswith(root + "/") else site_path
+
+    # ------------------------------------------------------------------ the post's own image
+
+    def own_cover(self, post: Post) -> str | None:
+        """The repo-relative file of the post's first body image, when it is one the cover field
+        can name (`can_name`); None for a remote image, one that resolves to no file, or one the
+        engine cannot reach from the field."""
+        ref = post.cover()
+        if ref is None:
+            return None
+        target = re.sub(r"^\{\{[^}]*\}\}", "", ref.target.split("|", 1)[0]).split("#", 1)[0].split("?", 1)[0].strip()
+        if not target or "://" in target or target.startswith(("data:", "//")):
+            return None
+        for rel in self.own_cover_candidates(post, target):
+            rel = posixpath.normpath(rel)
+            if rel.startswith("..") or not rel.lower().endswith(IMAGE_SUFFIXES):
+                continue
+            try:
+                real = (self.repo / rel).resolve()
+                real.relative_to(self.repo.resolve())
+            except (ValueError, OSError):
+                continue
+            if real.is_file() and self.can_name(post, rel):
+                return rel
+        return None
+
+    def own_cover_candidates(self, post: Post, target: str) -> list[str]:
+        """Files a body image's target may be: a site path (`/images/x.png`: under the folder the
+        site serves from its root, past the URL prefix), or a path relative to the post."""
+        if target.startswith("/"):
+            path = target.lstrip("/")
+            prefix = self.prefix().strip("/")
+            if prefix and path.startswith(prefix + "/"):
+                path = path[len(prefix) + 1:]
+            return [self.at(posixpath.join(self.served_root, path) if self.served_root else path)]
+        return [posixpath.join(posixpath.dirname(post.rel), target)]
+
+    def can_name(self, post: Post, rel: str) -> bool:
+        """Whether the cover field can name this file so that the built site shows it: it is under
+        the folder the site serves (when the engine has one)."""
+        root = self.at(self.served_root) if self.served_root else self.root
+        return not root or rel.startswith(root + "/")
 
     def reference(self, post: Post, image_rel: str, alt: str) -> Reference:
         style = self.embed_style

@@ -126,6 +126,7 @@ class Hugo(Site):
     extensions = (".md", ".markdown")
     date_fields = ("date", "publishDate", "pubDate")
     cover_dir = "static/images/covers"
+    served_root = "static"
     fold_keys = True
 
     @cached_property
@@ -325,9 +326,6 @@ class Hugo(Site):
         path = urlsplit(base).path if isinstance(base, str) else ""
         return path if path.startswith("/") else "/"
 
-    def served(self, site_path: str) -> str:
-        return site_path[len("static/"):] if site_path.startswith("static/") else site_path
-
     def in_bundle(self, post: Post, image_rel: str) -> bool:
         return self.is_bundle(post) and posixpath.dirname(image_rel) == posixpath.dirname(post.rel)
 
@@ -338,11 +336,32 @@ class Hugo(Site):
 
     def reference(self, post: Post, image_rel: str, alt: str) -> Reference:
         # A bundle cover is found by Hugo's templates by its name: no `images` entry (absURL would
-        # make a bundle-relative entry a wrong site-root URL).
-        if (self.embed_style == "frontmatter" and self.field(post) == "images" and not self.field_override is not None
+        # make a bundle-relative entry a wrong site-root URL). A bundle image of another name (the
+        # post's own picture) is named by the URL it is served at: the page's folder.
+        if (self.embed_style == "frontmatter" and self.field(post) == "images" and self.field_override is None
                 and self.in_bundle(post, image_rel)):
-            return Reference(None)
+            name = posixpath.basename(image_rel)
+            if any(w in name.lower() for w in BUNDLE_COVER_WORDS):
+                return Reference(None)
+            return Reference(None, {"images": self.field_value(post, "images", self.bundle_url(post, image_rel))})
         return super().reference(post, image_rel, alt)
+
+    def bundle_url(self, post: Post, image_rel: str) -> str:
+        """A bundle resource's site URL: the bundle's folder under the content folder, lowercased
+        as Hugo makes page paths. With `permalinks` configured the page's URL is not the folder's,
+        so the resource's own name is written (current Hugo finds it among the page's resources)."""
+        under = self.under_content(image_rel)
+        if under is None or self.config.get("permalinks"):
+            return posixpath.basename(image_rel)
+        folder = posixpath.dirname(under)
+        return self.prefix() + (folder.lower() + "/" if folder else "") + posixpath.basename(image_rel)
+
+    def own_cover_candidates(self, post: Post, target: str) -> list[str]:
+        return super().own_cover_candidates(post, target) + (
+            [self.at("assets/" + target.lstrip("/"))] if target.startswith("/") else [])
+
+    def can_name(self, post: Post, rel: str) -> bool:
+        return self.in_bundle(post, rel) or super().can_name(post, rel)
 
     def may_delete(self, post: Post, rel: str) -> bool:
         if self.in_bundle(post, rel):

@@ -57,6 +57,7 @@ class Quartz(Site):
     date_fields = ("date", "published", "created")
     cover_dir = f"{STATIC}/covers"
     default_field = "socialImage"
+    served_root = STATIC
     needs_frontmatter = False
     name_title = True
 
@@ -103,9 +104,6 @@ class Quartz(Site):
 
     def cover_fields(self, post: Post) -> tuple[str, ...]:
         return tuple(dict.fromkeys(("socialImage", "image", "cover", self.field(post))))
-
-    def served(self, site_path: str) -> str:
-        return site_path[len(STATIC) + 1:] if site_path.startswith(STATIC + "/") else site_path
 
     def url(self, post: Post, image_rel: str) -> str:
         """Relative to Quartz's static folder, which Quartz serves as `/static/` (an explicit
