@@ -457,6 +457,9 @@ class Run:
         if not disc.posts and not disc.skipped:  # nothing looked like a post at all: say why
             self.report.no_posts = explain_no_posts(self.settings, self.site)
             self.emit(Event.warning(self.report.no_posts, no_posts=True))
+        unseen = self.site.unseen() if any(c.image is None for c in todo) else None
+        if unseen:  # once, before any provider is asked
+            self.emit(Event.warning(unseen + "; covers are made all the same (the layouts may be about to change)"))
         self.emit(Event.plan(len(todo)))
         return todo
 

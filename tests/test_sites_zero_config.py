@@ -438,3 +438,96 @@ def test_jekyll_and_astro_name_the_body_image_as_the_engine_resolves_it(tmp_path
     imagegen(paper, tmp_path)
     assert fm.load((paper / "src/data/blog/pictured.md").read_text())[1]["ogImage"] == "../../assets/existing.jpg"
     assert fm.load((paper / "src/notes/pictured.md").read_text())[1]["cover"] == "/img/p.jpg"
+
+
+# --------------------------------------------------------------------------- case 5: the field the theme reads
+
+
+def write_site(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
+    repo = tmp_path / name
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    init_repo(repo)
+    commit_all(repo, "the reproduction")
+    return repo
+
+
+JEKYLL_CONFIG = 'title: t\nurl: "https://example.org"\nbaseurl: ""\nplugins: [jekyll-seo-tag]\n' \
+                'defaults:\n  - scope: {path: ""}\n    values: {layout: default}\n'
+POST = "---\ntitle: {t}\n---\nWords.\n"
+
+
+def test_a_theme_that_shows_no_cover_is_said_once_before_any_quota(tmp_path: Path) -> None:
+    """A minima fork whose head hard-codes og:image to the favicon and whose layouts read no cover
+    field: the run says so once, before the first cover is made; the built site indeed shows none."""
+    need(shutil.which("jekyll") is not None, "jekyll")
+    repo = write_site(tmp_path, "fork", {
+        "_config.yml": JEKYLL_CONFIG,
+        "_layouts/default.html": "<!doctype html><html><head>{% include seo_meta.html %}</head>"
+                                 "<body>{{ content }}</body></html>\n",
+        "_includes/seo_meta.html": '<meta property="og:image" content="{{ site.url }}/favicon.png">\n',
+        "_posts/2026-01-01-one.md": POST.format(t="One"), "_posts/2026-01-02-two.md": POST.format(t="Two")})
+    run = imagegen(repo, tmp_path)
+    lines = run["log"].splitlines()
+    warned = [i for i, line in enumerate(lines) if "never shows a cover from front matter" in line]
+    assert len(warned) == 1 and "{% seo %}" in lines[warned[0]]
+    assert warned[0] < min(i for i, line in enumerate(lines) if line.startswith(("generated", "asking")))
+    r = subprocess.run(["jekyll", "build", "--quiet"], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert og_image(repo / "_site/2026/01/01/one.html").endswith("/favicon.png")  # what the warning said
+    quiet = imagegen(write_site(tmp_path, "seo", {"_config.yml": JEKYLL_CONFIG,
+                                                   "_layouts/default.html": "<html><head>{% seo %}</head></html>",
+                                                   "_posts/2026-01-01-one.md": POST.format(t="One")}), tmp_path)
+    assert "never shows a cover" not in quiet["log"]
+
+
+def test_jekyll_layout_reading_its_own_field_gets_that_field(tmp_path: Path) -> None:
+    need(shutil.which("jekyll") is not None, "jekyll")
+    repo = write_site(tmp_path, "own", {
+        "_config.yml": JEKYLL_CONFIG,
+        "_layouts/default.html": '<html><head><title>{{ page.title }}</title></head><body>{% if page.cover_image %}'
+                                 '<img class="cover" src="{{ page.cover_image | relative_url }}">{% endif %}'
+                                 "{{ content }}</body></html>\n",
+        "_posts/2026-01-01-one.md": POST.format(t="One")})
+    imagegen(repo, tmp_path)
+    data = fm.load((repo / "_posts/2026-01-01-one.md").read_text())[1]
+    assert data["cover_image"] == "/assets/images/covers/2026-01-01-one.jpg" and "image" not in data
+    r = subprocess.run(["jekyll", "build", "--quiet"], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    src = re.search(r'<img class="cover" src="([^"]+)"', (repo / "_site/2026/01/01/one.html").read_text())
+    assert src and (repo / "_site" / src.group(1).lstrip("/")).is_file()
+
+
+HUGO_THEMES = {
+    "stack-like": ('{{ with .Params.image }}<img class="cover" src="{{ . | absURL }}">{{ end }}', "image"),
+    "papermod-like": ('{{ with .Params.cover.image }}<img class="cover" src="{{ . | absURL }}">{{ end }}',
+                      "cover.image"),
+}
+
+
+@pytest.mark.parametrize("binary", hugos())
+@pytest.mark.parametrize("theme", sorted(HUGO_THEMES))
+def test_hugo_theme_field_is_the_one_its_layouts_read(tmp_path: Path, binary: str, theme: str) -> None:
+    """A theme (in themes/, named by the config) whose single page shows `.Params.image` (Stack)
+    or `.Params.cover.image` (PaperMod's own partial) gets that field; the page's cover element
+    then shows the file."""
+    need_hugo(binary)
+    element, field = HUGO_THEMES[theme]
+    repo = write_site(tmp_path, theme, {
+        "hugo.toml": f'baseURL = "https://example.org/"\ntitle = "t"\ntheme = "{theme}"\n'
+                     'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT"]\n',
+        f"themes/{theme}/layouts/_default/baseof.html": "<!doctype html><html><head><title>{{ .Title }}</title>"
+                                                       "</head><body>{{ block \"main\" . }}{{ end }}</body></html>",
+        f"themes/{theme}/layouts/_default/single.html": '{{ define "main" }}' + element + "{{ .Content }}{{ end }}",
+        f"themes/{theme}/layouts/_default/list.html": '{{ define "main" }}{{ end }}',
+        "content/posts/a.md": "---\ntitle: A\ndate: 2026-01-01\n---\nText.\n"})
+    run = imagegen(repo, tmp_path)
+    assert "never shows a cover" not in run["log"]
+    data = fm.load((repo / "content/posts/a.md").read_text())[1]
+    value = data["cover"]["image"] if field == "cover.image" else data[field]
+    assert value == "/images/covers/a.jpg" and "images" not in data
+    public = hugo_build(binary, repo)
+    src = re.search(r'<img class="cover" src="([^"]+)"', (public / "posts/a/index.html").read_text())
+    assert src and resolves(src.group(1), public, "https://example.org/").read_bytes() == \
+        (repo / "static/images/covers/a.jpg").read_bytes()

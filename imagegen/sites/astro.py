@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from imagegen.posts import Post
-from imagegen.sites.base import Site, exists
+from imagegen.sites.base import Site, exists, read_templates
 
 CONFIG_FILES = ("astro.config.mjs", "astro.config.js", "astro.config.ts", "astro.config.mts", "astro.config.cjs")
 CONTENT_CONFIGS = tuple(f"src/{d}config.{e}" for d in ("content.", "content/") for e in ("ts", "js", "mjs", "mts"))
@@ -240,10 +240,38 @@ class Astro(Site):
         coll = self.collection(post.rel)
         return tuple(dict.fromkeys((coll.dates if coll is not None else []) + list(self.date_fields)))
 
+    def templates(self) -> list[str] | None:
+        """The site's components, layouts and pages under src/ (not the content config)."""
+        texts = read_templates([self.home / "src"], (".astro", ".tsx", ".jsx", ".ts", ".js"),
+                               skip=("content.config.", "config."))
+        return texts if any("<head" in t for t in texts) else None
+
+    @cached_property
+    def theme_fields(self) -> tuple[str, ...] | None:
+        """The schemas' cover fields (image() or URL) some component reads."""
+        texts = self.templates()
+        if texts is None:
+            return None
+        names = dict.fromkeys(n for c in self.collections for n in c.images + c.strings)
+        return tuple(n for n in names if any(re.search(rf"\b{re.escape(n)}\b", t) for t in texts))
+
+    def theme_hint(self) -> str:
+        names = dict.fromkeys(n for c in self.collections for n in c.images + c.strings)
+        return " or ".join(names) or "a cover field (the collection's schema declares none: add one, e.g. " \
+                                     "heroImage: image().optional())"
+
     def cover(self, post: Post) -> tuple[str, bool]:
+        """(the cover field, whether it is an `image()`): the schema's, one a component reads first."""
         coll = self.collection(post.rel)
-        found = coll.cover if coll is not None else None
-        return found or (self.default_field, True)
+        if coll is None:
+            return self.default_field, True
+        shown = self.theme_fields
+        if shown:
+            for names, is_image in ((coll.images, True), (coll.strings, False)):
+                for name in names:
+                    if name in shown:
+                        return name, is_image
+        return coll.cover or (self.default_field, True)
 
     def post_field(self, post: Post) -> str:
         return self.cover(post)[0]

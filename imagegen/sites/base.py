@@ -21,6 +21,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, unquote
@@ -42,6 +43,28 @@ COVER_FIELDS = ("image", "images", "cover", "cover_image", "heroImage", "feature
 """Fields that, when set, mean the post already has a cover (frontmatter-based engines)."""
 
 IMAGE_SUFFIXES = tuple("." + e for e in IMAGE_EXTENSIONS)
+MAX_TEMPLATES = 2000
+"""Template files read to find which cover field a theme shows (a bound for huge theme folders)."""
+MAX_TEMPLATE_BYTES = 256 * 1024
+
+
+def read_templates(folders: list[Path], suffixes: tuple[str, ...], skip: tuple[str, ...] = ()) -> list[str]:
+    """The text of the template files under `folders` (bounded: MAX_TEMPLATES files of at most
+    MAX_TEMPLATE_BYTES each; unreadable ones and those whose name starts with one of `skip` are
+    left out)."""
+    texts: list[str] = []
+    for folder in folders:
+        for dirpath, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "node_modules")
+            for name in sorted(files):
+                if not name.endswith(suffixes) or name.startswith(skip or ("\0",)) or len(texts) >= MAX_TEMPLATES:
+                    continue
+                try:
+                    with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as f:
+                        texts.append(f.read(MAX_TEMPLATE_BYTES))
+                except OSError:
+                    continue
+    return texts
 
 
 def get_dotted(data: Any, name: str) -> Any:
@@ -358,6 +381,47 @@ class Site:
         """A path of the site as the built site serves it: Hugo's `static/x` is `x`."""
         root = self.served_root
         return site_path[len(root) + 1:] if root and site_path.startswith(root + "/") else site_path
+
+    # ------------------------------------------------------------------ what the theme shows
+
+    reads: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(regular expression, cover field) pairs: a template matching the expression shows that field
+    (as the page's cover element or its og:image). Most specific first."""
+
+    def templates(self) -> list[str] | None:
+        """The site's layout templates, or None when they are not all in the repository (a theme
+        from a gem or a module: what it shows cannot be read here)."""
+        return None
+
+    @cached_property
+    def theme_fields(self) -> tuple[str, ...] | None:
+        """The cover fields the site's templates show, in `reads` order; () when the templates are
+        all here and none shows one; None when that cannot be told."""
+        texts = self.templates()
+        if texts is None:
+            return None
+        found = [name for pattern, name in self.reads if any(re.search(pattern, t, re.I) for t in texts)]
+        return tuple(dict.fromkeys(found))
+
+    def theme_field(self, default: str) -> str:
+        """The field to write: `default` when the templates show it (or cannot be read), else the
+        first field they do show."""
+        fields = self.theme_fields
+        if not fields or default in fields:
+            return default
+        return next((f for f in fields if not f.startswith("bundle:")), default)
+
+    def unseen(self) -> str | None:
+        """One sentence when the site's templates show no cover from front matter (the covers
+        would be invisible): said once, before any quota is spent. None otherwise."""
+        if self.theme_fields != () or self.embed_style != "frontmatter" or self.field_override is not None:
+            return None
+        return (f"this {self.name} theme never shows a cover from front matter (no layout reads "
+                f"{self.theme_hint()}): the covers would be invisible on the site")
+
+    def theme_hint(self) -> str:
+        """What a layout would have to read, for `unseen`'s sentence."""
+        return " or ".join(dict.fromkeys(name for _, name in self.reads)) or "a cover field"
 
     # ------------------------------------------------------------------ the post's own image
 

@@ -59,7 +59,7 @@ from urllib.parse import urlsplit
 from imagegen import frontmatter as fm
 from imagegen.images import IMAGE_EXTENSIONS
 from imagegen.posts import Post, slug
-from imagegen.sites.base import Reference, Site, exists
+from imagegen.sites.base import Reference, Site, exists, read_templates
 
 ROOT_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml", "config.yaml", "config.yml",
                 "config.json")
@@ -289,8 +289,52 @@ class Hugo(Site):
     def has_cover(self, post: Post) -> bool:
         return super().has_cover(post) or (self.is_bundle(post) and bool(self.bundle_covers(post)))
 
+    reads = (
+        (r"\.Params\.cover\.image\b", "cover.image"),
+        (r"_internal/opengraph|_internal/twitter_cards|partial\s+\"(?:_internal/)?opengraph(?:\.html)?\"", "images"),
+        (r"\.Params\.images\b", "images"),
+        (r"\.Params\.image\b", "image"),
+        (r"\.Params\.featured_image\b", "featured_image"),
+        (r"\.Params\.featureimage\b", "featureimage"),
+        (r"\.Params\.thumbnail\b", "thumbnail"),
+        (r"GetMatch\s+\"\*?feature\*", "bundle:feature"),
+        (r"GetMatch\s+\"[^\"]*\*(?:cover|thumbnail)\*", "bundle:cover"),
+    )
+
+    def templates(self) -> list[str] | None:
+        """layouts/ and each configured theme's layouts/; None when none of them writes the page's
+        <head> (the theme is a Hugo module, or its folder is not checked out)."""
+        theme = self.config.get("theme")
+        themes = [t for t in (theme if isinstance(theme, list) else [theme]) if isinstance(t, str)]
+        folders = [self.home / "layouts"] + [self.home / "themes" / t / "layouts" for t in themes]
+        texts = read_templates([f for f in folders if f.is_dir()], (".html",))
+        return texts if any("<head" in t for t in texts) else None
+
+    def theme_hint(self) -> str:
+        return "images (through Hugo's opengraph template), cover.image, image or featured_image"
+
     def post_field(self, post: Post) -> str:
+        """`cover.image` for a post with a `cover:` map; else the field the templates show
+        (`cover.image`, then `images`, then the theme's own); without readable templates
+        `cover.image` for PaperMod-like sites and `images` (Hugo's own template) otherwise."""
+        if post.doc.has_frontmatter and isinstance(post.frontmatter.get("cover"), dict):
+            return "cover.image"
+        fields = self.theme_fields
+        if fields:
+            return next((f for f in ("cover.image", "images") if f in fields), None) or self.theme_field("images")
         return "cover.image" if self.uses_cover_map(post) else "images"
+
+    def bundle_word(self) -> str:
+        """The word a bundle cover's name carries: `feature` for a theme that looks only for
+        `*feature*` (Blowfish), else `cover` (Hugo's own template takes both)."""
+        fields = self.theme_fields or ()
+        return "feature" if "bundle:feature" in fields and not {"images", "bundle:cover"} & set(fields) else "cover"
+
+    def bundle_by_name(self) -> bool:
+        """A bundle's cover is found by its file name (no field): Hugo's own template, or a theme
+        that matches `*feature*`/`*cover*` among the bundle's resources."""
+        fields = self.theme_fields
+        return fields is None or bool({"images", "bundle:feature", "bundle:cover"} & set(fields))
 
     def alt_field(self, post: Post) -> str:
         return "cover.alt" if self.field(post) == "cover.image" else "image_alt"
@@ -305,7 +349,7 @@ class Hugo(Site):
             return super().cover_name(post)
         name = slug(posixpath.basename(posixpath.dirname(post.rel))) or "cover"
         # Matches Hugo's `*cover*` lookup and is unlikely to be mentioned elsewhere (see above).
-        return name + "-cover" if self.cover_dir_override is None else name
+        return f"{name}-{self.bundle_word()}" if self.cover_dir_override is None else name
 
     def is_cover_file(self, rel: str) -> bool:
         """Also a page bundle's cover: `*cover*`-named beside the bundle's index file."""
@@ -338,8 +382,8 @@ class Hugo(Site):
         # A bundle cover is found by Hugo's templates by its name: no `images` entry (absURL would
         # make a bundle-relative entry a wrong site-root URL). A bundle image of another name (the
         # post's own picture) is named by the URL it is served at: the page's folder.
-        if (self.embed_style == "frontmatter" and self.field(post) == "images" and self.field_override is None
-                and self.in_bundle(post, image_rel)):
+        if (self.embed_style == "frontmatter" and self.field(post) in ("images", self.theme_field("images"))
+                and self.field_override is None and self.in_bundle(post, image_rel) and self.bundle_by_name()):
             name = posixpath.basename(image_rel)
             if any(w in name.lower() for w in BUNDLE_COVER_WORDS):
                 return Reference(None)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 
 from imagegen.posts import Post
-from imagegen.sites.base import Site, exists
+from imagegen.sites.base import Site, exists, read_templates
 
 
 def detect(repo: str) -> str | None:
@@ -44,9 +44,31 @@ class Jekyll(Site):
     def is_draft(self, post: Post) -> bool:
         return super().is_draft(post) or (post.doc.has_frontmatter and post.frontmatter.get("published") is False)
 
+    reads = (
+        (r"\{%-?\s*seo\b", "image"),
+        (r"page\.image\b", "image"),
+        (r"page\.header\.og_image\b", "header.og_image"),
+        (r"page\.header\.(?:image|teaser)\b", "header.image"),
+        (r"page\.cover_image\b", "cover_image"),
+        (r"page\.cover\b", "cover"),
+        (r"page\.featured_image\b", "featured_image"),
+        (r"page\.feature_image\b", "feature_image"),
+        (r"page\.thumbnail\b", "thumbnail"),
+    )
+
+    def templates(self) -> list[str] | None:
+        """_layouts/ and _includes/; None when they do not write the page's <head> (a gem theme's
+        layouts do, and are not in the repository)."""
+        folders = [self.home / "_layouts", self.home / "_includes"]
+        texts = read_templates([f for f in folders if f.is_dir()], (".html", ".liquid"))
+        return texts if any("<head" in t for t in texts) else None
+
+    def theme_hint(self) -> str:
+        return "page.image, or {% seo %} (jekyll-seo-tag), which reads image"
+
     def post_field(self, post: Post) -> str:
         image = post.frontmatter.get("image") if post.doc.has_frontmatter else None
-        return "image.path" if isinstance(image, dict) else "image"
+        return "image.path" if isinstance(image, dict) else self.theme_field("image")
 
     def alt_field(self, post: Post) -> str:
         return "image.alt" if self.field(post) == "image.path" else "image_alt"
