@@ -236,6 +236,9 @@ class Hugo(Site):
     def not_a_post(self, post: Post) -> str | None:
         if not post.doc.has_frontmatter:
             return None
+        keys = fm.quick_keys(post.doc.block) if post.doc.kind == "yaml" else None
+        if keys is not None and not {k.casefold() for k in keys} & {"build", "_build", "headless"}:
+            return None  # decided from the key names alone: no YAML parse for the common page
         data = post.frontmatter
         build = data.get("build") if isinstance(data.get("build"), dict) else data.get("_build")
         if isinstance(build, dict):
