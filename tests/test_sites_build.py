@@ -188,6 +188,9 @@ def test_jekyll_site_gets_covers_that_reach_the_page(tmp_path: Path) -> None:
     r = subprocess.run(["jekyll", "build", "--quiet"], cwd=repo, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     site = repo / "_site"
+    listed = re.search(r'<pre id="posts">(.*?)</pre>', (site / "index.html").read_text(), re.S)
+    assert listed and set(listed.group(1).split()) == \
+        (JEKYLL_GENERATED | set(JEKYLL_SKIPPED)) - {"_posts/2026-03-08-unpublished.md"}  # what Jekyll publishes
     for page, rel in (("2026/02/01/meet-the-flock.html", "2026-02-01-meet-the-flock.jpg"),
                       ("notes/2026/02/14/winter-eggs.html", "2026-02-14-winter-eggs.jpg"),
                       ("2026/03/12/image-map.html", "2026-03-12-image-map.jpg")):
@@ -218,6 +221,8 @@ def test_astro_site_builds_with_the_covers_as_hero_images(tmp_path: Path) -> Non
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     dist = repo / "dist"
+    listed = re.search(r'<pre id="posts">(.*?)</pre>', (dist / "index.html").read_text(), re.S)
+    assert listed and set(listed.group(1).split()) == ASTRO_GENERATED | set(ASTRO_SKIPPED)  # the site lists its draft
     for slug in ("first-post", "using-mdx"):
         page = (dist / "blog" / slug / "index.html").read_text()
         srcs = re.findall(r'<img[^>]*\ssrc="([^"]+)"', page)
