@@ -150,7 +150,7 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
         verdict = Candidate(post, "regenerate")
     elif site.has_cover(post):
         return Skip(post.rel, SkipReason.HAS_IMAGE)
-    elif site.body_image == "cover" and not site.body_is_cover() and post.has_image():
+    elif site.body_image == "cover" and not site.body_is_cover() and (post.has_image() or site.own_cover(post)):
         return _own_image(post, site)
     else:
         verdict = Candidate(post, "missing")

@@ -531,3 +531,38 @@ def test_hugo_theme_field_is_the_one_its_layouts_read(tmp_path: Path, binary: st
     src = re.search(r'<img class="cover" src="([^"]+)"', (public / "posts/a/index.html").read_text())
     assert src and resolves(src.group(1), public, "https://example.org/").read_bytes() == \
         (repo / "static/images/covers/a.jpg").read_bytes()
+
+
+@pytest.mark.parametrize("binary", hugos())
+def test_translations_of_a_bundle_all_name_its_cover_where_the_theme_needs_the_field(tmp_path: Path,
+                                                                                     binary: str) -> None:
+    """A PaperMod-like theme shows only `cover.image`: the bundle's first translation gets the
+    cover made, the other one names the same file on the next run (no second image)."""
+    need_hugo(binary)
+    element, _ = HUGO_THEMES["papermod-like"]
+    repo = write_site(tmp_path, "pm", {
+        "hugo.toml": 'baseURL = "https://example.org/"\ntitle = "t"\ntheme = "pm"\ndefaultContentLanguage = "en"\n'
+                     'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT"]\n'
+                     "[languages.en]\nweight = 1\n[languages.my]\nweight = 2\n",
+        "themes/pm/layouts/_default/baseof.html": "<!doctype html><html><head><title>{{ .Title }}</title></head>"
+                                                  "<body>{{ block \"main\" . }}{{ end }}</body></html>",
+        "themes/pm/layouts/_default/single.html": '{{ define "main" }}{{ with .Params.cover.image }}'
+                                                  '{{ with $.Resources.GetMatch . }}<img class="cover" '
+                                                  'src="{{ .RelPermalink }}">{{ end }}{{ end }}{{ end }}',
+        "themes/pm/layouts/_default/list.html": '{{ define "main" }}{{ end }}',
+        "content/posts/walk/index.en.md": "---\ntitle: Walk\n---\nText.\n",
+        "content/posts/walk/index.my.md": "---\ntitle: Walk (my)\n---\nText.\n"})
+    first = imagegen(repo, tmp_path)
+    assert [(g["post"], g["image"]) for g in first["generated"]] == [
+        ("content/posts/walk/index.en.md", "content/posts/walk/walk-cover.jpg")]
+    second = imagegen(repo, tmp_path)
+    assert [(g["post"], g["image"], g["provider"]) for g in second["generated"]] == [
+        ("content/posts/walk/index.my.md", "content/posts/walk/walk-cover.jpg", "own-image")]
+    for rel in ("content/posts/walk/index.en.md", "content/posts/walk/index.my.md"):
+        assert fm.load((repo / rel).read_text())[1]["cover"]["image"] == "walk-cover.jpg"
+    public = hugo_build(binary, repo)
+    for page in ("posts/walk/index.html", "my/posts/walk/index.html"):
+        src = re.search(r'<img class="cover" src="([^"]+)"', (public / page).read_text())
+        assert src and (public / src.group(1).lstrip("/")).read_bytes() == \
+            (repo / "content/posts/walk/walk-cover.jpg").read_bytes()
+    assert imagegen(repo, tmp_path)["generated"] == []

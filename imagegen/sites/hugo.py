@@ -290,7 +290,23 @@ class Hugo(Site):
             isinstance(t, str) and "papermod" in t.lower() for t in themes)
 
     def has_cover(self, post: Post) -> bool:
-        return super().has_cover(post) or (self.is_bundle(post) and bool(self.bundle_covers(post)))
+        """A cover field set, or a bundle image named like a cover where the templates take one by
+        its name (a theme that shows only `cover.image` needs the field, even in a bundle)."""
+        return super().has_cover(post) or (self.is_bundle(post) and bool(self.bundle_covers(post))
+                                           and self.shown_by_name(post))
+
+    def shown_by_name(self, post: Post) -> bool:
+        """The post's cover is found by its file name in the bundle (no field needed)."""
+        return self.field(post) in ("images", self.theme_field("images")) and self.bundle_by_name()
+
+    def own_cover(self, post: Post) -> str | None:
+        """Also a bundle's cover file that the theme needs named in a field (a translation of a
+        bundle whose first translation got the cover: its `cover.image` names the same file)."""
+        if self.is_bundle(post) and self.field_override is None:
+            found = self.bundle_covers(post)
+            if found:
+                return posixpath.join(posixpath.dirname(post.rel), found[0])
+        return super().own_cover(post)
 
     reads = (
         (r"\.Params\.cover\.image\b", "cover.image"),
@@ -385,8 +401,8 @@ class Hugo(Site):
         # A bundle cover is found by Hugo's templates by its name: no `images` entry (absURL would
         # make a bundle-relative entry a wrong site-root URL). A bundle image of another name (the
         # post's own picture) is named by the URL it is served at: the page's folder.
-        if (self.embed_style == "frontmatter" and self.field(post) in ("images", self.theme_field("images"))
-                and self.field_override is None and self.in_bundle(post, image_rel) and self.bundle_by_name()):
+        if (self.embed_style == "frontmatter" and self.field_override is None and self.in_bundle(post, image_rel)
+                and self.shown_by_name(post)):
             name = posixpath.basename(image_rel)
             if any(w in name.lower() for w in BUNDLE_COVER_WORDS):
                 return Reference(None)
