@@ -566,3 +566,15 @@ def test_translations_of_a_bundle_all_name_its_cover_where_the_theme_needs_the_f
         assert src and (public / src.group(1).lstrip("/")).read_bytes() == \
             (repo / "content/posts/walk/walk-cover.jpg").read_bytes()
     assert imagegen(repo, tmp_path)["generated"] == []
+
+
+def test_init_writes_the_sites_folder_for_a_site_in_a_subfolder(tmp_path: Path) -> None:
+    import tomllib
+
+    from imagegen.cli import scaffold
+
+    repo = fixture_repo(tmp_path, "monorepo")
+    found = scaffold.detect(repo)
+    assert (found.site, found.site_dir, found.paths) == ("hugo", "site", ("site/content",))
+    text = scaffold.config_text(found)
+    assert tomllib.loads(text)["site-dir"] == "site"

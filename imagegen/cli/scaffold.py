@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 import tomllib
 from collections import Counter
@@ -63,18 +64,20 @@ class Detected:
     """`paths` are the engine's own default: the settings file need not repeat them."""
     extensions: tuple[str, ...] = (".md",)
     """The engine's post file extensions (for the workflow's push filter)."""
+    site_dir: str = ""
+    """The site's folder in the repository ('' the root; sites.locate)."""
 
 
 def detect(repo: Path) -> Detected:
     """What init can tell about the blog: its engine (imagegen.sites) and where its posts are: the
     engine's own content folders, or, for an engine without a layout of its own whose posts are
     dated files (Obsidian), the top-level folders that hold them."""
-    name, why = sites.detect(repo)
+    name, why, root = sites.locate(repo)
     cls = sites.ENGINES[name][0]
-    own = tuple(p for p in cls.default_paths if p != ".")
+    own = tuple(posixpath.join(root, p) if root else p for p in cls.default_paths if p != ".")
     exts = tuple(cls.extensions)
     if own or not cls.dated_names or cls.is_post_path is not sites.Site.is_post_path:
-        return Detected(name, why, own, 0, own_paths=True, extensions=exts)
+        return Detected(name, why, own, 0, own_paths=True, extensions=exts, site_dir=root)
     walker = Walker(cls(repo, why=why), os.path.abspath(repo), os.path.realpath(repo))  # the one walk
     walker.walk(".")
     walker.walk_links()
@@ -115,6 +118,8 @@ def _blocks(found: Detected) -> dict[str, list[str]]:
     detected: dict[str, str] = {}
     if found.site:
         detected["site"] = found.site
+    if found.site_dir:
+        detected["site-dir"] = found.site_dir
     if found.paths and not found.own_paths:
         detected["paths"] = ",".join(found.paths)
     blocks = {}
