@@ -54,8 +54,8 @@ def hugo(tmp_path: Path) -> Path:
     ({"astro.config.mjs": "", "src/content/blog/a.md": ""}, ("astro", "astro.config.mjs and src/content/ found")),
     ({"astro.config.ts": "", "src/content/blog/a.md": ""}, ("astro", "astro.config.ts and src/content/ found")),
     ({".obsidian/app.json": "{}", "2026-01-01-a.md": ""}, ("obsidian", ".obsidian/ found")),
-    ({"hugo.toml": ""}, ("obsidian", "no Hugo, Jekyll, Astro or Quartz site found: dated Markdown notes, Obsidian style")),
-    ({"_config.yml": "", "posts/2026-01-01-a.md": ""}, ("obsidian", "no Hugo, Jekyll, Astro or Quartz site found: dated Markdown notes, Obsidian style")),
+    ({"hugo.toml": ""}, ("obsidian", sites.NO_SITE)),
+    ({"_config.yml": "", "posts/2026-01-01-a.md": ""}, ("obsidian", sites.NO_SITE)),
 ])
 def test_detect(tmp_path: Path, files: dict[str, str], expected: tuple[str, str]) -> None:
     for rel, text in files.items():

@@ -183,7 +183,8 @@ def test_quartz_garden_every_published_note_is_a_post(tmp_path: Path) -> None:
 def test_quartz_explicit_publish_covers_only_published_notes(tmp_path: Path) -> None:
     repo = fixture_repo(tmp_path, "quartz")
     config = repo / "quartz.config.ts"
-    config.write_text(config.read_text().replace("filters: [Plugin.RemoveDrafts()]", "filters: [Plugin.ExplicitPublish()]"))
+    config.write_text(config.read_text().replace("filters: [Plugin.RemoveDrafts()]",
+                                                 "filters: [Plugin.ExplicitPublish()]"))
     note = repo / "content/notes/compost.md"
     note.write_text(note.read_text().replace("tags: [soil]\n", "tags: [soil]\npublish: true\n"))
     dry = imagegen(repo, tmp_path, "--dry-run")
@@ -280,7 +281,8 @@ def test_astro_collections_outside_src_content_with_the_schemas_cover_fields(tmp
         assert image in url and resolves(url, dist, "https://example.org/").is_file()
     url = og_image(dist / "notes/short-note/index.html")
     assert url == "https://example.org/covers/short-note.jpg"
-    assert resolves(url, dist, "https://example.org/").read_bytes() == (repo / "public/covers/short-note.jpg").read_bytes()
+    assert resolves(url, dist, "https://example.org/").read_bytes() == \
+        (repo / "public/covers/short-note.jpg").read_bytes()
     assert {g["post"] for g in run["generated"]} == {p["post"] for p in dry["pending"]}
 
 
@@ -428,7 +430,8 @@ def test_jekyll_and_astro_name_the_body_image_as_the_engine_resolves_it(tmp_path
 
     paper = fixture_repo(tmp_path, "astropaper")
     (paper / "src/data/blog/pictured.md").write_text(
-        "---\ntitle: Pictured\npubDatetime: 2026-01-20T00:00:00Z\ndescription: x\n---\n\n![x](../../assets/existing.jpg)\n")
+        "---\ntitle: Pictured\npubDatetime: 2026-01-20T00:00:00Z\ndescription: x\n---\n\n"
+        "![x](../../assets/existing.jpg)\n")
     (paper / "public/img").mkdir(parents=True)
     shutil.copy(paper / "src/assets/existing.jpg", paper / "public/img/p.jpg")
     (paper / "src/notes/pictured.md").write_text("---\ntitle: Noted\ndate: 2026-01-20\n---\n\n![x](/img/p.jpg)\n")

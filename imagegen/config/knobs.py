@@ -64,16 +64,19 @@ CORE: tuple[Knob, ...] = (
     Knob("changed-since", "only posts changed since this git ref (plus uncommitted and untracked)", metavar="REF",
          group=COVER),
     Knob("exclude", "file names that are never posts (empty: the site's; obsidian: index.md, AGENTS.md, "
-         "IDEAS.md, README.md; hugo and astro: README.md; quartz: index.md)", kind="list", metavar="NAME", path=True, group=COVER),
+         "IDEAS.md, README.md; hugo and astro: README.md; quartz: index.md)", kind="list", metavar="NAME", path=True,
+         group=COVER),
     Knob("include-undated", "also treat .md files without a YYYY-MM-DD name prefix as posts", "false", kind="flag",
          group=COVER),
     Knob("site", "blog engine whose conventions to follow: " + "|".join(SITES) + " (auto: detected from the "
          "repository)", "auto", kind="choice", choices=SITES, noun="site", metavar="SITE", group=COVER),
     Knob("attachments-dir", "folder for cover images, relative to the repo (empty: the site's; obsidian: "
          "attachments, hugo: static/images/covers or the page bundle, jekyll: assets/images/covers, astro: "
-         "src/assets/covers, quartz: quartz/static/covers; an Obsidian vault's attachmentFolderPath is followed)", metavar="DIR", path=True, group=OUTPUT),
+         "src/assets/covers, quartz: quartz/static/covers; an Obsidian vault's attachmentFolderPath is followed)",
+         metavar="DIR", path=True, group=OUTPUT),
     Knob("embed-style", "how the post refers to its cover: " + "|".join(EMBED_STYLES) + " (empty: the site's; "
-         "obsidian: obsidian, or markdown when the vault uses Markdown links; the others: frontmatter)", kind="choice", choices=EMBED_STYLES, noun="style",
+         "obsidian: obsidian, or markdown when the vault uses Markdown links; the others: frontmatter)",
+         kind="choice", choices=EMBED_STYLES, noun="style",
          metavar="STYLE", group=OUTPUT),
     Knob("frontmatter-field", "frontmatter field naming the cover, dotted for a nested key such as cover.image "
          "(empty: the site's; obsidian: image, hugo: images or cover.image, jekyll: image, astro: heroImage, "

@@ -18,7 +18,7 @@ from imagegen.sites.base import CoverPlace, Reference, Site
 if TYPE_CHECKING:  # pragma: no cover
     from imagegen.config.settings import Settings
 
-__all__ = ["ENGINES", "CoverPlace", "Reference", "Site", "detect", "locate", "resolve"]
+__all__ = ["ENGINES", "NO_SITE", "CoverPlace", "Reference", "Site", "detect", "locate", "resolve"]
 
 ENGINES: dict[str, tuple[type[Site], Callable[[str], str | None] | None]] = {
     "hugo": (hugo.Hugo, hugo.detect),
@@ -28,6 +28,9 @@ ENGINES: dict[str, tuple[type[Site], Callable[[str], str | None] | None]] = {
     "obsidian": (obsidian.Obsidian, None),
 }
 
+
+NO_SITE = "no Hugo, Jekyll, Astro or Quartz site found: dated Markdown notes, Obsidian style"
+"""Why a folder is taken for Obsidian-style dated notes (the fallback)."""
 
 CONVENTIONAL_FOLDERS = ("site", "docs", "blog", "website", "www")
 """Where a larger repository usually keeps its site, looked at when none is at the root."""
@@ -53,9 +56,6 @@ def _chain(start: str) -> list[str]:
         folder = posixpath.dirname(folder)
         chain.append(folder)
     return chain
-
-
-NO_SITE = "no Hugo, Jekyll, Astro or Quartz site found: dated Markdown notes, Obsidian style"
 
 
 def _probe(path: str, only: str | None) -> tuple[str, str] | None:
