@@ -27,7 +27,7 @@ def run(repo: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int
 def blog(tmp_path: Path) -> Path:
     repo = small_blog(tmp_path, POSTS)
     (repo / "series" / "2026-02-01-covered.md").write_text("# Covered\n\n![[attachments/x.jpg]]\n")
-    (repo / "series" / "2026-02-02-untitled.md").write_text("no title here\n")
+    (repo / "series" / "2026-02-02-broken.md").write_text("---\ntitle: [unclosed\n---\n# Broken\n")
     commit_all(repo)
     return repo
 
@@ -56,7 +56,7 @@ def test_the_default_counts_routine_lines_and_names_at_most_listed_posts(blog: P
     code, out, err = run(blog, capsys)
     assert code == 0
     assert "asking " not in err and "already has a cover" not in err
-    assert "2026-02-02-untitled.md: no title" in err  # unusual: said
+    assert "skipped series/2026-02-02-broken.md: " in err  # unusual: said
     assert err.count("\ngenerated ") + err.startswith("generated ") == POSTS  # progress, one line per cover
     named = [ln for ln in out.splitlines() if ln.startswith("  \"Post ")]
     assert len(named) == LISTED and f"  ... and {POSTS - LISTED} more (--verbose lists them all" in out
