@@ -1,4 +1,4 @@
-"""A fake image-provider server on 127.0.0.1 that speaks all five wire protocols.
+"""A fake image-provider server on 127.0.0.1 that speaks every provider's wire protocol.
 
 Used by the adapter tests, the chain tests and the benchmark (stdlib + Pillow only, thread-safe).
 
@@ -53,6 +53,15 @@ Outcome kinds (each rendered in that provider's own wire shape; dict items may c
     huggingface: loading; pollinations: placeholder (200 + ~1.3 MB JPEG), queue_full (402 x402),
     refused; gemini: safety (finishReason IMAGE_SAFETY), blocked (promptFeedback.blockReason),
     text_only.
+    aihorde (the outcome of `POST /v2/generate/async`; an accepted request then answers `check`
+    and `status` as a job would; a dict item may carry `queue`: [(position, wait), ...]):
+    ok, retired (accepted with a NoAvailableWorker warning), impossible (`is_possible: false`),
+    faulted, censored, expired (the check answers 404 RequestNotFound), not_image, truncated,
+    stall (queued for ever), r2 (the image as a URL), and the refusals auth, forbidden, kudos,
+    blocked (TimeoutIP), refused (CorruptPrompt), bad_request, no_workers, maintenance,
+    rate_limit (TooManyPrompts), unavailable. Not built from recorded answers: from the horde's
+    published API schema (Haidra-Org/AI-Horde: horde/apis/models/v2.py, stable_v2.py,
+    horde/exceptions.py, README_return_codes.md).
 
 One call from a test (builds the provider with SPEC.create, runs generate once, returns the
 GeneratedImage or the ProviderError)::
@@ -95,6 +104,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 NAMES = ("cloudflare", "huggingface", "together", "pollinations", "gemini")
+"""The providers `fp.env()` configures by default (each with a fake credential)."""
+ALL_NAMES = (*NAMES, "aihorde")
+"""Every protocol the fake speaks. AI Horde needs no key and joins a default chain only when no
+other provider is configured: ask for it by name (`fp.env(names=["aihorde"])`)."""
+HORDE_ANONYMOUS = "0000000000"
 
 FAKE_CREDENTIALS: dict[str, str] = {
     "CLOUDFLARE_API_TOKEN": "fake-cf-token-0001",
@@ -128,6 +142,7 @@ _OPT_KEYS: dict[str, dict[str, str]] = {
     "together": {"api_token": "TOGETHER_API_TOKEN"},
     "pollinations": {},
     "gemini": {"api_key": "GEMINI_API_KEY"},
+    "aihorde": {},
 }
 
 
@@ -163,6 +178,9 @@ class Behaviour:
     partner_outcomes: tuple[tuple[str, str], ...] = ()
     """Hugging Face: (partner, outcome) -- every call routed to that partner gets that outcome,
     whatever the script says (e.g. ("nscale", "retired"): nscale does not serve the model)."""
+    horde_queue: tuple[tuple[int, float], ...] = ((2, 12.0), (1, 4.0))
+    """AI Horde: what each `check` says before the request is done, as (queue position, expected
+    wait in seconds); a scripted outcome may carry its own `queue`."""
     download: str = "ok"
     """What a partner's image URL (fal-ai answers one) serves: ok, redirect (302 elsewhere), huge
     (a declared body over any cap), chunked_huge (an endless body without a length), drip."""
@@ -216,7 +234,7 @@ def make_image(prompt: str, fmt: str = "png", size: tuple[int, int] = (96, 54)) 
     draw.ellipse((w // 4, h // 4, 3 * w // 4, 3 * h // 4), fill=tuple(digest[3:6]))
     draw.line((0, digest[6] % h, w, digest[7] % h), fill=tuple(digest[8:11]), width=3)
     out = io.BytesIO()
-    img.save(out, format="JPEG" if fmt in ("jpg", "jpeg") else "PNG")
+    img.save(out, format="JPEG" if fmt in ("jpg", "jpeg") else "WEBP" if fmt == "webp" else "PNG")
     data = out.getvalue()
     with _cache_lock:
         if len(_image_cache) > 512:
@@ -300,6 +318,8 @@ class _Renderer:
         if name == "huggingface":
             return _json(410, {"error": "The requested model is deprecated and no longer supported by provider "
                                         "hf-inference"})
+        if name == "aihorde":  # not served now: accepted with a warning, then impossible (see _aihorde)
+            return _Renderer._aihorde_retired(req)
         if name == "together":
             return _json(404, {"error": {"message": "Unable to access model.", "type": "invalid_request_error",
                                          "param": None, "code": "model_not_available"}})
@@ -309,6 +329,10 @@ class _Renderer:
         return _json(404, {"error": {"code": 404, "status": "NOT_FOUND",
                                      "message": f"models/{model} is not found for API version v1, or is not "
                                                 "supported for generateContent."}})
+
+    @staticmethod
+    def _aihorde_retired(req: dict[str, Any]) -> _Answer:
+        return req["renderer"]._aihorde("retired", {}, req, 0.0)
 
     @staticmethod
     def _raw(params: dict[str, Any]) -> _Answer:
@@ -365,6 +389,48 @@ class _Renderer:
         if kind == "unavailable":
             return envelope(503, 3001, "Unknown internal error")
         raise ValueError(f"cloudflare: no outcome {kind!r}")
+
+    # ---- AI Horde
+    def _aihorde(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
+        """The answer to `POST /v2/generate/async`; an accepted request becomes a job that `check`
+        and `status` answer for (FakeProviders._horde)."""
+        def err(status: int, rc: str, message: str, **headers: str) -> _Answer:
+            return _json(status, {"message": message, "rc": rc}, **headers)
+
+        errors = {
+            "auth": (401, "InvalidAPIKey", "Invalid API Key (generation). Please register at https://aihorde.net/register"),
+            "forbidden": (403, "AnonForbidden", "Anonymous is not allowed to perform this operation"),
+            "kudos": (403, "KudosUpfront", "Due to heavy demand, for requests over 576x576 or over 50 steps the "
+                                           "client needs to already have the required kudos. This request requires "
+                                           "23 kudos to fulfil."),
+            "blocked": (403, "TimeoutIP", "Your IP address has been put into a timeout due to suspicious activity"),
+            "refused": (400, "CorruptPrompt", "This prompt appears to violate our terms of service and will be "
+                                              "reported. Please contact us if you think this is an error."),
+            "bad_request": (400, "InvalidSize", "Invalid size. The image dimensions have to be multiples of 64."),
+            "no_workers": (400, "NoValidWorkers", "No active worker found to fulfill this request. Please Try again "
+                                                  "later..."),
+            "maintenance": (503, "MaintenanceMode", "AI Horde has entered maintenance mode. Please try again later."),
+        }
+        if kind in errors:
+            return err(*errors[kind])
+        if kind == "rate_limit":
+            return err(429, "TooManyPrompts", "Too many anonymous requests on using the AI Horde currently (3/2). "
+                                              "Please consider getting a personal API key at https://aihorde.net/register "
+                                              "which will also provide higher priority.", **{"Retry-After": f"{retry_after:g}"})
+        if kind == "unavailable":
+            return _json(503, {"message": "Service Unavailable"})
+        if kind not in ("ok", "retired", "impossible", "faulted", "censored", "expired", "not_image", "truncated",
+                        "stall", "r2"):
+            raise ValueError(f"aihorde: no outcome {kind!r}")
+        body = req["json"] if isinstance(req["json"], dict) else {}
+        job = self.fp.new_horde_job(kind, params, req, str((body.get("models") or [""])[0]))
+        answer: dict[str, Any] = {"id": job, "kudos": 10.0}
+        if kind == "retired":
+            answer["message"] = ("Warning: No available workers can fulfill this request. It will expire in 20 "
+                                 "minutes unless a worker appears. Please confider reducing its size of the request "
+                                 "or choosing a different model.")
+            answer["warnings"] = [{"code": "NoAvailableWorker", "message": "No workers available for this request."}]
+        return _json(202, answer)
 
     # ---- Hugging Face
     def _huggingface(self, kind: str, params: dict[str, Any], req: dict[str, Any], retry_after: float) -> _Answer:
@@ -586,7 +652,7 @@ def _forget_hub_mappings() -> None:
 
 def _route(path: str) -> tuple[str | None, str]:
     """(provider, path after the prefix) for a request path."""
-    for name in NAMES:
+    for name in ALL_NAMES:
         prefix = f"/{name}"
         if path == prefix or path.startswith(prefix + "/"):
             return name, path[len(prefix):] or "/"
@@ -618,6 +684,9 @@ def _model_of(name: str, path: str, query: dict[str, str], data: Any) -> str:
         return query.get("model", "")
     if name == "gemini":
         return unquote(path.split("/models/", 1)[-1].split(":", 1)[0]) if "/models/" in path else ""
+    if name == "aihorde":
+        models = body.get("models")
+        return str(models[0]) if isinstance(models, list) and models else ""
     return ""
 
 
@@ -626,7 +695,7 @@ def _prompt_of(name: str, path: str, data: Any) -> str:
         return unquote(path.split("/", 2)[-1]) if path.count("/") >= 2 else ""
     if not isinstance(data, dict):
         return ""
-    if name == "cloudflare":
+    if name in ("cloudflare", "aihorde"):
         return str(data.get("prompt", ""))
     if name == "huggingface":
         return str(data.get("inputs") or data.get("prompt") or "")
@@ -699,6 +768,8 @@ def _unknown_field(data: Any, unknown: tuple[str, ...]) -> str:
 
 
 def _credential(headers: dict[str, str]) -> str:
+    if "apikey" in headers:  # AI Horde
+        return headers["apikey"]
     if "x-goog-api-key" in headers:
         return headers["x-goog-api-key"]
     auth = headers.get("authorization", "")
@@ -721,7 +792,9 @@ class FakeProviders:
     def __init__(self, *, time_scale: float = 1.0, host: str = "127.0.0.1", port: int = 0) -> None:
         self.time_scale = time_scale
         self._lock = threading.Lock()
-        self._states: dict[str, _State] = {n: _State() for n in NAMES}
+        self._states: dict[str, _State] = {n: _State() for n in ALL_NAMES}
+        self._jobs: dict[str, dict[str, Any]] = {}
+        """AI Horde's accepted requests, by id."""
         self._renderer = _Renderer(self)
         self._server = _Server((host, port), self._handler_class())
         self._rng = random.Random(0)
@@ -822,7 +895,8 @@ class FakeProviders:
 
     def reset(self) -> None:
         with self._lock:
-            self._states = {n: _State() for n in NAMES}
+            self._states = {n: _State() for n in ALL_NAMES}
+            self._jobs = {}
             self.hub_calls = []
             self.hub_auth = []
             self.downloads = []
@@ -851,8 +925,8 @@ class FakeProviders:
 
     # ---- internals
     def _check(self, name: str) -> None:
-        if name not in NAMES:
-            raise KeyError(f"unknown provider {name!r} (known: {', '.join(NAMES)})")
+        if name not in ALL_NAMES:
+            raise KeyError(f"unknown provider {name!r} (known: {', '.join(ALL_NAMES)})")
 
     def store_file(self, data: bytes) -> str:
         """Keep `data` and return the URL that serves it (a partner's image URL)."""
@@ -894,6 +968,7 @@ class FakeProviders:
     CATALOG: dict[str, tuple[str, ...]] = {
         "together": ("black-forest-labs/FLUX.1-schnell", "black-forest-labs/FLUX.1-dev"),
         "pollinations": ("flux", "zimage", "klein", "kontext"),
+        "aihorde": ("AlbedoBase XL (SDXL)", "Juggernaut XL", "Deliberate"),
     }
     """Models the fake's list endpoints name (besides what a search asks for)."""
 
@@ -912,6 +987,8 @@ class FakeProviders:
             kind = "list"
         elif name == "pollinations" and path == "/account/balance":
             kind = "balance"
+        elif name == "aihorde" and path in ("/v2/find_user", "/v2/status/models"):
+            kind = "find_user" if path == "/v2/find_user" else "horde_models"
         elif name == "gemini" and "/models/" in path and ":" not in path:
             kind = "get"
         elif name == "gemini" and path.endswith(":countTokens"):
@@ -925,7 +1002,7 @@ class FakeProviders:
         bad_key = (b.token is not None and cred != b.token) or b.default in ("auth", "forbidden")
         req = {"path": path, "raw_path": path, "headers": headers, "query": query, "json": None, "prompt": "",
                "behaviour": b, "params": {}}
-        if bad_key and not (name == "pollinations" and not cred):
+        if bad_key and not (name in ("pollinations", "aihorde") and not cred) and kind != "horde_models":
             return self._renderer.render(name, "auth" if b.default != "forbidden" else "forbidden", {}, req)
         if kind == "search":
             wanted = query.get("search", "")
@@ -946,6 +1023,13 @@ class FakeProviders:
             if model in b.retired_models:
                 return self._renderer._retired(name, req)
             return _json(200, {"totalTokens": 1})
+        if kind == "find_user":
+            if cred == HORDE_ANONYMOUS:
+                return _json(200, {"username": "Anonymous#0", "id": 0, "kudos": 0})
+            return _json(200, {"username": "blogger#4242", "id": 4242, "kudos": 1234.0})
+        if kind == "horde_models":
+            return _json(200, [{"name": m, "count": 3, "performance": 1.5, "queued": 0, "jobs": 0, "eta": 40,
+                                "type": "image"} for m in self.CATALOG["aihorde"] if m not in b.retired_models])
         if kind == "list":
             names = [m for m in self.CATALOG[name] if m not in b.retired_models]
             return _json(200, [{"id": m, "type": "image"} for m in names] if name == "together" else names)
@@ -974,6 +1058,70 @@ class FakeProviders:
             mapping = [{"provider": p, **e} for p, e in entries]
         return _json(200, {"id": model, "_id": "fake" + hashlib.sha1(model.encode()).hexdigest()[:12],
                            "inferenceProviderMapping": mapping})
+
+    def new_horde_job(self, kind: str, params: dict[str, Any], req: dict[str, Any], model: str) -> str:
+        """An accepted AI Horde request: what its `check` and `status` will say."""
+        b: Behaviour = req["behaviour"]
+        with self._lock:
+            job = f"{len(self._jobs) + 1:08d}-fake-4e2a-9c1b-horde{len(self._jobs) + 1:07d}"
+            queue = [tuple(q) for q in params.get("queue", b.horde_queue)]
+            self._jobs[job] = {"kind": kind, "queue": queue, "model": model, "prompt": req["prompt"],
+                               "behaviour": b, "cancelled": False}
+        return job
+
+    def horde_job(self, job: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._jobs[job])
+
+    def _horde(self, h: BaseHTTPRequestHandler, method: str, path: str, headers: dict[str, str], started: float) -> None:
+        """`check`, `status` and the cancelling `DELETE status` of an accepted request (recorded
+        among the provider's requests with outcome check, status or cancel)."""
+        job_id = path.rsplit("/", 1)[-1]
+        what = "check" if "/check/" in path else ("cancel" if method == "DELETE" else "status")
+        rec = Recorded(provider="aihorde", method=method, path=path, raw_path=h.path, query={}, headers=headers,
+                       body=b"", json=None, outcome=what, started=started)
+        st = self._enter("aihorde", rec)
+        try:
+            with self._lock:
+                job = self._jobs.get(job_id)
+                if job is not None and what == "check" and job["queue"] and job["kind"] != "stall":
+                    position, wait = job["queue"].pop(0)
+                elif job is not None and job["kind"] == "stall":
+                    position, wait = 5, 300.0
+                else:
+                    position = wait = None
+                if job is not None and what == "cancel":
+                    job["cancelled"] = True
+            answer = self._horde_answer(job_id, job, what, position, wait)
+        finally:
+            self._leave(st)
+        _write(h, answer)
+
+    def _horde_answer(self, job_id: str, job: dict[str, Any] | None, what: str, position: Any, wait: Any) -> _Answer:
+        if job is None or job["kind"] == "expired" and what == "check":
+            return _json(404, {"message": f"Image Waiting Prompt (Check) with ID '{job_id}' not found.",
+                               "rc": "RequestNotFound"})
+        waiting = position is not None
+        done = not waiting and job["kind"] not in ("faulted", "impossible", "retired", "stall")
+        lite = {"finished": 0 if waiting or not done else 1, "processing": 0, "restarted": 0,
+                "waiting": 1 if waiting else 0, "done": done and what != "cancel",
+                "faulted": job["kind"] == "faulted" and not waiting, "wait_time": int(wait or 0),
+                "queue_position": int(position or 0), "kudos": 10.0,
+                "is_possible": job["kind"] not in ("impossible", "retired")}
+        if what == "check":
+            return _json(200, lite)
+        gens: list[dict[str, Any]] = []
+        if done and what == "status" and job["kind"] != "not_image":
+            img = make_image(job["prompt"], "webp", job["behaviour"].image_size)
+            if job["kind"] == "truncated":
+                img = img[: len(img) // 2]
+            censored = job["kind"] == "censored"
+            encoded = self.store_file(img) if job["kind"] == "r2" else base64.b64encode(img).decode()
+            gens.append({"img": encoded, "seed": "1312", "id": f"gen-{job_id}",
+                         "censored": censored, "model": job["model"], "worker_id": "0f9b7e1e-0000-4000-8000-00000000f00d",
+                         "worker_name": "a volunteer's GPU", "state": "censored" if censored else "ok",
+                         "gen_metadata": [{"type": "censorship", "value": "nsfw"}] if censored else []})
+        return _json(200, {**lite, "generations": gens, "shared": False})
 
     def _file(self, h: BaseHTTPRequestHandler, key: str) -> None:
         """A partner's image URL: the stored bytes, or what `download` says."""
@@ -1050,6 +1198,9 @@ class FakeProviders:
         if name == "huggingface" and path.startswith("/files/"):
             self._file(h, path[len("/files/"):])
             return
+        if name == "aihorde" and path.startswith(("/v2/generate/check/", "/v2/generate/status/")):
+            self._horde(h, method, path, headers, started)
+            return
         if method == "GET" or (name == "gemini" and path.endswith(":countTokens")):
             catalog = self._catalog(name, path, query, headers, data)
             if catalog is not None:
@@ -1058,7 +1209,8 @@ class FakeProviders:
         kind, params, behaviour = self._decide(name, _credential(headers), _model_of(name, path, query, data), path,
                                                data)
         req = {"path": path, "raw_path": h.path, "headers": headers, "query": query, "json": data, "form": form,
-               "prompt": _prompt_of(name, path, payload), "behaviour": behaviour, "params": params}
+               "prompt": _prompt_of(name, path, payload), "behaviour": behaviour, "params": params,
+               "renderer": self._renderer}
         rec = Recorded(provider=name, method=method, path=unquote(path), raw_path=h.path, query=query,
                        headers=headers, body=body, json=data, outcome=kind, started=started, form=form)
         st = self._enter(name, rec)
@@ -1090,6 +1242,9 @@ class FakeProviders:
 
             def do_POST(self) -> None:  # noqa: N802
                 fp._handle(self, "POST")
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                fp._handle(self, "DELETE")
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return None

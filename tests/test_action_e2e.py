@@ -331,7 +331,7 @@ def scenario_bad_settings_fail_with_one_error_line(h: Harness) -> None:
     errors = res.commands("error")
     assert len(errors) == 1 and "embed-style" in errors[0] and "sideways" in errors[0]
     assert res.outputs["images-generated"] == "0" and res.outputs["commit-sha"] == ""
-    res = h.run({"providers": ""}, event_name="workflow_dispatch")
+    res = h.run({"providers": "", "aihorde-enabled": "false"}, event_name="workflow_dispatch")
     assert res.code == 1 and len(res.commands("error")) == 1 and "no image provider" in res.commands("error")[0]
     error = res.commands("error")[0]  # in the workflow's words: its inputs, not variables or flags
     assert "cloudflare-api-token" in error and "providers: card" in error, error

@@ -328,3 +328,15 @@ def test_messages_are_told_in_the_workflows_words():
     # what no input stands for is left as it is
     assert in_action_words("IMAGEGEN_CLOUDFLARE_BASE_URL and --json-events and x--y") == \
         "IMAGEGEN_CLOUDFLARE_BASE_URL and --json-events and x--y"
+
+
+def test_a_queues_progress_is_printed_at_once_not_held_for_the_posts_group():
+    """AI Horde's wait can last minutes: the log says where the post stands while it waits."""
+    r, out = runner()
+    log = EventLog(r)
+    log(Event.generating("a.md", "aihorde", "AlbedoBase XL (SDXL)", 1))
+    log(Event.queued("a.md", "aihorde", position=4, wait=95.0))
+    assert out.getvalue().splitlines() == ["queued a.md [aihorde] position 4 in the queue, about 2 min to go"]
+    log(Event("generated", "a.md", "aihorde", "att/a.webp"))
+    assert out.getvalue().splitlines()[1:] == ["::group::generated: a.md", "generating a.md [aihorde]",
+                                               "generated a.md [aihorde] att/a.webp", "::endgroup::"]

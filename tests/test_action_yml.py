@@ -61,7 +61,7 @@ def test_every_input_shows_its_real_default_and_the_env_fallback():
         # the real default (what GitHub shows), never "" with the default in prose; secrets stay empty
         assert data["inputs"][i.name]["default"] == ("" if i.secret else i.effective_default), i.name
         assert i.env and f"`{i.env}`" in data["inputs"][i.name]["description"], i.name
-    assert data["inputs"]["providers"]["default"] == "cloudflare,huggingface,together,pollinations,gemini"
+    assert data["inputs"]["providers"]["default"] == "cloudflare,huggingface,together,pollinations,aihorde,gemini"
     assert data["inputs"]["concurrency"]["default"] == "8"
     assert data["inputs"]["github-token"]["default"] == "${{ github.token }}"
     assert data["inputs"]["commit"]["default"] == "api"

@@ -20,7 +20,7 @@ from imagegen.providers.base import (
     prompt_seed,
 )
 from imagegen.config.settings import load
-from tests.fake_providers import NAMES, FakeProviders, fake_providers, generate_once  # noqa: F401
+from tests.fake_providers import ALL_NAMES, NAMES, FakeProviders, fake_providers, generate_once  # noqa: F401
 
 ALL_SECRETS = {
     "CLOUDFLARE_API_TOKEN": "tok-cf-abcdef",
@@ -33,7 +33,8 @@ ALL_SECRETS = {
 
 
 def test_registry_order() -> None:
-    assert [s.name for s in REGISTRY] == ["card", "local", "cloudflare", "huggingface", "together", "pollinations", "gemini"]
+    assert [s.name for s in REGISTRY] == ["card", "local", "cloudflare", "huggingface", "together", "pollinations",
+                                          "aihorde", "gemini"]
 
 
 def test_full_chain_order_with_all_secrets(tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def test_model_and_base_url_come_from_env(tmp_path: Path, name: str, model_env: 
 
 
 def test_every_spec_is_complete() -> None:
-    for name in NAMES:
+    for name in ALL_NAMES:
         spec = SPECS[name]
         assert spec.needs and spec.quota_reset is not None and spec.limits.timeout > 0
         assert spec.default_base_url.startswith("https://")
@@ -92,7 +93,7 @@ def test_create_registers_the_providers_secrets() -> None:
     async def build() -> None:
         async with httpx.AsyncClient() as http:
             ctx = ProviderContext(http=http, clock=VirtualClock())
-            for name in NAMES:
+            for name in ALL_NAMES:
                 await SPECS[name].create(opts, ctx).aclose()
 
     asyncio.run(build())
@@ -117,7 +118,7 @@ def _dns_flaky(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution", request=request) from exc
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "huggingface"])
+@pytest.mark.parametrize("name", [n for n in ALL_NAMES if n != "huggingface"])
 def test_dns_failure_is_unavailable(fake_providers: FakeProviders, name: str) -> None:
     # Hugging Face goes through huggingface_hub's own httpx2 client (this mock transport is for the
     # shared httpx client); its transport errors go through the same _http.transport_error.
@@ -166,13 +167,13 @@ def test_bare_socket_errors_count_only_where_asked() -> None:
     assert _http.transport_kind(ValueError("not json")) is None
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "gemini"])  # the SDK checks its base URL itself
+@pytest.mark.parametrize("name", [n for n in ALL_NAMES if n != "gemini"])  # the SDK checks its base URL itself
 def test_an_unparsable_base_url_is_unavailable_not_a_crash(fake_providers: FakeProviders, name: str) -> None:
     err = generate_once(fake_providers, name, base_url="http://[::1")
     assert type(err) is ProviderUnavailable and "unusable (InvalidURL)" in str(err), err
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL_NAMES)
 def test_refused_connection_is_transient(fake_providers: FakeProviders, name: str) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -181,7 +182,7 @@ def test_refused_connection_is_transient(fake_providers: FakeProviders, name: st
     assert type(err) is TransientError, err
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL_NAMES)
 def test_timeout_is_transient(fake_providers: FakeProviders, name: str) -> None:
     # TimedOut is a TransientError (retried for an image; reported as `transient`), its own class
     # so that a describer model that timed out can be out for the run.
@@ -190,7 +191,7 @@ def test_timeout_is_transient(fake_providers: FakeProviders, name: str) -> None:
     assert type(err) is TimedOut and err.kind == "transient" and "timed out" in str(err), err
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL_NAMES)
 def test_response_size_cap(fake_providers: FakeProviders, name: str) -> None:
     err = generate_once(fake_providers, name, ctx_max_response_bytes="300")
     assert type(err) is BadImage and "cap" in str(err), err
@@ -265,12 +266,12 @@ def test_excerpt_is_short_single_line_and_redacted() -> None:
 def test_display_names_and_secrets_come_from_the_specs() -> None:
     from imagegen.providers import display_name, secret_env_names, secret_options
 
-    assert [display_name(n) for n in ("huggingface", "together", "local", "card", "cloudflare", "p1")] == [
-        "Hugging Face", "Together AI", "the offline provider", "Card", "Cloudflare", "P1"]
+    assert [display_name(n) for n in ("huggingface", "together", "local", "card", "cloudflare", "aihorde", "p1")] == [
+        "Hugging Face", "Together AI", "the offline provider", "Card", "Cloudflare", "AI Horde", "P1"]
     every = [o.env for spec in REGISTRY for o in spec.options if o.secret]
     assert list(secret_env_names()) == list(dict.fromkeys(every))
     assert set(secret_env_names()) == {"CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "HUGGINGFACE_API_TOKEN",
-                                       "TOGETHER_API_TOKEN", "POLLINATIONS_API_KEY", "GEMINI_API_KEY"}
+                                       "TOGETHER_API_TOKEN", "POLLINATIONS_API_KEY", "AIHORDE_API_KEY", "GEMINI_API_KEY"}
     assert {o.input_name for o in secret_options()} >= {"cloudflare-api-token", "gemini-api-key"}
     assert [s.name for s in REGISTRY if s.renders_title] == ["card", "local"]
 

@@ -107,7 +107,7 @@ class EventLog:
 
     def __call__(self, ev: Event) -> None:
         line = ev.line()
-        if not ev.post:
+        if not ev.post or ev.kind == "queued":  # a queue's progress is news now, not in the post's group later
             self.runner.print(line)
             return
         held = self.held.setdefault(ev.post, [])

@@ -113,15 +113,15 @@ class ModelFallback:
             self.usable.remove(model)
         return True
 
-    def retire(self, model: str, now: datetime, reason: str = "") -> Retired | None:
-        """`model` is retired or not served: out for the run, remembered in the state file. The
-        next model must prove itself. None when it was out already (calls that were in flight to
-        the same model count once)."""
+    def retire(self, model: str, now: datetime, reason: str = "", *, remember: bool = True) -> Retired | None:
+        """`model` is retired or not served: out for the run, remembered in the state file (unless
+        `remember` is False: not served *now*). The next model must prove itself. None when it was
+        out already (calls that were in flight to the same model count once)."""
         if model not in self.usable:
             return None
         self.usable.remove(model)
         self.out[model] = "retired"
-        until = self.state.mark_retired(self.key, model, now) if self.state is not None else None
+        until = self.state.mark_retired(self.key, model, now) if self.state is not None and remember else None
         return Retired(model, until, self.current, reason=reason)
 
     def stop(self, why: str) -> None:

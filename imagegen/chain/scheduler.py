@@ -413,7 +413,8 @@ class Chain:
         the post may try it at once. Calls that were in flight to the same model count once."""
         lane.stats.wasted_calls += 1
         model = model or exc.model or lane.model
-        retired = lane.fallback.retire(model, self.clock.now(), message)  # the next model is probed
+        retired = lane.fallback.retire(model, self.clock.now(), message,  # the next model is probed
+                                       remember=exc.remember)
         if retired is not None:
             self._warn_retired(lane, retired)
             if not lane.fallback.usable and not lane.out:

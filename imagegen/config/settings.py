@@ -395,7 +395,20 @@ def _providers(layers: Layers, all_opts: Mapping[str, Mapping[str, str]]) -> tup
                         timeout=float(timeouts.get(name, spec.limits.timeout)), probe=spec.limits.probe)
         chosen.append(ProviderSettings(spec=spec, opts=MappingProxyType(dict(opts)), limits=limits,
                                        budget=int(budget) if budget is not None else None, reserve=name in reserve))
+    if not explicit:
+        chosen = _without_idle_stand_ins(chosen)
     return tuple(chosen), ("" if chosen else _nothing_configured(explicit and bool(order), missing, all_opts))
+
+
+def _without_idle_stand_ins(chosen: list[ProviderSettings]) -> list[ProviderSettings]:
+    """The default chain without a keyless last resort left at `auto` (AI Horde) when another AI
+    provider joined it: the stand-in is for the blogger who has no key at all."""
+    def stands_in(ps: ProviderSettings) -> bool:
+        return ps.spec.stand_in is not None and ps.spec.stand_in(ps.opts)
+
+    if any(not stands_in(ps) and not ps.spec.renders_title for ps in chosen):
+        return [ps for ps in chosen if not stands_in(ps)]
+    return chosen
 
 
 def _nothing_configured(named: bool, missing: list[str], all_opts: Mapping[str, Mapping[str, str]]) -> str:

@@ -101,9 +101,12 @@ class ModelUnavailable(ProviderError):
 
     kind = "retired"
 
-    def __init__(self, message: str, *, model: str = "", status: int | None = None) -> None:
+    def __init__(self, message: str, *, model: str = "", status: int | None = None, remember: bool = True) -> None:
         super().__init__(message, status=status)
         self.model = model
+        self.remember = remember
+        """False: not served *now* (AI Horde: no volunteer runs it at the moment): out for this run
+        only, not written to the state file."""
 
 
 class TransientError(ProviderError):
@@ -444,6 +447,10 @@ class ProviderSpec:
     to `signup`. Services change their terms: docs/providers.md gives the date of these facts."""
     alias_of: str = ""
     """The provider this name is another name for (`local` -> `card`): listed once, under its own name."""
+    stand_in: Callable[[Mapping[str, str]], bool] | None = None
+    """A keyless last resort (AI Horde): given the resolved options, True when it is on only
+    because nothing else is (its switch left at `auto`). `config.settings` keeps such a provider
+    in the default chain only when no other provider but the offline card joined it."""
 
     def __post_init__(self) -> None:
         if not self.display_name:

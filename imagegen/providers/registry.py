@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from imagegen.providers import card, cloudflare, gemini, huggingface, pollinations, together
+from imagegen.providers import aihorde, card, cloudflare, gemini, huggingface, pollinations, together
 from imagegen.providers.base import Option, ProviderSpec, TextBackend
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,14 +30,17 @@ REGISTRY: tuple[ProviderSpec, ...] = (
     huggingface.SPEC,
     together.SPEC,
     pollinations.SPEC,
+    aihorde.SPEC,
     gemini.SPEC,
 )
 
 SPECS: dict[str, ProviderSpec] = {spec.name: spec for spec in REGISTRY}
 
-DEFAULT_ORDER: tuple[str, ...] = ("cloudflare", "huggingface", "together", "pollinations", "gemini")
+DEFAULT_ORDER: tuple[str, ...] = ("cloudflare", "huggingface", "together", "pollinations", "aihorde", "gemini")
 """Default priority when the user names no order: the free tiers first, Gemini (precious) last.
-`card` (and its alias `local`) joins only when asked for explicitly."""
+AI Horde (free but slow, and volunteers see the prompts) joins by default only when no other AI
+provider is configured (its `stand_in`). `card` (and its alias `local`) joins only when asked for
+explicitly."""
 
 DEFAULT_RESERVE: tuple[str, ...] = ("gemini",)
 
