@@ -390,7 +390,7 @@ class Run:
         if not s.providers and self.given_providers is None and not s.dry_run:
             raise SettingsError(s.no_provider or "no image provider is configured")  # before any work
         self.emit(Event.start(str(s.repo), self.site.name, self.site.describe()))
-        for note in s.left_out:
+        for note in (*s.left_out, *s.standing_in):
             self.emit(Event.warning(note))
         if s.dry_run:
             return self._dry_run(self._discover())

@@ -73,6 +73,8 @@ def test_a_blogger_without_any_key_gets_ai_covers_and_sees_the_queue(fake_provid
     queued = [e for e in events if e["event"] == "queued"]
     assert [(e["position"], e["wait"]) for e in queued] == [(2, 12.0), (1, 4.0)] * 2
     assert all(e["provider"] == NAME and e["post"].startswith("posts/") for e in queued)
+    [said] = [e["message"] for e in events if e["event"] == "warning"]  # once, before any cover
+    assert said.startswith("no provider key is set, so AI Horde makes the covers") and "see the prompts" in said
     # the same run, as a person reads it
     fake_providers.reset()
     (repo / "posts").joinpath("2026-02-01-late.md").write_text("---\ntitle: Late\n---\n# Late\n\nA late post.\n")
@@ -85,9 +87,17 @@ def test_with_another_ai_provider_configured_the_horde_stays_out(fake_providers:
                                                                  tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     env = {**fake_providers.env(names=("cloudflare",)), **fake_providers.env(names=(NAME,))}
-    code, report, _, _ = run(fake_providers, blog(tmp_path, 2), tmp_path, capsys, env=env)
+    code, report, events, _ = run(fake_providers, blog(tmp_path, 2), tmp_path, capsys, env=env)
     assert code == 0 and {g["provider"] for g in report["generated"]} == {"cloudflare"}
-    assert fake_providers.count(NAME) == 0
+    assert fake_providers.count(NAME) == 0 and not [e for e in events if e["event"] == "warning"]
+    # a key given but not all it needs: the user meant Cloudflare; prompts do not go to volunteers instead
+    half = {"CLOUDFLARE_API_TOKEN": "fake-cf-token-0001", **fake_providers.env(names=(NAME,))}
+    capsys.readouterr()
+    try:
+        assert cli.main(["run", str(blog(tmp_path / "half", 1))], env=half, clock=VirtualClock()) == cli.EXIT_SETTINGS
+    finally:
+        redact.clear()
+    assert "CLOUDFLARE_ACCOUNT_ID is missing" in capsys.readouterr().err and fake_providers.count(NAME) == 0
 
 
 def test_a_model_no_worker_serves_now_is_skipped_for_this_run_only(fake_providers: FakeProviders,  # noqa: F811

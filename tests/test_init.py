@@ -124,6 +124,10 @@ def test_init_then_a_dry_run_works_without_any_key(tmp_path: Path, capsys: pytes
     assert cli.main(["init", str(repo)], env={}) == 0
     assert "next: imagegen run --dry-run" in capsys.readouterr().out
     assert cli.main(["run", "--dry-run", str(repo)], env={}) == 0
+    out = capsys.readouterr().out  # no key at all: the keyless AI Horde, and what that means
+    assert "would generate" in out and "a real run would ask: AI Horde" in out
+    assert "no provider key is set, so AI Horde makes the covers" in out and "see the prompts" in out
+    assert cli.main(["run", "--dry-run", str(repo)], env={"AIHORDE_ENABLED": "false"}) == 0
     out = capsys.readouterr().out
     assert "would generate" in out and "a real run needs an image provider first" in out
     assert "--providers card" in out

@@ -131,18 +131,19 @@ def test_the_engine_owned_settings_help_names_each_engines_default() -> None:
 
 
 def test_a_dry_run_needs_no_provider_and_says_what_a_real_run_would_need(tmp_path: Path) -> None:
-    s = load({"dry-run": "true"}, {}, repo=tmp_path)
+    off = {"AIHORDE_ENABLED": "false"}  # no key, and not the keyless AI Horde either
+    s = load({"dry-run": "true"}, off, repo=tmp_path)
     assert s.providers == () and s.no_provider.startswith("no image provider is configured")
     with pytest.raises(SettingsError, match="no image provider is configured"):
-        load({}, {}, repo=tmp_path)  # a run that writes still refuses before any work
-    assert load({}, {}, repo=tmp_path, need_provider=False).providers == ()  # doctor
+        load({}, off, repo=tmp_path)  # a run that writes still refuses before any work
+    assert load({}, off, repo=tmp_path, need_provider=False).providers == ()  # doctor
 
 
 def test_a_run_with_an_empty_chain_refuses_before_any_work(tmp_path: Path) -> None:
     from imagegen.pipeline import run_sync
 
     (tmp_path / "2026-01-01-a.md").write_text("# A\n")
-    s = load({"dry-run": "true"}, {}, repo=tmp_path).with_(dry_run=False)
+    s = load({"dry-run": "true"}, {"AIHORDE_ENABLED": "false"}, repo=tmp_path).with_(dry_run=False)
     with pytest.raises(SettingsError, match="no image provider is configured"):
         run_sync(s)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-01-01-a.md"]

@@ -291,7 +291,8 @@ def _would_ask(settings: Settings) -> str:
         if why.startswith("set at least one of"):  # no key at all: the short way on, not the whole list
             why = "set a provider's key (`imagegen doctor` says where to get one), or use --providers card"
         return f"a real run needs an image provider first: {why}"
-    return "a real run would ask: " + ", ".join(display_name(ps.name) for ps in settings.providers)
+    asked = "a real run would ask: " + ", ".join(display_name(ps.name) for ps in settings.providers)
+    return asked + "".join(f"\n{note}" for note in settings.standing_in)
 
 
 def printable(path: object) -> str:

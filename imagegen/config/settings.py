@@ -127,6 +127,9 @@ class Settings(BaseModel):
     left_out: tuple[str, ...] = ()
     """Providers given some of their secrets but not all ("cloudflare: CLOUDFLARE_ACCOUNT_ID is
     missing (CLOUDFLARE_API_TOKEN is set)"): the run says so once instead of leaving them out silently."""
+    standing_in: tuple[str, ...] = ()
+    """A keyless provider that joined only because no other is configured (AI Horde), with what to
+    know about it (who sees the prompts): the run says so once; a dry run, in its last line."""
 
     @property
     def output(self) -> Output:
@@ -396,19 +399,31 @@ def _providers(layers: Layers, all_opts: Mapping[str, Mapping[str, str]]) -> tup
         chosen.append(ProviderSettings(spec=spec, opts=MappingProxyType(dict(opts)), limits=limits,
                                        budget=int(budget) if budget is not None else None, reserve=name in reserve))
     if not explicit:
-        chosen = _without_idle_stand_ins(chosen)
+        chosen = _without_idle_stand_ins(chosen, wanted=any(SPECS[n].half_configured(all_opts[n]) for n in order))
     return tuple(chosen), ("" if chosen else _nothing_configured(explicit and bool(order), missing, all_opts))
 
 
-def _without_idle_stand_ins(chosen: list[ProviderSettings]) -> list[ProviderSettings]:
-    """The default chain without a keyless last resort left at `auto` (AI Horde) when another AI
-    provider joined it: the stand-in is for the blogger who has no key at all."""
-    def stands_in(ps: ProviderSettings) -> bool:
-        return ps.spec.stand_in is not None and ps.spec.stand_in(ps.opts)
+def _stands_in(ps: ProviderSettings) -> bool:
+    return ps.spec.stand_in is not None and ps.spec.stand_in(ps.opts)
 
-    if any(not stands_in(ps) and not ps.spec.renders_title for ps in chosen):
-        return [ps for ps in chosen if not stands_in(ps)]
+
+def _without_idle_stand_ins(chosen: list[ProviderSettings], *, wanted: bool) -> list[ProviderSettings]:
+    """The default chain without a keyless last resort left at `auto` (AI Horde) when another AI
+    provider joined it, or was `wanted` (given a key but not all it needs: the user meant that
+    one, and must hear what is missing rather than have their prompts go to volunteers). The
+    stand-in is for the blogger who has no key at all."""
+    if wanted or any(not _stands_in(ps) and not ps.spec.renders_title for ps in chosen):
+        return [ps for ps in chosen if not _stands_in(ps)]
     return chosen
+
+
+def _standing_in(providers: tuple[ProviderSettings, ...], layers: Layers) -> tuple[str, ...]:
+    """What to say about a stand-in that joined on its own (see Settings.standing_in): nothing
+    when the user named the providers (then they chose it)."""
+    if layers.given(knob("providers")) not in (None, ""):
+        return ()
+    return tuple(f"no provider key is set, so {ps.spec.display_name} makes the covers: {ps.spec.caveat}"
+                 for ps in providers if _stands_in(ps) and ps.spec.caveat)
 
 
 def _nothing_configured(named: bool, missing: list[str], all_opts: Mapping[str, Mapping[str, str]]) -> str:
@@ -477,7 +492,7 @@ def load(raw: Mapping[str, str | None], env: Mapping[str, str], *, repo: str | P
                   describer_model=fields["describer_model"] or DEFAULT_DESCRIBER_MODEL,
                   provider_opts={n: MappingProxyType(o) for n, o in all_opts.items()}, providers=providers,
                   config_file=layers.file.source, no_provider=no_provider,
-                  left_out=_left_out(providers, all_opts))
+                  left_out=_left_out(providers, all_opts), standing_in=_standing_in(providers, layers))
     settings = _validated(fields)
     preflight.preflight(settings)
     return settings

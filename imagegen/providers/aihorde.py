@@ -351,6 +351,8 @@ SPEC = ProviderSpec(
     free="unlimited without a key, but slow (a queue per cover) and volunteers see the prompts",
     enabled=enabled,
     stand_in=lambda opts: switch(opts) == "auto",
+    caveat="free but slow (a queue per cover), and the volunteers who make them see the prompts "
+           "(AIHORDE_ENABLED=false: never use it)",
     create=_create,
     doctor=doctor,
     needs="AIHORDE_ENABLED=true (no key needed; on by itself when no other provider is configured)",

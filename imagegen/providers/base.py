@@ -450,7 +450,11 @@ class ProviderSpec:
     stand_in: Callable[[Mapping[str, str]], bool] | None = None
     """A keyless last resort (AI Horde): given the resolved options, True when it is on only
     because nothing else is (its switch left at `auto`). `config.settings` keeps such a provider
-    in the default chain only when no other provider but the offline card joined it."""
+    in the default chain only when no other provider but the offline card joined it (or was meant
+    to: given some of its secrets)."""
+    caveat: str = ""
+    """What a user must know before this provider makes their covers (AI Horde: who sees the
+    prompts), said once when it joins the chain on its own."""
 
     def __post_init__(self) -> None:
         if not self.display_name:
