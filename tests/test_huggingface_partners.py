@@ -178,3 +178,22 @@ def test_a_worker_thread_that_never_returns_does_not_hold_the_process() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 0 and r.stdout.strip() == "gave up", r.stderr
+
+
+@pytest.mark.parametrize("download,status,errors", [("ok", "ok", {}), ("huge", "ok", {"bad_image": 2}),
+                                                    ("redirect", "unavailable", {"unavailable": 1})])
+def test_a_partner_that_answers_a_url_stays_inside_our_limits_end_to_end(
+        fake_providers: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+        download: str, status: str, errors: dict[str, int]) -> None:
+    """fal-ai answers a URL that huggingface_hub downloads in a worker thread, through our hooks:
+    an oversized body is a bad image (this post only), a redirect takes Hugging Face out for the run."""
+    fp = fake_providers
+    fp.set_behaviour(NAME, hub_mapping=((MODEL, "fal-ai", "live", "fal-ai/flux/schnell"),), download=download)
+    repo = init_repo(tmp_path / "blog")
+    add_posts(repo, 0, 2)
+    code, report, _ = run(fp, repo, tmp_path, capsys, "--providers", f"{NAME},card", "--concurrency", "1",
+                          names=(NAME,))
+    assert code == 0 and report["providers"][NAME]["status"] == status
+    assert [g["provider"] for g in report["generated"]] == [NAME if not errors else "card"] * 2
+    assert {k: n for k, n in report["providers"][NAME]["errors"].items() if n} == errors
+    assert len(fp.downloads) == (2 if download != "redirect" else 1)
