@@ -135,10 +135,13 @@ class FinishError(ImagegenError):
 
 
 class PublishError(ImagegenError):
-    """Committing or pushing failed. One line; the covers stay in the work tree."""
+    """Committing or pushing failed. One line; the covers stay in the work tree. `committed`: the
+    commit the covers are in when only a later step failed (the pull request could not be opened),
+    so nobody is told they were not committed."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, committed: str = "") -> None:
         super().__init__(" ".join(str(message).split()))
+        self.committed = committed
 
 
 class BusyError(ImagegenError):

@@ -73,10 +73,16 @@ ZERO = "0" * 40
 
 
 class _HTTPError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """An error answer as GitHub writes it: `message`, and for a 422 the reasons in `errors`
+    (`{"message": "Validation Failed", "errors": [{"message": "A pull request already exists ..."}]}`)."""
+
+    def __init__(self, status: int, message: str, *, errors: list[dict[str, str]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.errors = errors
+        self.headers = headers or {}
 
 
 @dataclass
@@ -213,8 +219,11 @@ class FakeGitHub:
         hook.chmod(0o755)
 
     def inject(self, method: str, path_pattern: str, status: int, message: str = "Server Error", *,
-               apply: bool = False) -> None:
-        self.injected.append((method, path_pattern, status, message, apply))
+               apply: bool = False, errors: list[dict[str, str]] | None = None,
+               headers: dict[str, str] | None = None) -> None:
+        """The next matching request gets this error (after doing its work when `apply`), with
+        GitHub's `errors` list and extra headers (`Retry-After`) when given."""
+        self.injected.append((method, path_pattern, status, message, apply, errors, headers))
 
     def stall(self, method: str, path_pattern: str) -> None:
         """The next matching request gets no answer: the handler holds the connection open,
@@ -229,12 +238,12 @@ class FakeGitHub:
                     return True
         return False
 
-    def _take_injected(self, method: str, path: str) -> tuple[int, str, bool] | None:
+    def _take_injected(self, method: str, path: str) -> tuple[_HTTPError, bool] | None:
         with self._lock:
-            for i, (m, pat, status, message, apply) in enumerate(self.injected):
+            for i, (m, pat, status, message, apply, errors, headers) in enumerate(self.injected):
                 if m == method and re.search(pat, path):
                     del self.injected[i]
-                    return status, message, apply
+                    return _HTTPError(status, message, errors=errors, headers=headers), apply
         return None
 
     # ------------------------------------------------------------------ the API
@@ -484,9 +493,12 @@ class FakeGitHub:
             if not self._has_ref(f"refs/heads/{head}") or not self._has_ref(f"refs/heads/{base}"):
                 raise _HTTPError(422, "Validation Failed")
             if any(p["state"] == "open" and p["head"] == head and p["base"] == base for p in self.pulls):
-                raise _HTTPError(422, f"A pull request already exists for {self.owner}:{head}.")
+                raise _HTTPError(422, "Validation Failed", errors=[{
+                    "resource": "PullRequest", "code": "custom",
+                    "message": f"A pull request already exists for {self.owner}:{head}."}])
             if self.git("rev-list", "--count", f"refs/heads/{base}..refs/heads/{head}").strip() == "0":
-                raise _HTTPError(422, f"No commits between {base} and {head}")
+                raise _HTTPError(422, "Validation Failed", errors=[{
+                    "resource": "PullRequest", "code": "custom", "message": f"No commits between {base} and {head}"}])
             pr = {"number": len(self.pulls) + 1, "state": "open", "title": str(body.get("title", "")),
                   "body": str(body.get("body") or ""), "head": head, "base": base, "head_sha": "",
                   "maintainer_can_modify": bool(body.get("maintainer_can_modify", False))}
@@ -562,18 +574,24 @@ class FakeGitHub:
                         fake.released.wait(30)  # bounded: a test that forgets stop() still ends
                         return
                     injected = fake._take_injected(method, path)
-                    if injected is not None and not injected[2]:
-                        raise _HTTPError(injected[0], injected[1])
+                    if injected is not None and not injected[1]:
+                        raise injected[0]
                     status, data = fake._handle(method, path, parse_qs(parts.query), body, token)
                     if injected is not None:
-                        raise _HTTPError(injected[0], injected[1])
+                        raise injected[0]
+                    extra: dict[str, str] = {}
                 except _HTTPError as exc:
                     status, data = exc.status, {"message": exc.message,
                                                 "documentation_url": "https://docs.github.com/rest"}
+                    if exc.errors:
+                        data["errors"] = exc.errors
+                    extra = exc.headers
                 except Exception as exc:  # a bug in the fake: answer 500 rather than hang the client
-                    status, data = 500, {"message": f"fake github: {type(exc).__name__}: {exc}"}
+                    status, data, extra = 500, {"message": f"fake github: {type(exc).__name__}: {exc}"}, {}
                 payload = json.dumps(data).encode("utf-8")
                 self.send_response(status)
+                for key, value in extra.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

@@ -664,3 +664,171 @@ def test_a_post_whose_name_is_not_utf8_is_reported_escaped(tmp_path: Path, dry: 
         assert "surrogates" not in r.stdout + r.stderr
         if attempt == 0:  # the summary lists the covers made (or planned), this one escaped
             assert "caf\\xe9" in r.stdout + r.stderr
+
+
+# --------------------------------------------------------------------------- 1, 6, 17. publishing
+
+from imagegen.errors import PublishError as _PublishError  # noqa: E402
+from imagegen.publish import ApiPublisher, GitHubApi, PullRequestPublisher, Target  # noqa: E402
+from tests.fake_github import FakeGitHub, make_origin  # noqa: E402
+from tests.helpers import git as _git  # noqa: E402
+from tests.test_publish import (IMG_A, IMG_B, POST_A, POST_B, PR_BRANCH, TOKEN, clone, github, post,  # noqa: E402
+                                pr_publisher, pr_run, write_cover)
+
+
+@pytest.fixture
+def gh_origin(tmp_path: Path):
+    origin = make_origin(tmp_path, {POST_A: post("Alpha"), POST_B: post("Beta"), "README.md": b"readme\n"})
+    with FakeGitHub(origin, tokens={TOKEN: "write"}) as server:
+        yield server, origin
+
+
+def test_a_push_to_the_covers_branch_during_the_run_is_kept(tmp_path: Path, gh_origin) -> None:
+    gh, origin = gh_origin
+    _, first = pr_run(clone(origin, tmp_path / "ws1"), gh, [(POST_A, IMG_A, "Alpha")])
+    ws = clone(origin, tmp_path / "ws2")
+    pub = pr_publisher(ws, gh)
+    pub.prepare()  # the run starts: the open pull request is read
+    review = b"Looks good, but make Alpha's cover warmer.\n"
+    theirs = gh.commit_files({"notes/review.md": review, IMG_A: b"\x89PNG\r\n\x1a\nwarmer"}, branch=PR_BRANCH)
+    try:
+        result = pub.publish([write_cover(ws, POST_B, IMG_B, tag="Beta")], None)
+    finally:
+        pub.close()
+    assert gh.read("notes/review.md", PR_BRANCH) == review  # their file is on the new tip ...
+    assert gh.read(IMG_A, PR_BRANCH) == b"\x89PNG\r\n\x1a\nwarmer"  # ... and their change to a carried file
+    assert gh.exists(IMG_B, PR_BRANCH) and gh.exists(POST_A, PR_BRANCH)
+    assert gh.git("rev-parse", f"{result.sha}^").strip() == theirs  # a fast-forward on their commit
+    assert first.sha
+
+
+def test_a_file_dropped_on_purpose_stays_dropped_when_the_branch_moves(tmp_path: Path, gh_origin) -> None:
+    gh, origin = gh_origin
+    pr_run(clone(origin, tmp_path / "ws1"), gh, [(POST_A, IMG_A, "Alpha")])
+    gh.commit_files({POST_A: post("Alpha", " edited on main")})  # main changed Alpha: its cover is dropped
+    ws = clone(origin, tmp_path / "ws2")
+    pub = pr_publisher(ws, gh)
+    pub.prepare()
+    gh.commit_files({"notes/review.md": b"ok\n"}, branch=PR_BRANCH)
+    try:
+        pub.publish([write_cover(ws, POST_B, IMG_B, tag="Beta")], None)
+    finally:
+        pub.close()
+    assert gh.exists("notes/review.md", PR_BRANCH) and not gh.exists(IMG_A, PR_BRANCH)
+    assert gh.read(POST_A, PR_BRANCH) == post("Alpha", " edited on main")
+
+
+def _real_retry_api(gh: FakeGitHub) -> GitHubApi:
+    """The client with the action's own retry policy (the tests' default turns retries off)."""
+    return GitHubApi(token=TOKEN, api_url=gh.url, repository=gh.full_name, branch="main", write_interval=0,
+                     sleep=lambda s: None)
+
+
+SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+
+
+def test_a_long_rate_limit_on_the_write_check_is_a_failure_not_a_sleep(tmp_path: Path, gh_origin) -> None:
+    gh, origin = gh_origin
+    ws = clone(origin, tmp_path / "ws")
+    gh.inject("POST", r"/git/blobs$", 403, SECONDARY, headers={"Retry-After": "3600"})
+    pub = ApiPublisher(_real_retry_api(gh), Target(ws, "main"))
+    with pytest.raises(_PublishError) as caught:
+        pub.preflight()  # it used to sleep 3600 s, up to three times
+    text = str(caught.value)
+    assert "3600 s" in text and "rate limit" in text and "\n" not in text
+    assert [r.path for r in gh.requests if r.method == "POST"] == [f"/repos/{gh.full_name}/git/blobs"]
+
+
+def test_a_short_rate_limit_is_still_waited_out(tmp_path: Path, gh_origin) -> None:
+    gh, origin = gh_origin
+    ws = clone(origin, tmp_path / "ws")
+    gh.inject("POST", r"/git/blobs$", 403, SECONDARY, headers={"Retry-After": "0"})
+    assert ApiPublisher(_real_retry_api(gh), Target(ws, "main")).preflight() is None
+    assert len([r for r in gh.requests if r.method == "POST"]) == 2
+
+
+@pytest.mark.parametrize("mode", ["api", "pull-request"])
+def test_the_checks_before_any_cover_are_bounded(tmp_path: Path, gh_origin, mode: str) -> None:
+    gh, origin = gh_origin
+    ws = clone(origin, tmp_path / "ws")
+    if mode == "api":
+        gh.stall("POST", r"/git/blobs$")
+        pub = ApiPublisher(github(gh), Target(ws, "main"))
+        pub.check_deadline = 0.5
+        step = pub.preflight
+    else:
+        gh.stall("GET", r"/pulls$")
+        pub = pr_publisher(ws, gh)
+        pub.check_deadline = 0.5
+        step = pub.prepare
+    with pytest.raises(_PublishError, match="did not finish within 0.5 s"):
+        step()
+
+
+def test_a_422_on_opening_the_pull_request_says_why_and_that_the_covers_are_committed(tmp_path: Path,
+                                                                                       gh_origin) -> None:
+    gh, origin = gh_origin
+    ws = clone(origin, tmp_path / "ws")
+    gh.inject("POST", r"/pulls$", 422, "Validation Failed", errors=[{
+        "resource": "PullRequest", "code": "custom", "message": "A pull request already exists for octo:imagegen/covers."}])
+    with pytest.raises(_PublishError) as caught:
+        pr_run(ws, gh, [(POST_A, IMG_A, "Alpha")])
+    text = str(caught.value)
+    assert "A pull request already exists for octo:imagegen/covers" in text and "HTTP 422" in text
+    assert "committed on branch imagegen/covers" in text and "not committed" not in text
+    assert caught.value.committed == gh.head(PR_BRANCH) and gh.exists(IMG_A, PR_BRANCH)
+
+
+def test_the_action_says_the_covers_are_on_the_branch_when_only_the_pull_request_failed(tmp_path: Path) -> None:
+    from tests.test_action_e2e import GH_TOKEN, HostRunner, make_harness, post as action_post, providers_env
+
+    with FakeProviders(time_scale=0.001) as fp:
+        box: list[FakeGitHub] = []
+
+        def factory(origin: Path) -> FakeGitHub:
+            box.append(FakeGitHub(origin, tokens={GH_TOKEN: "write"}).start())
+            return box[0]
+
+        h = make_harness(tmp_path, HostRunner(), fp, factory)
+        try:
+            h.gh.inject("POST", r"/pulls$", 422, "Validation Failed", errors=[{
+                "resource": "PullRequest", "code": "custom", "message": "A pull request already exists for x:y."}])
+            _, _, event = h.push_from_elsewhere({"blog/2026-02-01-one.md": action_post("One")})
+            h.checkout()
+            res = h.run({"providers": "cloudflare", "cloudflare-api-token": "cfSECRETtoken-0123456789abcdef",
+                         "cloudflare-account-id": "acctSECRET-4242", "commit": "pull-request"},
+                        event=event, env=providers_env(fp))
+            branch_head = h.gh.head("imagegen/covers")
+        finally:
+            for gh in box:
+                gh.stop()
+    assert res.code == 1
+    errors = res.commands("error")
+    assert len(errors) == 1 and "A pull request already exists for x:y" in errors[0] and "not committed" not in errors[0]
+    assert res.outputs["commit-sha"] == branch_head and "Not committed" not in res.summary
+    assert "A pull request already exists" in res.summary
+
+
+def test_a_long_rate_limit_ends_the_action_with_one_error_and_nothing_generated(tmp_path: Path) -> None:
+    from tests.test_action_e2e import GH_TOKEN, HostRunner, make_harness, post as action_post, providers_env
+
+    with FakeProviders(time_scale=0.001) as fp:
+        box: list[FakeGitHub] = []
+
+        def factory(origin: Path) -> FakeGitHub:
+            box.append(FakeGitHub(origin, tokens={GH_TOKEN: "write"}).start())
+            return box[0]
+
+        h = make_harness(tmp_path, HostRunner(), fp, factory)
+        try:
+            h.gh.inject("POST", r"/git/blobs$", 403, SECONDARY, headers={"Retry-After": "3600"})
+            _, _, event = h.push_from_elsewhere({"blog/2026-02-01-one.md": action_post("One")})
+            h.checkout()
+            res = h.run({"providers": "cloudflare", "cloudflare-api-token": "cfSECRETtoken-0123456789abcdef",
+                         "cloudflare-account-id": "acctSECRET-4242"}, event=event, env=providers_env(fp))
+        finally:
+            for gh in box:
+                gh.stop()
+    assert res.code == 1 and fp.count("cloudflare") == 0
+    errors = res.commands("error")
+    assert len(errors) == 1 and "3600 s" in errors[0]

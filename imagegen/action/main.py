@@ -231,8 +231,13 @@ class Action:
         try:
             result = publisher.publish(publish.changes_from(report), plan.message)
         except PublishError as exc:
-            self.runner.error(f"the covers were generated but not committed: {exc}")
-            ctx.notes.append(f"Not committed: {exc}")
+            if exc.committed:  # on the branch; only a later step (the pull request) failed
+                self.runner.error(str(exc))
+                ctx.commit_sha = exc.committed
+                ctx.notes.append(str(exc))
+            else:
+                self.runner.error(f"the covers were generated but not committed: {exc}")
+                ctx.notes.append(f"Not committed: {exc}")
             return self.finish(report, ctx, code=EXIT_ERROR, report_file=plan.settings.report)
         ctx.commit_sha = result.sha
         ctx.pull_request_url, ctx.pull_request_number = result.pull_request_url, result.pull_request_number

@@ -272,16 +272,20 @@ class State:
                 bad.append(f"worked.{name}")
         if bad:
             warn(f"state file {str(path)!r}: ignoring malformed entries for {', '.join(sorted(set(bad)))}")
-        prompts = data.get("prompts", {})
-        if isinstance(prompts, dict):
-            for post, item in prompts.items():
-                if isinstance(item, dict) and isinstance(item.get("prompt"), str) and item["prompt"].strip():
-                    alt, at = item.get("alt"), item.get("at")
-                    entry = {"prompt": item["prompt"], "alt": alt if isinstance(alt, str) else ""}
-                    if isinstance(at, str) and len(at) <= 64:
-                        entry["at"] = at
-                    state.prompts[str(post)] = entry
+        state._read_prompts(data.get("prompts", {}))
         return state
+
+    def _read_prompts(self, prompts: Any) -> None:
+        """The prompt cache's entries that are well formed (a prompt, an alt text, when cached)."""
+        if not isinstance(prompts, dict):
+            return
+        for post, item in prompts.items():
+            if isinstance(item, dict) and isinstance(item.get("prompt"), str) and item["prompt"].strip():
+                alt, at = item.get("alt"), item.get("at")
+                entry = {"prompt": item["prompt"], "alt": alt if isinstance(alt, str) else ""}
+                if isinstance(at, str) and len(at) <= 64:
+                    entry["at"] = at
+                self.prompts[str(post)] = entry
 
     def out_until(self, name: str, now: datetime | None = None, *, key: str | None = None) -> Entry | None:
         """The entry keeping `name` out at `now` (default: the load time), or None. With `key`

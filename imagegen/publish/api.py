@@ -40,6 +40,13 @@ API_TIMEOUT = 30
 """Seconds each API request may take (connect, and each read) before it is given up."""
 API_RETRIES = 3
 """PyGithub's own retries (5xx on GET/POST, secondary rate limits with Retry-After)."""
+MAX_RETRY_WAIT = 60.0
+"""The longest pause imagegen takes when GitHub asks for one (Retry-After, a rate limit's reset).
+A secondary rate limit answers `Retry-After: 3600`; three retries slept three hours. A longer wait
+is a clear failure instead (`WaitTooLong`), and the next run tries again."""
+CHECK_DEADLINE = 120.0
+"""Seconds the checks before any cover is made (the open pull request, write access, rulesets)
+may take in all: they hold up the whole run, and a stalled GitHub must not hold the job."""
 TEXT_SUFFIXES = (".md", ".markdown", ".mdx", ".txt", ".toml", ".yml", ".yaml", ".json", ".html")
 """Files sent inline in the tree request (no blob request of their own) when they are UTF-8."""
 
@@ -79,10 +86,47 @@ class WritePacer:
 
 
 def gh_message(exc: Exception) -> str:
-    """GitHub's own message in a PyGithub error, on one line."""
+    """GitHub's own message in a PyGithub error, on one line, with its reasons: a 422 says only
+    "Validation Failed" in `message`; why ("A pull request already exists for ...") is in
+    `errors[].message` (or `errors[].code`)."""
     data = getattr(exc, "data", None)
     msg = data.get("message") if isinstance(data, dict) else (data if isinstance(data, str) else "")
-    return " ".join(str(msg or "").split())
+    errors = data.get("errors") if isinstance(data, dict) else None
+    reasons = [str(e.get("message") or e.get("code") or "") if isinstance(e, dict) else str(e)
+               for e in (errors if isinstance(errors, list) else [])]
+    reasons = [r for r in reasons if r and r not in str(msg)]
+    text = str(msg or "") + (": " + "; ".join(reasons) if reasons else "")
+    return " ".join(text.split())
+
+
+class WaitTooLong(PublishError):
+    """GitHub asked for a pause longer than MAX_RETRY_WAIT. Raised from inside urllib3's retry
+    (before it sleeps), so it passes through requests and PyGithub unchanged."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"GitHub asked to wait {seconds:.0f} s before the next request (a rate limit); imagegen "
+                         f"waits at most {MAX_RETRY_WAIT:g} s, so it gave up. The next run tries again")
+
+
+def bounded_retry(total: int = API_RETRIES) -> Any:
+    """PyGithub's retry (5xx, rate limits) that never sleeps longer than MAX_RETRY_WAIT: a longer
+    Retry-After or rate-limit reset raises WaitTooLong at once."""
+    from github import GithubRetry
+
+    class _Bounded(GithubRetry):
+        def sleep_for_retry(self, response: Any = None) -> bool:
+            after = self.get_retry_after(response) if response is not None else None
+            if after is not None and after > MAX_RETRY_WAIT:
+                raise WaitTooLong(after)
+            return bool(super().sleep_for_retry(response))
+
+        def sleep(self, response: Any = None) -> None:
+            backoff = self.get_backoff_time()
+            if backoff > MAX_RETRY_WAIT:
+                raise WaitTooLong(backoff)
+            super().sleep(response)
+
+    return _Bounded(total=total, backoff_factor=1.0, max_rate_limit_wait=int(MAX_RETRY_WAIT))
 
 
 @dataclass
@@ -129,11 +173,11 @@ class GitHubApi:
                  write_interval: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         """`write_interval`: seconds between writes once the free ones are used (None: GitHub's
         guidance, see WritePacer; 0: no pause, for tests)."""
-        from github import Auth, Github, GithubRetry
+        from github import Auth, Github
 
         kw: dict[str, Any] = {"auth": Auth.Token(token), "base_url": api_url.rstrip("/"), "timeout": timeout,
                               "lazy": True, "seconds_between_requests": None, "seconds_between_writes": None,
-                              "retry": GithubRetry(total=API_RETRIES, backoff_factor=1.0) if retry == "default" else retry}
+                              "retry": bounded_retry() if retry == "default" else retry}
         self.gh = Github(**kw)
         self.repo = self.gh.get_repo(repository)
         self.repository = repository
@@ -170,6 +214,8 @@ class GitHubApi:
 
         try:
             self.write(self.repo.create_git_blob, "imagegen: write access check\n", "utf-8")
+        except PublishError:
+            raise  # WaitTooLong: a verdict of its own
         except GithubException as exc:
             if exc.status in (401, 403, 404):
                 return str(self.fail(f"the token cannot write to {self.repository}", exc))
@@ -192,6 +238,8 @@ class GitHubApi:
         try:
             _, rules = req.requestJsonAndCheck("GET", f"/repos/{self.repository}/rules/branches/"
                                                       f"{quote(self.branch, safe='')}")
+        except PublishError:
+            raise  # WaitTooLong
         except Exception:  # not a verdict (old GHES, no access, network): the update will say
             return None
         for rule in rules if isinstance(rules, list) else []:
@@ -213,6 +261,8 @@ class GitHubApi:
                 "GET", f"/repos/{self.repository}/rulesets/{int(rule.get('ruleset_id') or 0)}")
             name = str(ruleset.get("name") or name)
             bypass = str(ruleset.get("current_user_can_bypass") or "")
+        except PublishError:
+            raise  # WaitTooLong
         except Exception:
             return None
         return None if bypass in ("always", "exempt") else name
@@ -441,17 +491,19 @@ class ApiPublisher:
         self.api = api
         self.target = target
         self.deadline = deadline
+        self.check_deadline = CHECK_DEADLINE
 
     def prepare(self) -> list[str]:
         return []
 
     def preflight(self) -> str | None:
         """A token that cannot write: nothing to generate (said as a notice). A ruleset this token may
-        not bypass: a configuration mistake (PublishError)."""
-        why = self.api.can_write()
+        not bypass: a configuration mistake (PublishError). Bounded by CHECK_DEADLINE in all."""
+        with overall_deadline(self.check_deadline, "the write-access check through GitHub's API"):
+            why = self.api.can_write()
+            refusal = None if why else self.api.ruleset_refusal()
         if why:
             return why
-        refusal = self.api.ruleset_refusal()
         if refusal:
             raise PublishError(refusal)
         return None

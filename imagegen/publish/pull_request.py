@@ -22,7 +22,7 @@ from urllib.parse import quote
 from imagegen import writer
 from imagegen.errors import PublishError, SettingsError, WriteError
 from imagegen.gfm import table_cell
-from imagegen.publish.api import Draft, Files, GitHubApi, gh_message
+from imagegen.publish.api import CHECK_DEADLINE, Draft, Files, GitHubApi, gh_message
 from imagegen.publish.base import Change, Result, Target, default_message
 from imagegen.publish.checkout import restore_checkout, restore_left
 from imagegen.publish.deadline import PUBLISH_DEADLINE, overall_deadline
@@ -52,6 +52,8 @@ class PullRequestPlan:
     """The covers listed in the open pull request (post, image, removed, title, provider, model)."""
     carried: list[str] = field(default_factory=list)
     """Paths the covers branch changed that the next commit keeps."""
+    dropped: list[str] = field(default_factory=list)
+    """Paths left out on purpose (posts the base branch changed since, and their covers)."""
     posts: dict[str, bytes] = field(default_factory=dict)
     """The carried posts' bytes on the covers branch (written into the workspace for the run)."""
     notes: list[str] = field(default_factory=list)
@@ -154,6 +156,7 @@ def _carry(api: GitHubApi, plan: PullRequestPlan, base_head: str) -> None:
     drop_paths = {p for post in dropped for p in groups[post]} | conflicted
     plan.entries = [e for e in plan.entries if e["post"] not in dropped]
     plan.carried = [p for p in changed if p not in drop_paths]
+    plan.dropped = sorted(drop_paths)
     at_head = api.blobs_at(api.repo.get_git_commit(plan.head).tree.sha, plan.carried)
     for e in plan.entries:
         sha = at_head.get(e["post"])
@@ -171,12 +174,14 @@ class PullRequestPublisher:
         self.api = api
         self.target = target
         self.deadline = deadline
+        self.check_deadline = CHECK_DEADLINE
         self.plan = PullRequestPlan(base=target.branch, branch=target.pull_request_branch)
 
     def prepare(self) -> list[str]:
         """Read the open pull request and put its posts into the workspace as the covers branch has
         them (atomically, like every post write), so the run does not make their covers again."""
-        self.plan = read_plan(self.api, self.target.pull_request_branch)
+        with overall_deadline(self.check_deadline, "reading the open pull request through GitHub's API"):
+            self.plan = read_plan(self.api, self.target.pull_request_branch)
         workspace = self.target.workspace
         for rel, data in self.plan.posts.items():
             path = workspace / rel
@@ -189,7 +194,8 @@ class PullRequestPublisher:
         return list(self.plan.notes)
 
     def preflight(self) -> str | None:
-        return self.api.can_write()
+        with overall_deadline(self.check_deadline, "the write-access check through GitHub's API"):
+            return self.api.can_write()
 
     def close(self) -> None:
         """The carried posts go back to the base branch's version (the checkout is the base branch)."""
@@ -228,11 +234,29 @@ class PullRequestPublisher:
             head = self.api.repo.get_git_commit(head_sha)
             parents = [head] if head_sha == base_head.sha else [head, base_head]
             mine = {p for c in todo for p in c.paths}
-            carried = [p for p in self.plan.carried if p not in mine]
+            carried = [p for p in self._carried_now(head_sha) if p not in mine]
             for p, sha in self.api.blobs_at(head.tree.sha, carried).items():
                 elements.append(InputGitTreeElement(p, self.api.file_mode(p), "blob", sha=sha))
         elements += [self.api.element(p, files) for c in todo for p in c.paths]
         return Draft(branch, head_sha, parents, base_head.tree, elements)
+
+    def _carried_now(self, head_sha: str) -> list[str]:
+        """What the next commit keeps of the covers branch as it is *now*: the files the open pull
+        request carried when the run began, and every file someone else's push changed on the
+        branch since (a reviewer's notes, an edited cover), except those left out on purpose. The
+        branch is never rebuilt from the list read before the run alone: that dropped their files."""
+        from github import GithubException
+
+        carried = list(self.plan.carried)
+        if head_sha == self.plan.head:
+            return carried
+        try:
+            since = self.api.repo.compare(self.plan.head or self.api.branch, head_sha)
+        except GithubException as exc:
+            raise self.api.fail(f"could not read what changed on {self.plan.branch} during the run", exc) from None
+        dropped = set(self.plan.dropped)
+        carried += [f.filename for f in since.files if f.filename not in dropped and f.filename not in carried]
+        return carried
 
     def _propose(self, changes: Sequence[Change], result: Result) -> None:
         """Open the pull request, or update the open one's list, when there is something to show."""
@@ -263,9 +287,10 @@ class PullRequestPublisher:
                 pr = api.write(api.repo.create_pull, base=api.branch, head=pull.branch, title=title, body=body,
                                maintainer_can_modify=True)
         except GithubException as exc:
-            raise PublishError(f"the covers are on branch {pull.branch} ({sha[:12]}) but the pull request could not "
-                               f"be {'updated' if pull.number else 'opened'}: HTTP {exc.status} {gh_message(exc)}."
-                               f"{_pull_request_hint(exc.status, gh_message(exc))}") from None
+            reason = gh_message(exc).rstrip(".")
+            raise PublishError(f"the covers are committed on branch {pull.branch} ({sha[:12]}), but the pull request "
+                               f"could not be {'updated' if pull.number else 'opened'}: HTTP {exc.status} {reason}."
+                               f"{_pull_request_hint(exc.status, reason)}", committed=sha) from None
         result.pull_request_number = pr.number
         result.pull_request_url = pr.html_url
 
