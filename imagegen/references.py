@@ -75,6 +75,11 @@ _WORDS = re.compile(r"(?:\w|-)+")
 text's words: the prefilter in `Scanner._pass` never misses one."""
 
 
+_FEW_KEYS = 64
+"""Up to this many words, each is looked up in a file's text directly (fast C substring search);
+with more, the file's words are listed once and intersected."""
+
+
 def _key(form: str) -> str | None:
     """The longest word of a form: a text that mentions the form holds it as one of its words."""
     words = _WORDS.findall(form)
@@ -207,8 +212,8 @@ class Scanner:
                 self._doubts[rel] = doubt
             if not text:
                 continue
-            present = keys.keys() & set(_WORDS.findall(text)) if len(keys) > 1 else \
-                {k for k in keys if k in text}
+            present = {k for k in keys if k in text} if len(keys) <= _FEW_KEYS else \
+                keys.keys() & set(_WORDS.findall(text))
             for n in {n for k in present for n in keys[k]} | set(always):
                 form = _mentions(text, forms[n])
                 if form is not None:

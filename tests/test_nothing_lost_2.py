@@ -832,3 +832,16 @@ def test_a_long_rate_limit_ends_the_action_with_one_error_and_nothing_generated(
     assert res.code == 1 and fp.count("cloudflare") == 0
     errors = res.commands("error")
     assert len(errors) == 1 and "3600 s" in errors[0]
+
+
+def test_a_huge_image_is_refused_without_pillows_warning_on_stderr(tmp_path: Path) -> None:
+    """Pillow warns about a 'decompression bomb' at open; imagegen's own bound refuses it (here
+    Pillow's threshold is lowered so a small image crosses it, as a 90-megapixel one would)."""
+    src = tmp_path / "big.png"
+    src.write_bytes(_png((200, 200)))
+    code = ("import sys; from pathlib import Path; from PIL import Image; from imagegen import images; "
+            "Image.MAX_IMAGE_PIXELS = 30000; "
+            "im = images.checked_image(Path(sys.argv[1]).read_bytes(), provider='p'); print(im.width)")
+    import sys as _sys
+    r = subprocess.run([_sys.executable, "-c", code, str(src)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.split() == ["200"] and r.stderr == ""

@@ -28,8 +28,10 @@ __all__ = ["DECODE_BUDGET", "IMAGE_EXTENSIONS", "MAX_PIXELS", "GeneratedImage", 
            "decoding", "describe_non_image", "sniff"]
 
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 """Pillow warns on stderr about a provider's or a camera's broken metadata ("Corrupt EXIF data",
-"Tag data larger than file"): noise for us, since every cover is re-encoded without metadata. A
+"Tag data larger than file"): noise for us, since every cover is re-encoded without metadata; and
+its DecompressionBombWarning, since MAX_PIXELS refuses such an image before it is decoded. A
 process-wide filter, set once: `warnings.catch_warnings` is not thread-safe, and images are
 decoded in worker threads."""
 
