@@ -57,10 +57,15 @@ FROM ${BASE_IMAGE}
 # rebase, diff, reset are built in), git's server and mail programs, glibc's iconv charset modules
 # (8 MB; Python has its own codecs, and commits are UTF-8), and the base's pip (nothing is
 # installed at run time). The container tests run every git path through this image.
-# fonts-dejavu-core: the font the `card` provider sets titles in (never downloaded at run time).
+# The fonts title cards are set in (never downloaded at run time; imagegen/images/fonts.py): DejaVu
+# Sans (Latin, Greek, Cyrillic, Arabic, Hebrew), WenQuanYi Micro Hei (Chinese, Japanese, Korean; the
+# smallest font with all three, 5 MB against Noto CJK's 91 MB), Noto Color Emoji (10 MB), and
+# libfribidi0, which Pillow's text shaping (libraqm, in its wheel) loads to join Arabic letters and
+# lay out right-to-left text. scripts/install-fonts.sh installs the same for the tests.
 # hadolint ignore=DL3008,SC2046
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends git ca-certificates fonts-dejavu-core fonts-wqy-microhei \
+        fonts-noto-color-emoji libfribidi0 \
     && dpkg --purge --force-depends $(dpkg-query -W -f '${Package}\n' 'perl' 'perl-modules-*' 'libperl5*' \
         'liberror-perl' 2>/dev/null) \
     && apt-get clean \

@@ -12,12 +12,16 @@ The fields a cover edit writes into the frontmatter, besides the engine's own co
     image_provider   which provider made it
     image_model      which model
     image_prompt     the prompt (unless prompts are cached in the state file instead)
+    image_card       what a title card was drawn from (a digest of the title, the series and the card
+                     settings): a later run redraws the card when it differs (the title was edited)
     <alt field>      the cover's alt text: `image_alt`, or the engine's (`cover.alt`, `heroImageAlt`, `image.alt`)
     regenerate_image false, when the edit regenerates a cover
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,13 +29,15 @@ from typing import Mapping
 
 from imagegen import frontmatter as fm
 from imagegen.errors import PostError
+from imagegen.images.overlay import CardStyle, CoverText
 from imagegen.markdown import embeds
 from imagegen.posts import Post
 from imagegen.sites.base import CoverPlace, Site, get_dotted
 
-__all__ = ["PROVENANCE_FIELDS", "STAND_IN", "CoverEdit", "CoverMeta", "plan", "rewrite"]
+__all__ = ["CARD_FIELD", "PROVENANCE_FIELDS", "STAND_IN", "CoverEdit", "CoverMeta", "card_fingerprint", "cover_text",
+           "plan", "rewrite", "series_name"]
 
-PROVENANCE_FIELDS = ("image_date", "image_provider", "image_model", "image_prompt")
+PROVENANCE_FIELDS = ("image_date", "image_provider", "image_model", "image_prompt", "image_card")
 """What a cover edit records about the cover, in this order (the alt text goes to the site's field)."""
 
 
@@ -47,6 +53,49 @@ class CoverMeta:
     """None: the prompt is not stored in the post (it is cached in the state file)."""
     alt: str = ""
     """The describer's sentence about the picture; '' uses the post's title."""
+    card: str = ""
+    """A title card's `card_fingerprint` ('' for a picture that does not show the title)."""
+
+
+CARD_FIELD = "image_card"
+
+_GENERIC_FOLDERS = {"posts", "_posts", "post", "blog", "content", "src", "pages", "articles", "notes", "docs",
+                    "drafts", "_drafts", "en", "data"}
+
+
+def series_name(post: Post) -> str:
+    """The small line above a card's title: the frontmatter `series` (or `blog`), else the post's
+    folder when it names something (`chickie-loo` -> `Chickie Loo`; not `posts` or `content`)."""
+    try:
+        data = post.frontmatter
+    except PostError:
+        data = {}
+    for key in ("series", "blog"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            return " ".join(value[0].split())
+    folder = PurePosixPath(post.rel).parent.name
+    if not folder or folder.lower() in _GENERIC_FOLDERS or folder.isdigit():
+        return ""
+    words = folder.replace("_", " ").replace("-", " ").split()
+    return " ".join(w if w.isupper() else w.capitalize() for w in words)
+
+
+def cover_text(post: Post) -> CoverText:
+    """What a title card (or the title band) shows for `post`: its title and series."""
+    return CoverText(post.title or PurePosixPath(post.rel).stem, series_name(post))
+
+
+def card_fingerprint(post: Post, style: CardStyle) -> str:
+    """What a title card of `post` is drawn from, as a short digest: the text it shows and the card
+    settings (not the size: a new `width` is no reason to redraw every card). Stored as
+    `image_card`; a run that finds another value redraws the card (the title was edited, or the
+    blog changed its card settings)."""
+    text = cover_text(post)
+    blob = json.dumps([text.title, text.series if style.series else "", style.fingerprint()])
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
 
 STAND_IN = CoverMeta("2000-01-01T00:00:00Z", "x", "x", "x", "x")
@@ -87,11 +136,13 @@ def _fields(site: Site, post: Post, meta: CoverMeta, alt: str, regenerate: bool)
                                    "image_model": meta.model}
     if meta.prompt is not None:
         fields["image_prompt"] = meta.prompt
+    if meta.card:
+        fields[CARD_FIELD] = meta.card
     alt_name = site.alt_field(post)
     current = get_dotted(post.frontmatter, alt_name) if post.doc.has_frontmatter else None
     if regenerate or not (isinstance(current, str) and current.strip()):
         fields[alt_name] = alt  # the author's own alt text stays, unless the cover is new
-    if regenerate:
+    if regenerate and post.regenerate:  # the flag is turned off; a redraw or --regenerate adds none
         fields["regenerate_image"] = False
     return fields
 

@@ -11,7 +11,8 @@ of checks:
     image/cover/... : false -> Skip("opted-out")
     no frontmatter where the site keeps the cover there -> Skip("no-frontmatter")
     without a title         -> Skip("no-title")
-    regenerate_image        -> Candidate("regenerate")
+    regenerate_image, or named in `regenerate` -> Candidate("regenerate")
+    a title card drawn from another title or card settings (`image_card` differs) -> Candidate("redraw")
     with a cover            -> Skip("has-image")
     the edit cannot be made -> Skip("cannot-edit") (covers.check, before any image is paid for)
     otherwise               -> Candidate("missing")
@@ -23,7 +24,8 @@ both, the explicit list is narrowed to the changed files.
 
 Speed: the walk uses os.scandir and never stats a plain file; YAML is parsed only when the
 frontmatter is outside the simple subset `frontmatter.quick_keys` recognises or when a value is
-actually needed to decide (title without an H1, regenerate_image, the cover field).
+actually needed to decide (title without an H1, regenerate_image, the cover field, a title
+card's `image_card`: only cards carry it, so a blog of AI covers is still decided without YAML).
 """
 
 from __future__ import annotations
@@ -38,19 +40,20 @@ from imagegen import frontmatter as fm
 from imagegen.errors import DiscoveryError, GitError
 from imagegen.git import Git
 from imagegen.posts import Post, PostError
+from imagegen.providers import SPECS
 from imagegen.report import SkipReason, Skipped
 from imagegen.config.settings import Settings
 from imagegen.sites.base import OPT_OUT_FIELDS, CoverPlace, Site
 from imagegen.sites.walk import Entry, Walker, inside
 
-__all__ = ["Candidate", "Discovery", "DiscoveryError", "Skip", "discover"]
+__all__ = ["Candidate", "Discovery", "DiscoveryError", "Redraw", "Skip", "discover"]
 
 
 @dataclass(frozen=True)
 class Candidate:
     post: Post
     why: str
-    """missing | regenerate | body-image"""
+    """missing | regenerate | redraw (a title card whose title or card settings changed) | body-image"""
     place: CoverPlace | None = None
     """Where the post's cover file goes (the site's `cover_place`, decided once in discovery)."""
     image: str | None = None
@@ -120,7 +123,27 @@ def _explicit(settings: Settings, walker: Walker, skipped: list[Skip]) -> None:
             walker.entries.append(Entry(rel, path, None))
 
 
-def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
+@dataclass(frozen=True)
+class Redraw:
+    """Which covers are made again although they exist: the posts named in `regenerate`, and title
+    cards whose `image_card` is not what the card would be drawn from now."""
+
+    settings: Settings | None = None
+    forced: frozenset[str] = frozenset()
+
+    def stale_card(self, post: Post) -> bool:
+        if self.settings is None:
+            return False
+        data = post.frontmatter
+        made_by, drawn_from = data.get("image_provider"), data.get(covers.CARD_FIELD)
+        spec = SPECS.get(made_by) if isinstance(made_by, str) else None
+        if spec is None or not spec.renders_title or not isinstance(drawn_from, str):
+            return False  # not a card, or a card from before image_card (left alone)
+        s = self.settings
+        return drawn_from != covers.card_fingerprint(post, s.card_style)
+
+
+def _classify(post: Post, site: Site, today: dt.date, redraw: Redraw = Redraw()) -> Candidate | Skip:
     keys = (fm.quick_keys(post.doc.block) if post.doc.kind == "yaml" else None) if post.doc.has_frontmatter \
         else frozenset()
     if keys is None:
@@ -138,7 +161,8 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
         field = site.opted_out(post)
         if field is not None:
             return Skip(post.rel, SkipReason.OPTED_OUT, f"{field}: false")
-    if keys is not None and "regenerate_image" not in keys and site.body_is_cover() and post.quick_has_image() \
+    if keys is not None and "regenerate_image" not in keys and covers.CARD_FIELD not in keys \
+            and post.rel not in redraw.forced and site.body_is_cover() and post.quick_has_image() \
             and post.quick_has_h1():
         return Skip(post.rel, SkipReason.HAS_IMAGE)  # the common no-op case, decided without YAML
     if site.needs_frontmatter and not post.doc.has_frontmatter:
@@ -146,16 +170,18 @@ def _classify(post: Post, site: Site, today: dt.date) -> Candidate | Skip:
                     f"no frontmatter: {site.name} keeps the cover there, so the post is left alone")
     if post.title is None:
         return Skip(post.rel, SkipReason.NO_TITLE, "no title in the frontmatter and no '# ' heading")
-    if post.regenerate:
+    if post.regenerate or post.rel in redraw.forced:
         verdict = Candidate(post, "regenerate")
     elif site.has_cover(post):
-        return Skip(post.rel, SkipReason.HAS_IMAGE)
+        if not redraw.stale_card(post):
+            return Skip(post.rel, SkipReason.HAS_IMAGE)
+        verdict = Candidate(post, "redraw")
     elif site.body_image == "cover" and not site.body_is_cover() and (post.has_image() or site.own_cover(post)):
         return _own_image(post, site)
     else:
         verdict = Candidate(post, "missing")
     try:
-        place = covers.check(site, post, regenerate=verdict.why == "regenerate")
+        place = covers.check(site, post, regenerate=verdict.why != "missing")
     except fm.FrontmatterError as exc:
         return Skip(post.rel, exc.reason, str(exc))
     return Candidate(post, verdict.why, place)
@@ -253,6 +279,7 @@ def discover(settings: Settings, today: dt.date, site: Site) -> Discovery:
     if not os.path.isdir(repo_real):
         raise DiscoveryError(f"repository folder {repo!r} does not exist")
     found = Discovery(site=site)
+    redraw = Redraw(settings, frozenset(settings.regenerate))
     entries = _walk(settings, site, repo, repo_real, found.skipped)
     # One post per real file: a file reached directly wins over the same file through a symlink.
     seen_real: set[str] = set()
@@ -270,7 +297,7 @@ def discover(settings: Settings, today: dt.date, site: Site) -> Discovery:
             found.skipped.append(post)
             continue
         try:
-            verdict = _not_a_post(post, site, explicit=bool(settings.posts)) or _classify(post, site, today)
+            verdict = _not_a_post(post, site, explicit=bool(settings.posts)) or _classify(post, site, today, redraw)
         except PostError as exc:
             verdict = Skip(e.rel, exc.reason, str(exc))
         if verdict is _NOT_A_POST:

@@ -22,8 +22,10 @@ import httpx
 from imagegen import aio, covers, images, lock, references, sites, writer
 from imagegen.chain.scheduler import Chain, ChainExhausted, PostFailed
 from imagegen.clock import Clock, SystemClock
-from imagegen.discover import Candidate, Discovery, discover
+from imagegen.discover import Candidate, Discovery, Redraw, discover
 from imagegen.explain import explain_no_posts
+from imagegen.covers import series_name  # noqa: F401 - the name the card's tests import
+from imagegen.images import fonts
 from imagegen.images.overlay import CoverText, draw_band
 from imagegen.posts import Post, PostError
 from imagegen.prompts import make_describer, prompt_for, styled
@@ -59,30 +61,6 @@ def _setup_failure(report: Report) -> str:
             return ""
         parts.append(f"{name}: {st.status if st.status != 'ok' else '/'.join(sorted(kinds))}")
     return "no cover could be made: every provider failed for setup or network reasons (" + ", ".join(parts) + ")"
-
-
-_GENERIC_FOLDERS = {"posts", "_posts", "post", "blog", "content", "src", "pages", "articles", "notes", "docs",
-                    "drafts", "_drafts", "en", "data"}
-
-
-def series_name(post: Post) -> str:
-    """The small line above a card's title: the frontmatter `series` (or `blog`), else the post's
-    folder when it names something (`chickie-loo` -> `Chickie Loo`; not `posts` or `content`)."""
-    try:
-        data = post.frontmatter
-    except PostError:
-        data = {}
-    for key in ("series", "blog"):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            return " ".join(value.split())
-        if isinstance(value, list) and value and isinstance(value[0], str):
-            return " ".join(value[0].split())
-    folder = PurePosixPath(post.rel).parent.name
-    if not folder or folder.lower() in _GENERIC_FOLDERS or folder.isdigit():
-        return ""
-    words = folder.replace("_", " ").replace("-", " ").split()
-    return " ".join(w if w.isupper() else w.capitalize() for w in words)
 
 
 def utc_stamp(clock: Clock) -> str:
@@ -145,7 +123,7 @@ class Run:
         if cand.image is not None:
             self._use_own(cand)
             return
-        regenerate = cand.why == "regenerate"
+        regenerate = cand.why in ("regenerate", "redraw")
         if chain.exhausted:
             self._pending(post.rel, PendingReason.PROVIDERS_OUT)
             return
@@ -153,15 +131,18 @@ class Run:
         cached = self.state.prompts.get(post.rel) if self.state is not None and not s.prompt_in_frontmatter else None
         if cached is not None and not post.cached_prompt:
             cached_alt = cached.get("alt", "")
-        described = await prompt_for(post, s, describer, regenerate=regenerate,
+        if cand.why == "redraw":
+            cached_alt = ""  # the card shows the new title: its alt text is that title, not the old one
+        described = await prompt_for(post, s, describer, regenerate=cand.why == "regenerate",  # a redraw keeps it
                                      cached_alt=cached_alt if isinstance(cached_alt, str) else "",
                                      cached_prompt=cached["prompt"] if cached is not None else None)
         prompt, source, alt = described.prompt, described.source, described.alt
         if chain.exhausted:
             self._pending(post.rel, PendingReason.PROVIDERS_OUT)
             return
-        text = CoverText(post.title or PurePosixPath(post.rel).stem, series_name(post))
-        request = ImageRequest(styled(prompt, s), width=s.width, height=s.height, title=text.title, series=text.series)
+        text = covers.cover_text(post)
+        request = ImageRequest(styled(prompt, s), width=s.width, height=s.height, title=text.title, series=text.series,
+                               style=s.card_style)
         try:
             image = await chain.generate(post.rel, request)
         except ChainExhausted:
@@ -174,10 +155,11 @@ class Run:
         if self.cancelled:
             self._pending(post.rel, PendingReason.CANCELLED)
             return
+        drawn = self._renders_title(image.provider)
         try:  # crop, scale, encode, strip: in a thread, so other posts keep moving meanwhile
             band = None
-            if s.title_overlay and not self._renders_title(image.provider):
-                band = partial(draw_band, text=text)
+            if s.title_overlay and not drawn:
+                band = partial(draw_band, text=text, style=s.card_style)
             image = await asyncio.to_thread(images.finish, image, s.output, band)
         except images.FinishError as exc:
             self._fail(post, str(exc))
@@ -185,7 +167,19 @@ class Run:
         if self.cancelled:
             self._pending(post.rel, PendingReason.CANCELLED)
             return
-        self._write(post, image, prompt, source, regenerate, alt, place=cand.place)
+        if drawn or band is not None:
+            self._warn_undrawable(post, text)
+        card = covers.card_fingerprint(post, s.card_style) if drawn else ""
+        self._write(post, image, prompt, source, regenerate, alt, place=cand.place, card=card)
+
+    def _warn_undrawable(self, post: Post, text: CoverText) -> None:
+        """A character no installed font draws is never silent: it is left out of the picture, and
+        the run says which, for which post."""
+        missing = fonts.undrawable(f"{text.title} {text.series}", self.settings.card_style.font)
+        if missing:
+            self.emit(Event.warning(f"no installed font draws {' '.join(missing)} (in the title or series); "
+                                    "left out of the cover (scripts/install-fonts.sh installs the fonts, or set "
+                                    "card-font)", post=post.rel))
 
     def _renders_title(self, provider: str) -> bool:
         """Whether `provider` set the title on its picture itself (no band goes on top)."""
@@ -195,7 +189,7 @@ class Run:
     """How often a post saved by someone else during the write is re-read and tried again."""
 
     def _write(self, post: Post, image: GeneratedImage, prompt: str, source: str, regenerate: bool,
-               alt: str = "", *, place: CoverPlace | None = None) -> None:
+               alt: str = "", *, place: CoverPlace | None = None, card: str = "") -> None:
         """Image first, then the post (only if it is still what the edit was made from), then
         (regenerating) the old cover if nothing mentions it any more. Synchronous on purpose."""
         fresh = self._current(post)
@@ -205,7 +199,7 @@ class Run:
         if image_path is None:
             return
         meta = covers.CoverMeta(utc_stamp(self.clock), image.provider, image.model,
-                                prompt if self.settings.prompt_in_frontmatter else None, alt)
+                                prompt if self.settings.prompt_in_frontmatter else None, alt, card)
         edit = self._apply(fresh, image_path.relative_to(self.repo_real).as_posix(), meta, regenerate)
         if edit is None:
             self._take_back(image_path)
@@ -315,7 +309,10 @@ class Run:
         self.emit(Event.generated(generated))
 
     def _cover_appeared(self, fresh: Post, regenerate: bool) -> bool:
-        if self.site.has_cover(fresh) and not (regenerate and fresh.regenerate):
+        """The post (read again just before the write) has a cover it did not ask to replace."""
+        still_replacing = regenerate and (fresh.regenerate or fresh.rel in self.settings.regenerate
+                                          or Redraw(self.settings).stale_card(fresh))
+        if self.site.has_cover(fresh) and not still_replacing:
             self.report.skipped.append(Skipped(fresh.rel, SkipReason.HAS_IMAGE, "a cover appeared during the run"))
             self.emit(Event.skip(fresh.rel, SkipReason.HAS_IMAGE, "a cover appeared during the run"))
             return True

@@ -133,7 +133,7 @@ class Planned:
     post: str
     would_write: str
     why: str
-    """missing | regenerate"""
+    """missing | regenerate | redraw"""
     prompt_source: str
     title: str = ""
 

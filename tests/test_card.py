@@ -17,7 +17,8 @@ from PIL import Image, ImageChops, ImageStat
 from imagegen.posts import Post
 from imagegen.pipeline import series_name
 from imagegen.testing import VirtualClock
-from imagegen.images.overlay import BOLD, MIN_CONTRAST, CoverText, contrast, draw_text, font_path, worst_contrast
+from imagegen.images import fonts
+from imagegen.images.overlay import MIN_CONTRAST, CoverText, contrast, draw_text, worst_contrast
 from imagegen.providers import SPECS
 from imagegen.providers.base import ImageRequest, ProviderContext
 from imagegen.providers.card import render, render_card
@@ -36,7 +37,7 @@ def _title(rng: random.Random, length: int) -> str:
 
 
 def test_font_comes_from_a_package() -> None:
-    path = font_path(BOLD)
+    path = fonts.CHAIN[0].path
     if path is None:
         if os.environ.get("IMAGEGEN_REQUIRE_TOOLS") == "1":
             pytest.fail("fonts-dejavu-core is not installed (scripts/install-fonts.sh installs it)")

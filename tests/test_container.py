@@ -148,9 +148,42 @@ def test_image_runs_on_its_python_with_the_locked_dependencies(container):
                          capture_output=True, text=True, timeout=60)
     assert git.returncode == 0 and "git version" in git.stdout
     font = subprocess.run(B + ["run", "--isolation", "chroot", c, "--", "python", "-c",
-                               "from imagegen.images.overlay import BOLD, font_path; print(font_path(BOLD))"],
+                               "from PIL import features; from imagegen.images import fonts; "
+                               "print(*[f.path for f in fonts.CHAIN], features.check('raqm'), sep='\\n')"],
                           capture_output=True, text=True, timeout=60)
-    assert font.returncode == 0 and font.stdout.strip().endswith("dejavu/DejaVuSans-Bold.ttf"), font.stderr
+    paths = font.stdout.split()
+    assert font.returncode == 0 and len(paths) == 4, font.stderr  # every font of the chain, and text shaping
+    assert paths[0].endswith("dejavu/DejaVuSans-Bold.ttf") and paths[1].endswith("wqy/wqy-microhei.ttc")
+    assert paths[2].endswith("noto/NotoColorEmoji.ttf") and paths[3] == "True"
+
+
+MAX_IMAGE_MB = 260
+"""The image a blog's job pulls (issue 18: the fonts of every script, and still under this)."""
+
+
+def test_the_image_stays_small(image):
+    tag, _ = image
+    size = subprocess.run(B + ["images", "--format", "{{.Size}}", tag], capture_output=True, text=True,
+                          check=True).stdout.split("\n")[0].strip()
+    number, unit = size.split()
+    megabytes = float(number) * {"kB": 0.001, "MB": 1, "GB": 1000}[unit]
+    assert megabytes < MAX_IMAGE_MB, f"the image is {size}; keep it under {MAX_IMAGE_MB} MB (docs/measurements.md)"
+
+
+def test_cards_in_every_script_in_the_image(container):
+    """The fonts and the text shaping are in the image: Japanese, Korean, emoji and Arabic titles
+    come out without a character left undrawn, each in the font that has it."""
+    c, _ = container
+    code = ("from imagegen.providers.card import render_card; from imagegen.images.overlay import CoverText; "
+            "import json; print(json.dumps([(render_card('p', CoverText(t), 600, 315)[1].faces, "
+            "render_card('p', CoverText(t), 600, 315)[1].missing) for t in "
+            "['東京の冬の日々', '한국어 제목', '🐔🥚 Eggs', 'كيف تحمي الدجاج']]))")
+    r = _run(c, "python", "-c", code)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert [missing for _, missing in got] == ["", "", "", ""]
+    assert got[0][0] == ["WenQuanYi Micro Hei"] and got[1][0][0] == "WenQuanYi Micro Hei"  # (its space: DejaVu's)
+    assert "Noto Color Emoji" in got[2][0] and got[3][0] == ["DejaVu Sans"]
 
 
 def _run(c: str, *argv: str) -> subprocess.CompletedProcess[str]:

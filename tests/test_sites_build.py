@@ -32,7 +32,7 @@ TOOLS = Path(os.environ.get("IMAGEGEN_TOOLS_DIR")
              or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "imagegen-tools")
 ASTRO = TOOLS / "astro"
 REQUIRE = os.environ.get("IMAGEGEN_REQUIRE_TOOLS") == "1"
-PROVENANCE = ("image_date", "image_provider", "image_model", "image_prompt", "image_alt")
+PROVENANCE = ("image_date", "image_provider", "image_model", "image_prompt", "image_card", "image_alt")
 
 
 def need(ok: bool, what: str) -> None:

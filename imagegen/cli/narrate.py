@@ -122,7 +122,8 @@ class Narrator:
             target = data.get("would_write", "")
             if ev.reason == "body-image":
                 return f"would name {post}'s own picture as its cover -> {target}"
-            return f"would generate {post} -> {target}" + (" (regenerate)" if ev.reason == "regenerate" else "")
+            why = {"regenerate": " (regenerate)", "redraw": " (redraw: its title or the card settings changed)"}
+            return f"would generate {post} -> {target}" + why.get(ev.reason, "")
         if k == EventKind.SWITCH:
             src = str(data.get("from", ""))
             why = self.out_why.get(src) or REASONS.get(ev.reason, ev.reason)
@@ -263,7 +264,8 @@ def summary(report: Report, settings: Settings, elapsed: float | None = None, *,
         return redact("\n".join(failed + [_count_line(report, took)]))
     lines = [_count_line(report, took)]
     _listed(lines, [f"  {_named(g.post, titles)} -> {g.image} ({_made_by(g.provider)})" for g in report.generated]
-            + [f"  {_named(p.post, titles)} -> {p.would_write}" for p in report.planned], level)
+            + [f"  {_named(p.post, titles)} -> {p.would_write}" + (f" ({p.why})" if p.why in ("regenerate", "redraw")
+                                                                   else "") for p in report.planned], level)
     lines.extend(failed)
     if report.providers:
         lines.append("")

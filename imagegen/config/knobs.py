@@ -135,6 +135,17 @@ CORE: tuple[Knob, ...] = (
          "provider always has it)", "false", kind="flag", group=OUTPUT),
     Knob("image-quality", "encoder quality 1-100 for jpeg/webp/avif (default: jpeg 82, webp 80, avif 60)",
          kind="int", minimum=1, maximum=100, metavar="N", group=OUTPUT),
+    Knob("card-colors", "title cards' colours, #rrggbb: the background (one colour, or its two ends) and, third, "
+         "the accent (empty: derived from each post's prompt)", kind="list", metavar="COLOR", group=OUTPUT),
+    Knob("card-font", "a font file (.ttf, .otf, .ttc) for the title on cards and the title band, relative to the "
+         "repo; characters it lacks come from the built-in chain (empty: DejaVu Sans)", metavar="FILE",
+         path=True, group=OUTPUT),
+    Knob("card-logo", "an image file (PNG, JPEG, WebP) drawn small in a top corner of title cards and the title "
+         "band, relative to the repo", metavar="FILE", path=True, group=OUTPUT),
+    Knob("card-series", "show the series name (frontmatter series, else the post's folder) above the title",
+         "true", kind="flag", group=OUTPUT),
+    Knob("regenerate", "posts to give a new cover although they have one (as if they said regenerate_image: "
+         "true); only these posts are looked at", kind="list", metavar="FILE", path=True, group=COVER),
 )
 
 ACTION: tuple[Knob, ...] = (

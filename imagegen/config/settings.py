@@ -37,6 +37,7 @@ from imagegen.config.knobs import (CORE, DEFAULT_DESCRIBER_MODEL, MAX_COUNT, MAX
 from imagegen.config.sources import Config, Layers, load_config
 from imagegen.errors import ConfigError, SettingsError
 from imagegen.images import Output, format_supported
+from imagegen.images.overlay import CardStyle, check_font, check_logo, parse_colors
 from imagegen.prompts import TEMPLATE_FIELDS
 from imagegen.providers import DEFAULT_ORDER, DEFAULT_RESERVE, REGISTRY, SPECS
 from imagegen.providers.base import Limits, ProviderSpec
@@ -119,6 +120,12 @@ class Settings(BaseModel):
     image_format: str = "jpeg"
     image_quality: Optional[int] = Field(None, ge=1, le=100)
     title_overlay: bool = False
+    card_colors: tuple[tuple[int, int, int], ...] = ()
+    card_font: str = ""
+    card_logo: str = ""
+    card_series: bool = True
+    regenerate: tuple[str, ...] = ()
+    """Posts given a new cover although they have one (`--regenerate POST`); also the run's posts."""
     config_file: str = ""
     """The settings file that was read (`.imagegen.toml`, `pyproject.toml [tool.imagegen]`), or ''."""
     no_provider: str = ""
@@ -136,6 +143,11 @@ class Settings(BaseModel):
         """How covers are finished (size, crop, format, quality): see images.finish."""
         return Output(width=self.width, height=self.height, format=self.image_format,
                       quality=self.image_quality, crop=self.crop)
+
+    @property
+    def card_style(self) -> CardStyle:
+        """How title cards and the title band look (colours, font, logo, series)."""
+        return CardStyle(self.card_colors, self.card_font, self.card_logo, self.card_series)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -273,7 +285,41 @@ def _core(layers: Layers, repo: Path, start: str = "") -> dict[str, Any]:
         values[name] = values[name] or None
     for name in ("report", "state-file"):
         values[name] = Path(values[name]).expanduser() if values[name] else None
+    values["regenerate"] = _regenerate(values, repo)
+    _card_settings(values, repo)
     return values
+
+
+def _regenerate(values: dict[str, Any], repo: Path) -> tuple[str, ...]:
+    """`regenerate`: these posts (which must exist) are the run's posts, each given a new cover."""
+    chosen = tuple(_inside(repo, p, "regenerate") for p in values["regenerate"])
+    for rel in chosen:
+        if not os.path.lexists(repo / rel):
+            raise SettingsError(f"regenerate: {rel!r} does not exist in the repository")
+    if chosen:
+        values["posts"] = tuple(dict.fromkeys(values["posts"] + chosen))
+    return chosen
+
+
+def _card_settings(values: dict[str, Any], repo: Path) -> None:
+    """card-font and card-logo (files in the repository) and card-colors, checked now: a font that
+    does not load or a colour that is not one is refused before any cover is made."""
+    for name in ("card-font", "card-logo"):
+        if values[name]:
+            rel = _inside(repo, values[name], name)
+            if not (repo / rel).is_file():
+                raise SettingsError(f"{name}: {values[name]!r} is not a file in the repository")
+            values[name] = str(repo / rel)
+    checks = (("card-colors", lambda: parse_colors(values["card-colors"])),
+              ("card-font", lambda: values["card-font"] and check_font(values["card-font"])),
+              ("card-logo", lambda: values["card-logo"] and check_logo(values["card-logo"])))
+    for name, check in checks:
+        try:
+            result = check()
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+        if name == "card-colors":
+            values[name] = result
 
 
 MAX_TEMPLATE_WIDTH = 10_000

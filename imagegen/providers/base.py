@@ -29,6 +29,7 @@ from imagegen import redact
 from imagegen.config.knob import Knob
 from imagegen.errors import ImagegenError
 from imagegen.images.check import GeneratedImage, ImageError, checked_image
+from imagegen.images.overlay import DEFAULT_STYLE, CardStyle
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -210,6 +211,8 @@ class ImageRequest:
     """None: derived from the prompt (`prompt_seed`), so the same post gets the same picture."""
     title: str = ""
     series: str = ""
+    style: CardStyle = DEFAULT_STYLE
+    """The blog's card settings (colours, font, logo, series shown): the card draws with them."""
     notify: NoteSink = field(default=no_notes, compare=False, repr=False)
     """Where the provider sends its notes about this call (`Queued`, `RouteOut`): the chain sets
     it per call, with the post bound, so a note becomes an Event about that post."""

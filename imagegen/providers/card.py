@@ -15,11 +15,14 @@ last member of a chain (`--providers cloudflare,...,card`). The registry also li
 from __future__ import annotations
 
 import asyncio
+import colorsys
 import io
+import random
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from imagegen.images.overlay import CoverText, Layout, draw_text, hls, luminance, seeded
+from imagegen.images.overlay import (DEFAULT_STYLE, CardStyle, CoverText, Layout, draw_text, hls, is_rtl, luminance,
+                                     seeded)
 from imagegen.providers.base import GeneratedImage, ImageRequest, Limits, ProviderSpec, checked
 
 NAME = "card"
@@ -46,15 +49,29 @@ def _gradient(c0: tuple[int, int, int], c1: tuple[int, int, int], width: int, he
     return small.resize((width, height), Image.Resampling.BICUBIC).convert("RGBA")
 
 
-def background(prompt: str, width: int, height: int) -> tuple[Image.Image, float]:
-    """A calm background from the prompt: a diagonal gradient between two dark neighbouring hues
-    and soft, blurred shapes, mostly on the right (the title sits on the left). Returns the picture
-    and its base hue."""
-    rng = seeded(prompt)
+def _ends(rng: random.Random, colors: tuple[tuple[int, int, int], ...]) -> tuple[float, tuple[int, int, int],
+                                                                             tuple[int, int, int]]:
+    """(hue, gradient start, gradient end): from the blog's colours (`card-colors`: one colour
+    gives a darker and a lighter shade of it) or, by default, from the prompt."""
+    if colors:
+        hue, light, sat = colorsys.rgb_to_hls(*(c / 255 for c in colors[0]))
+        rng.random()  # the shapes below stay the prompt's own
+        end = colors[1] if len(colors) > 1 else hls(hue, min(0.9, light + 0.18), sat)
+        return hue, colors[0], end
     hue = rng.random()
     c0 = _dark(hls(hue, 0.16 + rng.random() * 0.06, 0.45 + rng.random() * 0.25), 0.035)
     c1 = _dark(hls(hue + rng.choice((-1, 1)) * (0.06 + rng.random() * 0.08), 0.30 + rng.random() * 0.08,
                    0.50 + rng.random() * 0.3), 0.12)
+    return hue, c0, c1
+
+
+def background(prompt: str, width: int, height: int,
+               colors: tuple[tuple[int, int, int], ...] = ()) -> tuple[Image.Image, float]:
+    """A calm background from the prompt: a diagonal gradient between two dark neighbouring hues
+    (or the blog's colours) and soft, blurred shapes, mostly on the right (the title sits on the
+    left). Returns the picture and its base hue."""
+    rng = seeded(prompt)
+    hue, c0, c1 = _ends(rng, colors)
     img = _gradient(c0, c1, width, height)
     layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     d = ImageDraw.Draw(layer)
@@ -74,16 +91,21 @@ def background(prompt: str, width: int, height: int) -> tuple[Image.Image, float
     return Image.alpha_composite(img, layer).convert("RGB"), hue
 
 
-def render_card(prompt: str, text: CoverText, width: int, height: int) -> tuple[Image.Image, Layout]:
-    """The card as pixels, plus where its texts went. Pure: depends on its arguments only."""
-    img, hue = background(prompt, width, height)
-    layout = draw_text(img, text, hue)
+def render_card(prompt: str, text: CoverText, width: int, height: int,
+                style: CardStyle = DEFAULT_STYLE) -> tuple[Image.Image, Layout]:
+    """The card as pixels, plus where its texts went. Pure: depends on its arguments only. A
+    right-to-left title sits on the right, so the background is mirrored (its shapes move left)."""
+    img, hue = background(prompt, width, height, style.colors)
+    if is_rtl(text.title):
+        img = ImageOps.mirror(img)
+    layout = draw_text(img, text, hue, style=style)
     return img, layout
 
 
-def render(prompt: str, width: int, height: int, text: CoverText | None = None) -> bytes:
+def render(prompt: str, width: int, height: int, text: CoverText | None = None,
+           style: CardStyle = DEFAULT_STYLE) -> bytes:
     """The card as PNG bytes (the pipeline's images.finish encodes it in the configured format)."""
-    img, _ = render_card(prompt, text or CoverText(""), width, height)
+    img, _ = render_card(prompt, text or CoverText(""), width, height, style)
     out = io.BytesIO()
     img.save(out, format="PNG", compress_level=1)  # re-encoded by images.finish: favour speed
     return out.getvalue()
@@ -101,7 +123,8 @@ class CardProvider:
         model = request.model or self.model
 
         def draw() -> GeneratedImage:  # drawing and checking the bytes both off the event loop
-            return checked(render(request.prompt, request.width, request.height, text), provider=self.name, model=model)
+            data = render(request.prompt, request.width, request.height, text, request.style)
+            return checked(data, provider=self.name, model=model)
 
         return await asyncio.to_thread(draw)
 
