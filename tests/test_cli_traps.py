@@ -97,7 +97,7 @@ def test_a_second_path_read_as_the_repository_gets_a_hint(tmp_path: Path, capsys
 
 
 @pytest.mark.parametrize("argv, error, hint", [
-    (["rn"], "unknown command 'rn' (did you mean 'run'?)", "commands: run, providers, init, doctor;"),
+    (["rn"], "unknown command 'rn' (did you mean 'run'?)", "commands: run, providers, init, doctor, preview;"),
     ([], "no command given", "imagegen run --providers local"),
     (["int"], "unknown command 'int' (did you mean 'init'?)", "commands: "),
     (["doctr"], "unknown command 'doctr' (did you mean 'doctor'?)", "commands: "),

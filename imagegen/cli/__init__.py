@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import click
 
-from imagegen import __version__, doctor
+from imagegen import __version__, doctor, preview
 from imagegen.cli import scaffold
 from imagegen.cli.mistakes import explain, option_as_value, repo_hint, stray
 from imagegen.cli.narrate import Printer, summary
@@ -80,6 +80,13 @@ PROVIDERS_EXAMPLES = """\
 examples:
   imagegen providers                   which providers the keys in the environment configure
   imagegen providers ~/blog            the same, with the models set in ~/blog's .imagegen.toml
+"""
+
+PREVIEW_EXAMPLES = """\
+\b
+examples:
+  imagegen preview                     a page showing every post's cover as social sites crop it
+  imagegen preview ~/blog --out covers.html
 """
 
 DOCTOR_EXAMPLES = """\
@@ -345,6 +352,24 @@ def _init(repo: str, workflow: bool, force: bool, action: str | None) -> int:
 def _doctor(ctx: click.Context, repo: str, **values: Any) -> int:
     settings = _settings(ctx, repo, values, need_provider=False)  # no key yet: the table says where to get one
     return doctor.main(settings, sys.stdout, **ctx.obj.clock_kw())
+
+
+@app.command("preview", cls=_Command, usage="imagegen preview [REPO] [--out FILE] [options]",
+             short_help="write one HTML page showing every post's cover as social sites crop it",
+             help=PREVIEW_EXAMPLES + "\nLook before you commit: one static page (no server, no network) with "
+                  "every post's cover at the shapes social sites crop it to (1.91:1 link card, 2:1 large "
+                  "card, square), its title, provider and prompt; missing and stale covers marked. Reads only.",
+             params=[_repo(), click.Option(["--out"], default=None, metavar="FILE",
+                                           help="where to write the page (default: in the git directory)"),
+                     *setting_options()])
+@click.pass_context
+def _preview(ctx: click.Context, repo: str, out: str | None, **values: Any) -> int:
+    settings = _settings(ctx, repo, values, need_provider=False)  # it looks, it makes nothing
+    page, shown = preview.write(settings, Path(out).expanduser() if out else None)
+    print(f"wrote {page}: {len(shown.entries)} posts, {shown.count('ok')} with a cover, "
+          f"{shown.count('missing')} missing, {shown.count('stale')} stale, {shown.count('skipped')} skipped")
+    print(f"open it: {page.as_uri()}")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- the entry point

@@ -513,6 +513,33 @@ class Site:
         value = self.cover_value(post)
         return self.existing_cover(post, value) if value is not None else None
 
+    def cover_file(self, post: Post) -> str | None:
+        """The repo-relative image file the post's cover is now (its embed after the title, else
+        its cover fields), whether or not it is ours to delete; None when the post names none or
+        names a file that is not there (a URL, a typo). `imagegen preview` shows it."""
+        targets = []
+        cover = post.cover()
+        if cover is not None:
+            targets.append(cover.target)
+        data = post.frontmatter if post.doc.has_frontmatter else {}
+        for name in (self.field(post), *self.cover_fields(post)):
+            value = first_path(get_dotted(data, name))
+            if value:
+                targets.append(value)
+        repo_real = self.repo.resolve()
+        for target in targets:
+            clean = unquote(target.split("|", 1)[0].strip())
+            if not clean or "://" in clean:
+                continue
+            for rel in self.old_cover_candidates(post, clean):
+                try:
+                    real = (self.repo / rel).resolve()
+                    if real.is_file() and rel.lower().endswith(IMAGE_SUFFIXES):
+                        return real.relative_to(repo_real).as_posix()
+                except (ValueError, OSError):
+                    continue
+        return None
+
     def existing_cover(self, post: Post, target: str) -> str | None:
         """The file a cover reference names, if it exists and may be deleted."""
         clean = unquote(target.split("|", 1)[0].strip())

@@ -281,6 +281,14 @@ class Hugo(Site):
         return sorted(n for n in names
                       if n.rsplit(".", 1)[-1].lower() in IMAGE_EXTENSIONS and any(w in n.lower() for w in BUNDLE_COVER_WORDS))
 
+    def cover_file(self, post: Post) -> str | None:
+        """A page bundle's cover image (`*cover*`, `*feature*`, `*thumbnail*`) when the post names none."""
+        named = super().cover_file(post)
+        if named is not None or not self.is_bundle(post):
+            return named
+        covers = self.bundle_covers(post)
+        return posixpath.join(posixpath.dirname(post.rel), covers[0]) if covers else None
+
     def uses_cover_map(self, post: Post) -> bool:
         if post.doc.has_frontmatter and isinstance(post.frontmatter.get("cover"), dict):
             return True
