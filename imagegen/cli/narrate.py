@@ -56,6 +56,9 @@ REASONS = {
     "budget": "its budget for this run is used",
 }
 
+WOULD = {"regenerate": " (regenerate)", "redraw": " (redraw: its title or the card settings changed)"}
+"""Why a dry run would replace a cover that exists."""
+
 SKIPS = {
     "has-image": "already has a cover",
     "no-title": "no title (no frontmatter title and no # heading)",
@@ -122,8 +125,7 @@ class Narrator:
             target = data.get("would_write", "")
             if ev.reason == "body-image":
                 return f"would name {post}'s own picture as its cover -> {target}"
-            why = {"regenerate": " (regenerate)", "redraw": " (redraw: its title or the card settings changed)"}
-            return f"would generate {post} -> {target}" + why.get(ev.reason, "")
+            return f"would generate {post} -> {target}" + WOULD.get(ev.reason, "")
         if k == EventKind.SWITCH:
             src = str(data.get("from", ""))
             why = self.out_why.get(src) or REASONS.get(ev.reason, ev.reason)
