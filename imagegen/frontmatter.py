@@ -444,6 +444,15 @@ Value = Union[str, bool, Sequence[str]]
 """What can be written: a string, a boolean, or a list of strings (a list or tuple)."""
 
 
+def _check_value(value: Value) -> None:
+    """What `render_value` accepts, checked without rendering (a string, a bool, a list of strings)."""
+    if isinstance(value, (str, bool)):
+        return
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return
+    raise TypeError(f"frontmatter values must be str, bool or a list of str, not {type(value).__name__}")
+
+
 def render_value(value: Value) -> str:
     """A YAML (flow) value: double-quoted strings, true/false, ["a", "b"] for lists."""
     if isinstance(value, bool):
@@ -501,7 +510,7 @@ def _tree(fields: Mapping[str, Value]) -> dict[str, Any]:
         parts = name.split(".")
         if not all(parts):
             raise UnsafeEdit(f"cannot set {name!r}: not a field name (empty part between dots)")
-        render_value(value)  # type check before anything is written
+        _check_value(value)  # type check before anything is written
         node = tree
         for part in parts[:-1]:
             node = node.setdefault(part, {})
