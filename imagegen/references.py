@@ -138,6 +138,7 @@ class Scanner:
         """file -> why it could not be searched (it counts as mentioning every name)."""
         self._sigs: dict[str, tuple[int, int, int]] = {}
         self._written: set[str] = set()
+        self._repo_real = self.repo.resolve()
         self.passes = 0
         """Full passes over the repository so far (one per run when names are expected up front)."""
 
@@ -148,7 +149,7 @@ class Scanner:
     def wrote(self, path: Path) -> None:
         """This run changed `path`: it is read again at every `find`."""
         try:
-            self._written.add(path.resolve().relative_to(self.repo.resolve()).as_posix())
+            self._written.add(path.resolve().relative_to(self._repo_real).as_posix())
         except (OSError, ValueError):
             pass
 

@@ -123,7 +123,7 @@ def safe_target(path: Path, repo: Path) -> Path:
     """The real file to write for `path`: symlinks inside the repo are followed (so the link
     stays a link), and anything resolving outside the repo is refused."""
     real = path.resolve()
-    if not _inside(real, repo):
+    if not real.is_relative_to(_real(repo)):
         raise WriteError(f"{path.name}: refusing to write through a symlink that leads outside the repository")
     return real
 
