@@ -7,11 +7,13 @@ real processes holding real locks) and failed on the code before the fix.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -29,6 +31,27 @@ RESET = datetime(2026, 11, 25, 0, 0, tzinfo=timezone.utc)
 
 # --------------------------------------------------------------------------- 2. a newer state file
 
+
+
+@contextlib.contextmanager
+def _action_harness(tmp_path: Path) -> Iterator[tuple[Any, FakeProviders]]:
+    """The action end to end: the loopback providers and an independent fake GitHub (stopped after)."""
+    from tests.fake_github import FakeGitHub
+    from tests.test_action_e2e import GH_TOKEN, HostRunner, make_harness
+
+    with FakeProviders(time_scale=0.001) as fp:
+        box: list[FakeGitHub] = []
+
+        def factory(origin: Path) -> FakeGitHub:
+            box.append(FakeGitHub(origin, tokens={GH_TOKEN: "write"}).start())
+            return box[0]
+
+        h = make_harness(tmp_path, HostRunner(), fp, factory)
+        try:
+            yield h, fp
+        finally:
+            for gh in box:
+                gh.stop()
 
 def test_a_state_file_from_a_newer_version_is_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
@@ -334,33 +357,20 @@ def test_a_secret_echoed_base64_encoded_reaches_no_output_of_the_command(tmp_pat
 def test_secrets_echoed_base64_encoded_reach_no_output_of_the_action(tmp_path: Path) -> None:
     """Together quotes its key base64-encoded, GitHub its token inside basic auth: neither reaches
     the log, the outputs, the job summary or stderr."""
-    from tests.fake_github import FakeGitHub
-    from tests.test_action_e2e import (ALPHA, GH_TOKEN, SECRETS, TG_TOKEN, HostRunner, make_harness, post,
-                                       providers_env)
+    from tests.test_action_e2e import ALPHA, GH_TOKEN, SECRETS, TG_TOKEN, post, providers_env
 
-    with FakeProviders(time_scale=0.001) as fp:
-        gh_box: list[FakeGitHub] = []
-
-        def factory(origin: Path) -> FakeGitHub:
-            gh_box.append(FakeGitHub(origin, tokens={GH_TOKEN: "write"}).start())
-            return gh_box[0]
-
-        h = make_harness(tmp_path, HostRunner(), fp, factory)
-        try:
-            cred = _b64.b64encode(TG_TOKEN.encode()).decode()
-            fp.script("together", [{"kind": "raw", "status": 401, "body": {"error": {
-                "message": f"Invalid API key provided: {cred}", "type": "invalid_request_error"}}}])
-            basic = _b64.b64encode(f"x-access-token:{GH_TOKEN}".encode()).decode()
-            h.gh.inject("PATCH", r"/git/refs/heads/main", 422, f"Update refused for credentials Basic {basic}")
-            _, _, event = h.push_from_elsewhere({"blog/2026-02-01-one.md": post("One"),
-                                                 "blog/2026-02-02-two.md": post("Two")})
-            h.checkout()
-            res = h.run({"providers": "together,cloudflare", "cloudflare-api-token": "cfSECRETtoken-0123456789abcdef",
-                         "cloudflare-account-id": "acctSECRET-4242", "max-images": "2"},
-                        event=event, env=providers_env(fp))
-        finally:
-            for gh in gh_box:
-                gh.stop()
+    with _action_harness(tmp_path) as (h, fp):
+        cred = _b64.b64encode(TG_TOKEN.encode()).decode()
+        fp.script("together", [{"kind": "raw", "status": 401, "body": {"error": {
+            "message": f"Invalid API key provided: {cred}", "type": "invalid_request_error"}}}])
+        basic = _b64.b64encode(f"x-access-token:{GH_TOKEN}".encode()).decode()
+        h.gh.inject("PATCH", r"/git/refs/heads/main", 422, f"Update refused for credentials Basic {basic}")
+        _, _, event = h.push_from_elsewhere({"blog/2026-02-01-one.md": post("One"),
+                                             "blog/2026-02-02-two.md": post("Two")})
+        h.checkout()
+        res = h.run({"providers": "together,cloudflare", "cloudflare-api-token": "cfSECRETtoken-0123456789abcdef",
+                     "cloudflare-account-id": "acctSECRET-4242", "max-images": "2"},
+                    event=event, env=providers_env(fp))
     assert "Invalid API key" in res.stdout + res.summary and "Update refused" in res.stdout + res.stderr
     log = "\n".join(line for line in res.stdout.splitlines() if not line.startswith("::add-mask::"))
     for where, text in {"log": log, "stderr": res.stderr, "outputs": json.dumps(res.outputs),
@@ -592,6 +602,7 @@ def test_a_mention_written_by_this_run_is_seen(tmp_path: Path) -> None:
 MEMORY_RUN = """
 import asyncio, re, sys
 from pathlib import Path
+from typing import Any, Iterator
 from imagegen import pipeline
 from imagegen.testing import VirtualClock
 from imagegen.config.settings import load
@@ -780,28 +791,17 @@ def test_a_422_on_opening_the_pull_request_says_why_and_that_the_covers_are_comm
 
 
 def test_the_action_says_the_covers_are_on_the_branch_when_only_the_pull_request_failed(tmp_path: Path) -> None:
-    from tests.test_action_e2e import GH_TOKEN, HostRunner, make_harness, post as action_post, providers_env
+    from tests.test_action_e2e import post as action_post, providers_env
 
-    with FakeProviders(time_scale=0.001) as fp:
-        box: list[FakeGitHub] = []
-
-        def factory(origin: Path) -> FakeGitHub:
-            box.append(FakeGitHub(origin, tokens={GH_TOKEN: "write"}).start())
-            return box[0]
-
-        h = make_harness(tmp_path, HostRunner(), fp, factory)
-        try:
-            h.gh.inject("POST", r"/pulls$", 422, "Validation Failed", errors=[{
-                "resource": "PullRequest", "code": "custom", "message": "A pull request already exists for x:y."}])
-            _, _, event = h.push_from_elsewhere({"blog/2026-02-01-one.md": action_post("One")})
-            h.checkout()
-            res = h.run({"providers": "cloudflare", "cloudflare-api-token": "cfSECRETtoken-0123456789abcdef",
-                         "cloudflare-account-id": "acctSECRET-4242", "commit": "pull-request"},
-                        event=event, env=providers_env(fp))
-            branch_head = h.gh.head("imagegen/covers")
-        finally:
-            for gh in box:
-                gh.stop()
+    with _action_harness(tmp_path) as (h, fp):
+        h.gh.inject("POST", r"/pulls$", 422, "Validation Failed", errors=[{
+            "resource": "PullRequest", "code": "custom", "message": "A pull request already exists for x:y."}])
+        _, _, event = h.push_from_elsewhere({"blog/2026-02-01-one.md": action_post("One")})
+        h.checkout()
+        res = h.run({"providers": "cloudflare", "cloudflare-api-token": "cfSECRETtoken-0123456789abcdef",
+                     "cloudflare-account-id": "acctSECRET-4242", "commit": "pull-request"},
+                    event=event, env=providers_env(fp))
+        branch_head = h.gh.head("imagegen/covers")
     assert res.code == 1
     errors = res.commands("error")
     assert len(errors) == 1 and "A pull request already exists for x:y" in errors[0] and "not committed" not in errors[0]
@@ -810,25 +810,14 @@ def test_the_action_says_the_covers_are_on_the_branch_when_only_the_pull_request
 
 
 def test_a_long_rate_limit_ends_the_action_with_one_error_and_nothing_generated(tmp_path: Path) -> None:
-    from tests.test_action_e2e import GH_TOKEN, HostRunner, make_harness, post as action_post, providers_env
+    from tests.test_action_e2e import post as action_post, providers_env
 
-    with FakeProviders(time_scale=0.001) as fp:
-        box: list[FakeGitHub] = []
-
-        def factory(origin: Path) -> FakeGitHub:
-            box.append(FakeGitHub(origin, tokens={GH_TOKEN: "write"}).start())
-            return box[0]
-
-        h = make_harness(tmp_path, HostRunner(), fp, factory)
-        try:
-            h.gh.inject("POST", r"/git/blobs$", 403, SECONDARY, headers={"Retry-After": "3600"})
-            _, _, event = h.push_from_elsewhere({"blog/2026-02-01-one.md": action_post("One")})
-            h.checkout()
-            res = h.run({"providers": "cloudflare", "cloudflare-api-token": "cfSECRETtoken-0123456789abcdef",
-                         "cloudflare-account-id": "acctSECRET-4242"}, event=event, env=providers_env(fp))
-        finally:
-            for gh in box:
-                gh.stop()
+    with _action_harness(tmp_path) as (h, fp):
+        h.gh.inject("POST", r"/git/blobs$", 403, SECONDARY, headers={"Retry-After": "3600"})
+        _, _, event = h.push_from_elsewhere({"blog/2026-02-01-one.md": action_post("One")})
+        h.checkout()
+        res = h.run({"providers": "cloudflare", "cloudflare-api-token": "cfSECRETtoken-0123456789abcdef",
+                     "cloudflare-account-id": "acctSECRET-4242"}, event=event, env=providers_env(fp))
     assert res.code == 1 and fp.count("cloudflare") == 0
     errors = res.commands("error")
     assert len(errors) == 1 and "3600 s" in errors[0]

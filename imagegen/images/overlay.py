@@ -26,6 +26,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from imagegen.words import cut
 from imagegen.images import fonts
 from imagegen.images.fonts import Face
 
@@ -241,19 +242,6 @@ def _clean(text: str) -> str:
     return " ".join((text or "").split())
 
 
-def _cut(text: str, limit: int) -> str:
-    """`text` if it fits in `limit` characters, else cut (at a word boundary when close) + '…'.
-    The same rule as `prompts.cut`, kept here because `images` sits below `prompts` (which imports
-    the report, which imports the providers, which import `images`)."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    space = head.rfind(" ")
-    if space >= int(limit * 0.8):
-        head = head[:space]
-    return head.rstrip(" ,;:-") + "…"
-
-
 def _break_word(word: str, setter: Setter, width: float) -> list[str]:
     """A word wider than the line (a URL, a long compound, a script without spaces) in pieces."""
     parts, cur = [], ""
@@ -404,8 +392,8 @@ class _Block:
 def _measure(size: tuple[int, int], text: CoverText, overlay: bool, style: CardStyle) -> _Block:
     """Fit the title (and series) into one side of the picture (card) or a bottom band."""
     w, h = size
-    title = _cut(_clean(text.title), MAX_TITLE_CHARS) or "Untitled"
-    series = _cut(_clean(text.series), MAX_SERIES_CHARS) if style.series else ""
+    title = cut(_clean(text.title), MAX_TITLE_CHARS) or "Untitled"
+    series = cut(_clean(text.series), MAX_SERIES_CHARS) if style.series else ""
     margin = round(w * 0.075)
     text_w = w - 2 * margin if overlay else w * 0.74
     if overlay:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from imagegen.words import cut
+
 
 PREFIX = "generate an image to illustrate the following blog post: "
 
@@ -73,19 +75,6 @@ def sanitize(text: str) -> str:
         return ""
     text = _CONTROL.sub(" ", text.translate(_ZERO_WIDTH))
     return " ".join(text.split())
-
-
-def cut(text: str, limit: int) -> str:
-    """`text` if it fits in `limit` characters, else cut (at a word boundary when close) + '…'."""
-    if limit <= 0:
-        return ""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    space = head.rfind(" ")
-    if space >= int(limit * 0.8):
-        head = head[:space]
-    return head.rstrip(" ,;:-") + "…"
 
 
 def _frontmatter_text(value: Any) -> str:
