@@ -44,10 +44,15 @@ GROUPS: tuple[tuple[str, str], ...] = (
 
 COVER, PROVIDERS, OUTPUT, COMMIT = "cover", "providers", "output", "commit"
 
+
+def _engines(setting: str) -> str:
+    """The help's note on a setting the blog engine decides: each registered engine's default, in
+    its own words (`Site.describe_default`), so a new engine needs no edit here."""
+    return " (empty: the site's; " + "; ".join(f"{name}: {cls.describe_default(setting)}"
+                                               for name, (cls, _) in ENGINES.items()) + ")"
+
 CORE: tuple[Knob, ...] = (
-    Knob("paths", "content paths to search for posts, relative to the repo (empty: the site's; obsidian: the "
-         "whole repository, hugo: content (or contentDir), astro: src/content or the collections' folders, jekyll: "
-         "_posts folders, quartz: content)", kind="list",
+    Knob("paths", "content paths to search for posts, relative to the repo" + _engines("paths"), kind="list",
          metavar="PATH", path=True, group=COVER),
     Knob("site-dir", "the site's folder in the repository, e.g. site, docs or blog (empty: found: the folder the "
          "run is pointed at or one above it, else site/, docs/, blog/, website/ or www/ when a site is there)",
@@ -63,24 +68,19 @@ CORE: tuple[Knob, ...] = (
          group=COVER),
     Knob("changed-since", "only posts changed since this git ref (plus uncommitted and untracked)", metavar="REF",
          group=COVER),
-    Knob("exclude", "file names that are never posts (empty: the site's; obsidian: index.md, AGENTS.md, "
-         "IDEAS.md, README.md; hugo and astro: README.md; quartz: index.md)", kind="list", metavar="NAME", path=True,
+    Knob("exclude", "file names that are never posts" + _engines("exclude"), kind="list", metavar="NAME", path=True,
          group=COVER),
     Knob("include-undated", "also treat .md files without a YYYY-MM-DD name prefix as posts", "false", kind="flag",
          group=COVER),
     Knob("site", "blog engine whose conventions to follow: " + "|".join(SITES) + " (auto: detected from the "
          "repository)", "auto", kind="choice", choices=SITES, noun="site", metavar="SITE", group=COVER),
-    Knob("attachments-dir", "folder for cover images, relative to the repo (empty: the site's; obsidian: "
-         "attachments, hugo: static/images/covers or the page bundle, jekyll: assets/images/covers, astro: "
-         "src/assets/covers, quartz: quartz/static/covers; an Obsidian vault's attachmentFolderPath is followed)",
+    Knob("attachments-dir", "folder for cover images, relative to the repo" + _engines("attachments-dir"),
          metavar="DIR", path=True, group=OUTPUT),
-    Knob("embed-style", "how the post refers to its cover: " + "|".join(EMBED_STYLES) + " (empty: the site's; "
-         "obsidian: obsidian, or markdown when the vault uses Markdown links; the others: frontmatter)",
+    Knob("embed-style", "how the post refers to its cover: " + "|".join(EMBED_STYLES) + _engines("embed-style"),
          kind="choice", choices=EMBED_STYLES, noun="style",
          metavar="STYLE", group=OUTPUT),
-    Knob("frontmatter-field", "frontmatter field naming the cover, dotted for a nested key such as cover.image "
-         "(empty: the site's; obsidian: image, hugo: images or cover.image, jekyll: image, astro: heroImage, "
-         "quartz: socialImage)",
+    Knob("frontmatter-field", "frontmatter field naming the cover, dotted for a nested key such as cover.image"
+         + _engines("frontmatter-field"),
          metavar="FIELD", group=OUTPUT),
     Knob("image-url-prefix", "URL prefix for site-absolute cover paths in the post, e.g. /blog/ (default: the "
          "site's)", metavar="PREFIX", path=True, group=OUTPUT),

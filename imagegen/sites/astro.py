@@ -202,6 +202,7 @@ def detect(repo: str) -> str | None:
 
 class Astro(Site):
     name = "astro"
+    help_notes = {"paths": "src/content or the collections' folders"}
     default_paths = ("src/content",)
     default_exclude = ("README.md",)
     extensions = (".md", ".mdx", ".markdown")

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Mapping, TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from imagegen import frontmatter as fm
@@ -122,6 +122,10 @@ class Site:
 
     # ------------------------------------------------------------------ each engine's defaults
     name: ClassVar[str] = ""
+    help_notes: ClassVar[Mapping[str, str]] = {}
+    """How this engine's default reads in a setting's help (`imagegen run --help`, action.yml),
+    where the class attributes alone would not say it (Hugo's `images or cover.image`); see
+    `describe_default`."""
     default_paths: ClassVar[tuple[str, ...]] = (".",)
     default_exclude: ClassVar[tuple[str, ...]] = ()
     extensions: ClassVar[tuple[str, ...]] = (".md",)
@@ -184,6 +188,18 @@ class Site:
                    field=settings.frontmatter_field, cover_dir=settings.attachments_dir,
                    url_prefix=settings.image_url_prefix, sections=settings.sections,
                    body_image=settings.body_image)
+
+    @classmethod
+    def describe_default(cls, setting: str) -> str:
+        """This engine's default for one of the settings it owns, in words for the help texts:
+        so adding an engine never means editing the settings' declarations."""
+        note = cls.help_notes.get(setting)
+        if note:
+            return note
+        said = {"paths": "the whole repository" if cls.default_paths == (".",) else ", ".join(cls.default_paths),
+                "exclude": ", ".join(cls.default_exclude) or "none", "attachments-dir": cls.cover_dir,
+                "embed-style": cls.default_style, "frontmatter-field": cls.default_field}
+        return said[setting]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.why!r}>"

@@ -121,6 +121,8 @@ def detect(repo: str) -> str | None:
 
 class Hugo(Site):
     name = "hugo"
+    help_notes = {"paths": "content (or contentDir)", "attachments-dir": "static/images/covers or the page bundle",
+                  "frontmatter-field": "images or cover.image"}
     default_paths = ("content",)
     default_exclude = ("README.md",)
     extensions = (".md", ".markdown")

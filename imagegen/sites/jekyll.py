@@ -32,6 +32,7 @@ def detect(repo: str) -> str | None:
 
 class Jekyll(Site):
     name = "jekyll"
+    help_notes = {"paths": "_posts folders"}
     extensions = (".md", ".markdown")
     dated_names = True
     skip_dirs = frozenset({"node_modules", "_site", "vendor", "_drafts"})

@@ -52,6 +52,8 @@ def vault_settings(repo: str) -> dict[str, Any]:
 
 class Obsidian(Site):
     name = "obsidian"
+    help_notes = {"attachments-dir": "attachments, or the vault's attachmentFolderPath",
+                  "embed-style": "obsidian, or markdown when the vault uses Markdown links"}
     default_exclude = ("index.md", "AGENTS.md", "IDEAS.md", "README.md")
     default_style = "obsidian"
     dated_names = True
